@@ -1,0 +1,365 @@
+"""Reading and checking an order export (CSV or XLSX) before anything is written.
+
+One row per order line, as the Tmall/Taobao, Douyin and JD back offices and most ERPs export them: the order's
+columns repeat on each of its lines. Headers may be Chinese or English (see COLUMNS). A row that fails is reported
+with its spreadsheet row number and reason; an order with any failing row is left out whole, so no order is ever
+half-imported. Nothing here writes: `services.order_import_apply` writes the plan.
+"""
+
+import csv
+import enum
+import io
+import zipfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from openpyxl import load_workbook
+
+from aftersales.models import Order, Shop
+
+MAX_ROWS = 50_000
+
+# field name -> accepted header names (compared case-insensitively, spaces ignored)
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "platform_order_id": ("订单号", "订单编号", "主订单编号", "platform_order_id", "order_id"),
+    "buyer_nick": ("买家昵称", "买家会员名", "buyer_nick"),
+    "receiver_name": ("收货人", "收货人姓名", "receiver_name"),
+    "receiver_phone": ("联系电话", "联系手机", "收货人手机", "receiver_phone"),
+    "province": ("省", "省份", "收货省份", "province"),
+    "city": ("市", "城市", "city"),
+    "district": ("区", "区县", "district"),
+    "address": ("详细地址", "收货地址", "address"),
+    "paid_amount": ("实付金额", "买家实付金额", "订单实付", "paid_amount"),
+    "paid_at": ("付款时间", "支付时间", "paid_at"),
+    "packed_at": ("打包时间", "packed_at"),
+    "shipped_at": ("发货时间", "shipped_at"),
+    "courier_code": ("快递公司", "物流公司", "courier_code"),
+    "tracking_number": ("运单号", "快递单号", "物流单号", "tracking_number"),
+    "delivered_at": ("签收时间", "delivered_at"),
+    "sku": ("商品编码", "sku编码", "sku"),
+    "item_name": ("商品名称", "宝贝标题", "item_name"),
+    "quantity": ("数量", "购买数量", "quantity"),
+    "line_paid_amount": ("商品实付", "子订单实付", "line_paid_amount"),
+}
+REQUIRED_COLUMNS = ("platform_order_id", "paid_amount", "paid_at", "sku", "item_name", "quantity")
+ORDER_FIELDS = [
+    "buyer_nick",
+    "receiver_name",
+    "receiver_phone",
+    "province",
+    "city",
+    "district",
+    "address",
+    "paid_amount",
+    "paid_at",
+    "packed_at",
+    "shipped_at",
+    "courier_code",
+    "tracking_number",
+    "delivered_at",
+]
+LINE_FIELDS = ["sku", "item_name", "quantity", "paid_amount"]
+DATETIME_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d"]
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be read (wrong type, no header, missing columns). Message is for the user."""
+
+
+def _model_max_length(name: str) -> int:
+    return Order._meta.get_field(name).max_length
+
+
+class OrderRowForm(forms.Form):
+    """One spreadsheet row. Django's form fields give localized messages and aware datetimes in Asia/Shanghai."""
+
+    platform_order_id = forms.CharField(max_length=_model_max_length("platform_order_id"))
+    buyer_nick = forms.CharField(max_length=_model_max_length("buyer_nick"), required=False)
+    receiver_name = forms.CharField(max_length=_model_max_length("receiver_name"), required=False)
+    receiver_phone = forms.CharField(max_length=_model_max_length("receiver_phone"), required=False)
+    province = forms.CharField(max_length=_model_max_length("province"), required=False)
+    city = forms.CharField(max_length=_model_max_length("city"), required=False)
+    district = forms.CharField(max_length=_model_max_length("district"), required=False)
+    address = forms.CharField(max_length=_model_max_length("address"), required=False)
+    paid_amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    paid_at = forms.DateTimeField(input_formats=DATETIME_FORMATS)
+    packed_at = forms.DateTimeField(input_formats=DATETIME_FORMATS, required=False)
+    shipped_at = forms.DateTimeField(input_formats=DATETIME_FORMATS, required=False)
+    courier_code = forms.CharField(max_length=_model_max_length("courier_code"), required=False)
+    tracking_number = forms.CharField(max_length=_model_max_length("tracking_number"), required=False)
+    delivered_at = forms.DateTimeField(input_formats=DATETIME_FORMATS, required=False)
+    sku = forms.CharField(max_length=64)
+    item_name = forms.CharField(max_length=200)
+    quantity = forms.IntegerField(min_value=1, max_value=100_000)
+    line_paid_amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False)
+
+    def clean(self):
+        data = super().clean()
+        paid_at, shipped_at = data.get("paid_at"), data.get("shipped_at")
+        if paid_at and shipped_at and shipped_at < paid_at:
+            self.add_error("shipped_at", _("The order was shipped before it was paid."))
+        if data.get("delivered_at") and not shipped_at and "shipped_at" not in self.errors:
+            self.add_error("delivered_at", _("A delivered order needs a shipping time."))
+        if shipped_at and not data.get("tracking_number"):
+            self.add_error("tracking_number", _("A shipped order needs a tracking number."))
+        return data
+
+
+@dataclass
+class RowError:
+    row_number: int
+    message: str
+
+
+@dataclass
+class PlannedOrder:
+    class Status(enum.StrEnum):
+        NEW = "new"
+        UPDATED = "updated"
+        UNCHANGED = "unchanged"
+
+    platform_order_id: str
+    fields: dict
+    lines: list[dict]
+    row_numbers: list[int]
+    status: Status = Status.NEW
+
+    STATUS_LABELS = {
+        Status.NEW: gettext_lazy("new"),
+        Status.UPDATED: gettext_lazy("updated"),
+        Status.UNCHANGED: gettext_lazy("unchanged"),
+    }
+
+    @property
+    def status_label(self) -> str:
+        return str(self.STATUS_LABELS[self.status])
+
+
+@dataclass
+class ImportPlan:
+    shop: Shop
+    orders: list[PlannedOrder] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    row_count: int = 0
+
+    def counts(self) -> dict[str, int]:
+        counts = {status.value: 0 for status in PlannedOrder.Status}
+        for planned in self.orders:
+            counts[planned.status.value] += 1
+        return counts
+
+
+def read_rows(content: bytes, file_name: str) -> list[dict]:
+    """Rows as {field name: raw value}, keyed by our field names, with '_row' holding the spreadsheet row number.
+
+    The type is decided by the bytes, not the name: an .xlsx is a zip archive; anything else must be CSV text.
+    """
+    if content[:4] == b"PK\x03\x04":
+        table = _read_xlsx(content)
+    else:
+        if b"\x00" in content[:4096]:
+            raise ImportFileError(_("The file is neither an Excel workbook (.xlsx) nor a CSV text file."))
+        table = _read_csv(content)
+    table = [row for row in table if any(_is_filled(value) for value in row)]
+    if not table:
+        raise ImportFileError(_("The file is empty."))
+    header, *body = table
+    columns = _map_header(header)
+    if len(body) > MAX_ROWS:
+        raise ImportFileError(_("The file has %(count)d rows; at most %(max)d can be imported at once.")
+                              % {"count": len(body), "max": MAX_ROWS})
+    rows = []
+    for offset, values in enumerate(body):
+        row = {name: values[index] if index < len(values) else None for name, index in columns.items()}
+        row["_row"] = offset + 2  # the header is row 1, as the user sees it in Excel
+        rows.append(row)
+    return rows
+
+
+def plan_order_import(*, shop: Shop, rows: list[dict]) -> ImportPlan:
+    """Check every row and group lines into orders; classify each order as new, updated or unchanged."""
+    plan = ImportPlan(shop=shop, row_count=len(rows))
+    rows_by_order: dict[str, list[tuple[int, dict]]] = defaultdict(list)
+    failed_orders: dict[str, int] = {}
+    for row in rows:
+        row_number = row["_row"]
+        order_id = _order_id_of(row)
+        form = OrderRowForm(data={name: _clean_raw(name, row.get(name)) for name in COLUMNS})
+        if order_id is None or not form.is_valid():
+            plan.errors.append(RowError(row_number, _form_message(form, row)))
+            if order_id:
+                failed_orders.setdefault(order_id, row_number)
+            continue
+        rows_by_order[form.cleaned_data["platform_order_id"]].append((row_number, form.cleaned_data))
+
+    for order_id, order_rows in rows_by_order.items():
+        if order_id in failed_orders:
+            for row_number, _data in order_rows:
+                plan.errors.append(RowError(
+                    row_number,
+                    _("Row %(row)d of the same order has an error, so the whole order was not imported.")
+                    % {"row": failed_orders[order_id]},
+                ))
+            continue
+        planned = _plan_one_order(order_id, order_rows, plan.errors)
+        if planned:
+            plan.orders.append(planned)
+
+    _classify_against_database(shop, plan.orders)
+    plan.errors.sort(key=lambda error: error.row_number)
+    return plan
+
+
+def _plan_one_order(order_id: str, order_rows: list[tuple[int, dict]], errors: list[RowError]) -> PlannedOrder | None:
+    first_row_number, first = order_rows[0]
+    order_fields = {name: first[name] for name in ORDER_FIELDS}
+    lines: list[dict] = []
+    row_errors: list[RowError] = []
+    seen_skus: dict[str, int] = {}
+    for row_number, data in order_rows:
+        differing = [name for name in ORDER_FIELDS if data[name] != order_fields[name]]
+        if differing:
+            row_errors.append(RowError(row_number, _(
+                "The order columns (%(columns)s) differ from row %(row)d of the same order."
+            ) % {"columns": ", ".join(differing), "row": first_row_number}))
+            continue
+        if data["sku"] in seen_skus:
+            row_errors.append(RowError(row_number, _("SKU %(sku)s appears twice in this order (first on row %(row)d).")
+                                       % {"sku": data["sku"], "row": seen_skus[data["sku"]]}))
+            continue
+        seen_skus[data["sku"]] = row_number
+        line_paid = data["line_paid_amount"]
+        if line_paid is None:
+            if len(order_rows) > 1:
+                row_errors.append(RowError(row_number, _("An order with several lines needs each line's paid amount.")))
+                continue
+            line_paid = data["paid_amount"]
+        lines.append({"sku": data["sku"], "item_name": data["item_name"], "quantity": data["quantity"],
+                      "paid_amount": line_paid})
+    if not row_errors:
+        lines_total = sum((line["paid_amount"] for line in lines), Decimal("0.00"))
+        if lines_total > order_fields["paid_amount"]:
+            row_errors.append(RowError(first_row_number, _(
+                "The lines' paid amounts add up to %(lines)s, more than the order's paid amount %(order)s."
+            ) % {"lines": lines_total, "order": order_fields["paid_amount"]}))
+    if row_errors:
+        errors.extend(row_errors)
+        rejected_rows = {error.row_number for error in row_errors}
+        for row_number, _data in order_rows:
+            if row_number not in rejected_rows:
+                errors.append(RowError(row_number, _(
+                    "Row %(row)d of the same order has an error, so the whole order was not imported."
+                ) % {"row": min(rejected_rows)}))
+        return None
+    return PlannedOrder(order_id, order_fields, lines, [number for number, _data in order_rows])
+
+
+def _classify_against_database(shop: Shop, planned_orders: list[PlannedOrder]) -> None:
+    by_id = {planned.platform_order_id: planned for planned in planned_orders}
+    ids = list(by_id)
+    for start in range(0, len(ids), 1000):
+        existing = Order.objects.filter(shop=shop, platform_order_id__in=ids[start : start + 1000]).prefetch_related(
+            "lines"
+        )
+        for order in existing:
+            planned = by_id[order.platform_order_id]
+            same_order = all(getattr(order, name) == value for name, value in planned.fields.items())
+            stored_lines = {line.sku: {name: getattr(line, name) for name in LINE_FIELDS} for line in order.lines.all()}
+            same_lines = all(stored_lines.get(line["sku"]) == line for line in planned.lines)
+            planned.status = (
+                PlannedOrder.Status.UNCHANGED if same_order and same_lines else PlannedOrder.Status.UPDATED
+            )
+
+
+def _order_id_of(row: dict) -> str | None:
+    value = _clean_raw("platform_order_id", row.get("platform_order_id"))
+    return value or None
+
+
+def _form_message(form: forms.Form, row: dict) -> str:
+    if _order_id_of(row) is None:
+        return _("The order number is missing.")
+    if isinstance(row.get("platform_order_id"), float):
+        return _("The order number was stored by Excel as a number and has lost digits; format the column as text.")
+    parts = []
+    for name, messages in form.errors.items():
+        label = COLUMNS[name][0] if name in COLUMNS else _("row")
+        parts.append(f"{label}: {' '.join(messages)}")
+    return "; ".join(parts)
+
+
+def _clean_raw(name: str, value):
+    """Normalise what spreadsheets produce: numbers for ids, currency signs, Excel dates."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime.combine(value, time.min)
+    if isinstance(value, float) and name in {"paid_amount", "line_paid_amount", "quantity"}:
+        # openpyxl hands numeric cells over as floats; their shortest repr is the figure the user typed.
+        return repr(value)
+    if isinstance(value, float):
+        # A long order id typed into a numeric cell; refused in _form_message with a clear reason.
+        return "" if name == "platform_order_id" else repr(value)
+    text = str(value).strip()
+    if name in {"paid_amount", "line_paid_amount"}:
+        text = text.replace("¥", "").replace("￥", "").replace(",", "").strip()
+    if name == "courier_code":
+        text = text.upper()
+    return text
+
+
+def _is_filled(value) -> bool:
+    return value is not None and str(value).strip() != ""
+
+
+def _map_header(header: list) -> dict[str, int]:
+    aliases = {_normalise_header(alias): name for name, names in COLUMNS.items() for alias in names}
+    columns: dict[str, int] = {}
+    for index, title in enumerate(header):
+        name = aliases.get(_normalise_header(title))
+        if name and name not in columns:
+            columns[name] = index
+    missing = [COLUMNS[name][0] for name in REQUIRED_COLUMNS if name not in columns]
+    if missing:
+        raise ImportFileError(_("The header row lacks the required columns: %(columns)s.")
+                              % {"columns": ", ".join(missing)})
+    return columns
+
+
+def _normalise_header(title) -> str:
+    return "".join(str(title or "").split()).lower()
+
+
+def _read_csv(content: bytes) -> list[list]:
+    # Excel on Chinese Windows saves CSV as GBK; everything else sends UTF-8, often with a BOM.
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ImportFileError(_("The CSV file is neither UTF-8 nor GBK text."))
+    try:
+        return list(csv.reader(io.StringIO(text)))
+    except csv.Error as error:
+        raise ImportFileError(_("The CSV file cannot be read: %(error)s") % {"error": error}) from None
+
+
+def _read_xlsx(content: bytes) -> list[list]:
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        raise ImportFileError(_("The file looks like an Excel workbook but cannot be opened.")) from None
+    try:
+        sheet = workbook.worksheets[0]
+        return [list(row) for row in sheet.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
