@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from guardian.shortcuts import assign_perm, remove_perm
 
-from aftersales.models import Order, OrderLine, Shop
+from aftersales.models import Order, OrderLine, Platform, Shop
 from aftersales.order_import import ORDER_FIELDS, ImportPlan
 from aftersales.selectors import SHOP_PERMISSION
 
@@ -55,7 +55,10 @@ def order_import_apply(*, plan: ImportPlan) -> ImportSummary:
     to_write = [planned for planned in plan.orders if planned.status != planned.Status.UNCHANGED]
     if to_write:
         Order.objects.bulk_create(
-            [Order(shop=plan.shop, **planned.fields) for planned in to_write],
+            [
+                Order(shop=plan.shop, platform_order_id=planned.platform_order_id, **planned.fields)
+                for planned in to_write
+            ],
             update_conflicts=True,
             unique_fields=["shop", "platform_order_id"],
             update_fields=[*ORDER_FIELDS, "updated_at"],
@@ -87,6 +90,14 @@ def _order_ids_by_platform_id(shop: Shop, platform_order_ids: list[str]) -> dict
     for start in range(0, len(platform_order_ids), 1000):
         chunk = platform_order_ids[start : start + 1000]
         ids.update(
-            Order.objects.filter(shop=shop, platform_order_id__in=chunk).values_list("platform_order_id", "id")
+            Order.objects.filter(shop=shop, platform_order_id__in=chunk).values_list(
+                "platform_order_id", "id"
+            )
         )
     return ids
+
+
+def shop_upsert(*, code: str, name: str, platform_code: str) -> Shop:
+    platform = Platform.objects.get(code=platform_code)
+    shop, _created = Shop.objects.update_or_create(code=code, defaults={"name": name, "platform": platform})
+    return shop

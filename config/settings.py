@@ -103,6 +103,7 @@ if DATABASE_URL:
 else:
     if IS_PRODUCTION:
         raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL in production")
+    VAR_DIR.mkdir(parents=True, exist_ok=True)  # SQLite does not create the folder of its file
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -156,6 +157,9 @@ if REDIS_URL:
     }
 else:
     CELERY_BROKER_URL = "filesystem://"
+    # kombu's filesystem transport does not create its message folders; without them the worker dies at start.
+    for folder in ("queue", "control"):
+        (CELERY_BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
         "data_folder_out": str(CELERY_BROKER_DIR / "queue"),

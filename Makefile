@@ -1,0 +1,47 @@
+# Two commands for a new machine: `make run` (the product) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: run setup test lint messages clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime-installed: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.runtime-installed $@
+
+## Install, migrate, load demo data and users; idempotent. `make run` calls it, CI exercises it (tests/test_setup.py).
+setup: $(VENV)/.runtime-installed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+
+## The web server, a Celery worker and beat, on SQLite and a serverless broker unless DATABASE_URL/REDIS_URL say otherwise.
+run: setup
+	PORT=$(PORT) PY=$(PY) scripts/run_local.sh
+
+## The whole suite on real PostgreSQL and Redis (started if installed and stopped), with the browser tests.
+test: $(VENV)/.dev-installed
+	scripts/ensure_services.sh
+	scripts/ensure_browser.sh
+	$(VENV)/bin/ruff check .
+	$(PY) manage.py makemigrations --check --dry-run --settings=config.settings_test > /dev/null
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check .
+
+## Re-extract the strings to translate into locale/*/django.po and compile the .mo files (both are committed).
+messages: $(VENV)/.dev-installed
+	$(PY) manage.py makemessages --locale zh_Hans --locale en --ignore '.venv/*' --ignore 'var/*' --no-obsolete
+	$(PY) manage.py compilemessages --ignore '.venv/*'
+
+clean:
+	rm -rf var test-artifacts

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs the web server, one Celery worker and beat in the foreground; Ctrl-C (or any of them dying) stops all three.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+PORT=${PORT:-8000}
+HOST=${HOST:-127.0.0.1}
+mkdir -p var
+
+pids=()
+stop_all() {
+    trap - INT TERM EXIT
+    echo "stopping web server, worker and beat..."
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    wait "${pids[@]}" 2>/dev/null || true
+}
+trap stop_all INT TERM EXIT
+
+"$PY" -m celery -A config worker --loglevel=INFO --concurrency=2 --hostname="worker@%h" &
+pids+=($!)
+"$PY" -m celery -A config beat --loglevel=INFO --pidfile=var/celerybeat.pid &
+pids+=($!)
+"$PY" manage.py runserver "$HOST:$PORT" --noreload &
+pids+=($!)
+
+echo "After-sales Desk: http://$HOST:$PORT/admin/   health: http://$HOST:$PORT/healthz   (Ctrl-C stops everything)"
+# Whichever process ends first (Ctrl-C, a crash) ends the others through the EXIT trap.
+wait -n "${pids[@]}"
