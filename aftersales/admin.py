@@ -42,7 +42,9 @@ class PlatformAdmin(admin.ModelAdmin):
         return False
 
 
-class ShopAdminForm(forms.ModelForm):
+class ShopMembersForm(forms.ModelForm):
+    """The shop form for superusers: only they decide who works on which shop (a manager must not widen their reach)."""
+
     members = forms.ModelMultipleChoiceField(
         label=gettext_lazy("assigned users"),
         queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
@@ -70,7 +72,6 @@ class ShopAdminForm(forms.ModelForm):
 @admin.register(Shop)
 class ShopAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
     shop_path = ""
-    form = ShopAdminForm
     list_display = ["name", "code", "platform", "is_active"]
     list_select_related = ["platform"]
     list_filter = ["platform", "is_active"]
@@ -78,8 +79,11 @@ class ShopAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         fields = ["code", "name", "platform", "is_active"]
-        # Only a superuser decides who works on which shop; a manager must not widen their own reach.
         return [*fields, "members", "member_groups"] if request.user.is_superuser else fields
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = ShopMembersForm if request.user.is_superuser else forms.ModelForm
+        return super().get_form(request, obj, change, **kwargs)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

@@ -282,10 +282,10 @@ def _order_id_of(row: dict) -> str | None:
 
 
 def _form_message(form: forms.Form, row: dict) -> str:
-    if _order_id_of(row) is None:
-        return _("The order number is missing.")
     if isinstance(row.get("platform_order_id"), float):
         return _("The order number was stored by Excel as a number and has lost digits; format the column as text.")
+    if _order_id_of(row) is None:
+        return _("The order number is missing.")
     parts = []
     for name, messages in form.errors.items():
         label = COLUMNS[name][0] if name in COLUMNS else _("row")

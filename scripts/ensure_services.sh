@@ -10,7 +10,8 @@ REDIS_SERVER=${REDIS_SERVER:-redis-server}
 
 postgres_up() { pg_isready -q -h "$PG_HOST" -p "$PG_PORT" 2>/dev/null; }
 redis_up() { (exec 3<>"/dev/tcp/$REDIS_HOST/$REDIS_PORT" && printf 'PING\r\n' >&3 && head -c 5 <&3 | grep -q PONG) 2>/dev/null; }
-wait_for() { for _ in $(seq 1 30); do "$1" && return 0; sleep 0.5; done; return 1; }
+SERVICE_WAIT_SECONDS=${SERVICE_WAIT_SECONDS:-15}
+wait_for() { for _ in $(seq 1 $((SERVICE_WAIT_SECONDS * 2))); do "$1" && return 0; sleep 0.5; done; return 1; }
 
 if ! postgres_up; then
     if command -v "$PG_CTLCLUSTER" >/dev/null 2>&1 && [ -d /etc/postgresql ] && [ -n "$(ls /etc/postgresql 2>/dev/null)" ]; then

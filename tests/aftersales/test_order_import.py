@@ -1,0 +1,259 @@
+"""Order import from CSV/XLSX: preview, row-level errors, good rows imported, re-import without duplicates."""
+
+import csv
+import io
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from openpyxl import Workbook
+
+from aftersales import roles
+from aftersales.models import Order, OrderLine
+from aftersales.order_import import ImportFileError, plan_order_import, read_rows
+from aftersales.services import order_import_apply
+from tests.factories import ShopFactory, make_staff
+
+pytestmark = pytest.mark.django_db
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+IMPORT_URL = reverse("admin:aftersales_order_import")
+HEADER = ["订单号", "收货人", "省份", "实付金额", "付款时间", "发货时间", "快递公司", "运单号", "商品编码", "商品名称", "数量",
+          "商品实付"]
+GOOD_ROWS = [
+    # a two-line order
+    ["4100000000000000001", "王芳", "浙江省", "¥728.00", "2026-11-11 00:05:12", "2026-11-11 18:00:00", "zto",
+     "75310000000001", "SY-JK-001", "冲锋衣", "1", "599.00"],
+    ["4100000000000000001", "王芳", "浙江省", "¥728.00", "2026-11-11 00:05:12", "2026-11-11 18:00:00", "zto",
+     "75310000000001", "SY-TS-010", "速干T恤", "1", "129.00"],
+    # a one-line order, not shipped, no line amount (it is the order's)
+    ["4100000000000000002", "李强", "新疆维吾尔自治区", "1,299.00", "2026/11/11 10:00", "", "", "", "SY-SH-020",
+     "登山鞋", "2", ""],
+]
+BAD_ROWS = [
+    # row 5: the amount is not a number
+    ["4100000000000000003", "张伟", "广东省", "abc", "2026-11-11 09:00:00", "", "", "", "SY-BT-030", "保温杯", "1", ""],
+    # row 6: shipped before it was paid
+    ["4100000000000000004", "刘洋", "江苏省", "89.00", "2026-11-11 09:00:00", "2026-11-10 09:00:00", "SF",
+     "SF000000000001", "SY-BT-030", "保温杯", "1", ""],
+    # row 7: no order number
+    ["", "陈静", "四川省", "49.00", "2026-11-11 09:00:00", "", "", "", "SY-SK-050", "徒步袜", "1", ""],
+    # row 8: quantity zero
+    ["4100000000000000005", "杨磊", "湖北省", "49.00", "2026-11-11 09:00:00", "", "", "", "SY-SK-050", "徒步袜", "0", ""],
+]
+
+
+def csv_bytes(rows, header=HEADER, encoding="utf-8-sig") -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode(encoding)
+
+
+def xlsx_bytes(rows, header=HEADER) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def shop():
+    return ShopFactory(name="山野户外天猫旗舰店")
+
+
+@pytest.fixture
+def supervisor_client(client, shop):
+    client.force_login(make_staff("supervisor", role=roles.SUPERVISOR, shops=[shop]))
+    return client
+
+
+def upload(client, shop, content: bytes, name="orders.csv"):
+    return client.post(IMPORT_URL, {"shop": shop.pk, "file": SimpleUploadedFile(name, content)})
+
+
+def test_preview_reports_each_bad_row_with_its_number_and_reason_and_writes_nothing(supervisor_client, shop):
+    response = upload(supervisor_client, shop, csv_bytes(GOOD_ROWS + BAD_ROWS))
+
+    assert response.status_code == 200
+    plan = response.context["plan"]
+    errors = {error.row_number: error.message for error in plan.errors}
+    assert set(errors) == {5, 6, 7, 8}
+    assert "实付金额" in errors[5]
+    assert "发货时间" in errors[6]
+    assert "订单号" in errors[7] or "order number" in errors[7]
+    assert "数量" in errors[8]
+    assert response.context["counts"] == {"new": 2, "updated": 0, "unchanged": 0}
+    assert Order.objects.count() == 0
+
+
+def test_confirm_imports_the_good_rows_and_skips_the_bad(supervisor_client, shop):
+    preview = upload(supervisor_client, shop, csv_bytes(GOOD_ROWS + BAD_ROWS))
+
+    done = supervisor_client.post(IMPORT_URL, {"token": preview.context["token"]})
+
+    assert done.status_code == 302
+    assert set(Order.objects.values_list("platform_order_id", flat=True)) == {
+        "4100000000000000001", "4100000000000000002"}
+    two_lines = Order.objects.get(platform_order_id="4100000000000000001")
+    assert two_lines.paid_amount == Decimal("728.00")
+    assert two_lines.paid_at == datetime(2026, 11, 11, 0, 5, 12, tzinfo=SHANGHAI)
+    assert two_lines.courier_code == "ZTO"
+    assert sorted(two_lines.lines.values_list("sku", "paid_amount")) == [
+        ("SY-JK-001", Decimal("599.00")), ("SY-TS-010", Decimal("129.00"))]
+    single = Order.objects.get(platform_order_id="4100000000000000002")
+    assert single.paid_amount == Decimal("1299.00")
+    assert single.lines.get().paid_amount == Decimal("1299.00")
+    assert single.shipped_at is None
+
+
+def test_reimporting_the_same_file_creates_no_duplicates(supervisor_client, shop):
+    content = csv_bytes(GOOD_ROWS)
+    supervisor_client.post(IMPORT_URL, {"token": upload(supervisor_client, shop, content).context["token"]})
+
+    again = upload(supervisor_client, shop, content)
+
+    assert again.context["counts"] == {"new": 0, "updated": 0, "unchanged": 2}
+    assert not again.context["importable"]
+    supervisor_client.post(IMPORT_URL, {"token": again.context["token"]})
+    assert Order.objects.count() == 2
+    assert OrderLine.objects.count() == 3
+
+
+def test_reimport_with_a_changed_order_updates_it_in_place(supervisor_client, shop):
+    supervisor_client.post(IMPORT_URL, {"token": upload(supervisor_client, shop, csv_bytes(GOOD_ROWS)).context["token"]})
+    delivered = [*GOOD_ROWS[2][:5], "2026-11-12 08:00:00", "YTO", "YT0000000000002", *GOOD_ROWS[2][8:]]
+
+    preview = upload(supervisor_client, shop, csv_bytes([delivered]))
+    supervisor_client.post(IMPORT_URL, {"token": preview.context["token"]})
+
+    assert preview.context["counts"] == {"new": 0, "updated": 1, "unchanged": 0}
+    order = Order.objects.get(platform_order_id="4100000000000000002")
+    assert order.tracking_number == "YT0000000000002"
+    assert Order.objects.count() == 2
+
+
+def test_the_same_order_id_in_another_shop_is_another_order(supervisor_client, shop):
+    other_shop = ShopFactory()
+    plan_a = plan_order_import(shop=shop, rows=read_rows(csv_bytes(GOOD_ROWS), "a.csv"))
+    plan_b = plan_order_import(shop=other_shop, rows=read_rows(csv_bytes(GOOD_ROWS), "b.csv"))
+
+    order_import_apply(plan=plan_a)
+    order_import_apply(plan=plan_b)
+
+    assert Order.objects.filter(platform_order_id="4100000000000000001").count() == 2
+
+
+def test_xlsx_with_excel_dates_and_numbers_imports(supervisor_client, shop):
+    rows = [["4100000000000000009", "周杰", "北京市", 259.5, datetime(2026, 11, 11, 20, 0), None, None, None,
+             "SY-BP-070", "双肩包", 1, None]]
+    preview = upload(supervisor_client, shop, xlsx_bytes(rows), name="export.xlsx")
+    supervisor_client.post(IMPORT_URL, {"token": preview.context["token"]})
+
+    order = Order.objects.get(platform_order_id="4100000000000000009")
+    assert order.paid_amount == Decimal("259.50")
+    assert order.paid_at == datetime(2026, 11, 11, 20, 0, tzinfo=SHANGHAI)
+
+
+def test_an_order_id_that_excel_turned_into_a_number_is_refused_with_the_reason(shop):
+    rows = read_rows(xlsx_bytes([[4.1e18, "周杰", "北京市", 10, datetime(2026, 11, 11), None, None, None, "S", "袜",
+                                  1, None]]), "x.xlsx")
+
+    plan = plan_order_import(shop=shop, rows=rows)
+
+    assert len(plan.errors) == 1
+    assert "文本" in plan.errors[0].message or "text" in plan.errors[0].message
+
+
+def test_gbk_csv_from_chinese_excel_is_read(shop):
+    plan = plan_order_import(shop=shop, rows=read_rows(csv_bytes(GOOD_ROWS, encoding="gb18030"), "gbk.csv"))
+
+    assert plan.errors == []
+    assert {planned.fields["receiver_name"] for planned in plan.orders} == {"王芳", "李强"}
+
+
+def test_a_bad_line_keeps_its_whole_order_out(shop):
+    broken_second_line = [*GOOD_ROWS[1][:10], "-1", "129.00"]
+
+    plan = plan_order_import(shop=shop, rows=read_rows(csv_bytes([GOOD_ROWS[0], broken_second_line]), "x.csv"))
+
+    assert plan.orders == []
+    assert [error.row_number for error in plan.errors] == [2, 3]
+
+
+def test_lines_adding_up_to_more_than_the_order_paid_are_refused(shop):
+    too_much = [[*GOOD_ROWS[0][:11], "700.00"], [*GOOD_ROWS[1][:11], "129.00"]]
+
+    plan = plan_order_import(shop=shop, rows=read_rows(csv_bytes(too_much), "x.csv"))
+
+    assert plan.orders == []
+    assert "829.00" in plan.errors[0].message
+
+
+def test_a_file_that_is_not_csv_or_xlsx_is_refused_by_content_not_name(supervisor_client, shop):
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(100)
+
+    response = upload(supervisor_client, shop, png, name="orders.csv")
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["file"]
+    assert Order.objects.count() == 0
+
+
+def test_missing_required_columns_are_named(shop):
+    with pytest.raises(ImportFileError) as error:
+        read_rows(csv_bytes([["1", "2"]], header=["订单号", "收货人"]), "x.csv")
+
+    assert "实付金额" in str(error.value)
+    assert "商品编码" in str(error.value)
+
+
+@override_settings(ORDER_IMPORT_MAX_BYTES=100)
+def test_an_oversized_file_gets_a_form_error(supervisor_client, shop):
+    response = upload(supervisor_client, shop, csv_bytes(GOOD_ROWS))
+
+    assert "file" in response.context["form"].errors
+
+
+def test_a_confirmation_token_cannot_be_replayed_by_another_user(supervisor_client, client, shop):
+    token = upload(supervisor_client, shop, csv_bytes(GOOD_ROWS)).context["token"]
+    other = make_staff("other-supervisor", role=roles.SUPERVISOR, shops=[shop])
+    supervisor_client.logout()
+    client.force_login(other)
+
+    assert client.post(IMPORT_URL, {"token": token}).status_code == 403
+    assert client.post(IMPORT_URL, {"token": token + "x"}).status_code == 302
+    assert Order.objects.count() == 0
+
+
+def test_agents_and_warehouse_cannot_import(client, shop):
+    for role in (roles.AGENT, roles.WAREHOUSE):
+        client.force_login(make_staff(f"{role}-user", role=role, shops=[shop]))
+        assert upload(client, shop, csv_bytes(GOOD_ROWS)).status_code == 403
+    assert Order.objects.count() == 0
+
+
+def test_import_queries_grow_with_batches_not_rows(shop):
+    def rows(count, start):
+        return [[f"42{start + n:017d}", "王芳", "浙江省", "10.00", "2026-11-11 09:00:00", "", "", "", "SKU", "袜", "1", ""]
+                for n in range(count)]
+
+    def queries_for(count, start):
+        plan = plan_order_import(shop=shop, rows=read_rows(csv_bytes(rows(count, start)), "x.csv"))
+        with CaptureQueriesContext(connection) as queries:
+            order_import_apply(plan=plan)
+        return len(queries)
+
+    assert queries_for(10, 0) == queries_for(400, 1000)
+    assert Order.objects.count() == 410

@@ -1,0 +1,52 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from aftersales.models import Order, OrderLine, Platform, Shop
+from aftersales.services import shop_assign_user
+
+
+class ShopFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Shop
+
+    code = factory.Sequence(lambda n: f"shop-{n}")
+    name = factory.Sequence(lambda n: f"测试店铺{n}")
+    platform = factory.LazyFunction(lambda: Platform.objects.get(code="tmall"))
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Order
+
+    shop = factory.SubFactory(ShopFactory)
+    platform_order_id = factory.Sequence(lambda n: f"4{n:018d}")
+    receiver_name = "王芳"
+    province = "浙江省"
+    paid_amount = Decimal("199.00")
+    paid_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=2))
+
+
+class OrderLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OrderLine
+
+    order = factory.SubFactory(OrderFactory)
+    sku = factory.Sequence(lambda n: f"SKU-{n}")
+    item_name = "速干T恤"
+    quantity = 1
+    paid_amount = Decimal("199.00")
+
+
+def make_staff(username: str, *, role: str | None = None, shops=(), password: str = "pw") -> object:
+    """A staff user in a role group (as the data migration created it), assigned to `shops`."""
+    user = get_user_model().objects.create_user(username=username, password=password, is_staff=True)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    for shop in shops:
+        shop_assign_user(shop=shop, user=user)
+    return user
