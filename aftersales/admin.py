@@ -23,7 +23,7 @@ from aftersales.order_import import ImportFileError, plan_order_import, read_row
 from aftersales.selectors import shops_for_user
 from aftersales.services import order_import_apply, shop_set_members
 
-IMPORT_TOKEN_SALT = "aftersales.order-import"
+IMPORT_TOKEN_SALT = "aftersales.order-import"  # noqa: S105 - a signing namespace, not a secret
 IMPORT_TOKEN_MAX_AGE_SECONDS = 3600
 PREVIEW_ORDER_LIMIT = 100
 PREVIEW_ERROR_LIMIT = 500
@@ -31,7 +31,13 @@ PREVIEW_ERROR_LIMIT = 500
 
 @admin.register(Platform)
 class PlatformAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "code", "refund_response_hours", "return_response_hours", "receipt_confirm_days"]
+    list_display = [
+        "__str__",
+        "code",
+        "refund_response_hours",
+        "return_response_hours",
+        "receipt_confirm_days",
+    ]
     readonly_fields = ["code"]
 
     def has_add_permission(self, request):
@@ -104,8 +110,16 @@ class OrderLineInline(admin.TabularInline):
 @admin.register(Order)
 class OrderAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
     list_display = [
-        "platform_order_id", "shop", "receiver_name", "province", "paid_amount", "paid_at", "shipped_at",
-        "courier_code", "tracking_number", "delivered_at",
+        "platform_order_id",
+        "shop",
+        "receiver_name",
+        "province",
+        "paid_amount",
+        "paid_at",
+        "shipped_at",
+        "courier_code",
+        "tracking_number",
+        "delivered_at",
     ]
     list_select_related = ["shop"]
     list_filter = ["shop", "province"]
@@ -118,12 +132,32 @@ class OrderAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
     actions = ["export_xlsx"]
     fieldsets = [
         (None, {"fields": ["shop", "platform_order_id", "paid_amount", "paid_at"]}),
-        (gettext_lazy("buyer"), {"fields": [
-            "buyer_nick", "receiver_name", "receiver_phone", "province", "city", "district", "address",
-        ]}),
-        (gettext_lazy("fulfilment"), {"fields": [
-            "packed_at", "shipped_at", "courier_code", "tracking_number", "delivered_at",
-        ]}),
+        (
+            gettext_lazy("buyer"),
+            {
+                "fields": [
+                    "buyer_nick",
+                    "receiver_name",
+                    "receiver_phone",
+                    "province",
+                    "city",
+                    "district",
+                    "address",
+                ]
+            },
+        ),
+        (
+            gettext_lazy("fulfilment"),
+            {
+                "fields": [
+                    "packed_at",
+                    "shipped_at",
+                    "courier_code",
+                    "tracking_number",
+                    "delivered_at",
+                ]
+            },
+        ),
     ]
 
     def get_urls(self):
@@ -171,17 +205,21 @@ class OrderAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
                     {"stored": stored_name, "shop": shop.pk, "user": request.user.pk, "name": upload.name},
                     salt=IMPORT_TOKEN_SALT,
                 )
-                return self._render_import(request, "admin/aftersales/order/import_preview.html", {
-                    "plan": plan,
-                    "shop": shop,
-                    "file_name": upload.name,
-                    "counts": plan.counts(),
-                    "importable": any(o.status != o.Status.UNCHANGED for o in plan.orders),
-                    "preview_orders": plan.orders[:PREVIEW_ORDER_LIMIT],
-                    "preview_errors": plan.errors[:PREVIEW_ERROR_LIMIT],
-                    "hidden_errors": max(0, len(plan.errors) - PREVIEW_ERROR_LIMIT),
-                    "token": token,
-                })
+                return self._render_import(
+                    request,
+                    "admin/aftersales/order/import_preview.html",
+                    {
+                        "plan": plan,
+                        "shop": shop,
+                        "file_name": upload.name,
+                        "counts": plan.counts(),
+                        "importable": any(o.status != o.Status.UNCHANGED for o in plan.orders),
+                        "preview_orders": plan.orders[:PREVIEW_ORDER_LIMIT],
+                        "preview_errors": plan.errors[:PREVIEW_ERROR_LIMIT],
+                        "hidden_errors": max(0, len(plan.errors) - PREVIEW_ERROR_LIMIT),
+                        "token": token,
+                    },
+                )
         return self._render_import(request, "admin/aftersales/order/import.html", {"form": form})
 
     def _import_confirm(self, request):
@@ -204,19 +242,30 @@ class OrderAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
         default_storage.delete(ticket["stored"])
         self.message_user(
             request,
-            _("Imported %(name)s into %(shop)s: %(created)d new, %(updated)d updated, %(unchanged)d unchanged "
-              "orders; %(rejected)d rows rejected.") % {
-                "name": ticket["name"], "shop": shop.name, "created": summary.created, "updated": summary.updated,
-                "unchanged": summary.unchanged, "rejected": summary.rejected_rows,
+            _(
+                "Imported %(name)s into %(shop)s: %(created)d new, %(updated)d updated, %(unchanged)d unchanged "
+                "orders; %(rejected)d rows rejected."
+            )
+            % {
+                "name": ticket["name"],
+                "shop": shop.name,
+                "created": summary.created,
+                "updated": summary.updated,
+                "unchanged": summary.unchanged,
+                "rejected": summary.rejected_rows,
             },
             messages.WARNING if summary.rejected_rows else messages.SUCCESS,
         )
         return redirect(f"{reverse('admin:aftersales_order_changelist')}?shop={shop.pk}")
 
     def _render_import(self, request, template, context):
-        return TemplateResponse(request, template, {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": _("Import orders"),
-            **context,
-        })
+        return TemplateResponse(
+            request,
+            template,
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": _("Import orders"),
+                **context,
+            },
+        )

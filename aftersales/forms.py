@@ -22,6 +22,9 @@ class OrderImportForm(forms.Form):
         if upload.size > settings.ORDER_IMPORT_MAX_BYTES:
             raise forms.ValidationError(
                 _("The file is %(size)s; at most %(max)s can be imported at once."),
-                params={"size": filesizeformat(upload.size), "max": filesizeformat(settings.ORDER_IMPORT_MAX_BYTES)},
+                params={
+                    "size": filesizeformat(upload.size),
+                    "max": filesizeformat(settings.ORDER_IMPORT_MAX_BYTES),
+                },
             )
         return upload

@@ -175,4 +175,3 @@ class OrderLine(models.Model):
 
     def __str__(self):
         return f"{self.item_name} × {self.quantity}"
-

@@ -8,9 +8,25 @@ from openpyxl import Workbook
 from aftersales.order_import import COLUMNS
 
 EXPORT_COLUMNS = [
-    "platform_order_id", "buyer_nick", "receiver_name", "receiver_phone", "province", "city", "district", "address",
-    "paid_amount", "paid_at", "packed_at", "shipped_at", "courier_code", "tracking_number", "delivered_at",
-    "sku", "item_name", "quantity", "line_paid_amount",
+    "platform_order_id",
+    "buyer_nick",
+    "receiver_name",
+    "receiver_phone",
+    "province",
+    "city",
+    "district",
+    "address",
+    "paid_amount",
+    "paid_at",
+    "packed_at",
+    "shipped_at",
+    "courier_code",
+    "tracking_number",
+    "delivered_at",
+    "sku",
+    "item_name",
+    "quantity",
+    "line_paid_amount",
 ]
 
 
@@ -21,9 +37,13 @@ def orders_to_xlsx(orders) -> bytes:
     sheet.append([COLUMNS[name][0] for name in EXPORT_COLUMNS])
     for order in orders:
         for line in order.lines.all():
-            values = {**{name: getattr(order, name, None) for name in EXPORT_COLUMNS},
-                      "sku": line.sku, "item_name": line.item_name, "quantity": line.quantity,
-                      "line_paid_amount": line.paid_amount}
+            values = {
+                **{name: getattr(order, name, None) for name in EXPORT_COLUMNS},
+                "sku": line.sku,
+                "item_name": line.item_name,
+                "quantity": line.quantity,
+                "line_paid_amount": line.paid_amount,
+            }
             sheet.append([_cell(values[name]) for name in EXPORT_COLUMNS])
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -64,7 +64,14 @@ ORDER_FIELDS = [
     "delivered_at",
 ]
 LINE_FIELDS = ["sku", "item_name", "quantity", "paid_amount"]
-DATETIME_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d"]
+DATETIME_FORMATS = [
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+]
 
 
 class ImportFileError(Exception):
@@ -171,8 +178,10 @@ def read_rows(content: bytes, file_name: str) -> list[dict]:
     header, *body = table
     columns = _map_header(header)
     if len(body) > MAX_ROWS:
-        raise ImportFileError(_("The file has %(count)d rows; at most %(max)d can be imported at once.")
-                              % {"count": len(body), "max": MAX_ROWS})
+        raise ImportFileError(
+            _("The file has %(count)d rows; at most %(max)d can be imported at once.")
+            % {"count": len(body), "max": MAX_ROWS}
+        )
     rows = []
     for offset, values in enumerate(body):
         row = {name: values[index] if index < len(values) else None for name, index in columns.items()}
@@ -200,11 +209,13 @@ def plan_order_import(*, shop: Shop, rows: list[dict]) -> ImportPlan:
     for order_id, order_rows in rows_by_order.items():
         if order_id in failed_orders:
             for row_number, _data in order_rows:
-                plan.errors.append(RowError(
-                    row_number,
-                    _("Row %(row)d of the same order has an error, so the whole order was not imported.")
-                    % {"row": failed_orders[order_id]},
-                ))
+                plan.errors.append(
+                    RowError(
+                        row_number,
+                        _("Row %(row)d of the same order has an error, so the whole order was not imported.")
+                        % {"row": failed_orders[order_id]},
+                    )
+                )
             continue
         planned = _plan_one_order(order_id, order_rows, plan.errors)
         if planned:
@@ -224,13 +235,22 @@ def _plan_one_order(order_id: str, order_rows: list[tuple[int, dict]], errors: l
     for row_number, data in order_rows:
         differing = [name for name in ORDER_FIELDS if data[name] != order_fields[name]]
         if differing:
-            row_errors.append(RowError(row_number, _(
-                "The order columns (%(columns)s) differ from row %(row)d of the same order."
-            ) % {"columns": ", ".join(differing), "row": first_row_number}))
+            row_errors.append(
+                RowError(
+                    row_number,
+                    _("The order columns (%(columns)s) differ from row %(row)d of the same order.")
+                    % {"columns": ", ".join(differing), "row": first_row_number},
+                )
+            )
             continue
         if data["sku"] in seen_skus:
-            row_errors.append(RowError(row_number, _("SKU %(sku)s appears twice in this order (first on row %(row)d).")
-                                       % {"sku": data["sku"], "row": seen_skus[data["sku"]]}))
+            row_errors.append(
+                RowError(
+                    row_number,
+                    _("SKU %(sku)s appears twice in this order (first on row %(row)d).")
+                    % {"sku": data["sku"], "row": seen_skus[data["sku"]]},
+                )
+            )
             continue
         seen_skus[data["sku"]] = row_number
         line_paid = data["line_paid_amount"]
@@ -239,22 +259,36 @@ def _plan_one_order(order_id: str, order_rows: list[tuple[int, dict]], errors: l
                 row_errors.append(RowError(row_number, _("An order with several lines needs each line's paid amount.")))
                 continue
             line_paid = data["paid_amount"]
-        lines.append({"sku": data["sku"], "item_name": data["item_name"], "quantity": data["quantity"],
-                      "paid_amount": line_paid})
+        lines.append(
+            {
+                "sku": data["sku"],
+                "item_name": data["item_name"],
+                "quantity": data["quantity"],
+                "paid_amount": line_paid,
+            }
+        )
     if not row_errors:
         lines_total = sum((line["paid_amount"] for line in lines), Decimal("0.00"))
         if lines_total > order_fields["paid_amount"]:
-            row_errors.append(RowError(first_row_number, _(
-                "The lines' paid amounts add up to %(lines)s, more than the order's paid amount %(order)s."
-            ) % {"lines": lines_total, "order": order_fields["paid_amount"]}))
+            row_errors.append(
+                RowError(
+                    first_row_number,
+                    _("The lines' paid amounts add up to %(lines)s, more than the order's paid amount %(order)s.")
+                    % {"lines": lines_total, "order": order_fields["paid_amount"]},
+                )
+            )
     if row_errors:
         errors.extend(row_errors)
         rejected_rows = {error.row_number for error in row_errors}
         for row_number, _data in order_rows:
             if row_number not in rejected_rows:
-                errors.append(RowError(row_number, _(
-                    "Row %(row)d of the same order has an error, so the whole order was not imported."
-                ) % {"row": min(rejected_rows)}))
+                errors.append(
+                    RowError(
+                        row_number,
+                        _("Row %(row)d of the same order has an error, so the whole order was not imported.")
+                        % {"row": min(rejected_rows)},
+                    )
+                )
         return None
     return PlannedOrder(order_id, order_fields, lines, [number for number, _data in order_rows])
 
@@ -271,9 +305,7 @@ def _classify_against_database(shop: Shop, planned_orders: list[PlannedOrder]) -
             same_order = all(getattr(order, name) == value for name, value in planned.fields.items())
             stored_lines = {line.sku: {name: getattr(line, name) for name in LINE_FIELDS} for line in order.lines.all()}
             same_lines = all(stored_lines.get(line["sku"]) == line for line in planned.lines)
-            planned.status = (
-                PlannedOrder.Status.UNCHANGED if same_order and same_lines else PlannedOrder.Status.UPDATED
-            )
+            planned.status = PlannedOrder.Status.UNCHANGED if same_order and same_lines else PlannedOrder.Status.UPDATED
 
 
 def _order_id_of(row: dict) -> str | None:
@@ -328,8 +360,9 @@ def _map_header(header: list) -> dict[str, int]:
             columns[name] = index
     missing = [COLUMNS[name][0] for name in REQUIRED_COLUMNS if name not in columns]
     if missing:
-        raise ImportFileError(_("The header row lacks the required columns: %(columns)s.")
-                              % {"columns": ", ".join(missing)})
+        raise ImportFileError(
+            _("The header row lacks the required columns: %(columns)s.") % {"columns": ", ".join(missing)}
+        )
     return columns
 
 

@@ -39,9 +39,7 @@ def _resolve(apps, app_label, grants):
     permission_model = apps.get_model("auth", "Permission")
     for role, codenames in grants.items():
         group, _created = group_model.objects.get_or_create(name=role)
-        permissions = list(
-            permission_model.objects.filter(content_type__app_label=app_label, codename__in=codenames)
-        )
+        permissions = list(permission_model.objects.filter(content_type__app_label=app_label, codename__in=codenames))
         missing = set(codenames) - {permission.codename for permission in permissions}
         if missing:
             raise LookupError(f"{app_label} has no permissions {sorted(missing)} to grant to {role}")

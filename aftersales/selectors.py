@@ -22,9 +22,7 @@ def shops_for_user(user) -> QuerySet[Shop]:
         "permission__codename": SHOP_PERMISSION_CODENAME,
         "permission__content_type__app_label": "aftersales",
     }
-    assigned_directly = ShopUserObjectPermission.objects.filter(
-        content_object=OuterRef("pk"), user=user, **permission
-    )
+    assigned_directly = ShopUserObjectPermission.objects.filter(content_object=OuterRef("pk"), user=user, **permission)
     assigned_through_group = ShopGroupObjectPermission.objects.filter(
         content_object=OuterRef("pk"), group__user=user, **permission
     )

@@ -89,11 +89,7 @@ def _order_ids_by_platform_id(shop: Shop, platform_order_ids: list[str]) -> dict
     ids: dict[str, int] = {}
     for start in range(0, len(platform_order_ids), 1000):
         chunk = platform_order_ids[start : start + 1000]
-        ids.update(
-            Order.objects.filter(shop=shop, platform_order_id__in=chunk).values_list(
-                "platform_order_id", "id"
-            )
-        )
+        ids.update(Order.objects.filter(shop=shop, platform_order_id__in=chunk).values_list("platform_order_id", "id"))
     return ids
 
 

@@ -68,9 +68,7 @@ STREETS = [
     "长江路",
     "学府路",
 ]
-SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁沈任姚卢"
-)
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁沈任姚卢"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂英华建文辉玲欣怡子涵浩然雨轩梓萱思远嘉怡宇航晨曦"
 NICK_WORDS = ["小", "爱", "徒步", "山", "风", "野", "行者", "云", "暖", "阿"]
 ORDERS_PER_SHOP = 150
@@ -103,9 +101,7 @@ def order_rows(shop_spec: dict, *, today: datetime, seed: int = 2026) -> list[di
         for sku, item_name, price in lines:
             quantity = rng.choice((1, 1, 1, 2))
             discount = Decimal(rng.choice(("1.00", "0.95", "0.90", "0.85")))
-            line_amounts.append(
-                (sku, item_name, quantity, (price * quantity * discount).quantize(Decimal("0.01")))
-            )
+            line_amounts.append((sku, item_name, quantity, (price * quantity * discount).quantize(Decimal("0.01"))))
         order_columns = {
             "platform_order_id": order_id,
             "buyer_nick": rng.choice(NICK_WORDS) + rng.choice(NICK_WORDS) + str(rng.randint(10, 9999)),

@@ -80,7 +80,11 @@ def check_beat(now: datetime | None = None) -> dict:
     stale_after = timedelta(seconds=settings.BEAT_STALE_AFTER_SECONDS)
     result = {"last_tick": last_tick.isoformat(), "age_seconds": round(age.total_seconds(), 1)}
     if age > stale_after:
-        return {**result, "ok": False, "error": f"last beat tick is older than {stale_after.total_seconds():.0f} s"}
+        return {
+            **result,
+            "ok": False,
+            "error": f"last beat tick is older than {stale_after.total_seconds():.0f} s",
+        }
     return {**result, "ok": True}
 
 

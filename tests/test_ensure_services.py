@@ -6,8 +6,14 @@ from tests.conftest import ROOT, free_port
 
 
 def run_check(**env):
-    return subprocess.run(["bash", "scripts/ensure_services.sh"], cwd=ROOT, capture_output=True, text=True,
-                          env={"PATH": "/usr/bin:/bin", "SERVICE_WAIT_SECONDS": "1", **env}, timeout=60)
+    return subprocess.run(
+        ["bash", "scripts/ensure_services.sh"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "SERVICE_WAIT_SECONDS": "1", **env},
+        timeout=60,
+    )
 
 
 def test_running_services_pass():

@@ -81,8 +81,10 @@ def test_no_string_in_the_source_is_missing_from_the_chinese_catalogue(tmp_path)
             shutil.copy(source, tmp_path / name)
     subprocess.run(
         [sys.executable, "manage.py", "makemessages", "--locale", "zh_Hans", "--no-obsolete"],
-        cwd=tmp_path, env=embedded_env(VAR_DIR=str(tmp_path / "var"), PYTHONPATH=str(tmp_path)),
-        check=True, capture_output=True,
+        cwd=tmp_path,
+        env=embedded_env(VAR_DIR=str(tmp_path / "var"), PYTHONPATH=str(tmp_path)),
+        check=True,
+        capture_output=True,
     )
 
     extracted = catalogue((tmp_path / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po").read_text(encoding="utf-8"))

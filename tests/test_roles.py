@@ -9,19 +9,36 @@ pytestmark = pytest.mark.django_db
 
 EXPECTED = {
     roles.AGENT: {
-        "aftersales.view_shop", "aftersales.view_order", "aftersales.view_orderline", "logistics.view_courier",
+        "aftersales.view_shop",
+        "aftersales.view_order",
+        "aftersales.view_orderline",
+        "logistics.view_courier",
     },
     roles.SUPERVISOR: {
-        "aftersales.view_shop", "aftersales.view_order", "aftersales.add_order", "aftersales.change_order",
-        "aftersales.view_orderline", "aftersales.add_orderline", "aftersales.change_orderline",
+        "aftersales.view_shop",
+        "aftersales.view_order",
+        "aftersales.add_order",
+        "aftersales.change_order",
+        "aftersales.view_orderline",
+        "aftersales.add_orderline",
+        "aftersales.change_orderline",
         "logistics.view_courier",
     },
     roles.WAREHOUSE: {"aftersales.view_order", "aftersales.view_orderline", "logistics.view_courier"},
     roles.MANAGER: {
-        "aftersales.view_platform", "aftersales.change_platform", "aftersales.view_shop", "aftersales.change_shop",
-        "aftersales.view_order", "aftersales.add_order", "aftersales.change_order", "aftersales.view_orderline",
-        "aftersales.add_orderline", "aftersales.change_orderline",
-        "logistics.view_courier", "logistics.add_courier", "logistics.change_courier",
+        "aftersales.view_platform",
+        "aftersales.change_platform",
+        "aftersales.view_shop",
+        "aftersales.change_shop",
+        "aftersales.view_order",
+        "aftersales.add_order",
+        "aftersales.change_order",
+        "aftersales.view_orderline",
+        "aftersales.add_orderline",
+        "aftersales.change_orderline",
+        "logistics.view_courier",
+        "logistics.add_courier",
+        "logistics.change_courier",
     },
 }
 

@@ -7,12 +7,26 @@ from aftersales.roles import grant_role_permissions, revoke_role_permissions
 GRANTS = {
     "Agent": ["view_shop", "view_order", "view_orderline"],
     "Supervisor": [
-        "view_shop", "view_order", "add_order", "change_order", "view_orderline", "add_orderline", "change_orderline",
+        "view_shop",
+        "view_order",
+        "add_order",
+        "change_order",
+        "view_orderline",
+        "add_orderline",
+        "change_orderline",
     ],
     "Warehouse": ["view_order", "view_orderline"],
     "Manager": [
-        "view_platform", "change_platform", "view_shop", "change_shop", "view_order", "add_order", "change_order",
-        "view_orderline", "add_orderline", "change_orderline",
+        "view_platform",
+        "change_platform",
+        "view_shop",
+        "change_shop",
+        "view_order",
+        "add_order",
+        "change_order",
+        "view_orderline",
+        "add_orderline",
+        "change_orderline",
     ],
 }
 

@@ -24,28 +24,114 @@ pytestmark = pytest.mark.django_db
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 IMPORT_URL = reverse("admin:aftersales_order_import")
-HEADER = ["订单号", "收货人", "省份", "实付金额", "付款时间", "发货时间", "快递公司", "运单号", "商品编码", "商品名称", "数量",
-          "商品实付"]
+HEADER = [
+    "订单号",
+    "收货人",
+    "省份",
+    "实付金额",
+    "付款时间",
+    "发货时间",
+    "快递公司",
+    "运单号",
+    "商品编码",
+    "商品名称",
+    "数量",
+    "商品实付",
+]
 GOOD_ROWS = [
     # a two-line order
-    ["4100000000000000001", "王芳", "浙江省", "¥728.00", "2026-11-11 00:05:12", "2026-11-11 18:00:00", "zto",
-     "75310000000001", "SY-JK-001", "冲锋衣", "1", "599.00"],
-    ["4100000000000000001", "王芳", "浙江省", "¥728.00", "2026-11-11 00:05:12", "2026-11-11 18:00:00", "zto",
-     "75310000000001", "SY-TS-010", "速干T恤", "1", "129.00"],
+    [
+        "4100000000000000001",
+        "王芳",
+        "浙江省",
+        "¥728.00",
+        "2026-11-11 00:05:12",
+        "2026-11-11 18:00:00",
+        "zto",
+        "75310000000001",
+        "SY-JK-001",
+        "冲锋衣",
+        "1",
+        "599.00",
+    ],
+    [
+        "4100000000000000001",
+        "王芳",
+        "浙江省",
+        "¥728.00",
+        "2026-11-11 00:05:12",
+        "2026-11-11 18:00:00",
+        "zto",
+        "75310000000001",
+        "SY-TS-010",
+        "速干T恤",
+        "1",
+        "129.00",
+    ],
     # a one-line order, not shipped, no line amount (it is the order's)
-    ["4100000000000000002", "李强", "新疆维吾尔自治区", "1,299.00", "2026/11/11 10:00", "", "", "", "SY-SH-020",
-     "登山鞋", "2", ""],
+    [
+        "4100000000000000002",
+        "李强",
+        "新疆维吾尔自治区",
+        "1,299.00",
+        "2026/11/11 10:00",
+        "",
+        "",
+        "",
+        "SY-SH-020",
+        "登山鞋",
+        "2",
+        "",
+    ],
 ]
 BAD_ROWS = [
     # row 5: the amount is not a number
-    ["4100000000000000003", "张伟", "广东省", "abc", "2026-11-11 09:00:00", "", "", "", "SY-BT-030", "保温杯", "1", ""],
+    [
+        "4100000000000000003",
+        "张伟",
+        "广东省",
+        "abc",
+        "2026-11-11 09:00:00",
+        "",
+        "",
+        "",
+        "SY-BT-030",
+        "保温杯",
+        "1",
+        "",
+    ],
     # row 6: shipped before it was paid
-    ["4100000000000000004", "刘洋", "江苏省", "89.00", "2026-11-11 09:00:00", "2026-11-10 09:00:00", "SF",
-     "SF000000000001", "SY-BT-030", "保温杯", "1", ""],
+    [
+        "4100000000000000004",
+        "刘洋",
+        "江苏省",
+        "89.00",
+        "2026-11-11 09:00:00",
+        "2026-11-10 09:00:00",
+        "SF",
+        "SF000000000001",
+        "SY-BT-030",
+        "保温杯",
+        "1",
+        "",
+    ],
     # row 7: no order number
     ["", "陈静", "四川省", "49.00", "2026-11-11 09:00:00", "", "", "", "SY-SK-050", "徒步袜", "1", ""],
     # row 8: quantity zero
-    ["4100000000000000005", "杨磊", "湖北省", "49.00", "2026-11-11 09:00:00", "", "", "", "SY-SK-050", "徒步袜", "0", ""],
+    [
+        "4100000000000000005",
+        "杨磊",
+        "湖北省",
+        "49.00",
+        "2026-11-11 09:00:00",
+        "",
+        "",
+        "",
+        "SY-SK-050",
+        "徒步袜",
+        "0",
+        "",
+    ],
 ]
 
 
@@ -105,13 +191,17 @@ def test_confirm_imports_the_good_rows_and_skips_the_bad(supervisor_client, shop
 
     assert done.status_code == 302
     assert set(Order.objects.values_list("platform_order_id", flat=True)) == {
-        "4100000000000000001", "4100000000000000002"}
+        "4100000000000000001",
+        "4100000000000000002",
+    }
     two_lines = Order.objects.get(platform_order_id="4100000000000000001")
     assert two_lines.paid_amount == Decimal("728.00")
     assert two_lines.paid_at == datetime(2026, 11, 11, 0, 5, 12, tzinfo=SHANGHAI)
     assert two_lines.courier_code == "ZTO"
     assert sorted(two_lines.lines.values_list("sku", "paid_amount")) == [
-        ("SY-JK-001", Decimal("599.00")), ("SY-TS-010", Decimal("129.00"))]
+        ("SY-JK-001", Decimal("599.00")),
+        ("SY-TS-010", Decimal("129.00")),
+    ]
     single = Order.objects.get(platform_order_id="4100000000000000002")
     assert single.paid_amount == Decimal("1299.00")
     assert single.lines.get().paid_amount == Decimal("1299.00")
@@ -132,7 +222,9 @@ def test_reimporting_the_same_file_creates_no_duplicates(supervisor_client, shop
 
 
 def test_reimport_with_a_changed_order_updates_it_in_place(supervisor_client, shop):
-    supervisor_client.post(IMPORT_URL, {"token": upload(supervisor_client, shop, csv_bytes(GOOD_ROWS)).context["token"]})
+    supervisor_client.post(
+        IMPORT_URL, {"token": upload(supervisor_client, shop, csv_bytes(GOOD_ROWS)).context["token"]}
+    )
     delivered = [*GOOD_ROWS[2][:5], "2026-11-12 08:00:00", "YTO", "YT0000000000002", *GOOD_ROWS[2][8:]]
 
     preview = upload(supervisor_client, shop, csv_bytes([delivered]))
@@ -156,8 +248,22 @@ def test_the_same_order_id_in_another_shop_is_another_order(supervisor_client, s
 
 
 def test_xlsx_with_excel_dates_and_numbers_imports(supervisor_client, shop):
-    rows = [["4100000000000000009", "周杰", "北京市", 259.5, datetime(2026, 11, 11, 20, 0), None, None, None,
-             "SY-BP-070", "双肩包", 1, None]]
+    rows = [
+        [
+            "4100000000000000009",
+            "周杰",
+            "北京市",
+            259.5,
+            datetime(2026, 11, 11, 20, 0),  # noqa: DTZ001 - Excel cells are naive wall-clock times
+            None,
+            None,
+            None,
+            "SY-BP-070",
+            "双肩包",
+            1,
+            None,
+        ]
+    ]
     preview = upload(supervisor_client, shop, xlsx_bytes(rows), name="export.xlsx")
     supervisor_client.post(IMPORT_URL, {"token": preview.context["token"]})
 
@@ -167,8 +273,10 @@ def test_xlsx_with_excel_dates_and_numbers_imports(supervisor_client, shop):
 
 
 def test_an_order_id_that_excel_turned_into_a_number_is_refused_with_the_reason(shop):
-    rows = read_rows(xlsx_bytes([[4.1e18, "周杰", "北京市", 10, datetime(2026, 11, 11), None, None, None, "S", "袜",
-                                  1, None]]), "x.xlsx")
+    rows = read_rows(
+        xlsx_bytes([[4.1e18, "周杰", "北京市", 10, datetime(2026, 11, 11), None, None, None, "S", "袜", 1, None]]),  # noqa: DTZ001 - as Excel stores it
+        "x.xlsx",
+    )
 
     plan = plan_order_import(shop=shop, rows=rows)
 
@@ -246,8 +354,23 @@ def test_agents_and_warehouse_cannot_import(client, shop):
 
 def test_import_queries_grow_with_batches_not_rows(shop):
     def rows(count, start):
-        return [[f"42{start + n:017d}", "王芳", "浙江省", "10.00", "2026-11-11 09:00:00", "", "", "", "SKU", "袜", "1", ""]
-                for n in range(count)]
+        return [
+            [
+                f"42{start + n:017d}",
+                "王芳",
+                "浙江省",
+                "10.00",
+                "2026-11-11 09:00:00",
+                "",
+                "",
+                "",
+                "SKU",
+                "袜",
+                "1",
+                "",
+            ]
+            for n in range(count)
+        ]
 
     def queries_for(count, start):
         plan = plan_order_import(shop=shop, rows=read_rows(csv_bytes(rows(count, start)), "x.csv"))

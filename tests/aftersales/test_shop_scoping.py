@@ -56,14 +56,23 @@ def test_role_of_shop_a_cannot_change_or_delete_a_shop_b_order(client, two_shops
     shop_a, _shop_b, _order_a, order_b = two_shops
     client.force_login(make_staff(f"{role.lower()}-a", role=role, shops=[shop_a]))
 
-    response = client.post(change_url(order_b), {
-        "shop": order_b.shop_id, "platform_order_id": "HIJACKED", "paid_amount": "0.01",
-        "paid_at_0": "2026-11-01", "paid_at_1": "10:00:00",
-        "lines-TOTAL_FORMS": "0", "lines-INITIAL_FORMS": "0",
-    })
+    response = client.post(
+        change_url(order_b),
+        {
+            "shop": order_b.shop_id,
+            "platform_order_id": "HIJACKED",
+            "paid_amount": "0.01",
+            "paid_at_0": "2026-11-01",
+            "paid_at_1": "10:00:00",
+            "lines-TOTAL_FORMS": "0",
+            "lines-INITIAL_FORMS": "0",
+        },
+    )
     assert response.status_code in {302, 403}
     assert client.post(reverse("admin:aftersales_order_delete", args=[order_b.pk]), {"post": "yes"}).status_code in {
-        302, 403}
+        302,
+        403,
+    }
 
     order_b.refresh_from_db()
     assert order_b.platform_order_id == "B-0001"
@@ -75,9 +84,14 @@ def test_batch_action_ignores_a_shop_b_order_slipped_into_the_selection(client, 
     shop_a, _shop_b, order_a, order_b = two_shops
     client.force_login(make_staff(f"{role.lower()}-a", role=role, shops=[shop_a]))
 
-    response = client.post(ORDER_CHANGELIST, {
-        "action": "export_xlsx", "_selected_action": [order_a.pk, order_b.pk], "index": 0,
-    })
+    response = client.post(
+        ORDER_CHANGELIST,
+        {
+            "action": "export_xlsx",
+            "_selected_action": [order_a.pk, order_b.pk],
+            "index": 0,
+        },
+    )
 
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(response.content)).active

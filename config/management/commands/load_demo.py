@@ -32,8 +32,10 @@ class Command(BaseCommand):
         with transaction.atomic():
             for code, name, _prefix in demo.COURIERS:
                 courier_upsert(code=code, name=name)
-            shops = {spec["code"]: shop_upsert(code=spec["code"], name=spec["name"],
-                                               platform_code=spec["platform_code"]) for spec in demo.SHOPS}
+            shops = {
+                spec["code"]: shop_upsert(code=spec["code"], name=spec["name"], platform_code=spec["platform_code"])
+                for spec in demo.SHOPS
+            }
             day = demo.demo_day()
             for spec in demo.SHOPS:
                 shop = shops[spec["code"]]
@@ -62,7 +64,7 @@ class Command(BaseCommand):
                 shop_assign_user(shop=shops[code], user=user)
 
     def _print_logins(self):
-        self.stdout.write(self.style.SUCCESS("\nDemo logins (password for all: %s)" % DEMO_PASSWORD))
+        self.stdout.write(self.style.SUCCESS(f"\nDemo logins (password for all: {DEMO_PASSWORD})"))
         self.stdout.write(f"  {'admin':<11} superuser   every shop; configuration")
         for username, role, shop_codes, purpose in DEMO_USERS:
             where = ", ".join(shop_codes) if shop_codes else "every demo shop"
