@@ -8,6 +8,8 @@ from config.health import healthz
 admin.site.site_header = _("After-sales Desk")
 admin.site.site_title = _("After-sales Desk")
 admin.site.index_title = _("Work queues and settings")
+# The admin is the product; there is no separate public site to link to.
+admin.site.site_url = None
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),

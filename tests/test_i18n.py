@@ -54,6 +54,16 @@ def test_admin_speaks_chinese_by_default_and_english_when_chosen(client):
     assert "售后工作台" not in english
 
 
+@pytest.mark.django_db
+def test_a_browser_asking_for_english_still_gets_chinese_until_the_user_chooses(client):
+    client.force_login(make_staff("clerk", role=roles.WAREHOUSE, shops=[ShopFactory()]))
+
+    response = client.get(reverse("admin:index"), headers={"accept-language": "en-US,en;q=0.9"})
+
+    assert "售后工作台" in response.content.decode()
+    assert response["Content-Language"] == "zh-hans"
+
+
 def test_every_chinese_entry_is_translated_and_none_is_fuzzy():
     entries = catalogue(ZH_PO.read_text(encoding="utf-8"))
 

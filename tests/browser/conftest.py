@@ -1,0 +1,35 @@
+import os
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.conftest import ARTIFACTS
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: make test installs Debian's chromium (scripts/ensure_browser.sh)")
+    # Playwright's sync API keeps an event loop running in this thread; the test's own ORM calls are synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-dev-shm-usage"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    # An English-speaking browser on purpose: the desk must still answer in Chinese until the user switches.
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()

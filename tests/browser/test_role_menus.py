@@ -1,0 +1,61 @@
+"""Each role logs in through the real login page in headless Chromium and sees its own menu, in Chinese."""
+
+import pytest
+
+from aftersales import roles
+from tests.browser.conftest import SCREENSHOTS
+from tests.factories import OrderFactory, ShopFactory, make_staff
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+PASSWORD = "浏览器-Test-2026"
+MENUS = {
+    roles.AGENT: {"aftersales-shop", "aftersales-order", "logistics-courier"},
+    roles.SUPERVISOR: {"aftersales-shop", "aftersales-order", "logistics-courier"},
+    roles.WAREHOUSE: {"aftersales-order", "logistics-courier"},
+    roles.MANAGER: {"aftersales-platform", "aftersales-shop", "aftersales-order", "logistics-courier"},
+}
+CAN_IMPORT = {roles.SUPERVISOR, roles.MANAGER}
+
+
+def log_in(page, live_server, username):
+    page.goto(f"{live_server.url}/admin/login/")
+    assert "登录" in page.content()
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.press("#id_password", "Enter")
+    page.wait_for_selector("#content-main")
+
+
+@pytest.mark.parametrize("role", roles.ROLES)
+def test_each_role_logs_in_and_sees_its_own_menu_in_chinese(page, live_server, role):
+    shop = ShopFactory(name="山野户外天猫旗舰店")
+    OrderFactory(shop=shop, platform_order_id="4100000000000000777")
+    OrderFactory(shop=ShopFactory(name="别家店铺"), platform_order_id="6900000000000000888")
+    make_staff(role.lower(), role=role, shops=[shop], password=PASSWORD)
+
+    log_in(page, live_server, role.lower())
+    page.screenshot(path=str(SCREENSHOTS / f"admin-home-{role.lower()}.png"), full_page=True)
+
+    menu = set(page.eval_on_selector_all("#content-main th[scope=row][id]", "cells => cells.map(c => c.id)"))
+    assert menu == MENUS[role]
+    assert page.locator("#site-name").inner_text() == "售后工作台"
+    assert page.locator("#content-main").get_by_text("订单").count() >= 1
+
+    page.click("#aftersales-order a")
+    page.wait_for_selector("#result_list")
+    assert page.locator("#result_list").get_by_text("4100000000000000777").count() == 1
+    assert "6900000000000000888" not in page.content()
+    assert (page.locator("a", has_text="导入订单").count() == 1) == (role in CAN_IMPORT)
+    page.screenshot(path=str(SCREENSHOTS / f"orders-{role.lower()}.png"), full_page=True)
+
+
+def test_switching_to_english_changes_the_menu_language(page, live_server):
+    make_staff("manager", role=roles.MANAGER, shops=[ShopFactory()], password=PASSWORD)
+    log_in(page, live_server, "manager")
+
+    page.select_option("#language-select", "en")
+    page.wait_for_selector("text=After-sales Desk")
+
+    assert page.locator("#aftersales-order a").inner_text() == "Orders"
+    page.screenshot(path=str(SCREENSHOTS / "admin-home-manager-en.png"), full_page=True)
