@@ -1,3 +1,4 @@
+import importlib
 import os
 import shutil
 import socket
@@ -6,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.core.cache import cache
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +33,7 @@ def embedded_env(**extra) -> dict:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_ENV", "DJANGO_SETTINGS_MODULE"}
+        if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_ENV", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     }
     env.update(extra)
     return env
@@ -84,3 +86,18 @@ def own_redis():
     server.start()
     yield server
     server.stop()
+
+
+# Data migrations whose rows tests rely on. A transactional test (live server, real worker) ends with a flush that
+# empties every table, so such tests re-run these idempotent functions first instead of trusting earlier state.
+REFERENCE_DATA_MIGRATIONS = [
+    ("aftersales.migrations.0002_seed_platforms", "seed_platforms"),
+    ("aftersales.migrations.0003_role_permissions", "grant"),
+    ("logistics.migrations.0002_role_permissions", "grant"),
+]
+
+
+@pytest.fixture
+def reference_data(transactional_db):
+    for module_name, function_name in REFERENCE_DATA_MIGRATIONS:
+        getattr(importlib.import_module(module_name), function_name)(apps, None)

@@ -10,11 +10,9 @@ SCREENSHOTS = ARTIFACTS / "screenshots"
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(allow_orm_beside_playwright):
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: make test installs Debian's chromium (scripts/ensure_browser.sh)")
-    # Playwright's sync API keeps an event loop running in this thread; the test's own ORM calls are synchronous.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -23,6 +21,15 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def allow_orm_beside_playwright():
+    """Playwright's sync API keeps an event loop running in this thread, and Django refuses synchronous ORM calls
+    beside a running loop. The variable is removed afterwards so no later subprocess (check --deploy) inherits it."""
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 @pytest.fixture

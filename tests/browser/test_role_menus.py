@@ -6,7 +6,7 @@ from aftersales import roles
 from tests.browser.conftest import SCREENSHOTS
 from tests.factories import OrderFactory, ShopFactory, make_staff
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.usefixtures("reference_data")]
 
 PASSWORD = "浏览器-Test-2026"
 MENUS = {
