@@ -7,27 +7,8 @@ from openpyxl import Workbook
 
 from aftersales.order_import import COLUMNS
 
-EXPORT_COLUMNS = [
-    "platform_order_id",
-    "buyer_nick",
-    "receiver_name",
-    "receiver_phone",
-    "province",
-    "city",
-    "district",
-    "address",
-    "paid_amount",
-    "paid_at",
-    "packed_at",
-    "shipped_at",
-    "courier_code",
-    "tracking_number",
-    "delivered_at",
-    "sku",
-    "item_name",
-    "quantity",
-    "line_paid_amount",
-]
+# Every column the importer knows, in its order, so an export always imports back.
+EXPORT_COLUMNS = list(COLUMNS)
 
 
 def orders_to_xlsx(orders) -> bytes:
@@ -52,5 +33,6 @@ def orders_to_xlsx(orders) -> bytes:
 
 def _cell(value):
     if hasattr(value, "tzinfo") and value is not None and value.tzinfo is not None:
-        return timezone.localtime(value).replace(tzinfo=None)
+        # Whole seconds, as the platforms' back offices export them (Excel itself keeps only milliseconds).
+        return timezone.localtime(value).replace(tzinfo=None, microsecond=0)
     return value

@@ -380,3 +380,18 @@ def test_import_queries_grow_with_batches_not_rows(shop):
 
     assert queries_for(10, 0) == queries_for(400, 1000)
     assert Order.objects.count() == 410
+
+
+def test_an_exported_workbook_imports_back_as_unchanged(shop):
+    from aftersales.order_export import orders_to_xlsx
+    from tests.factories import OrderFactory, OrderLineFactory
+
+    order = OrderFactory(shop=shop, paid_amount=Decimal("328.00"), province="新疆维吾尔自治区")
+    OrderLineFactory(order=order, sku="A", paid_amount=Decimal("199.00"))
+    OrderLineFactory(order=order, sku="B", paid_amount=Decimal("129.00"))
+
+    content = orders_to_xlsx(Order.objects.filter(pk=order.pk).prefetch_related("lines"))
+    plan = plan_order_import(shop=shop, rows=read_rows(content, "export.xlsx"))
+
+    assert plan.errors == []
+    assert plan.counts() == {"new": 0, "updated": 0, "unchanged": 1}
