@@ -194,7 +194,7 @@ class OrderAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
             upload = form.cleaned_data["file"]
             content = upload.read()
             try:
-                rows = read_rows(content, upload.name)
+                rows = read_rows(content)
             except ImportFileError as error:
                 form.add_error("file", str(error))
             else:
@@ -213,7 +213,7 @@ class OrderAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
                         "shop": shop,
                         "file_name": upload.name,
                         "counts": plan.counts(),
-                        "importable": any(o.status != o.Status.UNCHANGED for o in plan.orders),
+                        "importable": bool(plan.orders_to_write),
                         "preview_orders": plan.orders[:PREVIEW_ORDER_LIMIT],
                         "preview_errors": plan.errors[:PREVIEW_ERROR_LIMIT],
                         "hidden_errors": max(0, len(plan.errors) - PREVIEW_ERROR_LIMIT),
@@ -237,7 +237,7 @@ class OrderAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
         with default_storage.open(ticket["stored"], "rb") as stored:
             content = stored.read()
         # Checked again: the database may have changed since the preview.
-        plan = plan_order_import(shop=shop, rows=read_rows(content, ticket["name"]))
+        plan = plan_order_import(shop=shop, rows=read_rows(content))
         summary = order_import_apply(plan=plan)
         default_storage.delete(ticket["stored"])
         self.message_user(

@@ -69,6 +69,4 @@ class ShopScopedAdminMixin:
     def _in_user_shops(self, request, obj) -> bool:
         if obj is None or request.user.is_superuser:
             return True
-        return self.model._default_manager.filter(
-            pk=obj.pk, **{self._shop_lookup(): shops_for_user(request.user)}
-        ).exists()
+        return self.get_queryset(request).filter(pk=obj.pk).exists()

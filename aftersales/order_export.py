@@ -1,6 +1,7 @@
 """Orders to an .xlsx workbook whose headers the importer reads back (one row per line)."""
 
 import io
+from datetime import datetime
 
 from django.utils import timezone
 from openpyxl import Workbook
@@ -25,14 +26,22 @@ def orders_to_xlsx(orders) -> bytes:
                 "quantity": line.quantity,
                 "line_paid_amount": line.paid_amount,
             }
-            sheet.append([_cell(values[name]) for name in EXPORT_COLUMNS])
+            sheet.append(
+                [
+                    spreadsheet_time(values[name]) if isinstance(values[name], datetime) else values[name]
+                    for name in EXPORT_COLUMNS
+                ]
+            )
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
 
 
-def _cell(value):
-    if hasattr(value, "tzinfo") and value is not None and value.tzinfo is not None:
-        # Whole seconds, as the platforms' back offices export them (Excel itself keeps only milliseconds).
-        return timezone.localtime(value).replace(tzinfo=None, microsecond=0)
-    return value
+def spreadsheet_time(moment):
+    """An aware time as a back office exports it: Beijing wall-clock time, naive, to the whole second.
+
+    Excel itself keeps only milliseconds, and the platforms give whole seconds.
+    """
+    if moment is None:
+        return None
+    return timezone.localtime(moment).replace(tzinfo=None, microsecond=0)

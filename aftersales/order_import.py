@@ -7,7 +7,6 @@ half-imported. Nothing here writes: `services.order_import_apply` writes the pla
 """
 
 import csv
-import enum
 import io
 import zipfile
 from collections import defaultdict
@@ -16,6 +15,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 from django import forms
+from django.db import models
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import load_workbook
@@ -125,26 +125,16 @@ class RowError:
 
 @dataclass
 class PlannedOrder:
-    class Status(enum.StrEnum):
-        NEW = "new"
-        UPDATED = "updated"
-        UNCHANGED = "unchanged"
+    class Status(models.TextChoices):
+        NEW = "new", gettext_lazy("new")
+        UPDATED = "updated", gettext_lazy("updated")
+        UNCHANGED = "unchanged", gettext_lazy("unchanged")
 
     platform_order_id: str
     fields: dict
     lines: list[dict]
     row_numbers: list[int]
     status: Status = Status.NEW
-
-    STATUS_LABELS = {
-        Status.NEW: gettext_lazy("new"),
-        Status.UPDATED: gettext_lazy("updated"),
-        Status.UNCHANGED: gettext_lazy("unchanged"),
-    }
-
-    @property
-    def status_label(self) -> str:
-        return str(self.STATUS_LABELS[self.status])
 
 
 @dataclass
@@ -154,6 +144,10 @@ class ImportPlan:
     errors: list[RowError] = field(default_factory=list)
     row_count: int = 0
 
+    @property
+    def orders_to_write(self) -> list[PlannedOrder]:
+        return [planned for planned in self.orders if planned.status != PlannedOrder.Status.UNCHANGED]
+
     def counts(self) -> dict[str, int]:
         counts = {status.value: 0 for status in PlannedOrder.Status}
         for planned in self.orders:
@@ -161,7 +155,7 @@ class ImportPlan:
         return counts
 
 
-def read_rows(content: bytes, file_name: str) -> list[dict]:
+def read_rows(content: bytes) -> list[dict]:
     """Rows as {field name: raw value}, keyed by our field names, with '_row' holding the spreadsheet row number.
 
     The type is decided by the bytes, not the name: an .xlsx is a zip archive; anything else must be CSV text.
@@ -208,14 +202,7 @@ def plan_order_import(*, shop: Shop, rows: list[dict]) -> ImportPlan:
 
     for order_id, order_rows in rows_by_order.items():
         if order_id in failed_orders:
-            for row_number, _data in order_rows:
-                plan.errors.append(
-                    RowError(
-                        row_number,
-                        _("Row %(row)d of the same order has an error, so the whole order was not imported.")
-                        % {"row": failed_orders[order_id]},
-                    )
-                )
+            plan.errors.extend(_whole_order_rejected([number for number, _data in order_rows], failed_orders[order_id]))
             continue
         planned = _plan_one_order(order_id, order_rows, plan.errors)
         if planned:
@@ -280,17 +267,18 @@ def _plan_one_order(order_id: str, order_rows: list[tuple[int, dict]], errors: l
     if row_errors:
         errors.extend(row_errors)
         rejected_rows = {error.row_number for error in row_errors}
-        for row_number, _data in order_rows:
-            if row_number not in rejected_rows:
-                errors.append(
-                    RowError(
-                        row_number,
-                        _("Row %(row)d of the same order has an error, so the whole order was not imported.")
-                        % {"row": min(rejected_rows)},
-                    )
-                )
+        untouched_rows = [number for number, _data in order_rows if number not in rejected_rows]
+        errors.extend(_whole_order_rejected(untouched_rows, min(rejected_rows)))
         return None
     return PlannedOrder(order_id, order_fields, lines, [number for number, _data in order_rows])
+
+
+def _whole_order_rejected(row_numbers: list[int], failed_row: int) -> list[RowError]:
+    """The good rows of an order that has a bad row: reported too, so the user sees why nothing of it came in."""
+    message = _("Row %(row)d of the same order has an error, so the whole order was not imported.") % {
+        "row": failed_row
+    }
+    return [RowError(row_number, message) for row_number in row_numbers]
 
 
 def _classify_against_database(shop: Shop, planned_orders: list[PlannedOrder]) -> None:

@@ -52,7 +52,7 @@ def order_import_apply(*, plan: ImportPlan) -> ImportSummary:
     and two imports racing each other cannot duplicate an order. Lines missing from a re-import are kept: a ticket
     may already refer to them. The number of queries grows with batches of 500, not with rows.
     """
-    to_write = [planned for planned in plan.orders if planned.status != planned.Status.UNCHANGED]
+    to_write = plan.orders_to_write
     if to_write:
         Order.objects.bulk_create(
             [

@@ -10,6 +10,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from aftersales.order_export import spreadsheet_time
+
 SHOPS = [
     {"code": "shanye-tmall", "name": "山野户外天猫旗舰店", "platform_code": "tmall", "order_prefix": "4"},
     {"code": "shanye-douyin", "name": "山野户外抖音官方店", "platform_code": "douyin", "order_prefix": "69"},
@@ -112,12 +114,12 @@ def order_rows(shop_spec: dict, *, today: datetime, seed: int = 2026) -> list[di
             "district": rng.choice(districts),
             "address": f"{rng.choice(STREETS)}{rng.randint(1, 999)}号{rng.randint(1, 30)}栋{rng.randint(101, 2802)}室",
             "paid_amount": sum((amount for *_rest, amount in line_amounts), Decimal("0.00")),
-            "paid_at": _local(paid_at),
-            "packed_at": _local(packed_at),
-            "shipped_at": _local(shipped_at),
+            "paid_at": spreadsheet_time(paid_at),
+            "packed_at": spreadsheet_time(packed_at),
+            "shipped_at": spreadsheet_time(shipped_at),
             "courier_code": courier_code,
             "tracking_number": tracking_number,
-            "delivered_at": _local(delivered_at),
+            "delivered_at": spreadsheet_time(delivered_at),
         }
         for sku, item_name, quantity, amount in line_amounts:
             rows.append(
@@ -132,11 +134,6 @@ def order_rows(shop_spec: dict, *, today: datetime, seed: int = 2026) -> list[di
     for row_number, row in enumerate(rows, start=2):
         row["_row"] = row_number
     return rows
-
-
-def _local(moment: datetime | None):
-    # As a back office exports it: Beijing wall-clock time to the second.
-    return None if moment is None else timezone.localtime(moment).replace(tzinfo=None, microsecond=0)
 
 
 def demo_day() -> datetime:

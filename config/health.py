@@ -60,9 +60,8 @@ def check_broker() -> dict:
         return {"ok": True, "kind": "redis"}
     if scheme == "filesystem":
         folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]
-        os.makedirs(folder, exist_ok=True)
         if not os.access(folder, os.W_OK):
-            return {"ok": False, "kind": "filesystem", "error": f"broker folder {folder} is not writable"}
+            return {"ok": False, "kind": "filesystem", "error": f"broker folder {folder} is missing or not writable"}
         return {"ok": True, "kind": "filesystem"}
     return {"ok": False, "kind": scheme, "error": f"no health check for broker scheme {scheme!r}"}
 
