@@ -5,10 +5,14 @@ This app imports no other app of ours (DESIGN §2): an order keeps its courier a
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 ZERO = Decimal("0.00")
@@ -62,6 +66,20 @@ class Shop(models.Model):
     platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="shops", verbose_name=_("platform"))
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # The shop's after-sales policy; a team lead tunes these in the admin.
+    approval_due_hours = models.PositiveIntegerField(
+        _("hours a supervisor has to decide an approval"), default=4, validators=[MinValueValidator(1)]
+    )
+    auto_refund_enabled = models.BooleanField(_("refund unshipped orders automatically"), default=True)
+    auto_refund_max_amount = MoneyField(
+        _("largest automatic refund (CNY)"), default=Decimal("300.00"), validators=[MinValueValidator(ZERO)]
+    )
+    path1_sla_minutes = models.PositiveIntegerField(
+        _("minutes to answer a not-shipped refund"), default=30, validators=[MinValueValidator(1)]
+    )
+    sla_hours = models.PositiveIntegerField(
+        _("hours to answer other requests"), default=24, validators=[MinValueValidator(1)]
+    )
 
     class Meta:
         verbose_name = _("shop")
@@ -120,6 +138,9 @@ class Order(models.Model):
     tracking_number = models.CharField(_("tracking number"), max_length=40, blank=True)
     # 签收: signed for by the buyer.
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    # Running total of the order's non-failed refunds. Only the database writes it (a trigger on Refund, migration
+    # 0005), and a check constraint keeps it within the paid amount: the last word on "never refund more than paid".
+    refunded_amount = MoneyField(_("refunded (CNY)"), default=ZERO, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -130,6 +151,10 @@ class Order(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["shop", "platform_order_id"], name="order_unique_per_shop"),
             models.CheckConstraint(condition=Q(paid_amount__gte=0), name="order_paid_amount_not_negative"),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__gte=0, refunded_amount__lte=models.F("paid_amount")),
+                name="order_refunded_within_paid",
+            ),
             models.CheckConstraint(
                 condition=Q(shipped_at__isnull=True) | Q(shipped_at__gte=models.F("paid_at")),
                 name="order_shipped_after_paid",
@@ -146,6 +171,10 @@ class Order(models.Model):
 
     def __str__(self):
         return self.platform_order_id
+
+    @property
+    def refundable_amount(self) -> Decimal:
+        return self.paid_amount - self.refunded_amount
 
     @property
     def goods_state(self) -> GoodsState:
@@ -175,3 +204,504 @@ class OrderLine(models.Model):
 
     def __str__(self):
         return f"{self.item_name} × {self.quantity}"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Tickets, refunds, approvals (DESIGN §3)
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+class ReasonCategory(models.TextChoices):
+    NON_QUALITY = "non_quality", _("non-quality")
+    QUALITY = "quality", _("quality")
+    OTHER = "other", _("other")
+
+
+class Liability(models.TextChoices):
+    """Who bears the cost (责任方); courier liability is what a claim (理赔) recovers."""
+
+    MERCHANT = "merchant", _("merchant")
+    COURIER = "courier", _("courier")
+    BUYER = "buyer", _("buyer")
+    PLATFORM = "platform", _("platform")
+
+
+class ReturnReason(models.Model):
+    """The reason taxonomy. Labels are kept in both languages because the platforms' reason lists are Chinese."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    category = models.CharField(_("category"), max_length=20, choices=ReasonCategory.choices)
+    label_zh = models.CharField(_("Chinese label"), max_length=60)
+    label_en = models.CharField(_("English label"), max_length=80)
+    default_liability = models.CharField(
+        _("default liability"), max_length=20, choices=Liability.choices, default=Liability.MERCHANT
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
+
+    class Meta:
+        verbose_name = _("return reason")
+        verbose_name_plural = _("return reasons")
+        ordering = ["sort_order", "id"]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return self.label_zh if get_language_or_default().startswith("zh") else self.label_en
+
+
+def get_language_or_default() -> str:
+    return get_language() or settings.LANGUAGE_CODE
+
+
+class EscalationWord(models.Model):
+    """A word in a buyer message or agent note that signals a complaint risk (投诉风险), e.g. 12315 or 差评."""
+
+    word = models.CharField(_("word"), max_length=40, unique=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("escalation word")
+        verbose_name_plural = _("escalation words")
+        ordering = ["word"]
+
+    def __str__(self):
+        return self.word
+
+
+class RefundAuthority(models.Model):
+    """逐级授权: the largest refund or compensation per ticket that a user, or every member of a group, may grant
+    in one shop without a supervisor. A user's authority is the highest of their own and their groups'."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="refund_authorities", verbose_name=_("shop"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, verbose_name=_("user")
+    )
+    group = models.ForeignKey("auth.Group", on_delete=models.CASCADE, null=True, blank=True, verbose_name=_("group"))
+    max_amount = MoneyField(_("authority per ticket (CNY)"), validators=[MinValueValidator(ZERO)])
+
+    class Meta:
+        verbose_name = _("refund authority")
+        verbose_name_plural = _("refund authorities")
+        ordering = ["shop_id", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, group__isnull=True) | Q(user__isnull=True, group__isnull=False),
+                name="refund_authority_user_xor_group",
+            ),
+            models.CheckConstraint(condition=Q(max_amount__gte=0), name="refund_authority_not_negative"),
+            models.UniqueConstraint(
+                fields=["shop", "user"], condition=Q(user__isnull=False), name="refund_authority_unique_user"
+            ),
+            models.UniqueConstraint(
+                fields=["shop", "group"], condition=Q(group__isnull=False), name="refund_authority_unique_group"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user or self.group} @ {self.shop}: {self.max_amount}"
+
+
+class TicketKind(models.TextChoices):
+    REFUND_ONLY = "refund_only", _("refund only")
+    RETURN_REFUND = "return_refund", _("return and refund")
+    EXCHANGE = "exchange", _("exchange")
+    RESHIP = "reship", _("reship")
+    COMPENSATION = "compensation", _("compensation (partial refund, no return)")
+
+
+class TicketPath(models.IntegerChoices):
+    """The marketplace's four refund paths, by where the goods are when the buyer asks."""
+
+    NOT_SHIPPED = 1, _("1 not shipped, refund only")
+    NOT_RECEIVED = 2, _("2 shipped, not received, refund only")
+    RECEIVED_NO_RETURN = 3, _("3 received, no return")
+    RETURN = 4, _("4 return and refund")
+
+
+class TicketState(models.TextChoices):
+    REQUESTED = "requested", _("requested")
+    INTERCEPTING = "intercepting", _("intercepting")
+    AWAITING_APPROVAL = "awaiting_approval", _("awaiting approval")
+    AWAITING_RETURN = "awaiting_return", _("awaiting return")
+    RETURN_IN_TRANSIT = "return_in_transit", _("return in transit")
+    RECEIVED = "received", _("return received")
+    REFUNDING = "refunding", _("refunding")
+    REJECTED = "rejected", _("rejected")
+    PLATFORM_REVIEW = "platform_review", _("platform review")
+    REFUNDED = "refunded", _("refunded")
+    RESOLVED = "resolved", _("resolved")
+    CANCELLED = "cancelled", _("cancelled")
+    CLOSED = "closed", _("closed")
+
+
+OPEN_TICKET_STATES = [
+    TicketState.REQUESTED,
+    TicketState.INTERCEPTING,
+    TicketState.AWAITING_APPROVAL,
+    TicketState.AWAITING_RETURN,
+    TicketState.RETURN_IN_TRANSIT,
+    TicketState.RECEIVED,
+    TicketState.REFUNDING,
+    TicketState.REJECTED,
+    TicketState.PLATFORM_REVIEW,
+]
+S = TicketState
+
+
+class AfterSalesTicket(ConcurrentTransitionMixin, models.Model):
+    """售后单: one buyer request, worked along its path. Change it only through aftersales.services.
+
+    The transitions below change this row's own fields and nothing else; the services lock the row, check who may
+    act, call the transition, save and write the TicketEvent in one transaction. ConcurrentTransitionMixin makes a
+    save fail if the state changed underneath, as a second guard behind the row lock.
+    """
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("shop"))
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("order"))
+    # The marketplace's own refund id (退款编号), when the ticket came from it; replays of its push find this ticket.
+    platform_ticket_id = models.CharField(_("platform refund id"), max_length=64, blank=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=TicketKind.choices)
+    path = models.PositiveSmallIntegerField(_("path"), choices=TicketPath.choices)
+    state = FSMField(_("state"), default=S.REQUESTED, choices=TicketState.choices, protected=True)
+    # The platforms judge "experience" metrics on the first reason, and the quality refund rate on the last.
+    first_reason = models.ForeignKey(
+        ReturnReason, on_delete=models.PROTECT, related_name="+", verbose_name=_("first reason")
+    )
+    reason = models.ForeignKey(
+        ReturnReason, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("current reason")
+    )
+    liability = models.CharField(_("liability"), max_length=20, choices=Liability.choices)
+    requested_amount = MoneyField(_("requested amount (CNY)"), default=ZERO, validators=[MinValueValidator(ZERO)])
+    buyer_message = models.TextField(_("buyer message"), blank=True)
+    escalation_risk = models.BooleanField(_("escalation risk"), default=False)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("assignee"),
+    )
+    opened_at = models.DateTimeField(_("opened at"))
+    # When the platform accepts the request by itself if we have not answered (平台超时自动同意).
+    deadline = models.DateTimeField(_("platform deadline"))
+    # Our own, tighter target (path 1: answered within 30 minutes).
+    sla_due = models.DateTimeField(_("SLA due"))
+    # What the agent must know when the ticket comes back: a supervisor's decline, a gateway's failure.
+    attention_note = models.TextField(_("needs attention"), blank=True)
+    # Numbers refund attempts so a retry after a failed refund gets a fresh idempotency key and a replay does not.
+    refund_attempt = models.PositiveIntegerField(_("refund attempt"), default=0)
+    return_courier_code = models.CharField(_("return courier"), max_length=20, blank=True)
+    return_tracking_number = models.CharField(_("return tracking number"), max_length=40, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("after-sales ticket")
+        verbose_name_plural = _("after-sales tickets")
+        ordering = ["-escalation_risk", "deadline", "id"]
+        permissions = [
+            ("work_ticket", _("Can work tickets (decide, refund within authority, reject)")),
+            ("handle_returns", _("Can receive and inspect returned parcels")),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "platform_ticket_id"],
+                condition=~Q(platform_ticket_id=""),
+                name="ticket_unique_platform_id",
+            ),
+            models.CheckConstraint(condition=Q(requested_amount__gte=0), name="ticket_requested_not_negative"),
+            models.CheckConstraint(condition=Q(path__gte=1, path__lte=4), name="ticket_path_1_to_4"),
+        ]
+        indexes = [
+            # The queue: open tickets of a shop, escalations first, by deadline.
+            models.Index(fields=["shop", "state", "-escalation_risk", "deadline"], name="ticket_queue_idx"),
+            models.Index(fields=["state", "deadline"], name="ticket_state_deadline_idx"),
+            models.Index(fields=["order"], name="ticket_order_idx"),
+            models.Index(fields=["shop", "opened_at"], name="ticket_shop_opened_idx"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.order.platform_order_id}" if self.pk else "new ticket"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_TICKET_STATES
+
+    # Transitions: pure, only this row's fields. The services name the actor and write the events.
+    @transition(
+        field=state,
+        source=[S.REQUESTED, S.INTERCEPTING, S.AWAITING_APPROVAL, S.RECEIVED, S.PLATFORM_REVIEW],
+        target=S.REFUNDING,
+    )
+    def start_refund(self):
+        self.attention_note = ""
+
+    @transition(field=state, source=S.REFUNDING, target=S.REFUNDED)
+    def confirm_refund(self, at):
+        self.closed_at = at
+
+    @transition(field=state, source=S.REFUNDING, target=S.REQUESTED)
+    def fail_refund(self, error):
+        self.attention_note = error
+        self.refund_attempt += 1
+
+    @transition(field=state, source=S.REQUESTED, target=S.INTERCEPTING)
+    def start_intercept(self):
+        pass
+
+    @transition(field=state, source=S.INTERCEPTING, target=S.REQUESTED)
+    def fail_intercept(self, *, path, message):
+        self.path = path
+        self.attention_note = message
+
+    @transition(field=state, source=[S.REQUESTED, S.RECEIVED], target=S.AWAITING_APPROVAL)
+    def request_approval(self):
+        pass
+
+    @transition(field=state, source=S.AWAITING_APPROVAL, target=S.REQUESTED)
+    def decline_approval(self, message):
+        self.attention_note = message
+
+    @transition(field=state, source=S.REQUESTED, target=S.AWAITING_RETURN)
+    def agree_return(self):
+        self.kind = TicketKind.RETURN_REFUND
+        self.path = TicketPath.RETURN
+
+    @transition(field=state, source=S.AWAITING_RETURN, target=S.RETURN_IN_TRANSIT)
+    def ship_return(self, *, courier_code, tracking_number):
+        self.return_courier_code = courier_code
+        self.return_tracking_number = tracking_number
+
+    @transition(field=state, source=S.RETURN_IN_TRANSIT, target=S.RECEIVED)
+    def receive_return(self):
+        pass
+
+    @transition(field=state, source=[S.REQUESTED, S.RECEIVED], target=S.RESOLVED)
+    def resolve(self, *, kind, at):
+        self.kind = kind
+        self.closed_at = at
+        self.attention_note = ""
+
+    @transition(field=state, source=[S.REQUESTED, S.RECEIVED], target=S.REJECTED)
+    def reject(self):
+        self.attention_note = ""
+
+    @transition(field=state, source=[S.REQUESTED, S.AWAITING_RETURN], target=S.CANCELLED)
+    def withdraw(self, at):
+        self.closed_at = at
+
+    @transition(field=state, source=[S.REQUESTED, S.REJECTED], target=S.PLATFORM_REVIEW)
+    def escalate_to_platform(self):
+        pass
+
+    @transition(field=state, source=[S.REJECTED, S.PLATFORM_REVIEW], target=S.CLOSED)
+    def close(self, at):
+        self.closed_at = at
+
+
+class Refund(ConcurrentTransitionMixin, models.Model):
+    """退款单. The database keeps Order.refunded_amount as the running total of non-failed refunds (a trigger, see
+    migration 0005) and refuses any refund that would take it above the paid amount (a check constraint)."""
+
+    class Kind(models.TextChoices):
+        FULL = "full", _("full refund")
+        PARTIAL = "partial", _("partial refund")
+        COMPENSATION = "compensation", _("compensation")
+        SHIPPING_FEE = "shipping_fee", _("shipping fee")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+
+    ticket = models.ForeignKey(
+        AfterSalesTicket, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("ticket")
+    )
+    # Denormalised from the ticket: the running-total trigger and the shop-scoped lists need them without a join.
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("order"))
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("shop"))
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    amount = MoneyField(_("amount (CNY)"))
+    status = FSMField(_("status"), default=Status.PENDING, choices=Status.choices, protected=True)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=120, unique=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    executed_at = models.DateTimeField(_("executed at"), null=True, blank=True)
+    gateway = models.CharField(_("gateway"), max_length=40, blank=True)
+    gateway_reference = models.CharField(_("gateway reference"), max_length=120, blank=True)
+    failure_reason = models.TextField(_("failure reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["shop", "status", "executed_at"], name="refund_shop_status_idx"),
+            models.Index(fields=["status", "created_at"], name="refund_status_created_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ¥{self.amount}"
+
+    @transition(field=status, source=Status.PENDING, target=Status.SUCCEEDED)
+    def succeed(self, *, at, gateway, reference):
+        self.executed_at = at
+        self.gateway = gateway
+        self.gateway_reference = reference
+
+    @transition(field=status, source=Status.PENDING, target=Status.FAILED)
+    def fail(self, *, gateway, reason):
+        self.gateway = gateway
+        self.failure_reason = reason
+
+
+class ApprovalRequest(ConcurrentTransitionMixin, models.Model):
+    """审批: a refund or compensation above the requesting agent's authority, for a supervisor of the shop."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        APPROVED = "approved", _("approved")
+        DECLINED = "declined", _("declined")
+
+    ticket = models.ForeignKey(
+        AfterSalesTicket, on_delete=models.PROTECT, related_name="approvals", verbose_name=_("ticket")
+    )
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="approvals", verbose_name=_("shop"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
+    )
+    amount = MoneyField(_("amount (CNY)"))
+    refund_kind = models.CharField(_("refund kind"), max_length=20, choices=Refund.Kind.choices)
+    reason = models.TextField(_("why"), blank=True)
+    status = FSMField(_("status"), default=Status.PENDING, choices=Status.choices, protected=True)
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    due_at = models.DateTimeField(_("due at"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("approval request")
+        verbose_name_plural = _("approval requests")
+        ordering = ["due_at", "id"]
+        permissions = [("decide_approvalrequest", _("Can decide approval requests"))]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="approval_amount_positive"),
+            # Nobody approves their own request (逐级授权 means someone else looks at it).
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("requested_by")),
+                name="approval_not_decided_by_requester",
+            ),
+            models.UniqueConstraint(
+                fields=["ticket"], condition=Q(status="pending"), name="approval_one_pending_per_ticket"
+            ),
+        ]
+        indexes = [models.Index(fields=["shop", "status", "due_at"], name="approval_queue_idx")]
+
+    def __str__(self):
+        return f"#{self.pk} ¥{self.amount}"
+
+    @transition(field=status, source=Status.PENDING, target=Status.APPROVED)
+    def approve(self, *, by, at, note):
+        self.decided_by = by
+        self.decided_at = at
+        self.decision_note = note
+
+    @transition(field=status, source=Status.PENDING, target=Status.DECLINED)
+    def decline(self, *, by, at, note):
+        self.decided_by = by
+        self.decided_at = at
+        self.decision_note = note
+
+
+class CutOffRequest(ConcurrentTransitionMixin, models.Model):
+    """截单: a path-1 refund whose order the warehouse has already packed; the warehouse holds it or says it left."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("requested")
+        HELD = "held", _("held in the warehouse")
+        GONE = "gone", _("already shipped")
+
+    ticket = models.ForeignKey(
+        AfterSalesTicket, on_delete=models.PROTECT, related_name="cutoffs", verbose_name=_("ticket")
+    )
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="cutoffs", verbose_name=_("shop"))
+    status = FSMField(_("status"), default=Status.REQUESTED, choices=Status.choices, protected=True)
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+
+    class Meta:
+        verbose_name = _("cut-off request")
+        verbose_name_plural = _("cut-off requests")
+        ordering = ["requested_at", "id"]
+        permissions = [("confirm_cutoffrequest", _("Can confirm cut-offs in the warehouse"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket"], condition=Q(status="requested"), name="cutoff_one_open_per_ticket"
+            ),
+        ]
+        indexes = [models.Index(fields=["shop", "status", "requested_at"], name="cutoff_queue_idx")]
+
+    def __str__(self):
+        return f"#{self.pk} {self.get_status_display()}"
+
+    @transition(field=status, source=Status.REQUESTED, target=Status.HELD)
+    def hold(self, *, by, at):
+        self.decided_by = by
+        self.decided_at = at
+
+    @transition(field=status, source=Status.REQUESTED, target=Status.GONE)
+    def mark_gone(self, *, by, at):
+        self.decided_by = by
+        self.decided_at = at
+
+
+class TicketEvent(models.Model):
+    """The audit trail: every state change and decision on a ticket, written in the transaction that made it."""
+
+    ticket = models.ForeignKey(
+        AfterSalesTicket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket")
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    action = models.CharField(_("action"), max_length=40)
+    from_state = models.CharField(_("from"), max_length=20, blank=True)
+    to_state = models.CharField(_("to"), max_length=20, blank=True)
+    amount = MoneyField(_("amount (CNY)"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("ticket event")
+        verbose_name_plural = _("ticket events")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["ticket", "at"], name="ticket_event_ticket_at_idx")]
+
+    def __str__(self):
+        return f"{self.action} {self.from_state}→{self.to_state}"

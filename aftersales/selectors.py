@@ -1,8 +1,23 @@
 """Reads. Every list a user sees starts from `shops_for_user`, so no door shows another shop's rows."""
 
-from django.db.models import Exists, OuterRef, QuerySet
+from decimal import Decimal
 
-from aftersales.models import Order, Shop, ShopGroupObjectPermission, ShopUserObjectPermission
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Sum
+
+from aftersales.models import (
+    ZERO,
+    AfterSalesTicket,
+    ApprovalRequest,
+    CutOffRequest,
+    EscalationWord,
+    Order,
+    Refund,
+    RefundAuthority,
+    Shop,
+    ShopGroupObjectPermission,
+    ShopUserObjectPermission,
+)
 
 SHOP_PERMISSION_CODENAME = "work_in_shop"
 SHOP_PERMISSION = f"aftersales.{SHOP_PERMISSION_CODENAME}"
@@ -35,3 +50,68 @@ def user_works_in_shop(user, shop_id: int) -> bool:
 
 def orders_for_user(user) -> QuerySet[Order]:
     return Order.objects.filter(shop__in=shops_for_user(user)).select_related("shop__platform")
+
+
+# The user the automatic rules act as, created by migration 0006; it cannot log in.
+SYSTEM_USERNAME = "system"
+
+
+def system_user():
+    user, _created = get_user_model().objects.get_or_create(
+        username=SYSTEM_USERNAME, defaults={"is_active": False, "password": "!"}
+    )
+    return user
+
+
+def is_system_user(user) -> bool:
+    return user.get_username() == SYSTEM_USERNAME
+
+
+def tickets_for_user(user) -> QuerySet[AfterSalesTicket]:
+    return AfterSalesTicket.objects.filter(shop__in=shops_for_user(user)).select_related(
+        "shop", "order", "reason", "first_reason", "assignee"
+    )
+
+
+def approvals_for_user(user) -> QuerySet[ApprovalRequest]:
+    return ApprovalRequest.objects.filter(shop__in=shops_for_user(user)).select_related(
+        "shop", "ticket__order", "requested_by", "decided_by"
+    )
+
+
+def refunds_for_user(user) -> QuerySet[Refund]:
+    return Refund.objects.filter(shop__in=shops_for_user(user)).select_related("shop", "order", "ticket")
+
+
+def cutoffs_for_user(user) -> QuerySet[CutOffRequest]:
+    return CutOffRequest.objects.filter(shop__in=shops_for_user(user)).select_related("shop", "ticket__order")
+
+
+def refund_authority_for(*, user, shop_id: int) -> Decimal | None:
+    """The most `user` may refund per ticket in the shop without approval; None means no limit.
+
+    The highest of the user's own authority and their groups' (逐级授权). Superusers (the shop owner) and the
+    system user have no limit here; the automatic rules carry their own caps.
+    """
+    if user.is_superuser or is_system_user(user):
+        return None
+    found = RefundAuthority.objects.filter(shop_id=shop_id).filter(Q(user=user) | Q(group__user=user))
+    return found.aggregate(limit=Max("max_amount"))["limit"] or ZERO
+
+
+def ticket_refunded_amount(ticket_id: int) -> Decimal:
+    """What this ticket has refunded or is refunding: every refund that has not failed."""
+    total = Refund.objects.filter(ticket_id=ticket_id).exclude(status=Refund.Status.FAILED).aggregate(s=Sum("amount"))
+    return total["s"] or ZERO
+
+
+def remaining_authority_for(*, user, ticket: AfterSalesTicket) -> Decimal | None:
+    """What `user` may still refund on this ticket without a supervisor (None: no limit)."""
+    limit = refund_authority_for(user=user, shop_id=ticket.shop_id)
+    if limit is None:
+        return None
+    return max(ZERO, limit - ticket_refunded_amount(ticket.pk))
+
+
+def escalation_words() -> list[str]:
+    return list(EscalationWord.objects.filter(is_active=True).values_list("word", flat=True))

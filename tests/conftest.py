@@ -94,6 +94,8 @@ REFERENCE_DATA_MIGRATIONS = [
     ("aftersales.migrations.0002_seed_platforms", "seed_platforms"),
     ("aftersales.migrations.0003_role_permissions", "grant"),
     ("logistics.migrations.0002_role_permissions", "grant"),
+    ("aftersales.migrations.0006_seed_reasons_words_system_user", "seed"),
+    ("aftersales.migrations.0007_ticket_role_permissions", "grant"),
 ]
 
 

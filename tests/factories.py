@@ -6,8 +6,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from aftersales.models import Order, OrderLine, Platform, Shop
-from aftersales.services import shop_assign_user
+from aftersales.models import Order, OrderLine, Platform, RefundAuthority, ReturnReason, Shop, TicketKind
+from aftersales.selectors import system_user
+from aftersales.services import shop_assign_user, ticket_open
 
 
 class ShopFactory(factory.django.DjangoModelFactory):
@@ -51,3 +52,38 @@ def make_staff(username: str, *, role: str | None = None, shops=(), password: st
     for shop in shops:
         shop_assign_user(shop=shop, user=user)
     return user
+
+
+def reason(code: str = "changed_mind") -> ReturnReason:
+    """One of the reasons migration 0006 seeded."""
+    return ReturnReason.objects.get(code=code)
+
+
+def shipped_order(**kwargs) -> Order:
+    paid_at = (timezone.now() - timedelta(days=3)).replace(microsecond=0)
+    return OrderFactory(paid_at=paid_at, shipped_at=paid_at + timedelta(hours=6), **kwargs)
+
+
+def delivered_order(**kwargs) -> Order:
+    paid_at = (timezone.now() - timedelta(days=5)).replace(microsecond=0)
+    return OrderFactory(
+        paid_at=paid_at, shipped_at=paid_at + timedelta(hours=6), delivered_at=paid_at + timedelta(days=2), **kwargs
+    )
+
+
+def open_ticket(
+    order: Order | None = None,
+    *,
+    kind: str = TicketKind.REFUND_ONLY,
+    reason_code: str = "changed_mind",
+    by=None,
+    **kwargs,
+):
+    """A ticket opened through the real service (so path, clocks and the path-1 rule apply), as the system user."""
+    order = order or delivered_order()
+    return ticket_open(order=order, kind=kind, reason=reason(reason_code), by=by or system_user(), **kwargs)
+
+
+def grant_authority(user_or_group, shop: Shop, amount) -> RefundAuthority:
+    field = "group" if isinstance(user_or_group, Group) else "user"
+    return RefundAuthority.objects.create(shop=shop, max_amount=Decimal(amount), **{field: user_or_group})

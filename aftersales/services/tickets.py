@@ -1,0 +1,744 @@
+"""Ticket, refund, approval and cut-off writes: the only door through which a ticket changes.
+
+Every service here runs in one transaction: it locks the ticket (lock_objects), checks who acts and the rule,
+calls the ticket's transition, saves, writes the TicketEvent, and queues outside work (the refund gateway) on
+commit. A refusal raises ActionRefused before anything is written or inside the transaction, so nothing stays.
+`by` is the person or the system user (selectors.system_user) on whose behalf the change is made.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import can_proceed
+
+from aftersales import lock_objects
+from aftersales.errors import ActionRefused
+from aftersales.gateways import get_refund_gateway
+from aftersales.models import (
+    ZERO,
+    AfterSalesTicket,
+    ApprovalRequest,
+    CutOffRequest,
+    GoodsState,
+    Order,
+    Refund,
+    ReturnReason,
+    TicketEvent,
+    TicketKind,
+    TicketPath,
+    TicketState,
+)
+from aftersales.selectors import (
+    escalation_words,
+    is_system_user,
+    refund_authority_for,
+    system_user,
+    ticket_refunded_amount,
+    user_works_in_shop,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_AMOUNT = Decimal("9999999999.99")
+RETURN_KINDS = {TicketKind.RETURN_REFUND, TicketKind.EXCHANGE}
+REPLACEMENT_KINDS = {TicketKind.RESHIP, TicketKind.EXCHANGE}
+WORK = "aftersales.work_ticket"
+OPEN = "aftersales.add_aftersalesticket"
+DECIDE = "aftersales.decide_approvalrequest"
+HANDLE_RETURNS = "aftersales.handle_returns"
+CONFIRM_CUTOFF = "aftersales.confirm_cutoffrequest"
+
+
+# --- input checks ---------------------------------------------------------------------------------------------------
+
+
+def parse_amount(value, *, allow_zero: bool = False) -> Decimal:
+    """A CNY amount from a form, an API body or a service call: a number, more than zero, at most two places."""
+    if isinstance(value, float):
+        value = repr(value)
+    try:
+        amount = Decimal(str(value).strip().replace(",", "")) if value is not None else None
+    except (InvalidOperation, ValueError):
+        amount = None
+    if amount is None or not amount.is_finite():
+        raise ActionRefused("invalid_amount", _("Enter an amount in yuan, for example 12.50."))
+    if amount.as_tuple().exponent < -2:
+        raise ActionRefused("invalid_amount", _("An amount has at most two decimal places (fen)."))
+    if amount < 0 or (amount == 0 and not allow_zero):
+        raise ActionRefused("invalid_amount", _("The amount must be more than zero."))
+    if amount > MAX_AMOUNT:
+        raise ActionRefused("invalid_amount", _("The amount is too large."))
+    return amount.quantize(Decimal("0.01"))
+
+
+def derive_path(order: Order, kind: str) -> int:
+    """The marketplace's path, from where the goods are when the buyer asks (DESIGN §3)."""
+    goods = order.goods_state
+    if goods == GoodsState.NOT_SHIPPED:
+        return TicketPath.NOT_SHIPPED
+    if goods == GoodsState.SHIPPED:
+        return TicketPath.NOT_RECEIVED
+    return TicketPath.RETURN if kind in RETURN_KINDS else TicketPath.RECEIVED_NO_RETURN
+
+
+def has_escalation_word(*texts: str) -> bool:
+    words = escalation_words()
+    return any(word in text for text in texts if text for word in words)
+
+
+def _require(by, shop, permission: str) -> None:
+    if is_system_user(by):
+        return
+    if not by.is_active or not by.has_perm(permission):
+        raise ActionRefused("not_permitted", _("Your role does not allow this."))
+    if not user_works_in_shop(by, shop.pk):
+        raise ActionRefused("other_shop", _("You are not assigned to the shop “%(shop)s”.") % {"shop": shop.name})
+
+
+def _require_transition(ticket: AfterSalesTicket, transition) -> None:
+    if not can_proceed(transition):
+        raise ActionRefused(
+            "wrong_state",
+            _("Not possible while the ticket is “%(state)s”.") % {"state": ticket.get_state_display()},
+        )
+
+
+def _require_note(note: str) -> str:
+    note = (note or "").strip()
+    if not note:
+        raise ActionRefused("note_required", _("Write a note that says why."))
+    return note
+
+
+def _record(ticket, by, action: str, from_state: str, *, note: str = "", amount=None) -> TicketEvent:
+    return TicketEvent.objects.create(
+        ticket=ticket,
+        actor=by,
+        action=action,
+        from_state=from_state,
+        to_state=ticket.state,
+        note=note,
+        amount=amount,
+    )
+
+
+def _move(ticket: AfterSalesTicket, by, action: str, transition, *, note: str = "", amount=None, **kwargs) -> None:
+    """Run a checked transition of a locked ticket, save it and write its event."""
+    from_state = ticket.state
+    transition(**kwargs)
+    ticket.save()
+    _record(ticket, by, action, from_state, note=note, amount=amount)
+
+
+# --- opening --------------------------------------------------------------------------------------------------------
+
+
+def ticket_open(
+    *,
+    order: Order,
+    kind: str,
+    reason: ReturnReason,
+    by,
+    requested_amount=None,
+    buyer_message: str = "",
+    platform_ticket_id: str = "",
+    opened_at=None,
+) -> AfterSalesTicket:
+    """Open a ticket for a buyer's request, derive its path and clocks, and apply the path-1 rule at once.
+
+    A request the marketplace already sent (same shop and platform refund id) returns the existing ticket.
+    """
+    _require(by, order.shop, OPEN)
+    if kind not in TicketKind.values:
+        raise ActionRefused("invalid_kind", _("Unknown kind of request."))
+    if not reason.is_active:
+        raise ActionRefused("reason_inactive", _("This reason is no longer in use; choose another."))
+    platform_ticket_id = (platform_ticket_id or "").strip()
+    if platform_ticket_id:
+        existing = AfterSalesTicket.objects.filter(shop=order.shop, platform_ticket_id=platform_ticket_id).first()
+        if existing:
+            return existing
+    if requested_amount in (None, ""):
+        amount = ZERO if kind in REPLACEMENT_KINDS or kind == TicketKind.COMPENSATION else order.refundable_amount
+    else:
+        amount = parse_amount(requested_amount, allow_zero=kind in REPLACEMENT_KINDS)
+    if kind == TicketKind.COMPENSATION and amount == 0:
+        raise ActionRefused("invalid_amount", _("Enter the compensation the buyer asks for."))
+    if amount > order.refundable_amount:
+        raise ActionRefused(
+            "over_paid",
+            _("At most ¥%(left)s of this order can still be refunded.") % {"left": order.refundable_amount},
+        )
+    now = opened_at or timezone.now()
+    platform = order.shop.platform
+    response_hours = platform.return_response_hours if kind in RETURN_KINDS else platform.refund_response_hours
+    path = derive_path(order, kind)
+    sla = timedelta(minutes=order.shop.path1_sla_minutes) if path == 1 else timedelta(hours=order.shop.sla_hours)
+    try:
+        with transaction.atomic():
+            ticket = AfterSalesTicket.objects.create(
+                shop=order.shop,
+                order=order,
+                platform_ticket_id=platform_ticket_id,
+                kind=kind,
+                path=path,
+                first_reason=reason,
+                reason=reason,
+                liability=reason.default_liability,
+                requested_amount=amount,
+                buyer_message=buyer_message,
+                escalation_risk=has_escalation_word(buyer_message),
+                opened_at=now,
+                deadline=now + timedelta(hours=response_hours),
+                sla_due=min(now + sla, now + timedelta(hours=response_hours)),
+            )
+            _record(ticket, by, "opened", "", note=buyer_message, amount=amount)
+    except IntegrityError:
+        # The same platform push arrived twice at once; the other one created it.
+        if platform_ticket_id:
+            return AfterSalesTicket.objects.get(shop=order.shop, platform_ticket_id=platform_ticket_id)
+        raise
+    ticket_apply_auto_rules(ticket=ticket)
+    ticket.refresh_from_db()
+    return ticket
+
+
+class AutoRuleOutcome:
+    NOTHING = "nothing"
+    REFUNDED = "refunded"
+    CUT_OFF = "cut_off"
+
+
+@transaction.atomic
+def ticket_apply_auto_rules(*, ticket: AfterSalesTicket) -> str:
+    """Path 1 (未发货仅退款): refund at once within the shop's automatic cap, or ask the warehouse to cut off a
+    packed order first. Acts as the system user; safe to call again (the sweeps do)."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    order = ticket.order
+    if ticket.state != TicketState.REQUESTED or ticket.kind != TicketKind.REFUND_ONLY or ticket.path != 1:
+        return AutoRuleOutcome.NOTHING
+    if order.shipped_at:
+        return AutoRuleOutcome.NOTHING  # it left after all: an intercept, which is the agent's and logistics' call
+    system = system_user()
+    if order.packed_at:
+        _open_cutoff(ticket, system)
+        return AutoRuleOutcome.CUT_OFF
+    shop = ticket.shop
+    amount = ticket.requested_amount
+    if not shop.auto_refund_enabled or amount <= 0 or amount > shop.auto_refund_max_amount:
+        return AutoRuleOutcome.NOTHING
+    if amount > order.refundable_amount:
+        return AutoRuleOutcome.NOTHING
+    _start_refund(
+        ticket,
+        by=system,
+        amount=amount,
+        kind=None,
+        idempotency_key=None,
+        action="auto_refund",
+        note=_("Not shipped: refunded by the shop's automatic rule (up to ¥%(cap)s).")
+        % {"cap": shop.auto_refund_max_amount},
+    )
+    return AutoRuleOutcome.REFUNDED
+
+
+# --- refunds and approvals ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RefundDecision:
+    """What an agent's refund became: a refund under way, or an approval request above their authority."""
+
+    refund: Refund | None = None
+    approval: ApprovalRequest | None = None
+    replayed: bool = False
+
+
+def _refund_kind(ticket: AfterSalesTicket, amount: Decimal, order: Order) -> str:
+    if ticket.kind == TicketKind.COMPENSATION:
+        return Refund.Kind.COMPENSATION
+    return Refund.Kind.FULL if amount == order.refundable_amount else Refund.Kind.PARTIAL
+
+
+def _start_refund(ticket, *, by, amount, kind, idempotency_key, action, note="") -> Refund:
+    """Create the refund and move the locked ticket to refunding; the gateway runs after commit."""
+    order = lock_objects.order_for_update(ticket.order_id)
+    if amount > order.refundable_amount:
+        raise ActionRefused(
+            "over_paid",
+            _("At most ¥%(left)s of this order can still be refunded.") % {"left": order.refundable_amount},
+        )
+    _require_transition(ticket, ticket.start_refund)
+    key = idempotency_key or f"ticket-{ticket.pk}-attempt-{ticket.refund_attempt}"
+    try:
+        with transaction.atomic():
+            refund = Refund.objects.create(
+                ticket=ticket,
+                order_id=ticket.order_id,
+                shop_id=ticket.shop_id,
+                kind=kind or _refund_kind(ticket, amount, order),
+                amount=amount,
+                idempotency_key=key,
+                requested_by=by,
+            )
+    except IntegrityError as error:
+        # The database's own guards: the running total above the paid amount, or a key used before.
+        if "order_refunded_within_paid" in str(error):
+            raise ActionRefused("over_paid", _("This would refund more than the buyer paid.")) from error
+        raise ActionRefused("duplicate_refund", _("This refund was already made.")) from error
+    _move(ticket, by, action, ticket.start_refund, note=note, amount=amount)
+    _execute_after_commit(refund)
+    return refund
+
+
+def _execute_after_commit(refund: Refund) -> None:
+    from aftersales.tasks import enqueue_on_commit, refund_execute_task
+
+    enqueue_on_commit(refund_execute_task, refund.pk)
+
+
+def _open_approval(ticket, *, by, amount, kind, reason) -> ApprovalRequest:
+    _require_transition(ticket, ticket.request_approval)
+    now = timezone.now()
+    approval = ApprovalRequest.objects.create(
+        ticket=ticket,
+        shop_id=ticket.shop_id,
+        requested_by=by,
+        amount=amount,
+        refund_kind=kind or _refund_kind(ticket, amount, ticket.order),
+        reason=reason,
+        requested_at=now,
+        due_at=now + timedelta(hours=ticket.shop.approval_due_hours),
+    )
+    _move(ticket, by, "approval_requested", ticket.request_approval, note=reason, amount=amount)
+    return approval
+
+
+@transaction.atomic
+def ticket_approve_refund(
+    *, ticket: AfterSalesTicket, by, amount=None, kind: str | None = None, note: str = "", idempotency_key=None
+) -> RefundDecision:
+    """An agent refunds (full, partial or compensation). Above their remaining authority for this ticket the
+    request goes to the shop's supervisors instead. A repeated idempotency key returns the first refund."""
+    if idempotency_key:
+        replay = Refund.objects.filter(idempotency_key=idempotency_key).first()
+        if replay:
+            if replay.ticket_id != ticket.pk:
+                raise ActionRefused("idempotency_conflict", _("This idempotency key belongs to another ticket."))
+            return RefundDecision(refund=replay, replayed=True)
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    _require(by, ticket.shop, WORK)
+    if ticket.state not in (TicketState.REQUESTED, TicketState.RECEIVED):
+        raise ActionRefused(
+            "wrong_state",
+            _("Not possible while the ticket is “%(state)s”.") % {"state": ticket.get_state_display()},
+        )
+    if kind is not None and kind not in Refund.Kind.values:
+        raise ActionRefused("invalid_kind", _("Unknown kind of refund."))
+    if amount in (None, ""):
+        amount = ticket.requested_amount or ticket.order.refundable_amount
+    amount = parse_amount(amount)
+    if amount > ticket.order.refundable_amount:
+        raise ActionRefused(
+            "over_paid",
+            _("At most ¥%(left)s of this order can still be refunded.") % {"left": ticket.order.refundable_amount},
+        )
+    limit = refund_authority_for(user=by, shop_id=ticket.shop_id)
+    if limit is not None and ticket_refunded_amount(ticket.pk) + amount > limit:
+        approval = _open_approval(ticket, by=by, amount=amount, kind=kind, reason=note)
+        return RefundDecision(approval=approval)
+    refund = _start_refund(
+        ticket, by=by, amount=amount, kind=kind, idempotency_key=idempotency_key, action="refund_approved", note=note
+    )
+    return RefundDecision(refund=refund)
+
+
+@transaction.atomic
+def ticket_request_approval(
+    *, ticket: AfterSalesTicket, by, amount, kind: str | None = None, reason: str = ""
+) -> ApprovalRequest:
+    """An agent asks a supervisor for a refund or compensation, whatever their own authority."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    _require(by, ticket.shop, WORK)
+    amount = parse_amount(amount)
+    if kind is not None and kind not in Refund.Kind.values:
+        raise ActionRefused("invalid_kind", _("Unknown kind of refund."))
+    if amount > ticket.order.refundable_amount:
+        raise ActionRefused(
+            "over_paid",
+            _("At most ¥%(left)s of this order can still be refunded.") % {"left": ticket.order.refundable_amount},
+        )
+    return _open_approval(ticket, by=by, amount=amount, kind=kind, reason=reason)
+
+
+@transaction.atomic
+def approval_decide(*, approval: ApprovalRequest, by, approve: bool, note: str = "") -> ApprovalRequest:
+    """A supervisor approves (the refund starts) or declines (the ticket goes back to the agent with the note).
+
+    Nobody decides their own request, and nobody approves more than their own authority.
+    """
+    ticket = lock_objects.ticket_for_update(approval.ticket_id)
+    approval = lock_objects.approval_for_update(approval.pk)
+    _require(by, ticket.shop, DECIDE)
+    if approval.status != ApprovalRequest.Status.PENDING:
+        raise ActionRefused(
+            "already_decided",
+            _("This request was already decided: %(status)s.") % {"status": approval.get_status_display()},
+        )
+    if approval.requested_by_id == by.pk:
+        raise ActionRefused("own_request", _("You cannot decide your own request; another supervisor must."))
+    now = timezone.now()
+    if not approve:
+        note = _require_note(note)
+        approval.decline(by=by, at=now, note=note)
+        approval.save()
+        _move(ticket, by, "approval_declined", ticket.decline_approval, note=note, amount=approval.amount, message=note)
+        return approval
+    limit = refund_authority_for(user=by, shop_id=ticket.shop_id)
+    if limit is not None and ticket_refunded_amount(ticket.pk) + approval.amount > limit:
+        raise ActionRefused(
+            "over_authority",
+            _("¥%(amount)s is above your own authority of ¥%(limit)s; ask a manager.")
+            % {"amount": approval.amount, "limit": limit},
+        )
+    approval.approve(by=by, at=now, note=note)
+    approval.save()
+    _start_refund(
+        ticket,
+        by=by,
+        amount=approval.amount,
+        kind=approval.refund_kind,
+        idempotency_key=f"approval-{approval.pk}",
+        action="approval_approved",
+        note=note,
+    )
+    return approval
+
+
+@transaction.atomic
+def refund_execute(*, refund_id: int) -> Refund:
+    """Pay a pending refund through the gateway and settle the ticket; a second call changes nothing.
+
+    A definite failure frees the amount and returns the ticket to the agent with the gateway's message (retriable:
+    the next attempt gets a new idempotency key). An unreachable gateway raises and leaves the refund pending.
+    """
+    ticket_id = Refund.objects.values_list("ticket_id", flat=True).get(pk=refund_id)
+    ticket = lock_objects.ticket_for_update(ticket_id)
+    refund = lock_objects.refund_for_update(refund_id)
+    if refund.status != Refund.Status.PENDING:
+        return refund
+    gateway = get_refund_gateway()
+    result = gateway.execute(refund)
+    system = system_user()
+    if result.succeeded:
+        refund.succeed(at=timezone.now(), gateway=gateway.name, reference=result.reference)
+        refund.save()
+        still_pending = ticket.refunds.filter(status=Refund.Status.PENDING).exists()
+        if ticket.state == TicketState.REFUNDING and not still_pending:
+            _move(ticket, system, "refund_succeeded", ticket.confirm_refund, amount=refund.amount, at=timezone.now())
+        return refund
+    error = result.error or _("The refund gateway refused the refund.")
+    refund.fail(gateway=gateway.name, reason=error)
+    refund.save()
+    if ticket.state == TicketState.REFUNDING:
+        _move(ticket, system, "refund_failed", ticket.fail_refund, note=error, amount=refund.amount, error=error)
+    return refund
+
+
+def _obligatory_refund(ticket, *, by, action: str, note: str) -> Refund:
+    """The refund the rules owe once goods are safe (held, intercepted, returned clean) or the platform ruled:
+    the requested amount, no authority check, capped by what is left of the order."""
+    amount = min(ticket.requested_amount or ticket.order.refundable_amount, ticket.order.refundable_amount)
+    if amount <= 0:
+        raise ActionRefused("over_paid", _("Nothing of this order is left to refund."))
+    return _start_refund(ticket, by=by, amount=amount, kind=None, idempotency_key=None, action=action, note=note)
+
+
+# --- the other moves ------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_reject(*, ticket: AfterSalesTicket, by, note: str) -> AfterSalesTicket:
+    """Refuse the request with a reason (and for a bad return, the inspection's evidence)."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    _require(by, ticket.shop, WORK)
+    _require_transition(ticket, ticket.reject)
+    _move(ticket, by, "rejected", ticket.reject, note=_require_note(note))
+    return ticket
+
+
+@transaction.atomic
+def ticket_agree_return(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesTicket:
+    """Agree that the buyer sends the goods back (path 4); a path-3 buyer who asked for a refund only by mistake
+    is moved to return-and-refund this way."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    _require(by, ticket.shop, WORK)
+    _require_transition(ticket, ticket.agree_return)
+    if ticket.order.goods_state != GoodsState.DELIVERED:
+        raise ActionRefused("not_delivered", _("The buyer has not received the goods; nothing can be returned yet."))
+    _move(ticket, by, "return_agreed", ticket.agree_return, note=note)
+    return ticket
+
+
+@transaction.atomic
+def ticket_resolve_by_replacement(*, ticket: AfterSalesTicket, by, kind: str, note: str = "") -> AfterSalesTicket:
+    """Reship the goods or send an exchange instead of refunding (能换不退)."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    _require(by, ticket.shop, WORK)
+    if kind not in REPLACEMENT_KINDS:
+        raise ActionRefused("invalid_kind", _("Choose reship or exchange."))
+    if ticket.state != TicketState.REQUESTED:
+        raise ActionRefused(
+            "wrong_state",
+            _("Not possible while the ticket is “%(state)s”.") % {"state": ticket.get_state_display()},
+        )
+    _move(ticket, by, f"resolved_{kind}", ticket.resolve, note=note, kind=kind, at=timezone.now())
+    return ticket
+
+
+@transaction.atomic
+def ticket_withdraw(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesTicket:
+    """The buyer withdrew the request (recorded by an agent or the platform's push)."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    _require(by, ticket.shop, WORK)
+    _require_transition(ticket, ticket.withdraw)
+    _move(ticket, by, "withdrawn", ticket.withdraw, note=note, at=timezone.now())
+    return ticket
+
+
+@transaction.atomic
+def ticket_escalate_to_platform(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesTicket:
+    """The platform stepped in (平台介入) at the buyer's request."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    _require(by, ticket.shop, WORK)
+    _require_transition(ticket, ticket.escalate_to_platform)
+    _move(ticket, by, "platform_review", ticket.escalate_to_platform, note=note)
+    return ticket
+
+
+@transaction.atomic
+def ticket_platform_ruling(*, ticket: AfterSalesTicket, by, for_buyer: bool, note: str = "") -> AfterSalesTicket:
+    """Record the platform's ruling: for the buyer the refund follows; for the merchant the ticket closes."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    _require(by, ticket.shop, WORK)
+    if ticket.state != TicketState.PLATFORM_REVIEW:
+        raise ActionRefused(
+            "wrong_state",
+            _("Not possible while the ticket is “%(state)s”.") % {"state": ticket.get_state_display()},
+        )
+    if for_buyer:
+        _obligatory_refund(ticket, by=by, action="ruled_for_buyer", note=note)
+    else:
+        _move(ticket, by, "ruled_for_merchant", ticket.close, note=note, at=timezone.now())
+    return ticket
+
+
+@transaction.atomic
+def ticket_close(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesTicket:
+    """The buyer accepted the rejection."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    _require(by, ticket.shop, WORK)
+    if ticket.state != TicketState.REJECTED:
+        raise ActionRefused(
+            "wrong_state",
+            _("Not possible while the ticket is “%(state)s”.") % {"state": ticket.get_state_display()},
+        )
+    _move(ticket, by, "closed", ticket.close, note=note, at=timezone.now())
+    return ticket
+
+
+@transaction.atomic
+def ticket_add_note(*, ticket: AfterSalesTicket, by, note: str) -> AfterSalesTicket:
+    """A note on the ticket; an escalation word in it marks the ticket as a complaint risk."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    _require(by, ticket.shop, WORK)
+    note = _require_note(note)
+    if has_escalation_word(note) and not ticket.escalation_risk:
+        ticket.escalation_risk = True
+        ticket.save(update_fields=["escalation_risk", "updated_at"])
+    _record(ticket, by, "note", ticket.state, note=note)
+    return ticket
+
+
+@transaction.atomic
+def ticket_change_reason(*, ticket: AfterSalesTicket, by, reason: ReturnReason, note: str = "") -> AfterSalesTicket:
+    """Correct the current reason; the first reason never changes (the database refuses it too)."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    _require(by, ticket.shop, WORK)
+    if not reason.is_active:
+        raise ActionRefused("reason_inactive", _("This reason is no longer in use; choose another."))
+    if reason.pk == ticket.reason_id:
+        return ticket
+    previous = ticket.reason
+    ticket.reason = reason
+    ticket.save(update_fields=["reason", "updated_at"])
+    _record(ticket, by, "reason_changed", ticket.state, note=f"{previous.code} → {reason.code}. {note}".strip())
+    return ticket
+
+
+# --- the cut-off (截单) and the doors the warehouse and logistics call ---------------------------------------------
+
+
+def _open_cutoff(ticket, by) -> CutOffRequest:
+    cutoff = CutOffRequest.objects.create(ticket=ticket, shop_id=ticket.shop_id)
+    _move(ticket, by, "cutoff_requested", ticket.start_intercept, note=_("Packed: the warehouse is asked to hold it."))
+    return cutoff
+
+
+@transaction.atomic
+def ticket_request_cutoff(*, ticket: AfterSalesTicket, by) -> CutOffRequest:
+    """Ask the warehouse to hold a packed, unshipped order (path 1)."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    _require(by, ticket.shop, WORK)
+    _require_transition(ticket, ticket.start_intercept)
+    if ticket.order.shipped_at or not ticket.order.packed_at:
+        raise ActionRefused("not_packed", _("A cut-off is for orders that are packed and not yet shipped."))
+    return _open_cutoff(ticket, by)
+
+
+@transaction.atomic
+def cutoff_confirm_hold(*, cutoff: CutOffRequest, by) -> CutOffRequest:
+    """The warehouse held the parcel: the refund follows at once."""
+    ticket = lock_objects.ticket_for_update(cutoff.ticket_id)
+    cutoff = lock_objects.cutoff_for_update(cutoff.pk)
+    _require(by, ticket.shop, CONFIRM_CUTOFF)
+    if cutoff.status != CutOffRequest.Status.REQUESTED:
+        raise ActionRefused("already_decided", _("This cut-off was already answered."))
+    cutoff.hold(by=by, at=timezone.now())
+    cutoff.save()
+    if ticket.state == TicketState.INTERCEPTING:
+        _obligatory_refund(ticket, by=by, action="cutoff_held", note=_("Held in the warehouse."))
+    return cutoff
+
+
+@transaction.atomic
+def cutoff_mark_gone(*, cutoff: CutOffRequest, by, note: str = "") -> CutOffRequest:
+    """The parcel had already left: the ticket goes back to the agent as path 2 (an intercept is next)."""
+    ticket = lock_objects.ticket_for_update(cutoff.ticket_id)
+    cutoff = lock_objects.cutoff_for_update(cutoff.pk)
+    _require(by, ticket.shop, CONFIRM_CUTOFF)
+    if cutoff.status != CutOffRequest.Status.REQUESTED:
+        raise ActionRefused("already_decided", _("This cut-off was already answered."))
+    cutoff.mark_gone(by=by, at=timezone.now())
+    cutoff.save()
+    if ticket.state == TicketState.INTERCEPTING:
+        message = note or _("Already shipped: the warehouse could not hold it.")
+        _move(
+            ticket,
+            by,
+            "cutoff_failed",
+            ticket.fail_intercept,
+            note=message,
+            message=message,
+            path=TicketPath.NOT_RECEIVED,
+        )
+    return cutoff
+
+
+@transaction.atomic
+def ticket_start_intercept(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesTicket:
+    """The ticket waits on a courier intercept (拦截); logistics opens the intercept and calls this."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    _require(by, ticket.shop, WORK)
+    _require_transition(ticket, ticket.start_intercept)
+    if ticket.order.goods_state != GoodsState.SHIPPED:
+        raise ActionRefused("not_in_transit", _("Only a parcel on its way can be intercepted."))
+    _move(ticket, by, "intercept_requested", ticket.start_intercept, note=note)
+    return ticket
+
+
+@transaction.atomic
+def ticket_intercept_confirmed(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesTicket:
+    """The courier stopped the parcel (or it was declared lost): refund now."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    _require(by, ticket.shop, WORK)
+    if ticket.state != TicketState.INTERCEPTING:
+        raise ActionRefused(
+            "wrong_state",
+            _("Not possible while the ticket is “%(state)s”.") % {"state": ticket.get_state_display()},
+        )
+    _obligatory_refund(ticket, by=by, action="intercept_confirmed", note=note)
+    return ticket
+
+
+@transaction.atomic
+def ticket_intercept_failed(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesTicket:
+    """The intercept failed and the buyer has the parcel: back to the agent as path 3 (agree a return for 4)."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    _require(by, ticket.shop, WORK)
+    _require_transition(ticket, ticket.fail_intercept)
+    message = note or _("The intercept failed; the parcel was delivered.")
+    _move(
+        ticket,
+        by,
+        "intercept_failed",
+        ticket.fail_intercept,
+        note=message,
+        message=message,
+        path=TicketPath.RECEIVED_NO_RETURN,
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_return_shipped(*, ticket: AfterSalesTicket, by, courier_code: str, tracking_number: str) -> AfterSalesTicket:
+    """The buyer's return tracking number arrived."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    _require(by, ticket.shop, WORK)
+    _require_transition(ticket, ticket.ship_return)
+    tracking_number = (tracking_number or "").strip()
+    if not tracking_number:
+        raise ActionRefused("tracking_required", _("Enter the return's tracking number."))
+    _move(
+        ticket,
+        by,
+        "return_shipped",
+        ticket.ship_return,
+        note=f"{courier_code} {tracking_number}".strip(),
+        courier_code=(courier_code or "").strip(),
+        tracking_number=tracking_number,
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_return_received(*, ticket: AfterSalesTicket, by) -> AfterSalesTicket:
+    """The warehouse signed for the returned parcel."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    _require(by, ticket.shop, HANDLE_RETURNS)
+    _require_transition(ticket, ticket.receive_return)
+    _move(ticket, by, "return_received", ticket.receive_return)
+    return ticket
+
+
+@transaction.atomic
+def ticket_inspection_passed(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesTicket:
+    """A clean inspection: refund at once, or for an exchange the replacement goes out and the ticket resolves."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    _require(by, ticket.shop, HANDLE_RETURNS)
+    if ticket.state != TicketState.RECEIVED:
+        raise ActionRefused(
+            "wrong_state",
+            _("Not possible while the ticket is “%(state)s”.") % {"state": ticket.get_state_display()},
+        )
+    if ticket.kind == TicketKind.EXCHANGE:
+        _move(ticket, by, "resolved_exchange", ticket.resolve, note=note, kind=ticket.kind, at=timezone.now())
+    else:
+        _obligatory_refund(ticket, by=by, action="inspection_passed", note=note)
+    return ticket
+
+
+@transaction.atomic
+def ticket_flag_for_agent(*, ticket: AfterSalesTicket, by, note: str) -> AfterSalesTicket:
+    """Put a note in front of the agent (an abnormal inspection, with its evidence) without moving the ticket."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    _require(by, ticket.shop, HANDLE_RETURNS if by.has_perm(HANDLE_RETURNS) else WORK)
+    ticket.attention_note = _require_note(note)
+    ticket.save(update_fields=["attention_note", "updated_at"])
+    _record(ticket, by, "flagged", ticket.state, note=ticket.attention_note)
+    return ticket

@@ -1,0 +1,30 @@
+"""Celery tasks of the core: thin, ids in, one service call, safe to run twice."""
+
+import logging
+
+from celery import shared_task
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue_on_commit(task, *args) -> None:
+    """Send `task` once the current transaction commits; if the broker is down, log and go on.
+
+    The work itself is in the database (a pending refund), so the refund sweep finishes what a lost message left.
+    """
+
+    def send():
+        try:
+            task.apply_async(args=args, retry=False)
+        except Exception:
+            logger.warning("could not queue %s%r; the next sweep will pick it up", task.name, args, exc_info=True)
+
+    transaction.on_commit(send)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=8)
+def refund_execute_task(refund_id: int) -> None:
+    from aftersales.services import refund_execute
+
+    refund_execute(refund_id=refund_id)
