@@ -269,3 +269,7 @@ class OrderAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
                 **context,
             },
         )
+
+
+# The ticket desk and its configuration live in their own modules; importing them registers their admins.
+from aftersales import admin_config, admin_tickets  # noqa: E402, F401

@@ -1,0 +1,551 @@
+"""Admins for tickets and approvals: the agents' queue, the ticket page with its moves, the supervisors' queue.
+
+Nothing here writes a ticket field: the buttons post to `act/<name>/`, which calls `ticket_actions.perform` (one
+service), and the supervisors' decision calls `approval_decide`. A refused move comes back as the rule's message.
+"""
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from aftersales.admin_scoping import ShopScopedAdminMixin
+from aftersales.errors import ActionRefused
+from aftersales.models import (
+    OPEN_TICKET_STATES,
+    AfterSalesTicket,
+    ApprovalRequest,
+    CutOffRequest,
+    Order,
+    Refund,
+    ReturnReason,
+    TicketEvent,
+    TicketKind,
+)
+from aftersales.selectors import orders_for_user, remaining_authority_for
+from aftersales.services import (
+    approval_decide,
+    cutoff_confirm_hold,
+    cutoff_mark_gone,
+    ticket_approve_refund,
+    ticket_open,
+)
+from aftersales.ticket_actions import REMEDY_LADDER, offered_actions, perform
+
+BATCH_REFUND_LIMIT = 200
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    """Open tickets past our SLA or the platform's deadline."""
+
+    title = gettext_lazy("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("sla", gettext_lazy("past our SLA")), ("deadline", gettext_lazy("past the platform deadline"))]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "sla":
+            return queryset.filter(state__in=OPEN_TICKET_STATES, sla_due__lt=now)
+        if self.value() == "deadline":
+            return queryset.filter(state__in=OPEN_TICKET_STATES, deadline__lt=now)
+        return queryset
+
+
+class OpenFilter(admin.SimpleListFilter):
+    """The queue shows open tickets unless asked otherwise: a busy day has far more closed than open."""
+
+    title = gettext_lazy("open or closed")
+    parameter_name = "open"
+
+    def lookups(self, request, model_admin):
+        return [("all", gettext_lazy("All")), ("closed", gettext_lazy("closed"))]
+
+    def choices(self, changelist):
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": _("open"),
+        }
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        if self.value() == "all":
+            return queryset
+        if self.value() == "closed":
+            return queryset.exclude(state__in=OPEN_TICKET_STATES)
+        return queryset.filter(state__in=OPEN_TICKET_STATES)
+
+
+class TicketEventInline(admin.TabularInline):
+    model = TicketEvent
+    extra = 0
+    fields = ["at", "actor", "action", "from_state", "to_state", "amount", "note"]
+    readonly_fields = fields
+    ordering = ["at", "id"]
+    can_delete = False
+    verbose_name_plural = gettext_lazy("history")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class RefundInline(admin.TabularInline):
+    model = Refund
+    extra = 0
+    fields = ["kind", "amount", "status", "requested_by", "created_at", "executed_at", "failure_reason"]
+    readonly_fields = fields
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("requested_by")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ApprovalInline(admin.TabularInline):
+    model = ApprovalRequest
+    extra = 0
+    fields = ["amount", "status", "requested_by", "due_at", "decided_by", "decision_note"]
+    readonly_fields = fields
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("requested_by", "decided_by")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class TicketOpenForm(forms.Form):
+    """An agent opens a ticket for a request that came by chat or phone; the service derives the rest."""
+
+    order = forms.ModelChoiceField(
+        label=gettext_lazy("order"), queryset=Order.objects.none(), widget=forms.TextInput, to_field_name="pk"
+    )
+    kind = forms.ChoiceField(label=gettext_lazy("kind"), choices=TicketKind.choices)
+    reason = forms.ModelChoiceField(label=gettext_lazy("reason"), queryset=ReturnReason.objects.filter(is_active=True))
+    requested_amount = forms.CharField(label=gettext_lazy("requested amount (CNY)"), required=False, max_length=20)
+    buyer_message = forms.CharField(label=gettext_lazy("buyer message"), required=False, widget=forms.Textarea)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["order"].queryset = orders_for_user(user)
+        self.fields["order"].help_text = gettext_lazy("The order's number in this system (see the order list).")
+
+
+@admin.register(AfterSalesTicket)
+class AfterSalesTicketAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "ticket_number",
+        "shop",
+        "order_number",
+        "path_badge",
+        "kind",
+        "state_badge",
+        "reason",
+        "requested_amount",
+        "deadline_cell",
+        "sla_cell",
+        "attention",
+    ]
+    list_display_links = ["ticket_number"]
+    list_select_related = ["shop", "order", "reason"]
+    list_filter = [
+        OpenFilter,
+        "path",
+        "state",
+        "shop",
+        "reason__category",
+        OverdueFilter,
+        "escalation_risk",
+        "kind",
+    ]
+    search_fields = ["=order__platform_order_id", "=platform_ticket_id", "=return_tracking_number"]
+    ordering = ["-escalation_risk", "deadline", "id"]
+    show_full_result_count = False
+    list_per_page = 50
+    actions = ["batch_refund"]
+    inlines = [TicketEventInline, RefundInline, ApprovalInline]
+    change_form_template = "admin/aftersales/aftersalesticket/change_form.html"
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    ("shop", "order", "platform_ticket_id"),
+                    ("path", "kind", "state"),
+                    ("first_reason", "reason", "liability"),
+                    ("requested_amount", "escalation_risk"),
+                    "buyer_message",
+                    "attention_note",
+                ]
+            },
+        ),
+        (
+            gettext_lazy("clocks"),
+            {"fields": [("opened_at", "deadline", "sla_due", "closed_at")]},
+        ),
+        (gettext_lazy("return"), {"fields": [("return_courier_code", "return_tracking_number")]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_change_permission(self, request, obj=None):
+        # Rows are never edited: every change is a move on the page, through a service.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    # --- the queue's columns ---
+
+    @admin.display(description=gettext_lazy("ticket"), ordering="id")
+    def ticket_number(self, ticket):
+        return f"#{ticket.pk}"
+
+    @admin.display(description=gettext_lazy("order"), ordering="order__platform_order_id")
+    def order_number(self, ticket):
+        return ticket.order.platform_order_id
+
+    @admin.display(description=gettext_lazy("path"), ordering="path")
+    def path_badge(self, ticket):
+        return format_html('<span class="desk-path desk-path-{}">{}</span>', ticket.path, ticket.get_path_display())
+
+    @admin.display(description=gettext_lazy("state"), ordering="state")
+    def state_badge(self, ticket):
+        return format_html('<span class="desk-state desk-state-{}">{}</span>', ticket.state, ticket.get_state_display())
+
+    @admin.display(description=gettext_lazy("platform deadline"), ordering="deadline")
+    def deadline_cell(self, ticket):
+        return _clock_cell(ticket.deadline, ticket.is_open)
+
+    @admin.display(description=gettext_lazy("SLA due"), ordering="sla_due")
+    def sla_cell(self, ticket):
+        return _clock_cell(ticket.sla_due, ticket.is_open)
+
+    @admin.display(description=gettext_lazy("attention"))
+    def attention(self, ticket):
+        marks = []
+        if ticket.escalation_risk:
+            marks.append(format_html('<span class="desk-flag desk-flag-risk">{}</span>', _("complaint risk")))
+        if ticket.attention_note:
+            marks.append(format_html('<span class="desk-flag" title="{}">{}</span>', ticket.attention_note, _("note")))
+        return format_html(" ".join(["{}"] * len(marks)), *marks) if marks else ""
+
+    # --- pages ---
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:object_id>/act/<slug:name>/", view(self.act_view), name="aftersales_aftersalesticket_act"),
+            *super().get_urls(),
+        ]
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = TicketOpenForm(request.POST or None, user=request.user)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                ticket = ticket_open(
+                    order=data["order"],
+                    kind=data["kind"],
+                    reason=data["reason"],
+                    by=request.user,
+                    requested_amount=data["requested_amount"] or None,
+                    buyer_message=data["buyer_message"],
+                )
+            except ActionRefused as refusal:
+                form.add_error(None, str(refusal.message))
+            else:
+                self.message_user(request, _("Ticket #%(id)s opened.") % {"id": ticket.pk}, messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:aftersales_aftersalesticket_change", args=[ticket.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Open a ticket"),
+            "form": form,
+            "has_view_permission": self.has_view_permission(request),
+        }
+        return TemplateResponse(request, "admin/aftersales/aftersalesticket/open.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        ticket = self.get_object(request, object_id)
+        extra = {}
+        if ticket is not None:
+            actions = offered_actions(ticket, request.user)
+            by_name = {action.name: action for action in actions}
+            extra = {
+                "ladder": [by_name[name] for name in REMEDY_LADDER if name in by_name],
+                "other_actions": [action for action in actions if action.name not in REMEDY_LADDER],
+                "remaining_authority": remaining_authority_for(user=request.user, ticket=ticket),
+                "refundable_amount": ticket.order.refundable_amount,
+                "refund_kinds": Refund.Kind.choices,
+                "reasons": ReturnReason.objects.filter(is_active=True),
+                "ticket": ticket,
+            }
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
+
+    def act_view(self, request, object_id, name):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        ticket = get_object_or_404(self.get_queryset(request), pk=object_id)
+        try:
+            message = perform(ticket=ticket, by=request.user, name=name, data=request.POST.dict())
+        except ActionRefused as refusal:
+            self.message_user(request, str(refusal.message), messages.ERROR)
+        else:
+            self.message_user(request, message, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:aftersales_aftersalesticket_change", args=[ticket.pk]))
+
+    # --- 批量退款 ---
+
+    @admin.action(description=gettext_lazy("Refund the selected tickets (批量退款)"), permissions=["work"])
+    def batch_refund(self, request, queryset):
+        """First a confirmation page with what each ticket would get, then a summary of what happened."""
+        tickets = list(queryset.select_related("order", "shop").order_by("deadline", "id")[: BATCH_REFUND_LIMIT + 1])
+        if len(tickets) > BATCH_REFUND_LIMIT:
+            self.message_user(
+                request,
+                _("Select at most %(limit)s tickets for one batch refund.") % {"limit": BATCH_REFUND_LIMIT},
+                messages.ERROR,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "tickets": tickets,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "total": sum((ticket.requested_amount for ticket in tickets), Decimal("0.00")),
+        }
+        if request.POST.get("confirm") != "yes":
+            context["title"] = _("Refund %(count)s tickets?") % {"count": len(tickets)}
+            return TemplateResponse(request, "admin/aftersales/aftersalesticket/batch_refund_confirm.html", context)
+        results = {"refunded": [], "approval": [], "refused": []}
+        for ticket in tickets:
+            try:
+                decision = ticket_approve_refund(
+                    ticket=ticket, by=request.user, note=_("Batch refund"), idempotency_key=None
+                )
+            except ActionRefused as refusal:
+                results["refused"].append((ticket, str(refusal.message)))
+            else:
+                results["approval" if decision.approval else "refunded"].append((ticket, decision))
+        context.update(title=_("Batch refund: result"), results=results)
+        return TemplateResponse(request, "admin/aftersales/aftersalesticket/batch_refund_result.html", context)
+
+    def has_work_permission(self, request):
+        return request.user.has_perm("aftersales.work_ticket")
+
+
+def _clock_cell(moment, is_open):
+    local = timezone.localtime(moment).strftime("%m-%d %H:%M")
+    if is_open and moment < timezone.now():
+        return format_html('<span class="desk-overdue">{}</span>', local)
+    return local
+
+
+class PendingFilter(admin.SimpleListFilter):
+    """The supervisors' queue shows pending requests unless asked otherwise."""
+
+    title = gettext_lazy("status")
+    parameter_name = "decision"
+
+    def lookups(self, request, model_admin):
+        return [("all", gettext_lazy("All")), *ApprovalRequest.Status.choices[1:]]
+
+    def choices(self, changelist):
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": ApprovalRequest.Status.PENDING.label,
+        }
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        if self.value() == "all":
+            return queryset
+        return queryset.filter(status=self.value() or ApprovalRequest.Status.PENDING)
+
+
+class ApprovalOverdueFilter(admin.SimpleListFilter):
+    title = gettext_lazy("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", gettext_lazy("Yes"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(status=ApprovalRequest.Status.PENDING, due_at__lt=timezone.now())
+        return queryset
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
+    """审批队列: pending requests by due time, overdue ones in red; approve or decline on the request's page."""
+
+    list_display = [
+        "request_number",
+        "shop",
+        "ticket_link",
+        "amount",
+        "refund_kind",
+        "requested_by",
+        "requested_at",
+        "due_cell",
+        "status",
+        "decided_by",
+    ]
+    list_select_related = ["shop", "ticket__order", "requested_by", "decided_by"]
+    list_filter = [PendingFilter, "shop", ApprovalOverdueFilter]
+    ordering = ["due_at", "id"]
+    show_full_result_count = False
+    list_per_page = 50
+    change_form_template = "admin/aftersales/approvalrequest/change_form.html"
+    fields = [
+        ("shop", "ticket"),
+        ("amount", "refund_kind"),
+        "reason",
+        ("requested_by", "requested_at", "due_at"),
+        ("status", "decided_by", "decided_at"),
+        "decision_note",
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # requests come from a ticket's refund above authority or "ask a supervisor"
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=gettext_lazy("request"), ordering="id")
+    def request_number(self, approval):
+        return f"#{approval.pk}"
+
+    @admin.display(description=gettext_lazy("ticket"))
+    def ticket_link(self, approval):
+        url = reverse("admin:aftersales_aftersalesticket_change", args=[approval.ticket_id])
+        return format_html('<a href="{}">#{} {}</a>', url, approval.ticket_id, approval.ticket.order.platform_order_id)
+
+    @admin.display(description=gettext_lazy("due at"), ordering="due_at")
+    def due_cell(self, approval):
+        return _clock_cell(approval.due_at, approval.status == ApprovalRequest.Status.PENDING)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:object_id>/decide/", view(self.decide_view), name="aftersales_approvalrequest_decide"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        approval = self.get_object(request, object_id)
+        extra = {}
+        if approval is not None:
+            extra = {
+                "can_decide": approval.status == ApprovalRequest.Status.PENDING
+                and request.user.has_perm("aftersales.decide_approvalrequest")
+                and approval.requested_by_id != request.user.pk,
+                "approval": approval,
+            }
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
+
+    def decide_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        approval = get_object_or_404(self.get_queryset(request), pk=object_id)
+        approve = request.POST.get("decision") == "approve"
+        try:
+            approval_decide(approval=approval, by=request.user, approve=approve, note=request.POST.get("note", ""))
+        except ActionRefused as refusal:
+            self.message_user(request, str(refusal.message), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:aftersales_approvalrequest_change", args=[approval.pk]))
+        self.message_user(request, _("Approved; the refund has started.") if approve else _("Declined."))
+        return HttpResponseRedirect(reverse("admin:aftersales_approvalrequest_changelist"))
+
+
+@admin.register(CutOffRequest)
+class CutOffRequestAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
+    """截单: packed orders whose buyer asked for a refund; the warehouse holds them or says they left."""
+
+    list_display = ["id", "shop", "ticket", "status", "requested_at", "decided_by", "decided_at"]
+    list_select_related = ["shop", "ticket__order", "decided_by"]
+    list_filter = ["status", "shop"]
+    ordering = ["requested_at", "id"]
+    show_full_result_count = False
+    actions = ["mark_held", "mark_gone"]
+    readonly_fields = ["ticket", "shop", "status", "requested_at", "decided_by", "decided_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_confirm_permission(self, request):
+        return request.user.has_perm("aftersales.confirm_cutoffrequest")
+
+    @admin.action(description=gettext_lazy("Held in the warehouse: refund now"), permissions=["confirm"])
+    def mark_held(self, request, queryset):
+        self._answer(request, queryset, cutoff_confirm_hold)
+
+    @admin.action(description=gettext_lazy("Already shipped: back to the agent"), permissions=["confirm"])
+    def mark_gone(self, request, queryset):
+        self._answer(request, queryset, cutoff_mark_gone)
+
+    def _answer(self, request, queryset, service):
+        done, refused = 0, []
+        for cutoff in queryset.filter(status=CutOffRequest.Status.REQUESTED):
+            try:
+                service(cutoff=cutoff, by=request.user)
+                done += 1
+            except ActionRefused as refusal:
+                refused.append(f"#{cutoff.pk}: {refusal.message}")
+        self.message_user(request, _("%(count)s cut-offs answered.") % {"count": done}, messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, line, messages.ERROR)

@@ -1,0 +1,257 @@
+"""The moves a person can make on a ticket, by name: what each needs, when it is offered, which service it calls.
+
+The admin's buttons and the API's `actions/{name}/` route both go through `perform`, so a move has one definition
+and the same rules at every door. Each entry parses its input and calls exactly one service.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from aftersales import services
+from aftersales.errors import ActionRefused
+from aftersales.models import AfterSalesTicket, GoodsState, Refund, ReturnReason, TicketState
+
+S = TicketState
+
+
+@dataclass(frozen=True)
+class TicketAction:
+    name: str
+    label: object
+    states: tuple[str, ...]
+    permission: str
+    run: Callable[[AfterSalesTicket, object, dict], str]
+    fields: tuple[str, ...] = ()
+    # Offered only when this also holds (e.g. a return needs delivered goods); the service checks it again.
+    offered_when: Callable[[AfterSalesTicket], bool] = lambda ticket: True
+
+
+def _text(data: dict, key: str) -> str:
+    value = data.get(key, "")
+    return value.strip() if isinstance(value, str) else str(value)
+
+
+def _refund(ticket, by, data) -> str:
+    kind = _text(data, "kind") or None
+    decision = services.ticket_approve_refund(
+        ticket=ticket,
+        by=by,
+        amount=data.get("amount") if _text(data, "amount") else None,
+        kind=kind,
+        note=_text(data, "note"),
+        idempotency_key=_text(data, "idempotency_key") or None,
+    )
+    if decision.approval:
+        return _("¥%(amount)s is above your authority: sent to the supervisors, due %(due)s.") % {
+            "amount": decision.approval.amount,
+            "due": _local(decision.approval.due_at),
+        }
+    return _("Refund of ¥%(amount)s started.") % {"amount": decision.refund.amount}
+
+
+def _full_refund(ticket, by, data) -> str:
+    return _refund(ticket, by, {**data, "amount": ticket.order.refundable_amount, "kind": Refund.Kind.FULL})
+
+
+def _request_approval(ticket, by, data) -> str:
+    approval = services.ticket_request_approval(
+        ticket=ticket, by=by, amount=data.get("amount"), kind=_text(data, "kind") or None, reason=_text(data, "note")
+    )
+    return _("Sent to the supervisors, due %(due)s.") % {"due": _local(approval.due_at)}
+
+
+def _local(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def _reason(data) -> ReturnReason:
+    try:
+        return ReturnReason.objects.get(pk=int(data.get("reason")))
+    except (TypeError, ValueError, ReturnReason.DoesNotExist) as error:
+        raise ActionRefused("invalid_reason", _("Choose a reason from the list.")) from error
+
+
+def _cutoff(ticket, by, data) -> str:
+    services.ticket_request_cutoff(ticket=ticket, by=by)
+    return _("Cut-off requested.")
+
+
+def _return_shipped(ticket, by, data) -> str:
+    services.ticket_return_shipped(
+        ticket=ticket, by=by, courier_code=_text(data, "courier_code"), tracking_number=_text(data, "tracking_number")
+    )
+    return _("Return tracking number recorded.")
+
+
+def _change_reason(ticket, by, data) -> str:
+    services.ticket_change_reason(ticket=ticket, by=by, reason=_reason(data), note=_text(data, "note"))
+    return _("Reason corrected.")
+
+
+def _calls(service, message, **fixed):
+    """An action that calls `service(ticket=…, by=…, note=…)` and answers `message`."""
+
+    def run(ticket, by, data):
+        service(ticket=ticket, by=by, note=_text(data, "note"), **fixed)
+        return str(message)
+
+    return run
+
+
+ACTIONS = [
+    TicketAction(
+        "refund",
+        gettext_lazy("Refund or compensate"),
+        (S.REQUESTED, S.RECEIVED),
+        services.tickets.WORK,
+        _refund,
+        ("amount", "kind", "note"),
+    ),
+    TicketAction(
+        "full_refund",
+        gettext_lazy("Full refund"),
+        (S.REQUESTED, S.RECEIVED),
+        services.tickets.WORK,
+        _full_refund,
+        ("note",),
+    ),
+    TicketAction(
+        "request_approval",
+        gettext_lazy("Ask a supervisor"),
+        (S.REQUESTED, S.RECEIVED),
+        services.tickets.WORK,
+        _request_approval,
+        ("amount", "kind", "note"),
+    ),
+    TicketAction(
+        "reship",
+        gettext_lazy("Reship"),
+        (S.REQUESTED,),
+        services.tickets.WORK,
+        _calls(services.ticket_resolve_by_replacement, gettext_lazy("Resolved by a reshipment."), kind="reship"),
+        ("note",),
+    ),
+    TicketAction(
+        "exchange",
+        gettext_lazy("Exchange"),
+        (S.REQUESTED,),
+        services.tickets.WORK,
+        _calls(services.ticket_resolve_by_replacement, gettext_lazy("Resolved by an exchange."), kind="exchange"),
+        ("note",),
+    ),
+    TicketAction(
+        "agree_return",
+        gettext_lazy("Agree to a return"),
+        (S.REQUESTED,),
+        services.tickets.WORK,
+        _calls(services.ticket_agree_return, gettext_lazy("Return agreed; waiting for the buyer's parcel.")),
+        ("note",),
+        offered_when=lambda ticket: ticket.order.goods_state == GoodsState.DELIVERED,
+    ),
+    TicketAction(
+        "cutoff",
+        gettext_lazy("Ask the warehouse to cut off (截单)"),
+        (S.REQUESTED,),
+        services.tickets.WORK,
+        _cutoff,
+        offered_when=lambda ticket: bool(ticket.order.packed_at and not ticket.order.shipped_at),
+    ),
+    TicketAction(
+        "reject",
+        gettext_lazy("Reject"),
+        (S.REQUESTED, S.RECEIVED),
+        services.tickets.WORK,
+        _calls(services.ticket_reject, gettext_lazy("Rejected.")),
+        ("note",),
+    ),
+    TicketAction(
+        "return_shipped",
+        gettext_lazy("Buyer sent the return"),
+        (S.AWAITING_RETURN,),
+        services.tickets.WORK,
+        _return_shipped,
+        ("courier_code", "tracking_number"),
+    ),
+    TicketAction(
+        "withdraw",
+        gettext_lazy("Buyer withdrew"),
+        (S.REQUESTED, S.AWAITING_RETURN),
+        services.tickets.WORK,
+        _calls(services.ticket_withdraw, gettext_lazy("Recorded: the buyer withdrew.")),
+        ("note",),
+    ),
+    TicketAction(
+        "platform_review",
+        gettext_lazy("Platform stepped in"),
+        (S.REQUESTED, S.REJECTED),
+        services.tickets.WORK,
+        _calls(services.ticket_escalate_to_platform, gettext_lazy("Recorded: the platform is reviewing.")),
+        ("note",),
+    ),
+    TicketAction(
+        "ruled_for_buyer",
+        gettext_lazy("Platform ruled for the buyer"),
+        (S.PLATFORM_REVIEW,),
+        services.tickets.WORK,
+        _calls(
+            services.ticket_platform_ruling, gettext_lazy("Ruling recorded; the refund has started."), for_buyer=True
+        ),
+        ("note",),
+    ),
+    TicketAction(
+        "ruled_for_merchant",
+        gettext_lazy("Platform ruled for us"),
+        (S.PLATFORM_REVIEW,),
+        services.tickets.WORK,
+        _calls(services.ticket_platform_ruling, gettext_lazy("Ruling recorded; ticket closed."), for_buyer=False),
+        ("note",),
+    ),
+    TicketAction(
+        "close",
+        gettext_lazy("Buyer accepted the rejection"),
+        (S.REJECTED,),
+        services.tickets.WORK,
+        _calls(services.ticket_close, gettext_lazy("Closed.")),
+        ("note",),
+    ),
+    TicketAction(
+        "change_reason",
+        gettext_lazy("Correct the reason"),
+        tuple(S.values),
+        services.tickets.WORK,
+        _change_reason,
+        ("reason", "note"),
+    ),
+    TicketAction(
+        "note",
+        gettext_lazy("Add a note"),
+        tuple(S.values),
+        services.tickets.WORK,
+        _calls(services.ticket_add_note, gettext_lazy("Note added.")),
+        ("note",),
+    ),
+]
+ACTIONS_BY_NAME = {action.name: action for action in ACTIONS}
+# The remedy ladder 能补不换、能换不退、能退不赔: the cheapest remedy first.
+REMEDY_LADDER = ["refund", "reship", "exchange", "agree_return", "full_refund"]
+
+
+def offered_actions(ticket: AfterSalesTicket, user) -> list[TicketAction]:
+    """The moves to show this user on this ticket now (the service still decides)."""
+    return [
+        action
+        for action in ACTIONS
+        if ticket.state in action.states and user.has_perm(action.permission) and action.offered_when(ticket)
+    ]
+
+
+def perform(*, ticket: AfterSalesTicket, by, name: str, data: dict) -> str:
+    """Run the named move with the submitted data; returns the message for the user or raises ActionRefused."""
+    action = ACTIONS_BY_NAME.get(name)
+    if action is None:
+        raise ActionRefused("unknown_action", _("Unknown action."))
+    return action.run(ticket, by, data)
