@@ -208,7 +208,7 @@ def plan_order_import(*, shop: Shop, rows: list[dict]) -> ImportPlan:
         if planned:
             plan.orders.append(planned)
 
-    _classify_against_database(shop, plan.orders)
+    _classify_against_database(shop, plan)
     plan.errors.sort(key=lambda error: error.row_number)
     return plan
 
@@ -281,19 +281,29 @@ def _whole_order_rejected(row_numbers: list[int], failed_row: int) -> list[RowEr
     return [RowError(row_number, message) for row_number in row_numbers]
 
 
-def _classify_against_database(shop: Shop, planned_orders: list[PlannedOrder]) -> None:
-    by_id = {planned.platform_order_id: planned for planned in planned_orders}
+def _classify_against_database(shop: Shop, plan: ImportPlan) -> None:
+    by_id = {planned.platform_order_id: planned for planned in plan.orders}
     ids = list(by_id)
+    refused = set()
     for start in range(0, len(ids), 1000):
         existing = Order.objects.filter(shop=shop, platform_order_id__in=ids[start : start + 1000]).prefetch_related(
             "lines"
         )
         for order in existing:
             planned = by_id[order.platform_order_id]
+            if planned.fields["paid_amount"] < order.refunded_amount:
+                # The database would refuse it anyway (refunded never above paid); say why instead.
+                message = _("The paid amount is below the ¥%(refunded)s already refunded on this order.") % {
+                    "refunded": order.refunded_amount
+                }
+                plan.errors.extend(RowError(row_number, message) for row_number in planned.row_numbers)
+                refused.add(order.platform_order_id)
+                continue
             same_order = all(getattr(order, name) == value for name, value in planned.fields.items())
             stored_lines = {line.sku: {name: getattr(line, name) for name in LINE_FIELDS} for line in order.lines.all()}
             same_lines = all(stored_lines.get(line["sku"]) == line for line in planned.lines)
             planned.status = PlannedOrder.Status.UNCHANGED if same_order and same_lines else PlannedOrder.Status.UPDATED
+    plan.orders = [planned for planned in plan.orders if planned.platform_order_id not in refused]
 
 
 def _order_id_of(row: dict) -> str | None:

@@ -30,7 +30,6 @@ GRANTS = {
         "view_refundauthority",
         "add_refundauthority",
         "change_refundauthority",
-        "delete_refundauthority",
     ],
     "Warehouse": ["view_aftersalesticket", "handle_returns", "view_cutoffrequest", "confirm_cutoffrequest"],
     "Manager": [
@@ -42,11 +41,9 @@ GRANTS = {
         "view_escalationword",
         "add_escalationword",
         "change_escalationword",
-        "delete_escalationword",
         "view_refundauthority",
         "add_refundauthority",
         "change_refundauthority",
-        "delete_refundauthority",
     ],
 }
 

@@ -394,3 +394,16 @@ def test_an_exported_workbook_imports_back_as_unchanged(shop):
 
     assert plan.errors == []
     assert plan.counts() == {"new": 0, "updated": 0, "unchanged": 1}
+
+
+def test_a_reimport_cannot_lower_the_paid_amount_below_what_was_refunded(shop):
+    order_import_apply(plan=plan_order_import(shop=shop, rows=read_rows(csv_bytes(GOOD_ROWS))))
+    order = Order.objects.get(platform_order_id="4100000000000000001")
+    Order.objects.filter(pk=order.pk).update(refunded_amount=Decimal("700.00"))  # as the refund trigger keeps it
+    lowered = [[*row[:3], "¥600.00", *row[4:11], "300.00"] for row in GOOD_ROWS[:2]]
+
+    plan = plan_order_import(shop=shop, rows=read_rows(csv_bytes(lowered)))
+
+    assert plan.orders == []
+    assert [error.row_number for error in plan.errors] == [2, 3]
+    assert "700.00" in plan.errors[0].message
