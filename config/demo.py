@@ -1,16 +1,39 @@
-"""Deterministic demo data: two shops of one outdoor brand on Tmall and Douyin, couriers, a few hundred orders.
+"""Deterministic demo data: two shops of one outdoor brand on Tmall and Douyin, couriers, a few hundred orders,
+one user per role with refund authorities, and a realistic day of after-sales tickets in every state.
 
 Orders are generated as the rows of an order export and go through the real importer, so loading twice updates
-instead of duplicating, exactly as re-importing a file does.
+instead of duplicating, exactly as re-importing a file does. Tickets are opened and moved on through the ticket
+services, as the marketplace's push and the agents would.
 """
 
 import random
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
 from django.utils import timezone
 
+from aftersales import roles
+from aftersales.models import AfterSalesTicket, Order, Refund, RefundAuthority, ReturnReason, TicketState
 from aftersales.order_export import spreadsheet_time
+from aftersales.order_import import plan_order_import
+from aftersales.selectors import system_user
+from aftersales.services import (
+    order_import_apply,
+    refund_execute,
+    shop_assign_user,
+    shop_upsert,
+    ticket_agree_return,
+    ticket_approve_refund,
+    ticket_open,
+    ticket_reject,
+    ticket_return_shipped,
+)
+from logistics.services import courier_upsert
 
 SHOPS = [
     {"code": "shanye-tmall", "name": "山野户外天猫旗舰店", "platform_code": "tmall", "order_prefix": "4"},
@@ -140,3 +163,324 @@ def demo_day() -> datetime:
     """Today at 18:00 Beijing time: the same timeline for every load on one day, so a reload changes nothing."""
     local_now = timezone.localtime()
     return local_now.replace(hour=18, minute=0, second=0, microsecond=0)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Users, refund authorities and tickets. Everything below writes through the services, as the desk itself does.
+# ---------------------------------------------------------------------------------------------------------------------
+
+DEMO_SEED = 2026
+DEMO_PASSWORD = "aftersales-demo"  # noqa: S105 - printed to the developer on purpose; refused in production
+# username, role, shops (by code; None means every demo shop), what to try
+DEMO_USERS = [
+    ("agent", roles.AGENT, ["shanye-tmall"], "the Tmall shop only: the Douyin shop's orders stay invisible"),
+    ("supervisor", roles.SUPERVISOR, None, "imports orders; decides approvals"),
+    ("warehouse", roles.WAREHOUSE, None, "the receiving station"),
+    ("manager", roles.MANAGER, None, "dashboards and shop settings"),
+]
+# 逐级授权 per shop: (role group or username, shop code or None for every demo shop, CNY per ticket)
+AUTHORITIES = [
+    ("group", roles.AGENT, None, Decimal("100.00")),
+    ("group", roles.SUPERVISOR, None, Decimal("2000.00")),
+    ("user", "agent", "shanye-tmall", Decimal("200.00")),
+]
+# Who works a shop's tickets in the demo: the agent where there is one, else the supervisor.
+DEMO_DESK_USER = {"shanye-tmall": "agent", "shanye-douyin": "supervisor"}
+PLATFORM_REFUND_ID_PREFIX = {"shanye-tmall": "2", "shanye-douyin": "7"}
+
+
+class Scenario:
+    """What the demo does with a ticket after the platform pushed it, and so the state it is left in."""
+
+    AUTO_REFUNDED = "auto_refunded"  # path 1, refunded by the shop's automatic rule, then executed
+    OVER_AUTO_CAP = "over_auto_cap"  # path 1 above the automatic cap: waits for an agent
+    CUT_OFF = "cut_off"  # path 1 on a packed order: the warehouse is asked to hold it (intercepting)
+    IN_TRANSIT = "in_transit"  # path 2: waits for an agent (an intercept is the usual answer)
+    COMPLAINT = "complaint"  # received, the buyer threatens a complaint or a bad review: waits for an agent
+    AWAITING_APPROVAL = "awaiting_approval"  # the agent asked for more than their authority
+    AWAITING_RETURN = "awaiting_return"  # the agent agreed to a return
+    RETURN_IN_TRANSIT = "return_in_transit"  # ... and the buyer sent the parcel back
+    REJECTED = "rejected"
+    COMPENSATED = "compensated"  # a small compensation within the agent's authority, executed
+
+
+# (scenario, goods pool, tickets per shop; a dict for a shop-specific count)
+SCENARIOS = [
+    (Scenario.AUTO_REFUNDED, "unpacked_small", 5),
+    (Scenario.OVER_AUTO_CAP, "unpacked_large", 2),
+    (Scenario.CUT_OFF, "packed", 3),
+    (Scenario.IN_TRANSIT, "in_transit", 4),
+    (Scenario.COMPLAINT, "delivered", 3),
+    # Only the Tmall shop has an agent, whose ¥200 is below these orders; on Douyin the supervisor works alone.
+    (Scenario.AWAITING_APPROVAL, "delivered_large", {"shanye-tmall": 3}),
+    (Scenario.AWAITING_RETURN, "delivered", 2),
+    (Scenario.RETURN_IN_TRANSIT, "delivered", 2),
+    (Scenario.REJECTED, "delivered", 2),
+    (Scenario.COMPENSATED, "delivered", 2),
+]
+# How long before the load the buyer asked. The moves after opening happen at the load, so a ticket someone has
+# answered was opened shortly before (its response time stays plausible); one still waiting may be days old.
+WAITING_HOURS = (0.3, 56)
+HOURS_AGO = {
+    Scenario.AUTO_REFUNDED: (0.02, 0.4),
+    Scenario.CUT_OFF: (0.02, 0.4),
+    Scenario.REJECTED: (0.5, 8),
+    Scenario.COMPENSATED: (0.5, 8),
+}
+APPROVAL_ABOVE = Decimal("200.00")
+AUTO_REFUND_CAP = Decimal("300.00")  # the shop default (Shop.auto_refund_max_amount)
+
+# kind, reason code, buyer message
+REQUESTS = {
+    Scenario.AUTO_REFUNDED: [
+        ("refund_only", "changed_mind", "拍错了，还没发货的话麻烦直接退款"),
+        ("refund_only", "late_shipping", "说好48小时发货，到现在还没发，不等了"),
+        ("refund_only", "address_change", "地址填错了，退了重新拍"),
+        ("refund_only", "promotion_changed", "今天又降价了，退掉重新下单"),
+    ],
+    Scenario.OVER_AUTO_CAP: [
+        ("refund_only", "late_shipping", "付款好几天了还没发货，申请退款"),
+        ("refund_only", "changed_mind", "家里已经买了，不需要了，还没发货请退款"),
+    ],
+    Scenario.CUT_OFF: [
+        ("refund_only", "changed_mind", "不想要了，麻烦别发了"),
+        ("refund_only", "address_change", "地址写错了，先退款我重新拍"),
+        ("refund_only", "late_shipping", "发货太慢了，已经在别家买了"),
+    ],
+    Scenario.IN_TRANSIT: [
+        ("refund_only", "delivery_delay", "物流三天没动了，申请退款"),
+        ("refund_only", "changed_mind", "不想要了，快递到了我拒收"),
+        ("refund_only", "delivery_delay", "快递一直显示在中转站，再不到就投诉"),
+        ("refund_only", "lost_parcel", "物流显示已经停了很久，是不是丢件了？"),
+    ],
+    Scenario.COMPLAINT: [
+        ("refund_only", "quality_defect", "用了一次就开胶了，质量太差了，不处理就给差评"),
+        ("return_refund", "not_as_described", "和详情页写的完全不一样，说是防水结果一淋就湿，要去12315投诉"),
+        ("refund_only", "damaged_in_transit", "收到的时候外壳凹了一块，客服再不回复我就曝光"),
+    ],
+    Scenario.AWAITING_APPROVAL: [
+        ("refund_only", "quality_defect", "才用了两天就开裂了，要求全额退款"),
+        ("refund_only", "not_as_described", "面料和描述不符，要求退款，东西可以不寄回"),
+        ("refund_only", "wrong_item", "发错款了，和我拍的不一样，直接退款吧"),
+    ],
+    Scenario.AWAITING_RETURN: [
+        ("return_refund", "wrong_colour_style", "颜色和图片差别很大，申请退货退款"),
+        ("return_refund", "changed_mind", "不太合适，七天无理由退货"),
+    ],
+    Scenario.RETURN_IN_TRANSIT: [
+        ("return_refund", "not_as_described", "实物比图片小很多，已经寄回了"),
+        ("return_refund", "changed_mind", "买大了，已寄回，麻烦尽快退款"),
+    ],
+    Scenario.REJECTED: [
+        ("refund_only", "changed_mind", "用了几天不太喜欢，申请退款"),
+        ("refund_only", "not_as_effective", "效果很一般，想退款不退货"),
+    ],
+    Scenario.COMPENSATED: [
+        ("compensation", "missing_accessory", "少了一个配件，补偿一下吧"),
+        ("compensation", "damaged_packaging", "外包装盒压坏了，送人没法送，要求补偿"),
+    ],
+}
+REJECT_NOTE = "商品已使用且吊牌已拆，不符合七天无理由退货条件，已与买家沟通。"
+APPROVAL_NOTE = "买家反映质量问题并提供照片，要求全额退款，超出本人权限，请主管审批。"
+RETURN_NOTE = "同意退货退款，请买家寄回并填写退货单号，吊牌请勿拆除。"
+COMPENSATION_NOTE = "向买家致歉并补偿，买家已接受。"
+
+
+@dataclass(frozen=True)
+class DemoTicket:
+    """One buyer request as the marketplace would push it, and what the demo does with it next."""
+
+    platform_ticket_id: str
+    platform_order_id: str
+    scenario: str
+    kind: str
+    reason_code: str
+    buyer_message: str
+    requested_amount: Decimal | None  # None: what is left of the order
+    hours_ago: float  # before the load; never before the goods got where they are
+    return_courier_code: str = ""
+    return_tracking_number: str = ""
+
+
+def ticket_plan(shop_spec: dict, *, today: datetime, seed: int = DEMO_SEED) -> list[DemoTicket]:
+    """The shop's demo tickets, from its demo orders alone (no database): the same list for a seed on any day."""
+    rng = random.Random(f"{seed}-tickets-{shop_spec['code']}")  # noqa: S311 - demo data, not security
+    orders: dict[str, dict] = {}
+    for row in order_rows(shop_spec, today=today, seed=seed):
+        order = orders.setdefault(row["platform_order_id"], {**row, "line_amounts": []})
+        order["line_amounts"].append(row["line_paid_amount"])
+    pools = {name: [] for name in ("unpacked_small", "unpacked_large", "packed", "in_transit", "delivered")}
+    for order_id in sorted(orders):
+        order = orders[order_id]
+        if order["delivered_at"]:
+            pools["delivered"].append(order_id)
+        elif order["shipped_at"]:
+            pools["in_transit"].append(order_id)
+        elif order["packed_at"]:
+            pools["packed"].append(order_id)
+        elif min(order["line_amounts"]) <= AUTO_REFUND_CAP:
+            pools["unpacked_small"].append(order_id)
+        else:
+            pools["unpacked_large"].append(order_id)
+    # Above the automatic cap, a path-1 request may also be an order whose cheapest line is small.
+    pools["unpacked_large"] += [o for o in pools["unpacked_small"] if orders[o]["paid_amount"] > AUTO_REFUND_CAP]
+    pools["delivered_large"] = [o for o in pools["delivered"] if orders[o]["paid_amount"] > APPROVAL_ABOVE]
+    used: set[str] = set()
+    refund_ids: set[str] = set()
+    plan = []
+    for scenario, pool_name, per_shop in SCENARIOS:
+        count = per_shop.get(shop_spec["code"], 0) if isinstance(per_shop, dict) else per_shop
+        candidates = [order_id for order_id in pools[pool_name] if order_id not in used]
+        for number, order_id in enumerate(rng.sample(candidates, k=min(count, len(candidates)))):
+            used.add(order_id)
+            order = orders[order_id]
+            kind, reason_code, message = REQUESTS[scenario][number % len(REQUESTS[scenario])]
+            amount = None
+            if scenario == Scenario.AUTO_REFUNDED and order["paid_amount"] > AUTO_REFUND_CAP:
+                # A buyer who bought one item too many: the cheapest line back before it ships.
+                amount, reason_code = min(order["line_amounts"]), "changed_mind"
+                message = "多拍了一件，这件不要了，麻烦退掉"
+            elif scenario == Scenario.COMPENSATED:
+                amount = Decimal(rng.choice(("10.00", "15.00", "20.00", "30.00")))
+            hours_ago = round(rng.uniform(*HOURS_AGO.get(scenario, WAITING_HOURS)), 2)
+            courier_code, _courier_name, prefix = rng.choice(COURIERS)
+            tracking = prefix + "".join(rng.choice("0123456789") for _ in range(12))
+            refund_id = ""
+            while not refund_id or refund_id in refund_ids:
+                refund_id = PLATFORM_REFUND_ID_PREFIX[shop_spec["code"]] + "".join(
+                    rng.choice("0123456789") for _ in range(17)
+                )
+            refund_ids.add(refund_id)
+            plan.append(
+                DemoTicket(
+                    platform_ticket_id=refund_id,
+                    platform_order_id=order_id,
+                    scenario=scenario,
+                    kind=kind,
+                    reason_code=reason_code,
+                    buyer_message=message,
+                    requested_amount=amount,
+                    hours_ago=hours_ago,
+                    return_courier_code=courier_code if scenario == Scenario.RETURN_IN_TRANSIT else "",
+                    return_tracking_number=tracking if scenario == Scenario.RETURN_IN_TRANSIT else "",
+                )
+            )
+    return plan
+
+
+@dataclass
+class DemoLoad:
+    imports: dict = field(default_factory=dict)  # shop → ImportSummary
+    tickets: dict = field(default_factory=dict)  # shop → {state: count} of its demo tickets
+
+
+@transaction.atomic
+def load(*, seed: int = DEMO_SEED, today: datetime | None = None) -> DemoLoad:
+    """Couriers, shops, orders, users, authorities and tickets; run again, it duplicates nothing.
+
+    Orders go through the importer (an upsert). Tickets carry a platform refund id, so opening one again returns
+    the existing ticket, and a ticket is moved on only while nobody has touched it since it was opened.
+    """
+    today = today or demo_day()
+    result = DemoLoad()
+    for code, name, _prefix in COURIERS:
+        courier_upsert(code=code, name=name)
+    shops = {
+        spec["code"]: shop_upsert(code=spec["code"], name=spec["name"], platform_code=spec["platform_code"])
+        for spec in SHOPS
+    }
+    for spec in SHOPS:
+        shop = shops[spec["code"]]
+        plan = plan_order_import(shop=shop, rows=order_rows(spec, today=today, seed=seed))
+        result.imports[shop] = order_import_apply(plan=plan)
+    users = _load_users(shops)
+    _load_authorities(shops, users)
+    for spec in SHOPS:
+        shop = shops[spec["code"]]
+        tickets = _load_tickets(shop, ticket_plan(spec, today=today, seed=seed), by=users[DEMO_DESK_USER[spec["code"]]])
+        states = Counter(ticket.state for ticket in AfterSalesTicket.objects.filter(pk__in=[t.pk for t in tickets]))
+        result.tickets[shop] = dict(sorted(states.items()))
+    return result
+
+
+def _load_users(shops) -> dict:
+    user_model = get_user_model()
+    admin, _created = user_model.objects.get_or_create(username="admin")
+    admin.is_staff = admin.is_superuser = True
+    admin.set_password(DEMO_PASSWORD)
+    admin.save()
+    users = {"admin": admin}
+    for username, role, shop_codes, _purpose in DEMO_USERS:
+        user, _created = user_model.objects.get_or_create(username=username)
+        user.is_staff = True
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+        user.groups.add(Group.objects.get(name=role))
+        for code in shop_codes or shops:
+            shop_assign_user(shop=shops[code], user=user)
+        users[username] = user
+    return users
+
+
+def _load_authorities(shops, users) -> None:
+    for holder_type, name, shop_code, amount in AUTHORITIES:
+        holder = Group.objects.get(name=name) if holder_type == "group" else users[name]
+        for code in [shop_code] if shop_code else shops:
+            RefundAuthority.objects.update_or_create(
+                shop=shops[code], **{holder_type: holder}, defaults={"max_amount": amount}
+            )
+
+
+def _load_tickets(shop, plan: list[DemoTicket], *, by) -> list[AfterSalesTicket]:
+    system = system_user()
+    now = timezone.now()
+    orders = {
+        order.platform_order_id: order
+        for order in Order.objects.filter(shop=shop, platform_order_id__in=[demo.platform_order_id for demo in plan])
+    }
+    reasons = ReturnReason.objects.in_bulk([demo.reason_code for demo in plan], field_name="code")
+    tickets = []
+    for demo in plan:
+        order = orders[demo.platform_order_id]
+        goods_since = order.delivered_at or order.shipped_at or order.packed_at or order.paid_at
+        opened_at = min(now, max(goods_since + timedelta(minutes=10), now - timedelta(hours=demo.hours_ago)))
+        # ticket_open returns a ticket the platform already pushed, but refuses before looking if its reason has
+        # been deactivated since (a supervisor trying the reasons admin); so look first.
+        existing = AfterSalesTicket.objects.filter(shop=shop, platform_ticket_id=demo.platform_ticket_id).first()
+        ticket = existing or ticket_open(
+            order=order,
+            kind=demo.kind,
+            reason=reasons[demo.reason_code],
+            by=system,  # the marketplace's push
+            requested_amount=demo.requested_amount,
+            buyer_message=demo.buyer_message,
+            platform_ticket_id=demo.platform_ticket_id,
+            opened_at=opened_at,
+        )
+        if ticket.state == TicketState.REQUESTED and not ticket.events.exclude(action="opened").exists():
+            _move_on(ticket, demo, by=by, system=system)
+        tickets.append(ticket)
+    # The demo's gateway runs at once rather than on a worker: refunds the rules or the agent started are paid.
+    pending = Refund.objects.filter(ticket__in=tickets, status=Refund.Status.PENDING)
+    for refund_id in pending.values_list("pk", flat=True):
+        refund_execute(refund_id=refund_id)
+    return tickets
+
+
+def _move_on(ticket: AfterSalesTicket, demo: DemoTicket, *, by, system) -> None:
+    """The agent's (or the buyer's) next step for a ticket nobody has touched since the platform pushed it."""
+    if demo.scenario == Scenario.AWAITING_APPROVAL:
+        ticket_approve_refund(ticket=ticket, by=by, note=APPROVAL_NOTE)
+    elif demo.scenario in (Scenario.AWAITING_RETURN, Scenario.RETURN_IN_TRANSIT):
+        ticket_agree_return(ticket=ticket, by=by, note=RETURN_NOTE)
+        if demo.scenario == Scenario.RETURN_IN_TRANSIT:
+            ticket_return_shipped(
+                ticket=ticket,
+                by=system,  # the buyer's tracking number arrives with the platform's push
+                courier_code=demo.return_courier_code,
+                tracking_number=demo.return_tracking_number,
+            )
+    elif demo.scenario == Scenario.REJECTED:
+        ticket_reject(ticket=ticket, by=by, note=REJECT_NOTE)
+    elif demo.scenario == Scenario.COMPENSATED:
+        ticket_approve_refund(ticket=ticket, by=by, note=COMPENSATION_NOTE)

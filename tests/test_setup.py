@@ -43,9 +43,12 @@ def test_setup_migrates_and_loads_demo_data_on_sqlite_and_a_second_run_duplicate
     assert "aftersales-demo" in first.stdout  # the printed logins
     assert second.returncode == 0, second.stderr
     assert second.stdout.count("0 new, 0 updated, 150 unchanged") == 2
+    tickets_loaded = [line for line in first.stdout.splitlines() if "demo tickets" in line]
+    assert len(tickets_loaded) == 2
+    assert tickets_loaded == [line for line in second.stdout.splitlines() if "demo tickets" in line]
     assert (tmp_path / "var" / "aftersales.sqlite3").exists()
     assert counts.stdout.strip().splitlines()[-1] == (
-        "2 300 6 ['admin', 'agent', 'manager', 'supervisor', 'warehouse'] True"
+        "2 300 6 ['admin', 'agent', 'manager', 'supervisor', 'system', 'warehouse'] True"
     )
 
 
