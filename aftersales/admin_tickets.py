@@ -30,6 +30,7 @@ from aftersales.models import (
     ReturnReason,
     TicketEvent,
     TicketKind,
+    TicketState,
 )
 from aftersales.selectors import orders_for_user, remaining_authority_for
 from aftersales.services import (
@@ -92,10 +93,48 @@ class OpenFilter(admin.SimpleListFilter):
         return queryset.filter(state__in=OPEN_TICKET_STATES)
 
 
+# What each event's action code means to a person reading the history.
+EVENT_LABELS = {
+    "opened": gettext_lazy("opened"),
+    "auto_refund": gettext_lazy("refunded by the automatic rule"),
+    "refund_approved": gettext_lazy("refund approved"),
+    "approval_requested": gettext_lazy("approval requested"),
+    "approval_approved": gettext_lazy("approved by a supervisor"),
+    "approval_declined": gettext_lazy("declined by a supervisor"),
+    "refund_succeeded": gettext_lazy("refund paid"),
+    "refund_failed": gettext_lazy("refund failed"),
+    "rejected": gettext_lazy("rejected"),
+    "return_agreed": gettext_lazy("return agreed"),
+    "resolved_reship": gettext_lazy("reshipped"),
+    "resolved_exchange": gettext_lazy("exchanged"),
+    "withdrawn": gettext_lazy("withdrawn by the buyer"),
+    "platform_review": gettext_lazy("platform stepped in"),
+    "ruled_for_buyer": gettext_lazy("platform ruled for the buyer"),
+    "ruled_for_merchant": gettext_lazy("platform ruled for us"),
+    "closed": gettext_lazy("closed"),
+    "note": gettext_lazy("note"),
+    "reason_changed": gettext_lazy("reason corrected"),
+    "cutoff_requested": gettext_lazy("cut-off requested"),
+    "cutoff_held": gettext_lazy("held in the warehouse"),
+    "cutoff_failed": gettext_lazy("already shipped"),
+    "intercept_requested": gettext_lazy("intercept requested"),
+    "intercept_confirmed": gettext_lazy("intercept confirmed"),
+    "intercept_failed": gettext_lazy("intercept failed"),
+    "return_shipped": gettext_lazy("return sent"),
+    "return_received": gettext_lazy("return received"),
+    "inspection_passed": gettext_lazy("inspection passed"),
+    "flagged": gettext_lazy("flagged for the agent"),
+}
+
+
+def _state_label(value: str) -> str:
+    return TicketState(value).label if value in TicketState.values else value
+
+
 class TicketEventInline(admin.TabularInline):
     model = TicketEvent
     extra = 0
-    fields = ["at", "actor", "action", "from_state", "to_state", "amount", "note"]
+    fields = ["at", "actor", "action_label", "from_label", "to_label", "amount", "note"]
     readonly_fields = fields
     ordering = ["at", "id"]
     can_delete = False
@@ -103,6 +142,18 @@ class TicketEventInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
+
+    @admin.display(description=gettext_lazy("action"))
+    def action_label(self, event):
+        return EVENT_LABELS.get(event.action, event.action)
+
+    @admin.display(description=gettext_lazy("from"))
+    def from_label(self, event):
+        return _state_label(event.from_state)
+
+    @admin.display(description=gettext_lazy("to"))
+    def to_label(self, event):
+        return _state_label(event.to_state)
 
     def has_add_permission(self, request, obj=None):
         return False

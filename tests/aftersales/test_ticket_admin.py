@@ -252,7 +252,7 @@ def test_batch_refund_confirms_first_then_summarises_what_happened(client, shop,
     assert [ticket.pk for ticket, _decision in results["refunded"]] == [small.pk]
     assert [ticket.pk for ticket, _decision in results["approval"]] == [large.pk]
     assert [(ticket.pk, message) for ticket, message in results["refused"]] == [
-        (done.pk, "Not possible while the ticket is “refunding”.")
+        (done.pk, "售后单处于“退款中”状态，不能进行此操作。")
     ]
     assert Refund.objects.filter(ticket=small, requested_by=agent).count() == 1
 

@@ -9,11 +9,33 @@ from tests.factories import OrderFactory, ShopFactory, make_staff
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.usefixtures("reference_data")]
 
 PASSWORD = "浏览器-Test-2026"
+_DESK = {"aftersales-aftersalesticket", "aftersales-approvalrequest", "aftersales-refund", "aftersales-cutoffrequest"}
+_CONFIG = {"aftersales-returnreason", "aftersales-refundauthority"}
 MENUS = {
-    roles.AGENT: {"aftersales-shop", "aftersales-order", "logistics-courier"},
-    roles.SUPERVISOR: {"aftersales-shop", "aftersales-order", "logistics-courier"},
-    roles.WAREHOUSE: {"aftersales-order", "logistics-courier"},
-    roles.MANAGER: {"aftersales-platform", "aftersales-shop", "aftersales-order", "logistics-courier"},
+    roles.AGENT: {"aftersales-shop", "aftersales-order", "logistics-courier", *_DESK, *_CONFIG},
+    roles.SUPERVISOR: {
+        "aftersales-shop",
+        "aftersales-order",
+        "logistics-courier",
+        *_DESK,
+        *_CONFIG,
+        "aftersales-escalationword",
+    },
+    roles.WAREHOUSE: {
+        "aftersales-order",
+        "logistics-courier",
+        "aftersales-aftersalesticket",
+        "aftersales-cutoffrequest",
+    },
+    roles.MANAGER: {
+        "aftersales-platform",
+        "aftersales-shop",
+        "aftersales-order",
+        "logistics-courier",
+        *_DESK,
+        *_CONFIG,
+        "aftersales-escalationword",
+    },
 }
 CAN_IMPORT = {roles.SUPERVISOR, roles.MANAGER}
 
