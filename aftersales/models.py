@@ -468,7 +468,9 @@ class AfterSalesTicket(ConcurrentTransitionMixin, models.Model):
 
     @transition(field=state, source=S.REQUESTED, target=S.AWAITING_RETURN)
     def agree_return(self):
-        self.kind = TicketKind.RETURN_REFUND
+        # An exchange stays one: after a clean inspection the replacement goes out instead of a refund.
+        if self.kind != TicketKind.EXCHANGE:
+            self.kind = TicketKind.RETURN_REFUND
         self.path = TicketPath.RETURN
 
     @transition(field=state, source=S.AWAITING_RETURN, target=S.RETURN_IN_TRANSIT)

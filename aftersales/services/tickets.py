@@ -7,6 +7,7 @@ commit. A refusal raises ActionRefused before anything is written or inside the 
 """
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -45,6 +46,8 @@ from aftersales.selectors import (
 logger = logging.getLogger(__name__)
 
 MAX_AMOUNT = Decimal("9999999999.99")
+# A comma only as a thousands separator ("1,299.00"); "12,50" is not ¥1250.
+THOUSANDS_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 RETURN_KINDS = {TicketKind.RETURN_REFUND, TicketKind.EXCHANGE}
 REPLACEMENT_KINDS = {TicketKind.RESHIP, TicketKind.EXCHANGE}
 WORK = "aftersales.work_ticket"
@@ -61,8 +64,11 @@ def parse_amount(value, *, allow_zero: bool = False) -> Decimal:
     """A CNY amount from a form, an API body or a service call: a number, more than zero, at most two places."""
     if isinstance(value, float):
         value = repr(value)
+    text = str(value).strip() if value is not None else ""
+    if "," in text:
+        text = text.replace(",", "") if THOUSANDS_GROUPED.fullmatch(text) else ""
     try:
-        amount = Decimal(str(value).strip().replace(",", "")) if value is not None else None
+        amount = Decimal(text) if text else None
     except (InvalidOperation, ValueError):
         amount = None
     if amount is None or not amount.is_finite():
@@ -325,6 +331,7 @@ def ticket_approve_refund(
 ) -> RefundDecision:
     """An agent refunds (full, partial or compensation). Above their remaining authority for this ticket the
     request goes to the shop's supervisors instead. A repeated idempotency key returns the first refund."""
+    _require(by, ticket.shop, WORK)  # before a replay too: a replay answers only someone who may refund
     if idempotency_key:
         replay = Refund.objects.filter(idempotency_key=idempotency_key).first()
         if replay:
@@ -332,7 +339,6 @@ def ticket_approve_refund(
                 raise ActionRefused("idempotency_conflict", _("This idempotency key belongs to another ticket."))
             return RefundDecision(refund=replay, replayed=True)
     ticket = lock_objects.ticket_for_update(ticket.pk)
-    _require(by, ticket.shop, WORK)
     if ticket.state not in (TicketState.REQUESTED, TicketState.RECEIVED):
         raise ActionRefused(
             "wrong_state",
