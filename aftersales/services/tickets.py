@@ -160,15 +160,16 @@ def ticket_open(
     A request the marketplace already sent (same shop and platform refund id) returns the existing ticket.
     """
     _require(by, order.shop, OPEN)
+    platform_ticket_id = (platform_ticket_id or "").strip()
+    if platform_ticket_id:
+        # A replayed push answers with what the first one created, even if a rule has changed since.
+        existing = AfterSalesTicket.objects.filter(shop=order.shop, platform_ticket_id=platform_ticket_id).first()
+        if existing:
+            return existing
     if kind not in TicketKind.values:
         raise ActionRefused("invalid_kind", _("Unknown kind of request."))
     if not reason.is_active:
         raise ActionRefused("reason_inactive", _("This reason is no longer in use; choose another."))
-    platform_ticket_id = (platform_ticket_id or "").strip()
-    if platform_ticket_id:
-        existing = AfterSalesTicket.objects.filter(shop=order.shop, platform_ticket_id=platform_ticket_id).first()
-        if existing:
-            return existing
     if requested_amount in (None, ""):
         amount = ZERO if kind in REPLACEMENT_KINDS or kind == TicketKind.COMPENSATION else order.refundable_amount
     else:
@@ -209,7 +210,11 @@ def ticket_open(
         if platform_ticket_id:
             return AfterSalesTicket.objects.get(shop=order.shop, platform_ticket_id=platform_ticket_id)
         raise
-    ticket_apply_auto_rules(ticket=ticket)
+    try:
+        ticket_apply_auto_rules(ticket=ticket)
+    except ActionRefused as refusal:
+        # The ticket stands as requested; an agent (or the next sweep) sees why the rule did not act.
+        logger.info("path-1 rule did not act on ticket %s: %s", ticket.pk, refusal.code)
     ticket.refresh_from_db()
     return ticket
 

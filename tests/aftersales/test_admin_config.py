@@ -310,8 +310,8 @@ def test_an_authority_for_both_a_user_and_a_group_or_for_neither_is_a_form_error
     both = form_errors(client.post(ADD_AUTHORITY, authority_form(shop=shop_a.pk, user=agent.pk, group=group.pk)))
     neither = form_errors(client.post(ADD_AUTHORITY, authority_form(shop=shop_a.pk)))
 
-    assert both == {"user": ["Choose a user or a group, not both; make a second entry for the other."]}
-    assert neither == {"user": ["Choose the user or the group this authority is for."]}
+    assert both == {"user": ["请选择用户或用户组之一，不能同时选择；另一个请单独添加一条。"]}
+    assert neither == {"user": ["请选择该权限所属的用户或用户组。"]}
     assert not RefundAuthority.objects.exists()
 
 
@@ -325,8 +325,8 @@ def test_a_second_authority_for_the_same_user_or_group_in_a_shop_is_a_form_error
     for_user = form_errors(client.post(ADD_AUTHORITY, authority_form(shop=shop_a.pk, user=agent.pk)))
     for_group = form_errors(client.post(ADD_AUTHORITY, authority_form(shop=shop_a.pk, group=group.pk)))
 
-    assert for_user == {"user": ["agent-a already has an authority in A店; change that one instead."]}
-    assert for_group == {"group": ["The group Agent already has an authority in A店; change that one instead."]}
+    assert for_user == {"user": ["agent-a 在 A店 已有退款权限，请修改原有记录。"]}
+    assert for_group == {"group": ["用户组 Agent 在 A店 已有退款权限，请修改原有记录。"]}
     assert RefundAuthority.objects.count() == 2
 
 

@@ -7,7 +7,15 @@ import pytest
 from django.utils import timezone
 
 from aftersales.errors import ActionRefused
-from aftersales.models import AfterSalesTicket, CutOffRequest, Refund, TicketEvent, TicketKind, TicketState
+from aftersales.models import (
+    AfterSalesTicket,
+    CutOffRequest,
+    Refund,
+    ReturnReason,
+    TicketEvent,
+    TicketKind,
+    TicketState,
+)
 from aftersales.selectors import system_user
 from aftersales.services import refund_execute, ticket_add_note, ticket_open
 from tests.factories import OrderFactory, delivered_order, make_staff, open_ticket, reason, shipped_order
@@ -34,7 +42,7 @@ def test_the_path_comes_from_the_goods_state_when_the_ticket_opens(make_order, k
     ticket = open_ticket(order, kind=kind, requested_amount="10.00")
 
     assert ticket.path == path
-    assert ticket.get_path_display().startswith(str(path))
+    assert ticket.get_path_display().startswith(f"路径{'一二三四'[path - 1]}")
 
 
 def test_a_ticket_keeps_its_first_reason_its_liability_and_both_clocks():
@@ -135,14 +143,14 @@ def test_path_one_on_a_packed_order_asks_the_warehouse_to_cut_it_off():
 @pytest.mark.parametrize(
     ("amount", "message"),
     [
-        ("-1", "more than zero"),
-        ("0", "more than zero"),
-        ("abc", "for example 12.50"),
-        ("1.234", "two decimal places"),
-        ("200.01", "can still be refunded"),
+        ("-1", "金额必须大于零"),
+        ("0", "金额必须大于零"),
+        ("abc", "例如 12.50"),
+        ("1.234", "最多两位小数"),
+        ("200.01", "最多还可退 ¥200.00"),
     ],
 )
-def test_bad_requested_amounts_are_refused_and_nothing_is_written(amount, message):
+def test_bad_requested_amounts_are_refused_in_chinese_and_nothing_is_written(amount, message):
     order = delivered_order(paid_amount=Decimal("200.00"))
 
     with pytest.raises(ActionRefused, match=message):
@@ -152,3 +160,13 @@ def test_bad_requested_amounts_are_refused_and_nothing_is_written(amount, messag
 
     assert not AfterSalesTicket.objects.exists()
     assert not TicketEvent.objects.exists()
+
+
+def test_a_replayed_push_finds_its_ticket_even_after_the_reason_was_retired():
+    order = delivered_order()
+    first = open_ticket(order, platform_ticket_id="RF-9", reason_code="wrong_item")
+    ReturnReason.objects.filter(code="wrong_item").update(is_active=False)
+
+    again = open_ticket(order, platform_ticket_id="RF-9", reason_code="wrong_item")
+
+    assert again.pk == first.pk
