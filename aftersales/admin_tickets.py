@@ -63,20 +63,16 @@ class OverdueFilter(admin.SimpleListFilter):
         return queryset
 
 
-class OpenFilter(admin.SimpleListFilter):
-    """The queue shows open tickets unless asked otherwise: a busy day has far more closed than open."""
+class DefaultChoiceFilter(admin.SimpleListFilter):
+    """A filter whose unfiltered state is itself a choice (`default_label`), e.g. "open" or "pending"."""
 
-    title = gettext_lazy("open or closed")
-    parameter_name = "open"
-
-    def lookups(self, request, model_admin):
-        return [("all", gettext_lazy("All")), ("closed", gettext_lazy("closed"))]
+    default_label = ""
 
     def choices(self, changelist):
         yield {
             "selected": self.value() is None,
             "query_string": changelist.get_query_string(remove=[self.parameter_name]),
-            "display": _("open"),
+            "display": self.default_label,
         }
         for lookup, title in self.lookup_choices:
             yield {
@@ -84,6 +80,17 @@ class OpenFilter(admin.SimpleListFilter):
                 "query_string": changelist.get_query_string({self.parameter_name: lookup}),
                 "display": title,
             }
+
+
+class OpenFilter(DefaultChoiceFilter):
+    """The queue shows open tickets unless asked otherwise: a busy day has far more closed than open."""
+
+    default_label = gettext_lazy("open")
+    title = gettext_lazy("open or closed")
+    parameter_name = "open"
+
+    def lookups(self, request, model_admin):
+        return [("all", gettext_lazy("All")), ("closed", gettext_lazy("closed"))]
 
     def queryset(self, request, queryset):
         if self.value() == "all":
@@ -131,13 +138,24 @@ def _state_label(value: str) -> str:
     return TicketState(value).label if value in TicketState.values else value
 
 
-class TicketEventInline(admin.TabularInline):
-    model = TicketEvent
+class ReadOnlyInline(admin.TabularInline):
+    """A ticket's related rows, shown and never edited: they change only through the services."""
+
     extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class TicketEventInline(ReadOnlyInline):
+    model = TicketEvent
     fields = ["at", "actor", "action_label", "from_label", "to_label", "amount", "note"]
     readonly_fields = fields
     ordering = ["at", "id"]
-    can_delete = False
     verbose_name_plural = gettext_lazy("history")
 
     def get_queryset(self, request):
@@ -155,45 +173,23 @@ class TicketEventInline(admin.TabularInline):
     def to_label(self, event):
         return _state_label(event.to_state)
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class RefundInline(admin.TabularInline):
+class RefundInline(ReadOnlyInline):
     model = Refund
-    extra = 0
     fields = ["kind", "amount", "status", "requested_by", "created_at", "executed_at", "failure_reason"]
     readonly_fields = fields
-    can_delete = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("requested_by")
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class ApprovalInline(admin.TabularInline):
+class ApprovalInline(ReadOnlyInline):
     model = ApprovalRequest
-    extra = 0
     fields = ["amount", "status", "requested_by", "due_at", "decided_by", "decision_note"]
     readonly_fields = fields
-    can_delete = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("requested_by", "decided_by")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class TicketOpenForm(forms.Form):
@@ -427,27 +423,15 @@ def _clock_cell(moment, is_open):
     return local
 
 
-class PendingFilter(admin.SimpleListFilter):
+class PendingFilter(DefaultChoiceFilter):
     """The supervisors' queue shows pending requests unless asked otherwise."""
 
+    default_label = ApprovalRequest.Status.PENDING.label
     title = gettext_lazy("status")
     parameter_name = "decision"
 
     def lookups(self, request, model_admin):
         return [("all", gettext_lazy("All")), *ApprovalRequest.Status.choices[1:]]
-
-    def choices(self, changelist):
-        yield {
-            "selected": self.value() is None,
-            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
-            "display": ApprovalRequest.Status.PENDING.label,
-        }
-        for lookup, title in self.lookup_choices:
-            yield {
-                "selected": self.value() == lookup,
-                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                "display": title,
-            }
 
     def queryset(self, request, queryset):
         if self.value() == "all":

@@ -108,10 +108,19 @@ def _require(by, shop, permission: str) -> None:
 
 def _require_transition(ticket: AfterSalesTicket, transition) -> None:
     if not can_proceed(transition):
-        raise ActionRefused(
-            "wrong_state",
-            _("Not possible while the ticket is “%(state)s”.") % {"state": ticket.get_state_display()},
-        )
+        raise _wrong_state(ticket)
+
+
+def _require_state(ticket: AfterSalesTicket, *states: str) -> None:
+    """For moves narrower than their transition's sources (a transition serves several doors)."""
+    if ticket.state not in states:
+        raise _wrong_state(ticket)
+
+
+def _wrong_state(ticket: AfterSalesTicket) -> ActionRefused:
+    return ActionRefused(
+        "wrong_state", _("Not possible while the ticket is “%(state)s”.") % {"state": ticket.get_state_display()}
+    )
 
 
 def _require_note(note: str) -> str:
@@ -344,11 +353,7 @@ def ticket_approve_refund(
                 raise ActionRefused("idempotency_conflict", _("This idempotency key belongs to another ticket."))
             return RefundDecision(refund=replay, replayed=True)
     ticket = lock_objects.ticket_for_update(ticket.pk)
-    if ticket.state not in (TicketState.REQUESTED, TicketState.RECEIVED):
-        raise ActionRefused(
-            "wrong_state",
-            _("Not possible while the ticket is “%(state)s”.") % {"state": ticket.get_state_display()},
-        )
+    _require_state(ticket, TicketState.REQUESTED, TicketState.RECEIVED)
     if kind is not None and kind not in Refund.Kind.values:
         raise ActionRefused("invalid_kind", _("Unknown kind of refund."))
     if amount in (None, ""):
@@ -503,11 +508,7 @@ def ticket_resolve_by_replacement(*, ticket: AfterSalesTicket, by, kind: str, no
     _require(by, ticket.shop, WORK)
     if kind not in REPLACEMENT_KINDS:
         raise ActionRefused("invalid_kind", _("Choose reship or exchange."))
-    if ticket.state != TicketState.REQUESTED:
-        raise ActionRefused(
-            "wrong_state",
-            _("Not possible while the ticket is “%(state)s”.") % {"state": ticket.get_state_display()},
-        )
+    _require_state(ticket, TicketState.REQUESTED)
     _move(ticket, by, f"resolved_{kind}", ticket.resolve, note=note, kind=kind, at=timezone.now())
     return ticket
 
@@ -537,11 +538,7 @@ def ticket_platform_ruling(*, ticket: AfterSalesTicket, by, for_buyer: bool, not
     """Record the platform's ruling: for the buyer the refund follows; for the merchant the ticket closes."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
     _require(by, ticket.shop, WORK)
-    if ticket.state != TicketState.PLATFORM_REVIEW:
-        raise ActionRefused(
-            "wrong_state",
-            _("Not possible while the ticket is “%(state)s”.") % {"state": ticket.get_state_display()},
-        )
+    _require_state(ticket, TicketState.PLATFORM_REVIEW)
     if for_buyer:
         _obligatory_refund(ticket, by=by, action="ruled_for_buyer", note=note)
     else:
@@ -554,11 +551,7 @@ def ticket_close(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesT
     """The buyer accepted the rejection."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
     _require(by, ticket.shop, WORK)
-    if ticket.state != TicketState.REJECTED:
-        raise ActionRefused(
-            "wrong_state",
-            _("Not possible while the ticket is “%(state)s”.") % {"state": ticket.get_state_display()},
-        )
+    _require_state(ticket, TicketState.REJECTED)
     _move(ticket, by, "closed", ticket.close, note=note, at=timezone.now())
     return ticket
 
@@ -668,11 +661,7 @@ def ticket_intercept_confirmed(*, ticket: AfterSalesTicket, by, note: str = "") 
     """The courier stopped the parcel (or it was declared lost): refund now."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
     _require(by, ticket.shop, WORK)
-    if ticket.state != TicketState.INTERCEPTING:
-        raise ActionRefused(
-            "wrong_state",
-            _("Not possible while the ticket is “%(state)s”.") % {"state": ticket.get_state_display()},
-        )
+    _require_state(ticket, TicketState.INTERCEPTING)
     _obligatory_refund(ticket, by=by, action="intercept_confirmed", note=note)
     return ticket
 
@@ -732,11 +721,7 @@ def ticket_inspection_passed(*, ticket: AfterSalesTicket, by, note: str = "") ->
     """A clean inspection: refund at once, or for an exchange the replacement goes out and the ticket resolves."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
     _require(by, ticket.shop, HANDLE_RETURNS)
-    if ticket.state != TicketState.RECEIVED:
-        raise ActionRefused(
-            "wrong_state",
-            _("Not possible while the ticket is “%(state)s”.") % {"state": ticket.get_state_display()},
-        )
+    _require_state(ticket, TicketState.RECEIVED)
     if ticket.kind == TicketKind.EXCHANGE:
         _move(ticket, by, "resolved_exchange", ticket.resolve, note=note, kind=ticket.kind, at=timezone.now())
     else:
