@@ -73,12 +73,15 @@ def parse_amount(value, *, allow_zero: bool = False) -> Decimal:
         amount = None
     if amount is None or not amount.is_finite():
         raise ActionRefused("invalid_amount", _("Enter an amount in yuan, for example 12.50."))
-    if amount.as_tuple().exponent < -2:
-        raise ActionRefused("invalid_amount", _("An amount has at most two decimal places (fen)."))
-    if amount < 0 or (amount == 0 and not allow_zero):
+    if amount < 0:
         raise ActionRefused("invalid_amount", _("The amount must be more than zero."))
     if amount > MAX_AMOUNT:
         raise ActionRefused("invalid_amount", _("The amount is too large."))
+    # "1.000" is one yuan as a spreadsheet writes it; "1.005" has half a fen and is refused.
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ActionRefused("invalid_amount", _("An amount has at most two decimal places (fen)."))
+    if amount == 0 and not allow_zero:
+        raise ActionRefused("invalid_amount", _("The amount must be more than zero."))
     return amount.quantize(Decimal("0.01"))
 
 

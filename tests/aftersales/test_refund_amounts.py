@@ -9,10 +9,12 @@ from decimal import Decimal
 
 import pytest
 from django.utils import translation
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aftersales.errors import ActionRefused
 from aftersales.models import AfterSalesTicket, ApprovalRequest, Order, Refund, TicketEvent, TicketState
-from aftersales.services import approval_decide, ticket_approve_refund, ticket_request_approval
+from aftersales.services import approval_decide, parse_amount, ticket_approve_refund, ticket_request_approval
 from tests.factories import ShopFactory, delivered_order, grant_authority, make_staff, open_ticket
 
 pytestmark = pytest.mark.django_db
@@ -76,6 +78,8 @@ BAD_AMOUNTS = [
     # more than any amount
     ("10000000000", TOO_LARGE),
     ("1e100", TOO_LARGE),
+    ("-1e100", MORE_THAN_ZERO),
+    ("123456789012345678901234567890.5", TOO_LARGE),  # beyond the decimal context: still a refusal, not a crash
     # more than the order can give back
     ("200.01", at_most("200.00")),
     ("201", at_most("200.00")),
@@ -177,7 +181,8 @@ def test_an_agent_without_authority_gets_the_same_refusal_not_an_approval_reques
         ("12.", "12.00"),
         (".5", "0.50"),
         (Decimal("12.50"), "12.50"),
-        (Decimal("12.500"), None),  # three places, even if the third is a zero
+        (Decimal("12.500"), "12.50"),  # a spreadsheet's third place, when it is zero, changes nothing
+        ("12.505", None),  # half a fen
         (12, "12.00"),
         (12.5, "12.50"),
         ("1E1", "10.00"),
@@ -302,3 +307,17 @@ def test_declining_without_saying_why_is_refused(ticket, agent, supervisor, note
     )
 
     assert refusal.code == "note_required"
+
+
+@given(st.one_of(st.text(max_size=40), st.decimals(), st.floats(), st.integers()))
+@settings(max_examples=400, deadline=None)
+def test_any_input_is_an_amount_in_fen_or_a_refusal_never_a_crash(value):
+    try:
+        amount = parse_amount(value)
+    except ActionRefused as refusal:
+        refused_code = refusal.code
+    else:
+        refused_code = None
+        assert Decimal("0.01") <= amount <= Decimal("9999999999.99")
+        assert amount == amount.quantize(Decimal("0.01"))
+    assert refused_code in {None, "invalid_amount"}
