@@ -126,6 +126,13 @@ def _wrong_state(ticket: AfterSalesTicket) -> ActionRefused:
     )
 
 
+def _over_paid(order: Order) -> ActionRefused:
+    return ActionRefused(
+        "over_paid",
+        _("At most ¥%(left)s of this order can still be refunded.") % {"left": order.refundable_amount},
+    )
+
+
 def _require_note(note: str) -> str:
     note = (note or "").strip()
     if not note:
@@ -189,10 +196,7 @@ def ticket_open(
     if kind == TicketKind.COMPENSATION and amount == 0:
         raise ActionRefused("invalid_amount", _("Enter the compensation the buyer asks for."))
     if amount > order.refundable_amount:
-        raise ActionRefused(
-            "over_paid",
-            _("At most ¥%(left)s of this order can still be refunded.") % {"left": order.refundable_amount},
-        )
+        raise _over_paid(order)
     now = opened_at or timezone.now()
     platform = order.shop.platform
     response_hours = platform.return_response_hours if kind in RETURN_KINDS else platform.refund_response_hours
@@ -292,10 +296,7 @@ def _start_refund(ticket, *, by, amount, kind, idempotency_key, action, note="")
     """Create the refund and move the locked ticket to refunding; the gateway runs after commit."""
     order = lock_objects.order_for_update(ticket.order_id)
     if amount > order.refundable_amount:
-        raise ActionRefused(
-            "over_paid",
-            _("At most ¥%(left)s of this order can still be refunded.") % {"left": order.refundable_amount},
-        )
+        raise _over_paid(order)
     _require_transition(ticket, ticket.start_refund)
     key = idempotency_key or f"ticket-{ticket.pk}-attempt-{ticket.refund_attempt}"
     try:
@@ -349,13 +350,14 @@ def ticket_approve_refund(
     """An agent refunds (full, partial or compensation). Above their remaining authority for this ticket the
     request goes to the shop's supervisors instead. A repeated idempotency key returns the first refund."""
     _require(by, ticket.shop, WORK)  # before a replay too: a replay answers only someone who may refund
+    # Locked before looking for a replay, so a retry racing its original waits and then finds the first refund.
+    ticket = lock_objects.ticket_for_update(ticket.pk)
     if idempotency_key:
         replay = Refund.objects.filter(idempotency_key=idempotency_key).first()
         if replay:
             if replay.ticket_id != ticket.pk:
                 raise ActionRefused("idempotency_conflict", _("This idempotency key belongs to another ticket."))
             return RefundDecision(refund=replay, replayed=True)
-    ticket = lock_objects.ticket_for_update(ticket.pk)
     _require_state(ticket, TicketState.REQUESTED, TicketState.RECEIVED)
     if kind is not None and kind not in Refund.Kind.values:
         raise ActionRefused("invalid_kind", _("Unknown kind of refund."))
@@ -363,10 +365,7 @@ def ticket_approve_refund(
         amount = ticket.requested_amount or ticket.order.refundable_amount
     amount = parse_amount(amount)
     if amount > ticket.order.refundable_amount:
-        raise ActionRefused(
-            "over_paid",
-            _("At most ¥%(left)s of this order can still be refunded.") % {"left": ticket.order.refundable_amount},
-        )
+        raise _over_paid(ticket.order)
     limit = refund_authority_for(user=by, shop_id=ticket.shop_id)
     if limit is not None and ticket_refunded_amount(ticket.pk) + amount > limit:
         approval = _open_approval(ticket, by=by, amount=amount, kind=kind, reason=note)
@@ -388,10 +387,7 @@ def ticket_request_approval(
     if kind is not None and kind not in Refund.Kind.values:
         raise ActionRefused("invalid_kind", _("Unknown kind of refund."))
     if amount > ticket.order.refundable_amount:
-        raise ActionRefused(
-            "over_paid",
-            _("At most ¥%(left)s of this order can still be refunded.") % {"left": ticket.order.refundable_amount},
-        )
+        raise _over_paid(ticket.order)
     return _open_approval(ticket, by=by, amount=amount, kind=kind, reason=reason)
 
 
