@@ -25,14 +25,14 @@ from aftersales.models import (
     AfterSalesTicket,
     ApprovalRequest,
     CutOffRequest,
-    Order,
     Refund,
     ReturnReason,
+    Shop,
     TicketEvent,
     TicketKind,
     TicketState,
 )
-from aftersales.selectors import orders_for_user, remaining_authority_for
+from aftersales.selectors import orders_for_user, remaining_authority_for, shops_for_user
 from aftersales.services import (
     approval_decide,
     cutoff_confirm_hold,
@@ -193,11 +193,14 @@ class ApprovalInline(ReadOnlyInline):
 
 
 class TicketOpenForm(forms.Form):
-    """An agent opens a ticket for a request that came by chat or phone; the service derives the rest."""
+    """An agent opens a ticket for a request that came by chat or phone; the service derives the rest.
 
-    order = forms.ModelChoiceField(
-        label=gettext_lazy("order"), queryset=Order.objects.none(), widget=forms.TextInput, to_field_name="pk"
-    )
+    The order is found by the number the buyer quotes (the platform's order id) within the agent's shops; the
+    shop is asked for only when the same number exists in two of them.
+    """
+
+    platform_order_id = forms.CharField(label=gettext_lazy("platform order id"), max_length=64)
+    shop = forms.ModelChoiceField(label=gettext_lazy("shop"), queryset=Shop.objects.none(), required=False)
     kind = forms.ChoiceField(label=gettext_lazy("kind"), choices=TicketKind.choices)
     reason = forms.ModelChoiceField(label=gettext_lazy("reason"), queryset=ReturnReason.objects.filter(is_active=True))
     requested_amount = forms.CharField(label=gettext_lazy("requested amount (CNY)"), required=False, max_length=20)
@@ -205,8 +208,26 @@ class TicketOpenForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["order"].queryset = orders_for_user(user)
-        self.fields["order"].help_text = gettext_lazy("The order's number in this system (see the order list).")
+        self.orders = orders_for_user(user)
+        self.fields["shop"].queryset = shops_for_user(user)
+        self.fields["shop"].help_text = gettext_lazy("Only needed when two of your shops have this order number.")
+
+    def clean(self):
+        cleaned = super().clean()
+        number = (cleaned.get("platform_order_id") or "").strip()
+        if not number:
+            return cleaned
+        matches = self.orders.filter(platform_order_id=number)
+        if cleaned.get("shop"):
+            matches = matches.filter(shop=cleaned["shop"])
+        found = list(matches[:2])
+        if not found:
+            self.add_error("platform_order_id", _("No order with this number in your shops."))
+        elif len(found) > 1:
+            self.add_error("shop", _("Two of your shops have this order number; choose the shop."))
+        else:
+            cleaned["order"] = found[0]
+        return cleaned
 
 
 @admin.register(AfterSalesTicket)
@@ -321,7 +342,9 @@ class AfterSalesTicketAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):
             raise PermissionDenied
-        form = TicketOpenForm(request.POST or None, user=request.user)
+        # The order page's "open a ticket" link fills in the order number and shop.
+        initial = {key: request.GET[key] for key in ("platform_order_id", "shop") if key in request.GET}
+        form = TicketOpenForm(request.POST or None, user=request.user, initial=initial)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:

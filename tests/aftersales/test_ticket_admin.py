@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from aftersales.models import AfterSalesTicket, ApprovalRequest, Refund, TicketEvent, TicketState
 from aftersales.selectors import system_user
-from aftersales.services import ticket_approve_refund
+from aftersales.services import shop_assign_user, ticket_approve_refund
 from tests.factories import (
     OrderFactory,
     ShopFactory,
@@ -291,7 +291,12 @@ def test_an_agent_opens_a_ticket_from_the_admin_and_bad_input_is_a_form_error(cl
     order = delivered_order(shop=shop, paid_amount=Decimal("100.00"))
     client.force_login(agent)
     url = reverse("admin:aftersales_aftersalesticket_add")
-    form = {"order": order.pk, "kind": "compensation", "reason": reason("quality_defect").pk, "buyer_message": "开线"}
+    form = {
+        "platform_order_id": order.platform_order_id,
+        "kind": "compensation",
+        "reason": reason("quality_defect").pk,
+        "buyer_message": "开线",
+    }
 
     refused = client.post(url, {**form, "requested_amount": "100.01"})
     assert refused.status_code == 200
@@ -311,9 +316,40 @@ def test_an_agent_cannot_open_a_ticket_on_another_shops_order(client, shop, agen
 
     response = client.post(
         reverse("admin:aftersales_aftersalesticket_add"),
-        {"order": order.pk, "kind": "refund_only", "reason": reason().pk},
+        {"platform_order_id": order.platform_order_id, "kind": "refund_only", "reason": reason().pk},
     )
 
     assert response.status_code == 200
-    assert "order" in response.context["form"].errors
+    assert response.context["form"].errors["platform_order_id"] == ["您的店铺中没有这个订单号。"]
     assert not AfterSalesTicket.objects.exists()
+
+
+def test_an_order_number_two_of_the_agents_shops_share_asks_for_the_shop(client, shop, agent):
+    second = ShopFactory(name="C店")
+    shop_assign_user(shop=second, user=agent)
+    delivered_order(shop=shop, platform_order_id="SAME-1")
+    theirs = delivered_order(shop=second, platform_order_id="SAME-1")
+    client.force_login(agent)
+    url = reverse("admin:aftersales_aftersalesticket_add")
+    form = {"platform_order_id": "SAME-1", "kind": "refund_only", "reason": reason().pk}
+
+    ambiguous = client.post(url, form)
+    assert "shop" in ambiguous.context["form"].errors
+    assert not AfterSalesTicket.objects.exists()
+
+    client.post(url, {**form, "shop": second.pk})
+    assert AfterSalesTicket.objects.get().order == theirs
+
+
+def test_the_order_page_links_to_a_ticket_form_filled_with_the_order(client, shop, agent):
+    order = delivered_order(shop=shop, platform_order_id="4100000000000000555")
+    client.force_login(agent)
+
+    page = client.get(reverse("admin:aftersales_order_change", args=[order.pk])).content.decode()
+    link = (
+        reverse("admin:aftersales_aftersalesticket_add") + f"?platform_order_id=4100000000000000555&amp;shop={shop.pk}"
+    )
+    form = client.get(link.replace("&amp;", "&")).context["form"]
+
+    assert link in page
+    assert form.initial == {"platform_order_id": "4100000000000000555", "shop": str(shop.pk)}
