@@ -422,6 +422,7 @@ class AfterSalesTicket(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["state", "deadline"], name="ticket_state_deadline_idx"),
             models.Index(fields=["order"], name="ticket_order_idx"),
             models.Index(fields=["shop", "opened_at"], name="ticket_shop_opened_idx"),
+            models.Index(fields=["return_tracking_number"], name="ticket_return_tracking_idx"),
         ]
 
     def __str__(self):

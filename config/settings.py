@@ -223,6 +223,22 @@ STORAGES = {
         )
     },
 }
+# Inspection evidence: local files under MEDIA_ROOT, or an S3-compatible bucket (MinIO, OSS, COS, S3) when set.
+EVIDENCE_S3_BUCKET = env_str("EVIDENCE_S3_BUCKET", "")
+if EVIDENCE_S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": EVIDENCE_S3_BUCKET,
+            "endpoint_url": env_str("EVIDENCE_S3_ENDPOINT_URL", "") or None,
+            "region_name": env_str("EVIDENCE_S3_REGION", "") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+EVIDENCE_MAX_PHOTO_BYTES = env_int("EVIDENCE_MAX_PHOTO_BYTES", 15 * 1024 * 1024)
+EVIDENCE_MAX_VIDEO_BYTES = env_int("EVIDENCE_MAX_VIDEO_BYTES", 300 * 1024 * 1024)
 # Order import files: the biggest export a shop's back office produces is a few MB.
 ORDER_IMPORT_MAX_BYTES = env_int("ORDER_IMPORT_MAX_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000

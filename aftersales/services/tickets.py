@@ -690,7 +690,8 @@ def ticket_return_shipped(*, ticket: AfterSalesTicket, by, courier_code: str, tr
     ticket = lock_objects.ticket_for_update(ticket.pk)
     _require(by, ticket.shop, WORK)
     _require_transition(ticket, ticket.ship_return)
-    tracking_number = (tracking_number or "").strip()
+    # Stored as a scanner reads it (no spaces, upper case), so the receiving station finds it by an exact match.
+    tracking_number = "".join((tracking_number or "").split()).upper()
     if not tracking_number:
         raise ActionRefused("tracking_required", _("Enter the return's tracking number."))
     _move(
@@ -736,4 +737,17 @@ def ticket_flag_for_agent(*, ticket: AfterSalesTicket, by, note: str) -> AfterSa
     ticket.attention_note = _require_note(note)
     ticket.save(update_fields=["attention_note", "updated_at"])
     _record(ticket, by, "flagged", ticket.state, note=ticket.attention_note)
+    return ticket
+
+
+@transaction.atomic
+def ticket_record_early_replacement(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesTicket:
+    """The replacement of an exchange went out before the return arrived (提前换出); the warehouse's rule decided
+    it may. The ticket keeps waiting for the return; its clean inspection then resolves it without a second one."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    _require(by, ticket.shop, WORK)
+    if ticket.kind != TicketKind.EXCHANGE:
+        raise ActionRefused("not_exchange", _("Only an exchange sends a replacement."))
+    _require_state(ticket, TicketState.RETURN_IN_TRANSIT)
+    _record(ticket, by, "early_replacement", ticket.state, note=note)
     return ticket
