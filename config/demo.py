@@ -34,6 +34,7 @@ from aftersales.services import (
     ticket_return_shipped,
 )
 from logistics.services import courier_upsert
+from warehouse.services import early_exchange_rule_set
 
 SHOPS = [
     {"code": "shanye-tmall", "name": "山野户外天猫旗舰店", "platform_code": "tmall", "order_prefix": "4"},
@@ -395,6 +396,8 @@ def load(*, seed: int = DEMO_SEED, today: datetime | None = None) -> DemoLoad:
         result.imports[shop] = order_import_apply(plan=plan)
     users = _load_users(shops)
     _load_authorities(shops, users)
+    # 提前换出 on Tmall for single items up to ¥300: an agent may send the replacement once the return is scanned.
+    early_exchange_rule_set(shop=shops["shanye-tmall"], is_enabled=True, max_price=Decimal("300.00"))
     for spec in SHOPS:
         shop = shops[spec["code"]]
         tickets = _load_tickets(shop, ticket_plan(spec, today=today, seed=seed), by=users[DEMO_DESK_USER[spec["code"]]])

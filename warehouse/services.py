@@ -247,3 +247,11 @@ def return_parcel_record_scan(*, ticket: AfterSalesTicket, by, scanned_at=None) 
         parcel.first_scan_at = scanned_at or timezone.now()
         parcel.save(update_fields=["first_scan_at"])
     return parcel
+
+
+def early_exchange_rule_set(*, shop, is_enabled: bool, max_price) -> EarlyExchangeRule:
+    """The shop's 提前换出 rule (the admin edits it too); used by the demo and set-up scripts."""
+    rule, _created = EarlyExchangeRule.objects.update_or_create(
+        shop=shop, defaults={"is_enabled": is_enabled, "max_price": max_price}
+    )
+    return rule

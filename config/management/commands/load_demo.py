@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from aftersales.models import AfterSalesTicket, TicketState
 from config import demo
 from config.demo import DEMO_PASSWORD, DEMO_USERS
 
@@ -25,6 +26,11 @@ class Command(BaseCommand):
         for shop, states in loaded.tickets.items():
             by_state = ", ".join(f"{state} {count}" for state, count in states.items())
             self.stdout.write(f"{shop.name}: {sum(states.values())} demo tickets ({by_state})")
+        waiting = AfterSalesTicket.objects.filter(
+            platform_ticket_id__gt="", state=TicketState.RETURN_IN_TRANSIT, shop__in=list(loaded.tickets)
+        ).values_list("return_tracking_number", flat=True)
+        if waiting:
+            self.stdout.write(f"Returns on their way, to scan at /warehouse/: {', '.join(sorted(waiting))}")
         if not options["quiet_logins"]:
             self._print_logins()
 
