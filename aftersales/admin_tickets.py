@@ -131,6 +131,7 @@ EVENT_LABELS = {
     "return_received": gettext_lazy("return received"),
     "inspection_passed": gettext_lazy("inspection passed"),
     "flagged": gettext_lazy("flagged for the agent"),
+    "early_replacement": gettext_lazy("early replacement sent"),
 }
 
 
