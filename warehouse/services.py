@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from aftersales import services as aftersales_services
 from aftersales.errors import ActionRefused
 from aftersales.models import AfterSalesTicket, GoodsState, TicketKind, TicketState
-from aftersales.selectors import user_works_in_shop
+from aftersales.selectors import system_user, user_works_in_shop
 from warehouse.evidence import check_evidence_upload
 from warehouse.models import EarlyExchange, EarlyExchangeRule, Evidence, Inspection, InspectionLine, ReturnParcel
 from warehouse.selectors import return_tickets_awaiting_scan
@@ -79,9 +79,10 @@ def return_receive_scan(*, tracking_number: str, by) -> ScanResult:
     parcel.receive(by=by, at=now)
     parcel.save()
     if ticket.state == TicketState.AWAITING_RETURN:
-        # The buyer never entered the tracking number in the app, but the parcel is here: record both moves.
+        # The buyer never entered the tracking number in the app, but the parcel is here: record both moves. The
+        # shipment is inferred, so the system records it (a clerk may not enter tracking numbers: work_ticket).
         aftersales_services.ticket_return_shipped(
-            ticket=ticket, by=by, courier_code=ticket.return_courier_code, tracking_number=number
+            ticket=ticket, by=system_user(), courier_code=ticket.return_courier_code, tracking_number=number
         )
     aftersales_services.ticket_return_received(ticket=ticket, by=by)
     return ScanResult(parcel=parcel)
@@ -121,7 +122,9 @@ def return_parcel_match(*, parcel: ReturnParcel, ticket: AfterSalesTicket, by) -
         )
     if ticket.state in (TicketState.AWAITING_RETURN, TicketState.RETURN_IN_TRANSIT):
         ticket.refresh_from_db()
-        aftersales_services.ticket_return_received(ticket=ticket, by=by)
+        # The warehouse signed for the parcel when it registered it; the agent who matches it may not receive
+        # returns (handle_returns), so the system records the receipt.
+        aftersales_services.ticket_return_received(ticket=ticket, by=system_user())
     return parcel
 
 
