@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import filetype
 from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
@@ -50,7 +51,7 @@ def check_evidence_upload(upload) -> CheckedUpload:
     if upload.size > limit:
         raise ActionRefused(
             "evidence_size",
-            _("“%(name)s” is larger than %(limit)d MB.") % {"name": upload.name, "limit": limit // (1024 * 1024)},
+            _("“%(name)s” is larger than %(limit)s.") % {"name": upload.name, "limit": filesizeformat(limit)},
         )
     if content_type in PILLOW_CHECKED:
         try:

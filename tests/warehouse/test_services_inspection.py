@@ -425,3 +425,25 @@ def test_a_storage_failure_midway_keeps_no_evidence_and_removes_the_file_already
     assert not Evidence.objects.exists()
     assert not Inspection.objects.exists()
     assert ReturnParcel.objects.get().status == "received"
+
+
+def test_a_line_id_that_is_not_a_number_is_refused_not_a_crash(shop, clerk, media):
+    parcel = received_return(shop, clerk)
+
+    refused(
+        "invalid_quantity",
+        media,
+        lambda: inspection_record(parcel=parcel, by=clerk, result="ok", quantities={"abc": 1}),
+    )
+
+
+def test_the_size_refusal_names_a_limit_below_a_megabyte_readably(shop, clerk, media, settings):
+    settings.EVIDENCE_MAX_PHOTO_BYTES = 100
+    parcel = received_return(shop, clerk)
+
+    refusal = refused(
+        "evidence_size", media, lambda: inspection_record(parcel=parcel, by=clerk, result="used", files=[jpeg()])
+    )
+
+    assert "100" in str(refusal.message)
+    assert "0 MB" not in str(refusal.message)

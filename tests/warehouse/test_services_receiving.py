@@ -359,3 +359,23 @@ def test_the_warehouse_cannot_match_parcels_to_tickets(shop, clerk):
     parcel = return_register_unexpected(tracking_number="YT90001", shop=shop, by=clerk)
 
     refused("not_permitted", lambda: return_parcel_match(parcel=parcel, ticket=ticket, by=clerk))
+
+
+def test_matching_a_parcel_to_a_ticket_that_already_expects_another_is_refused_not_a_crash(shop, clerk, agent):
+    ticket = return_on_its_way(shop, "ZT75310001")
+    return_parcel_record_scan(ticket=ticket, by=agent)  # the courier scanned the number the buyer entered
+    stray = return_register_unexpected(tracking_number="YT90001", shop=shop, by=clerk)
+
+    refusal = refused("ticket_has_parcel", lambda: return_parcel_match(parcel=stray, ticket=ticket, by=agent))
+
+    assert "ZT75310001" in str(refusal.message)
+    stray.refresh_from_db()
+    assert stray.ticket is None
+
+
+def test_the_system_user_records_a_courier_scan_for_logistics(shop):
+    ticket = return_on_its_way(shop, "ZT75310001")
+
+    parcel = return_parcel_record_scan(ticket=ticket, by=system_user())
+
+    assert parcel.first_scan_at is not None
