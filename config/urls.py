@@ -16,4 +16,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    # The receiving station, cut-offs and daily clearance. Evidence is streamed by its view after a shop check;
+    # MEDIA_URL is deliberately not served.
+    path("warehouse/", include("warehouse.urls")),
 ]

@@ -11,8 +11,18 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.usefixtures("re
 PASSWORD = "浏览器-Test-2026"
 _DESK = {"aftersales-aftersalesticket", "aftersales-approvalrequest", "aftersales-refund", "aftersales-cutoffrequest"}
 _CONFIG = {"aftersales-returnreason", "aftersales-refundauthority"}
+# Return parcels, inspections and early exchanges for everyone; the early-exchange rule for all but the warehouse.
+_RETURNS = {"warehouse-returnparcel", "warehouse-inspection", "warehouse-earlyexchange"}
 MENUS = {
-    roles.AGENT: {"aftersales-shop", "aftersales-order", "logistics-courier", *_DESK, *_CONFIG},
+    roles.AGENT: {
+        "aftersales-shop",
+        "aftersales-order",
+        "logistics-courier",
+        *_DESK,
+        *_CONFIG,
+        *_RETURNS,
+        "warehouse-earlyexchangerule",
+    },
     roles.SUPERVISOR: {
         "aftersales-shop",
         "aftersales-order",
@@ -20,12 +30,15 @@ MENUS = {
         *_DESK,
         *_CONFIG,
         "aftersales-escalationword",
+        *_RETURNS,
+        "warehouse-earlyexchangerule",
     },
     roles.WAREHOUSE: {
         "aftersales-order",
         "logistics-courier",
         "aftersales-aftersalesticket",
         "aftersales-cutoffrequest",
+        *_RETURNS,
     },
     roles.MANAGER: {
         "aftersales-platform",
@@ -35,6 +48,8 @@ MENUS = {
         *_DESK,
         *_CONFIG,
         "aftersales-escalationword",
+        *_RETURNS,
+        "warehouse-earlyexchangerule",
     },
 }
 CAN_IMPORT = {roles.SUPERVISOR, roles.MANAGER}
