@@ -73,7 +73,8 @@ class InspectionForm(forms.Form):
     files = MultipleFileField(
         label=_("photos and unboxing video"),
         required=False,
-        widget=MultipleFileInput(attrs={"accept": EVIDENCE_ACCEPT, "capture": "environment"}),
+        # No `capture`: on a phone it would hide the gallery, where the unboxing video already is.
+        widget=MultipleFileInput(attrs={"accept": EVIDENCE_ACCEPT}),
         help_text=_("An abnormal result needs at least one photo or video."),
     )
 
