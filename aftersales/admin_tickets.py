@@ -41,6 +41,7 @@ from aftersales.services import (
     ticket_open,
 )
 from aftersales.ticket_actions import REMEDY_LADDER, offered_actions, perform
+from aftersales.ticket_links import links_for
 
 BATCH_REFUND_LIMIT = 200
 
@@ -385,6 +386,7 @@ class AfterSalesTicketAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
                 "refund_kinds": Refund.Kind.choices,
                 "reasons": ReturnReason.objects.filter(is_active=True),
                 "ticket": ticket,
+                "related_links": links_for(ticket, request.user),
             }
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 

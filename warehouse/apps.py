@@ -7,3 +7,9 @@ class WarehouseConfig(AppConfig):
 
     name = "warehouse"
     verbose_name = _("Warehouse")
+
+    def ready(self):
+        from aftersales import ticket_links
+        from warehouse.ticket_links import inspection_links
+
+        ticket_links.register(inspection_links)

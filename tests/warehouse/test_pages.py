@@ -534,3 +534,14 @@ def test_the_cutoff_list_runs_the_same_queries_for_2_and_for_10_cutoffs(client, 
         assert len(client.get(CUTOFFS).context["cutoffs"]) == 10
 
     assert len(many) == len(few)
+
+
+def test_the_agent_opens_the_inspection_with_its_evidence_from_the_ticket_page(client, shop, clerk, agent, media):
+    ticket = return_on_its_way(shop, "ZT1")
+    parcel = return_receive_scan(tracking_number="ZT1", by=clerk).parcel
+    inspection = inspection_record(parcel=parcel, by=clerk, result="swapped", files=[jpeg()])
+    client.force_login(agent)
+
+    page = client.get(reverse("admin:aftersales_aftersalesticket_change", args=[ticket.pk])).content.decode()
+
+    assert reverse("admin:warehouse_inspection_change", args=[inspection.pk]) in page
