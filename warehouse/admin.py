@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from aftersales.admin_scoping import ShopScopedAdminMixin
 from aftersales.errors import ActionRefused
 from aftersales.selectors import tickets_for_user
+from aftersales.services.tickets import WORK
 from warehouse.models import EarlyExchange, EarlyExchangeRule, Evidence, Inspection, InspectionLine, ReturnParcel
 from warehouse.services import (
     early_exchange_send,
@@ -28,8 +29,6 @@ from warehouse.services import (
     return_parcel_match,
     return_parcel_record_scan,
 )
-
-WORK = "aftersales.work_ticket"
 
 
 class ReadOnlyAdminMixin:

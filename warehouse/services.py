@@ -13,27 +13,11 @@ from django.utils.translation import gettext as _
 from aftersales import services as aftersales_services
 from aftersales.errors import ActionRefused
 from aftersales.models import AfterSalesTicket, GoodsState, TicketKind, TicketState
-from aftersales.selectors import is_system_user, system_user, user_works_in_shop
+from aftersales.selectors import system_user, user_works_in_shop
+from aftersales.services.tickets import HANDLE_RETURNS, WORK, normalise_tracking_number, require_in_shop
 from warehouse.evidence import check_evidence_upload
 from warehouse.models import EarlyExchange, EarlyExchangeRule, Evidence, Inspection, InspectionLine, ReturnParcel
 from warehouse.selectors import return_tickets_awaiting_scan
-
-HANDLE_RETURNS = "aftersales.handle_returns"
-WORK = "aftersales.work_ticket"
-
-
-def _require(by, shop, permission: str = HANDLE_RETURNS) -> None:
-    if is_system_user(by):
-        return  # the rules and other apps' sweeps act as the system user
-    if not by.is_active or not by.has_perm(permission):
-        raise ActionRefused("not_permitted", _("Your role does not allow this."))
-    if not user_works_in_shop(by, shop.pk):
-        raise ActionRefused("other_shop", _("You are not assigned to the shop “%(shop)s”.") % {"shop": shop.name})
-
-
-def normalise_tracking_number(raw: str) -> str:
-    # Scanners add spaces or lower-case letters depending on their keyboard layout; waybill numbers have neither.
-    return "".join((raw or "").split()).upper()
 
 
 @dataclass(frozen=True)
@@ -93,7 +77,7 @@ def return_receive_scan(*, tracking_number: str, by) -> ScanResult:
 @transaction.atomic
 def return_register_unexpected(*, tracking_number: str, shop, by, note: str = "") -> ReturnParcel:
     """A parcel came back that no ticket expects: keep it on record, received, for an agent to match."""
-    _require(by, shop)
+    require_in_shop(by, shop, HANDLE_RETURNS)
     number = normalise_tracking_number(tracking_number)
     if not number:
         raise ActionRefused("tracking_required", _("Scan or type the tracking number."))
@@ -110,7 +94,7 @@ def return_register_unexpected(*, tracking_number: str, shop, by, note: str = ""
 @transaction.atomic
 def return_parcel_match(*, parcel: ReturnParcel, ticket: AfterSalesTicket, by) -> ReturnParcel:
     """An agent matches an unexpected parcel to its ticket; the ticket then counts the return as received."""
-    _require(by, ticket.shop, WORK)
+    require_in_shop(by, ticket.shop, WORK)
     parcel = ReturnParcel.objects.select_for_update().get(pk=parcel.pk)
     if parcel.ticket_id:
         raise ActionRefused("already_matched", _("This parcel already belongs to a ticket."))
@@ -146,7 +130,7 @@ def inspection_record(
     parcel = (
         ReturnParcel.objects.select_for_update(of=("self",)).select_related("ticket__order", "shop").get(pk=parcel.pk)
     )
-    _require(by, parcel.shop)
+    require_in_shop(by, parcel.shop, HANDLE_RETURNS)
     if result not in Inspection.Result.values:
         raise ActionRefused("invalid_result", _("Choose the inspection result."))
     if parcel.status != ReturnParcel.Status.RECEIVED:
@@ -232,7 +216,7 @@ def early_exchange_allowed(ticket: AfterSalesTicket) -> tuple[bool, str]:
 def early_exchange_send(*, ticket: AfterSalesTicket, by, note: str = "") -> EarlyExchange:
     """Send the replacement now; the return stays expected and visible until it arrives."""
     ticket = AfterSalesTicket.objects.select_for_update().select_related("order", "shop").get(pk=ticket.pk)
-    _require(by, ticket.shop, WORK)
+    require_in_shop(by, ticket.shop, WORK)
     if EarlyExchange.objects.filter(ticket=ticket).exists():
         raise ActionRefused("already_sent", _("The replacement was already sent early."))
     allowed, why = early_exchange_allowed(ticket)
@@ -247,7 +231,7 @@ def early_exchange_send(*, ticket: AfterSalesTicket, by, note: str = "") -> Earl
 def return_parcel_record_scan(*, ticket: AfterSalesTicket, by, scanned_at=None) -> ReturnParcel:
     """The buyer's return has a courier scan (logistics' tracking will call this; an agent can too)."""
     ticket = AfterSalesTicket.objects.select_for_update().get(pk=ticket.pk)
-    _require(by, ticket.shop, WORK)
+    require_in_shop(by, ticket.shop, WORK)
     if not ticket.return_tracking_number:
         raise ActionRefused("tracking_required", _("The ticket has no return tracking number yet."))
     parcel, _created = ReturnParcel.objects.get_or_create(

@@ -22,6 +22,7 @@ from aftersales.errors import ActionRefused
 from aftersales.models import CutOffRequest, TicketKind
 from aftersales.selectors import shops_for_user
 from aftersales.services import cutoff_confirm_hold, cutoff_mark_gone
+from aftersales.services.tickets import HANDLE_RETURNS, WORK
 from warehouse.forms import InspectionForm, ScanForm, UnexpectedParcelForm
 from warehouse.models import Evidence, Inspection, ReturnParcel
 from warehouse.selectors import (
@@ -39,8 +40,6 @@ from warehouse.services import (
     return_register_unexpected,
 )
 
-HANDLE_RETURNS = "aftersales.handle_returns"
-WORK = "aftersales.work_ticket"
 VIEW_EVIDENCE = "warehouse.view_evidence"
 # Long lists are a sign of a backlog, not something to page through at the bench: show the oldest, count the rest.
 LIST_LIMIT = 200

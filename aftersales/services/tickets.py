@@ -100,13 +100,20 @@ def has_escalation_word(*texts: str) -> bool:
     return any(word in text for text in texts if text for word in words)
 
 
-def _require(by, shop, permission: str) -> None:
+def require_in_shop(by, shop, permission: str) -> None:
+    """Refuse unless `by` holds `permission` and works in `shop`; the system user always may. Every app's
+    services check their actor with this."""
     if is_system_user(by):
         return
     if not by.is_active or not by.has_perm(permission):
         raise ActionRefused("not_permitted", _("Your role does not allow this."))
     if not user_works_in_shop(by, shop.pk):
         raise ActionRefused("other_shop", _("You are not assigned to the shop “%(shop)s”.") % {"shop": shop.name})
+
+
+def normalise_tracking_number(raw: str) -> str:
+    # Scanners add spaces or lower-case letters depending on their keyboard layout; waybill numbers have neither.
+    return "".join((raw or "").split()).upper()
 
 
 def _require_transition(ticket: AfterSalesTicket, transition) -> None:
@@ -178,7 +185,7 @@ def ticket_open(
 
     A request the marketplace already sent (same shop and platform refund id) returns the existing ticket.
     """
-    _require(by, order.shop, OPEN)
+    require_in_shop(by, order.shop, OPEN)
     platform_ticket_id = (platform_ticket_id or "").strip()
     if platform_ticket_id:
         # A replayed push answers with what the first one created, even if a rule has changed since.
@@ -349,7 +356,7 @@ def ticket_approve_refund(
 ) -> RefundDecision:
     """An agent refunds (full, partial or compensation). Above their remaining authority for this ticket the
     request goes to the shop's supervisors instead. A repeated idempotency key returns the first refund."""
-    _require(by, ticket.shop, WORK)  # before a replay too: a replay answers only someone who may refund
+    require_in_shop(by, ticket.shop, WORK)  # before a replay too: a replay answers only someone who may refund
     # Locked before looking for a replay, so a retry racing its original waits and then finds the first refund.
     ticket = lock_objects.ticket_for_update(ticket.pk)
     if idempotency_key:
@@ -382,7 +389,7 @@ def ticket_request_approval(
 ) -> ApprovalRequest:
     """An agent asks a supervisor for a refund or compensation, whatever their own authority."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
-    _require(by, ticket.shop, WORK)
+    require_in_shop(by, ticket.shop, WORK)
     amount = parse_amount(amount)
     if kind is not None and kind not in Refund.Kind.values:
         raise ActionRefused("invalid_kind", _("Unknown kind of refund."))
@@ -399,7 +406,7 @@ def approval_decide(*, approval: ApprovalRequest, by, approve: bool, note: str =
     """
     ticket = lock_objects.ticket_for_update(approval.ticket_id)
     approval = lock_objects.approval_for_update(approval.pk)
-    _require(by, ticket.shop, DECIDE)
+    require_in_shop(by, ticket.shop, DECIDE)
     if approval.status != ApprovalRequest.Status.PENDING:
         raise ActionRefused(
             "already_decided",
@@ -481,7 +488,7 @@ def _obligatory_refund(ticket, *, by, action: str, note: str) -> Refund:
 def ticket_reject(*, ticket: AfterSalesTicket, by, note: str) -> AfterSalesTicket:
     """Refuse the request with a reason (and for a bad return, the inspection's evidence)."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
-    _require(by, ticket.shop, WORK)
+    require_in_shop(by, ticket.shop, WORK)
     _require_transition(ticket, ticket.reject)
     _move(ticket, by, "rejected", ticket.reject, note=_require_note(note))
     return ticket
@@ -492,7 +499,7 @@ def ticket_agree_return(*, ticket: AfterSalesTicket, by, note: str = "") -> Afte
     """Agree that the buyer sends the goods back (path 4); a path-3 buyer who asked for a refund only by mistake
     is moved to return-and-refund this way."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
-    _require(by, ticket.shop, WORK)
+    require_in_shop(by, ticket.shop, WORK)
     _require_transition(ticket, ticket.agree_return)
     if ticket.order.goods_state != GoodsState.DELIVERED:
         raise ActionRefused("not_delivered", _("The buyer has not received the goods; nothing can be returned yet."))
@@ -504,7 +511,7 @@ def ticket_agree_return(*, ticket: AfterSalesTicket, by, note: str = "") -> Afte
 def ticket_resolve_by_replacement(*, ticket: AfterSalesTicket, by, kind: str, note: str = "") -> AfterSalesTicket:
     """Reship the goods or send an exchange instead of refunding (能换不退)."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
-    _require(by, ticket.shop, WORK)
+    require_in_shop(by, ticket.shop, WORK)
     if kind not in REPLACEMENT_KINDS:
         raise ActionRefused("invalid_kind", _("Choose reship or exchange."))
     _require_state(ticket, TicketState.REQUESTED)
@@ -516,7 +523,7 @@ def ticket_resolve_by_replacement(*, ticket: AfterSalesTicket, by, kind: str, no
 def ticket_withdraw(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesTicket:
     """The buyer withdrew the request (recorded by an agent or the platform's push)."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
-    _require(by, ticket.shop, WORK)
+    require_in_shop(by, ticket.shop, WORK)
     _require_transition(ticket, ticket.withdraw)
     _move(ticket, by, "withdrawn", ticket.withdraw, note=note, at=timezone.now())
     return ticket
@@ -526,7 +533,7 @@ def ticket_withdraw(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSal
 def ticket_escalate_to_platform(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesTicket:
     """The platform stepped in (平台介入) at the buyer's request."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
-    _require(by, ticket.shop, WORK)
+    require_in_shop(by, ticket.shop, WORK)
     _require_transition(ticket, ticket.escalate_to_platform)
     _move(ticket, by, "platform_review", ticket.escalate_to_platform, note=note)
     return ticket
@@ -536,7 +543,7 @@ def ticket_escalate_to_platform(*, ticket: AfterSalesTicket, by, note: str = "")
 def ticket_platform_ruling(*, ticket: AfterSalesTicket, by, for_buyer: bool, note: str = "") -> AfterSalesTicket:
     """Record the platform's ruling: for the buyer the refund follows; for the merchant the ticket closes."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
-    _require(by, ticket.shop, WORK)
+    require_in_shop(by, ticket.shop, WORK)
     _require_state(ticket, TicketState.PLATFORM_REVIEW)
     if for_buyer:
         _obligatory_refund(ticket, by=by, action="ruled_for_buyer", note=note)
@@ -549,7 +556,7 @@ def ticket_platform_ruling(*, ticket: AfterSalesTicket, by, for_buyer: bool, not
 def ticket_close(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesTicket:
     """The buyer accepted the rejection."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
-    _require(by, ticket.shop, WORK)
+    require_in_shop(by, ticket.shop, WORK)
     _require_state(ticket, TicketState.REJECTED)
     _move(ticket, by, "closed", ticket.close, note=note, at=timezone.now())
     return ticket
@@ -559,7 +566,7 @@ def ticket_close(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesT
 def ticket_add_note(*, ticket: AfterSalesTicket, by, note: str) -> AfterSalesTicket:
     """A note on the ticket; an escalation word in it marks the ticket as a complaint risk."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
-    _require(by, ticket.shop, WORK)
+    require_in_shop(by, ticket.shop, WORK)
     note = _require_note(note)
     if has_escalation_word(note) and not ticket.escalation_risk:
         ticket.escalation_risk = True
@@ -572,7 +579,7 @@ def ticket_add_note(*, ticket: AfterSalesTicket, by, note: str) -> AfterSalesTic
 def ticket_change_reason(*, ticket: AfterSalesTicket, by, reason: ReturnReason, note: str = "") -> AfterSalesTicket:
     """Correct the current reason; the first reason never changes (the database refuses it too)."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
-    _require(by, ticket.shop, WORK)
+    require_in_shop(by, ticket.shop, WORK)
     if not reason.is_active:
         raise ActionRefused("reason_inactive", _("This reason is no longer in use; choose another."))
     if reason.pk == ticket.reason_id:
@@ -597,7 +604,7 @@ def _open_cutoff(ticket, by) -> CutOffRequest:
 def ticket_request_cutoff(*, ticket: AfterSalesTicket, by) -> CutOffRequest:
     """Ask the warehouse to hold a packed, unshipped order (path 1)."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
-    _require(by, ticket.shop, WORK)
+    require_in_shop(by, ticket.shop, WORK)
     _require_transition(ticket, ticket.start_intercept)
     if ticket.order.shipped_at or not ticket.order.packed_at:
         raise ActionRefused("not_packed", _("A cut-off is for orders that are packed and not yet shipped."))
@@ -609,7 +616,7 @@ def cutoff_confirm_hold(*, cutoff: CutOffRequest, by) -> CutOffRequest:
     """The warehouse held the parcel: the refund follows at once."""
     ticket = lock_objects.ticket_for_update(cutoff.ticket_id)
     cutoff = lock_objects.cutoff_for_update(cutoff.pk)
-    _require(by, ticket.shop, CONFIRM_CUTOFF)
+    require_in_shop(by, ticket.shop, CONFIRM_CUTOFF)
     if cutoff.status != CutOffRequest.Status.REQUESTED:
         raise ActionRefused("already_decided", _("This cut-off was already answered."))
     cutoff.hold(by=by, at=timezone.now())
@@ -624,7 +631,7 @@ def cutoff_mark_gone(*, cutoff: CutOffRequest, by, note: str = "") -> CutOffRequ
     """The parcel had already left: the ticket goes back to the agent as path 2 (an intercept is next)."""
     ticket = lock_objects.ticket_for_update(cutoff.ticket_id)
     cutoff = lock_objects.cutoff_for_update(cutoff.pk)
-    _require(by, ticket.shop, CONFIRM_CUTOFF)
+    require_in_shop(by, ticket.shop, CONFIRM_CUTOFF)
     if cutoff.status != CutOffRequest.Status.REQUESTED:
         raise ActionRefused("already_decided", _("This cut-off was already answered."))
     cutoff.mark_gone(by=by, at=timezone.now())
@@ -647,7 +654,7 @@ def cutoff_mark_gone(*, cutoff: CutOffRequest, by, note: str = "") -> CutOffRequ
 def ticket_start_intercept(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesTicket:
     """The ticket waits on a courier intercept (拦截); logistics opens the intercept and calls this."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
-    _require(by, ticket.shop, WORK)
+    require_in_shop(by, ticket.shop, WORK)
     _require_transition(ticket, ticket.start_intercept)
     if ticket.order.goods_state != GoodsState.SHIPPED:
         raise ActionRefused("not_in_transit", _("Only a parcel on its way can be intercepted."))
@@ -659,7 +666,7 @@ def ticket_start_intercept(*, ticket: AfterSalesTicket, by, note: str = "") -> A
 def ticket_intercept_confirmed(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesTicket:
     """The courier stopped the parcel (or it was declared lost): refund now."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
-    _require(by, ticket.shop, WORK)
+    require_in_shop(by, ticket.shop, WORK)
     _require_state(ticket, TicketState.INTERCEPTING)
     _obligatory_refund(ticket, by=by, action="intercept_confirmed", note=note)
     return ticket
@@ -669,7 +676,7 @@ def ticket_intercept_confirmed(*, ticket: AfterSalesTicket, by, note: str = "") 
 def ticket_intercept_failed(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesTicket:
     """The intercept failed and the buyer has the parcel: back to the agent as path 3 (agree a return for 4)."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
-    _require(by, ticket.shop, WORK)
+    require_in_shop(by, ticket.shop, WORK)
     _require_transition(ticket, ticket.fail_intercept)
     message = note or _("The intercept failed; the parcel was delivered.")
     _move(
@@ -688,10 +695,10 @@ def ticket_intercept_failed(*, ticket: AfterSalesTicket, by, note: str = "") -> 
 def ticket_return_shipped(*, ticket: AfterSalesTicket, by, courier_code: str, tracking_number: str) -> AfterSalesTicket:
     """The buyer's return tracking number arrived."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
-    _require(by, ticket.shop, WORK)
+    require_in_shop(by, ticket.shop, WORK)
     _require_transition(ticket, ticket.ship_return)
-    # Stored as a scanner reads it (no spaces, upper case), so the receiving station finds it by an exact match.
-    tracking_number = "".join((tracking_number or "").split()).upper()
+    # Stored as a scanner reads it, so the receiving station finds it by an exact match.
+    tracking_number = normalise_tracking_number(tracking_number)
     if not tracking_number:
         raise ActionRefused("tracking_required", _("Enter the return's tracking number."))
     _move(
@@ -710,7 +717,7 @@ def ticket_return_shipped(*, ticket: AfterSalesTicket, by, courier_code: str, tr
 def ticket_return_received(*, ticket: AfterSalesTicket, by) -> AfterSalesTicket:
     """The warehouse signed for the returned parcel."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
-    _require(by, ticket.shop, HANDLE_RETURNS)
+    require_in_shop(by, ticket.shop, HANDLE_RETURNS)
     _require_transition(ticket, ticket.receive_return)
     _move(ticket, by, "return_received", ticket.receive_return)
     return ticket
@@ -720,7 +727,7 @@ def ticket_return_received(*, ticket: AfterSalesTicket, by) -> AfterSalesTicket:
 def ticket_inspection_passed(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesTicket:
     """A clean inspection: refund at once, or for an exchange the replacement goes out and the ticket resolves."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
-    _require(by, ticket.shop, HANDLE_RETURNS)
+    require_in_shop(by, ticket.shop, HANDLE_RETURNS)
     _require_state(ticket, TicketState.RECEIVED)
     if ticket.kind == TicketKind.EXCHANGE:
         _move(ticket, by, "resolved_exchange", ticket.resolve, note=note, kind=ticket.kind, at=timezone.now())
@@ -733,7 +740,7 @@ def ticket_inspection_passed(*, ticket: AfterSalesTicket, by, note: str = "") ->
 def ticket_flag_for_agent(*, ticket: AfterSalesTicket, by, note: str) -> AfterSalesTicket:
     """Put a note in front of the agent (an abnormal inspection, with its evidence) without moving the ticket."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
-    _require(by, ticket.shop, HANDLE_RETURNS if by.has_perm(HANDLE_RETURNS) else WORK)
+    require_in_shop(by, ticket.shop, HANDLE_RETURNS if by.has_perm(HANDLE_RETURNS) else WORK)
     ticket.attention_note = _require_note(note)
     ticket.save(update_fields=["attention_note", "updated_at"])
     _record(ticket, by, "flagged", ticket.state, note=ticket.attention_note)
@@ -745,7 +752,7 @@ def ticket_record_early_replacement(*, ticket: AfterSalesTicket, by, note: str =
     """The replacement of an exchange went out before the return arrived (提前换出); the warehouse's rule decided
     it may. The ticket keeps waiting for the return; its clean inspection then resolves it without a second one."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
-    _require(by, ticket.shop, WORK)
+    require_in_shop(by, ticket.shop, WORK)
     if ticket.kind != TicketKind.EXCHANGE:
         raise ActionRefused("not_exchange", _("Only an exchange sends a replacement."))
     _require_state(ticket, TicketState.RETURN_IN_TRANSIT)
