@@ -70,3 +70,19 @@ class ShopScopedAdminMixin:
         if obj is None or request.user.is_superuser:
             return True
         return self.get_queryset(request).filter(pk=obj.pk).exists()
+
+
+class ReadOnlyAdminMixin:
+    """Rows that only services write: nobody adds, edits or deletes them here."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

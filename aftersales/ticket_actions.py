@@ -236,6 +236,17 @@ ACTIONS = [
     ),
 ]
 ACTIONS_BY_NAME = {action.name: action for action in ACTIONS}
+
+
+def register(action: TicketAction) -> None:
+    """Add a move that another app owns (logistics' "request an intercept"), at its start-up (AppConfig.ready);
+    aftersales imports none of them. Registering the same name again replaces it."""
+    if action.name in ACTIONS_BY_NAME:
+        ACTIONS.remove(ACTIONS_BY_NAME[action.name])
+    ACTIONS.append(action)
+    ACTIONS_BY_NAME[action.name] = action
+
+
 # The remedy ladder 能补不换、能换不退、能退不赔: the cheapest remedy first.
 REMEDY_LADDER = ["refund", "reship", "exchange", "agree_return", "full_refund"]
 

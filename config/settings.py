@@ -240,6 +240,9 @@ if EVIDENCE_S3_BUCKET:
 EVIDENCE_MAX_PHOTO_BYTES = env_int("EVIDENCE_MAX_PHOTO_BYTES", 15 * 1024 * 1024)
 EVIDENCE_MAX_VIDEO_BYTES = env_int("EVIDENCE_MAX_VIDEO_BYTES", 300 * 1024 * 1024)
 # Order import files: the biggest export a shop's back office produces is a few MB.
+# Messages to couriers' group chats: real webhooks by default; scripts/run_local.sh (the demo) records them instead.
+GROUP_ROBOT_TRANSPORT = env_str("GROUP_ROBOT_TRANSPORT", "logistics.robots.HttpRobotTransport")
+
 ORDER_IMPORT_MAX_BYTES = env_int("ORDER_IMPORT_MAX_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 

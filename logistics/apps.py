@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class LogisticsConfig(AppConfig):
     name = "logistics"
     verbose_name = _("Logistics")
+
+    def ready(self):
+        from aftersales import ticket_actions, ticket_links
+        from logistics.ticket_hooks import ACTIONS, logistics_links
+
+        for action in ACTIONS:
+            ticket_actions.register(action)
+        ticket_links.register(logistics_links)

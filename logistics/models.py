@@ -1,15 +1,67 @@
-"""Couriers now; shipments, tracking events, intercepts and claims join here (issue 5)."""
+"""Parcels and couriers: shipments and their scans, intercepts (拦截), lost parcels (丢件) and the claims ledger (理赔,
+售后汇总表). This app imports aftersales; aftersales imports nothing from here (DESIGN §2)."""
 
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from aftersales.models import ZERO, AfterSalesTicket, MoneyField, Order, Refund, Shop
+
+# The seeds' list (偏远地区) as the platforms' notices name them; a shop extends it in the admin.
+DEFAULT_REMOTE_PROVINCES = ["新疆", "西藏", "青海", "内蒙古", "甘肃", "宁夏"]
+DEFAULT_NO_SCAN_HOURS = 48
+DEFAULT_REMOTE_NO_SCAN_HOURS = 72
+
+
+def default_remote_provinces() -> list[str]:
+    return list(DEFAULT_REMOTE_PROVINCES)
+
+
+class RobotKind(models.TextChoices):
+    """The group chats couriers' contacts (接口人) sit in; each has its own webhook format."""
+
+    WECOM = "wecom", _("WeCom group robot")
+    DINGTALK = "dingtalk", _("DingTalk group robot")
+    FEISHU = "feishu", _("Feishu group robot")
 
 
 class Courier(models.Model):
-    """A courier company. Orders refer to it by `code` (aftersales may not import logistics)."""
+    """A courier company and the shop's agreement with it (物流协议). Orders refer to it by `code`."""
 
     code = models.CharField(_("code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=50)
     is_active = models.BooleanField(_("active"), default=True)
+    # The aggregators name couriers their own way (Kuaidi100 "shunfeng", Kdniao "SF"); pushes are matched by these.
+    kuaidi100_code = models.CharField(_("Kuaidi100 company code"), max_length=30, blank=True)
+    kdniao_code = models.CharField(_("Kdniao shipper code"), max_length=30, blank=True)
+    # 接口人: the courier's person who answers intercept requests, reached through a group robot.
+    intercept_contact = models.CharField(_("intercept contact (接口人)"), max_length=50, blank=True)
+    intercept_contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)
+    robot_kind = models.CharField(_("group robot"), max_length=20, choices=RobotKind.choices, blank=True)
+    robot_webhook_url = models.URLField(_("group robot webhook URL"), max_length=500, blank=True)
+    robot_secret = models.CharField(
+        _("group robot signing secret"), max_length=200, blank=True, help_text=_("DingTalk and Feishu “sign” secret.")
+    )
+    intercept_answer_minutes = models.PositiveIntegerField(
+        _("minutes the courier has to answer an intercept"), default=120, validators=[MinValueValidator(1)]
+    )
+    # Claim terms: without a declared value the Postal Law (art. 47) caps a lost parcel at 3× the postage, unless
+    # the shop's contract says more; `claim_max_amount` is the contract's own cap, empty when it has none.
+    claim_postage_multiple = models.DecimalField(
+        _("claim cap as a multiple of postage"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Empty when the contract pays the actual loss."),
+    )
+    claim_max_amount = MoneyField(_("claim cap per parcel (CNY)"), null=True, blank=True)
+    claim_terms = models.TextField(_("claim terms"), blank=True)
 
     class Meta:
         verbose_name = _("courier")
@@ -18,3 +70,441 @@ class Courier(models.Model):
 
     def __str__(self):
         return self.name
+
+    def claimable(self, loss: Decimal, postage: Decimal | None) -> Decimal:
+        """What the courier owes for `loss` under this courier's terms."""
+        amount = loss
+        if self.claim_postage_multiple is not None and postage:
+            amount = min(amount, (postage * self.claim_postage_multiple).quantize(Decimal("0.01")))
+        if self.claim_max_amount is not None:
+            amount = min(amount, self.claim_max_amount)
+        return amount
+
+
+class LostParcelPolicy(models.Model):
+    """A shop's no-scan rule (DESIGN §5): how long a parcel may go without a scan before it counts as lost (丢件),
+    and what the buyer gets then. A shop without a row uses the seeds' 48 h / 72 h and refunds."""
+
+    class Remedy(models.TextChoices):
+        REFUND = "refund", _("refund the buyer")
+        RESHIP = "reship", _("reship the goods")
+
+    shop = models.OneToOneField(
+        Shop, on_delete=models.CASCADE, related_name="lost_parcel_policy", verbose_name=_("shop")
+    )
+    no_scan_hours = models.PositiveIntegerField(
+        _("hours without a scan before a parcel is lost"),
+        default=DEFAULT_NO_SCAN_HOURS,
+        validators=[MinValueValidator(1)],
+    )
+    remote_no_scan_hours = models.PositiveIntegerField(
+        _("the same, to a remote province"), default=DEFAULT_REMOTE_NO_SCAN_HOURS, validators=[MinValueValidator(1)]
+    )
+    # 偏远地区, by short name (新疆, not 新疆维吾尔自治区): parcels to these get `remote_no_scan_hours`.
+    remote_provinces = models.JSONField(_("remote provinces"), default=default_remote_provinces, blank=True)
+    remedy = models.CharField(_("remedy for a lost parcel"), max_length=20, choices=Remedy.choices, default="refund")
+
+    class Meta:
+        verbose_name = _("lost-parcel policy")
+        verbose_name_plural = _("lost-parcel policies")
+
+    def __str__(self):
+        return str(self.shop)
+
+
+class TrackingProvider(models.TextChoices):
+    KUAIDI100 = "kuaidi100", _("Kuaidi100")
+    KDNIAO = "kdniao", _("Kdniao")
+    BULK = "bulk", _("bulk JSON")
+
+
+class TrackingAccount(models.Model):
+    """A shop's account with a tracking aggregator: the key its pushes are signed with."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="tracking_accounts", verbose_name=_("shop"))
+    provider = models.CharField(_("provider"), max_length=20, choices=TrackingProvider.choices)
+    # Kdniao's EBusinessID; Kuaidi100's customer id. Pushes naming another account are refused.
+    account_id = models.CharField(_("account id"), max_length=64, blank=True)
+    # Kuaidi100: the salt given when subscribing; Kdniao: the AppKey; bulk: the HMAC key.
+    signing_key = models.CharField(_("signing key"), max_length=200)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("tracking account")
+        verbose_name_plural = _("tracking accounts")
+        ordering = ["shop_id", "provider"]
+        constraints = [models.UniqueConstraint(fields=["shop", "provider"], name="tracking_account_unique")]
+
+    def __str__(self):
+        return f"{self.shop} · {self.get_provider_display()}"
+
+
+class Shipment(ConcurrentTransitionMixin, models.Model):
+    """A parcel: the order's outbound parcel, a replacement sent after a loss, or a buyer's return."""
+
+    class Direction(models.TextChoices):
+        OUTBOUND = "outbound", _("to the buyer")
+        RETURN = "return", _("return to us")
+
+    class Status(models.TextChoices):
+        # 待揽收: a replacement waiting for the warehouse to hand it to the courier.
+        CREATED = "created", _("awaiting pickup")
+        IN_TRANSIT = "in_transit", _("in transit")
+        DELIVERED = "delivered", _("delivered")
+        LOST = "lost", _("lost")
+        INTERCEPTED = "intercepted", _("intercepted")
+        RETURNED = "returned", _("returned to sender")
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="shipments", verbose_name=_("shop"))
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="shipments", verbose_name=_("order"))
+    ticket = models.ForeignKey(
+        AfterSalesTicket,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="shipments",
+        verbose_name=_("ticket"),
+    )
+    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices, default="outbound")
+    courier = models.ForeignKey(
+        Courier, on_delete=models.PROTECT, null=True, blank=True, related_name="shipments", verbose_name=_("courier")
+    )
+    tracking_number = models.CharField(_("tracking number"), max_length=40, blank=True)
+    # Stored by its short name (新疆, not 新疆维吾尔自治区) so the remote-province rule is an exact match.
+    destination_province = models.CharField(_("destination province"), max_length=20, blank=True)
+    postage = MoneyField(_("postage (CNY)"), null=True, blank=True, validators=[MinValueValidator(ZERO)])
+    # The replacement of a lost parcel points at it.
+    replaces = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replacements", verbose_name=_("replaces")
+    )
+    status = FSMField(_("status"), default=Status.IN_TRANSIT, choices=Status.choices, protected=True)
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+    # The courier's handover counts as the first scan, so a parcel never scanned again still ages from it.
+    last_scan_at = models.DateTimeField(_("last scan at"), null=True, blank=True)
+    last_scan_text = models.CharField(_("last scan"), max_length=300, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    lost_at = models.DateTimeField(_("declared lost at"), null=True, blank=True)
+    # Scanned again after it was declared lost: someone must look at its claim and the buyer's remedy.
+    reappeared_at = models.DateTimeField(_("scanned again after lost at"), null=True, blank=True)
+    # Set once the buyer's refund or replacement for the loss is made (or found unnecessary).
+    lost_remedy_done_at = models.DateTimeField(_("lost-parcel remedy done at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["courier", "tracking_number"],
+                condition=~Q(tracking_number=""),
+                name="shipment_unique_waybill",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="created") | (~Q(tracking_number="") & Q(courier__isnull=False)),
+                name="shipment_dispatched_has_waybill",
+            ),
+            models.CheckConstraint(
+                condition=Q(postage__isnull=True) | Q(postage__gte=0), name="shipment_postage_not_negative"
+            ),
+        ]
+        indexes = [
+            # The no-scan check: parcels in transit, oldest last scan first.
+            models.Index(fields=["status", "last_scan_at"], name="shipment_status_scan_idx"),
+            models.Index(fields=["tracking_number"], name="shipment_tracking_idx"),
+        ]
+
+    def __str__(self):
+        return self.tracking_number or _("replacement of order %(order)s") % {"order": self.order_id}
+
+    @transition(field=status, source=Status.CREATED, target=Status.IN_TRANSIT)
+    def dispatch(self, *, courier, tracking_number, at):
+        self.courier = courier
+        self.tracking_number = tracking_number
+        self.shipped_at = at
+        self.last_scan_at = at
+
+    @transition(field=status, source=[Status.IN_TRANSIT, Status.LOST], target=Status.INTERCEPTED)
+    def intercept(self):
+        pass
+
+    @transition(field=status, source=[Status.IN_TRANSIT, Status.INTERCEPTED, Status.LOST], target=Status.RETURNED)
+    def mark_returned(self):
+        pass
+
+
+class TrackingStatus(models.TextChoices):
+    """One scan's meaning, mapped from each aggregator's own codes (see logistics/tracking_formats.py)."""
+
+    COLLECTED = "collected", _("collected")
+    IN_TRANSIT = "in_transit", _("in transit")
+    DELIVERING = "delivering", _("out for delivery")
+    PROBLEM = "problem", _("problem")
+    DELIVERED = "delivered", _("delivered")
+    RETURNING = "returning", _("returning to sender")
+    RETURNED = "returned", _("returned to sender")
+
+
+class TrackingEvent(models.Model):
+    """One courier scan. The same scan pushed again (or by the other aggregator) is stored once."""
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="events", verbose_name=_("shipment"))
+    courier_code = models.CharField(_("courier code"), max_length=20)
+    tracking_number = models.CharField(_("tracking number"), max_length=40)
+    scanned_at = models.DateTimeField(_("scanned at"))
+    status = models.CharField(_("status"), max_length=20, choices=TrackingStatus.choices)
+    text = models.CharField(_("text"), max_length=300, blank=True)
+    location = models.CharField(_("location"), max_length=100, blank=True)
+    source = models.CharField(_("source"), max_length=20, choices=TrackingProvider.choices)
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("tracking event")
+        verbose_name_plural = _("tracking events")
+        ordering = ["-scanned_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["courier_code", "tracking_number", "scanned_at", "status"], name="tracking_event_unique_scan"
+            )
+        ]
+        indexes = [models.Index(fields=["shipment", "-scanned_at"], name="tracking_event_latest_idx")]
+
+    def __str__(self):
+        return f"{self.tracking_number} {self.scanned_at:%Y-%m-%d %H:%M} {self.status}"
+
+
+class InterceptRequest(ConcurrentTransitionMixin, models.Model):
+    """拦截: the shop asks the courier to stop a parcel and send it back. The courier's contact must answer within
+    the courier's time (2 h by default); an answer not given in time is flagged and chased."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("requested")
+        CONFIRMED = "confirmed", _("confirmed")
+        FAILED = "failed", _("failed")
+        RETURNED_TO_WAREHOUSE = "returned_to_warehouse", _("returned to warehouse")
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="intercepts", verbose_name=_("shop"))
+    ticket = models.ForeignKey(
+        AfterSalesTicket, on_delete=models.PROTECT, related_name="intercepts", verbose_name=_("ticket")
+    )
+    shipment = models.ForeignKey(
+        Shipment, on_delete=models.PROTECT, related_name="intercepts", verbose_name=_("shipment")
+    )
+    courier = models.ForeignKey(Courier, on_delete=models.PROTECT, related_name="intercepts", verbose_name=_("courier"))
+    status = FSMField(_("status"), default=Status.REQUESTED, choices=Status.choices, protected=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
+    )
+    requested_at = models.DateTimeField(_("requested at"))
+    due_at = models.DateTimeField(_("answer due at"))
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    # Set by the follow-up check when the courier let the answer time pass; chased once per intercept.
+    overdue_flagged_at = models.DateTimeField(_("overdue flagged at"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("intercept request")
+        verbose_name_plural = _("intercept requests")
+        ordering = ["due_at", "id"]
+        permissions = [("answer_interceptrequest", _("Can record the courier's answer to an intercept"))]
+        constraints = [
+            # SF and most couriers take one intercept per waybill: never two open ones for the same parcel.
+            models.UniqueConstraint(
+                fields=["shipment"], condition=Q(status="requested"), name="intercept_one_open_per_shipment"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "due_at"], name="intercept_status_due_idx")]
+
+    def __str__(self):
+        return f"{self.shipment.tracking_number} ({self.get_status_display()})"
+
+    @transition(field=status, source=Status.REQUESTED, target=Status.CONFIRMED)
+    def confirm(self, *, at):
+        self.answered_at = at
+
+    @transition(field=status, source=Status.REQUESTED, target=Status.FAILED)
+    def fail(self, *, at):
+        self.answered_at = at
+
+    @transition(field=status, source=[Status.REQUESTED, Status.CONFIRMED], target=Status.RETURNED_TO_WAREHOUSE)
+    def mark_returned(self, *, at):
+        self.answered_at = self.answered_at or at
+
+
+class ClaimCause(models.TextChoices):
+    LOST = "lost", _("lost parcel")
+    DAMAGED = "damaged", _("damaged in transit")
+    # Refunded before the courier answered an intercept (先退款后拦截): the courier pays if the parcel is not stopped.
+    INTERCEPT = "intercept", _("refunded during an intercept")
+
+
+class ClaimRemedy(models.TextChoices):
+    PENDING = "pending", _("not yet decided")
+    REFUND = "refund", _("refund")
+    RESHIP = "reship", _("reship")
+
+
+class CourierClaim(ConcurrentTransitionMixin, models.Model):
+    """理赔 (one row of the 售后汇总表): money the shop paid out, or goods it sent again, because the courier lost or
+    damaged a parcel. Every such refund or reship has a row; month-end reconciliation settles it with the courier."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        SUBMITTED = "submitted", _("submitted to the courier")
+        SETTLED = "settled", _("settled")
+        REJECTED = "rejected", _("rejected")
+        # The parcel turned up before anything was paid or sent: nothing to claim.
+        WITHDRAWN = "withdrawn", _("withdrawn")
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="courier_claims", verbose_name=_("shop"))
+    courier = models.ForeignKey(Courier, on_delete=models.PROTECT, related_name="claims", verbose_name=_("courier"))
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="courier_claims", verbose_name=_("order"))
+    shipment = models.ForeignKey(
+        Shipment, on_delete=models.PROTECT, null=True, blank=True, related_name="claims", verbose_name=_("shipment")
+    )
+    ticket = models.ForeignKey(
+        AfterSalesTicket,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="courier_claims",
+        verbose_name=_("ticket"),
+    )
+    refund = models.ForeignKey(
+        Refund, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("refund")
+    )
+    cause = models.CharField(_("cause"), max_length=20, choices=ClaimCause.choices)
+    remedy = models.CharField(_("remedy"), max_length=20, choices=ClaimRemedy.choices, default="pending")
+    # What the shop lost (the refund, or the value of the goods sent again) and what the courier's terms make of it.
+    loss_amount = MoneyField(_("loss (CNY)"), validators=[MinValueValidator(ZERO)])
+    claim_amount = MoneyField(_("claimed (CNY)"), validators=[MinValueValidator(ZERO)])
+    settled_amount = MoneyField(_("settled (CNY)"), null=True, blank=True, validators=[MinValueValidator(ZERO)])
+    # The reconciliation month (first day, Asia/Shanghai) the row belongs to.
+    month = models.DateField(_("month"))
+    status = FSMField(_("status"), default=Status.OPEN, choices=Status.choices, protected=True)
+    # Why someone must look again (the parcel reappeared after it was declared lost, …); cleared when reviewed.
+    review_note = models.TextField(_("needs review"), blank=True)
+    courier_note = models.TextField(_("courier's answer"), blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    decided_at = models.DateTimeField(_("settled or rejected at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("courier claim")
+        verbose_name_plural = _("courier claims (售后汇总表)")
+        ordering = ["-month", "courier_id", "id"]
+        permissions = [("reconcile_courierclaim", _("Can export and reconcile courier claims"))]
+        constraints = [
+            # One claim per lost parcel and one per ticket, however often the checks run.
+            models.UniqueConstraint(
+                fields=["shipment", "cause"],
+                condition=Q(shipment__isnull=False) & ~Q(status="withdrawn"),
+                name="claim_one_per_shipment_cause",
+            ),
+            models.UniqueConstraint(
+                fields=["ticket"],
+                condition=Q(ticket__isnull=False) & ~Q(status="withdrawn"),
+                name="claim_one_per_ticket",
+            ),
+            models.CheckConstraint(
+                condition=Q(loss_amount__gte=0, claim_amount__gte=0, claim_amount__lte=models.F("loss_amount")),
+                name="claim_amounts_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(settled_amount__isnull=True)
+                | Q(settled_amount__gte=0, settled_amount__lte=models.F("claim_amount")),
+                name="claim_settled_within_claimed",
+            ),
+        ]
+        indexes = [models.Index(fields=["courier", "month", "status"], name="claim_courier_month_idx")]
+
+    def __str__(self):
+        return f"CL{self.pk:06d}" if self.pk else "new claim"
+
+    @property
+    def reference(self) -> str:
+        return str(self)
+
+    @transition(field=status, source=Status.OPEN, target=Status.SUBMITTED)
+    def submit(self):
+        pass
+
+    @transition(field=status, source=[Status.OPEN, Status.SUBMITTED], target=Status.SETTLED)
+    def settle(self, *, amount, at, note=""):
+        self.settled_amount = amount
+        self.decided_at = at
+        self.courier_note = note
+
+    @transition(field=status, source=[Status.OPEN, Status.SUBMITTED], target=Status.REJECTED)
+    def reject(self, *, at, note):
+        self.settled_amount = ZERO
+        self.decided_at = at
+        self.courier_note = note
+
+    @transition(field=status, source=[Status.OPEN, Status.SUBMITTED], target=Status.WITHDRAWN)
+    def withdraw(self, *, note):
+        self.review_note = note
+
+
+class LogisticsEvent(models.Model):
+    """The history of intercepts, claims and lost parcels: who, when, from, to, note (DESIGN §2)."""
+
+    intercept = models.ForeignKey(
+        InterceptRequest, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+    )
+    claim = models.ForeignKey(CourierClaim, on_delete=models.CASCADE, null=True, blank=True, related_name="events")
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, null=True, blank=True, related_name="history")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    action = models.CharField(_("action"), max_length=40)
+    from_state = models.CharField(_("from"), max_length=30, blank=True)
+    to_state = models.CharField(_("to"), max_length=30, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    at = models.DateTimeField(_("at"))
+
+    class Meta:
+        verbose_name = _("logistics event")
+        verbose_name_plural = _("logistics events")
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(intercept__isnull=False) | Q(claim__isnull=False) | Q(shipment__isnull=False),
+                name="logistics_event_has_subject",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.action} {self.from_state}→{self.to_state}"
+
+
+class RobotMessage(models.Model):
+    """A message for a courier's group chat, kept until it is sent (an outbox): a worker that dies or a robot
+    that is down leaves it pending for the next try instead of losing it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+        # The courier has no group robot configured: someone must phone the contact.
+        NO_ROBOT = "no_robot", _("no robot configured")
+
+    courier = models.ForeignKey(Courier, on_delete=models.PROTECT, related_name="robot_messages")
+    intercept = models.ForeignKey(
+        InterceptRequest, on_delete=models.CASCADE, null=True, blank=True, related_name="robot_messages"
+    )
+    purpose = models.CharField(_("purpose"), max_length=30)
+    text = models.TextField(_("text"))
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default="pending")
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("group robot message")
+        verbose_name_plural = _("group robot messages")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["status", "id"], name="robot_message_status_idx")]
+
+    def __str__(self):
+        return f"{self.courier} · {self.purpose} · {self.get_status_display()}"

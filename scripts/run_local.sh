@@ -6,6 +6,8 @@ PY=${PY:-.venv/bin/python}
 PORT=${PORT:-8000}
 HOST=${HOST:-127.0.0.1}
 mkdir -p var
+# The demo's couriers have made-up group-robot addresses: record their messages instead of calling the network.
+export GROUP_ROBOT_TRANSPORT=${GROUP_ROBOT_TRANSPORT:-logistics.robots.RecordingRobotTransport}
 
 pids=()
 stop_all() {

@@ -97,6 +97,7 @@ REFERENCE_DATA_MIGRATIONS = [
     ("aftersales.migrations.0006_seed_reasons_words_system_user", "seed"),
     ("aftersales.migrations.0007_ticket_role_permissions", "grant"),
     ("warehouse.migrations.0002_role_permissions", "grant"),
+    ("logistics.migrations.0004_role_permissions", "grant"),
 ]
 
 

@@ -3,6 +3,7 @@
 from aftersales.services.orders import (
     ImportSummary,
     order_import_apply,
+    orders_record_delivery,
     shop_assign_group,
     shop_assign_user,
     shop_set_members,
@@ -29,8 +30,10 @@ from aftersales.services.tickets import (
     ticket_intercept_confirmed,
     ticket_intercept_failed,
     ticket_open,
+    ticket_parcel_lost,
     ticket_platform_ruling,
     ticket_record_early_replacement,
+    ticket_refund_while_intercepting,
     ticket_reject,
     ticket_request_approval,
     ticket_request_cutoff,
@@ -39,6 +42,7 @@ from aftersales.services.tickets import (
     ticket_return_shipped,
     ticket_start_intercept,
     ticket_withdraw,
+    tickets_flag_for_agent,
 )
 
 __all__ = [
@@ -50,6 +54,7 @@ __all__ = [
     "cutoff_mark_gone",
     "derive_path",
     "order_import_apply",
+    "orders_record_delivery",
     "parse_amount",
     "refund_execute",
     "shop_assign_group",
@@ -68,8 +73,10 @@ __all__ = [
     "ticket_intercept_confirmed",
     "ticket_intercept_failed",
     "ticket_open",
+    "ticket_parcel_lost",
     "ticket_platform_ruling",
     "ticket_record_early_replacement",
+    "ticket_refund_while_intercepting",
     "ticket_reject",
     "ticket_request_approval",
     "ticket_request_cutoff",
@@ -78,4 +85,5 @@ __all__ = [
     "ticket_return_shipped",
     "ticket_start_intercept",
     "ticket_withdraw",
+    "tickets_flag_for_agent",
 ]

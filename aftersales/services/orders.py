@@ -97,3 +97,19 @@ def shop_upsert(*, code: str, name: str, platform_code: str) -> Shop:
     platform = Platform.objects.get(code=platform_code)
     shop, _created = Shop.objects.update_or_create(code=code, defaults={"name": name, "platform": platform})
     return shop
+
+
+@transaction.atomic
+def orders_record_delivery(*, delivered: dict[int, object]) -> int:
+    """Record the courier's signature (签收) on shipped orders that lack it, from tracking: {order id: signed at}.
+    One read and one bulk write, however many orders; an order already marked delivered keeps its own time."""
+    orders = list(
+        Order.objects.filter(pk__in=list(delivered), delivered_at__isnull=True, shipped_at__isnull=False)
+        .select_for_update()
+        .only("pk", "delivered_at", "shipped_at")
+        .order_by("pk")
+    )
+    for order in orders:
+        order.delivered_at = max(delivered[order.pk], order.shipped_at)
+    Order.objects.bulk_update(orders, ["delivered_at"])
+    return len(orders)

@@ -678,7 +678,11 @@ def ticket_intercept_failed(*, ticket: AfterSalesTicket, by, note: str = "") -> 
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, WORK)
     _require_transition(ticket, ticket.fail_intercept)
-    message = note or _("The intercept failed; the parcel was delivered.")
+    delivered = ticket.order.goods_state == GoodsState.DELIVERED
+    if delivered:
+        message = note or _("The intercept failed; the parcel was delivered.")
+    else:
+        message = note or _("The intercept failed; the parcel is still on its way to the buyer.")
     _move(
         ticket,
         by,
@@ -686,9 +690,63 @@ def ticket_intercept_failed(*, ticket: AfterSalesTicket, by, note: str = "") -> 
         ticket.fail_intercept,
         note=message,
         message=message,
-        path=TicketPath.RECEIVED_NO_RETURN,
+        path=TicketPath.RECEIVED_NO_RETURN if delivered else TicketPath.NOT_RECEIVED,
     )
     return ticket
+
+
+@transaction.atomic
+def ticket_parcel_lost(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesTicket:
+    """The parcel was declared lost (丢件): the buyer is refunded now and the courier pays it back through a claim."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    require_in_shop(by, ticket.shop, WORK)
+    _require_state(ticket, TicketState.REQUESTED, TicketState.INTERCEPTING)
+    _obligatory_refund(ticket, by=by, action="parcel_lost", note=note)
+    return ticket
+
+
+@transaction.atomic
+def ticket_refund_while_intercepting(*, ticket: AfterSalesTicket, by, note: str = "") -> Refund:
+    """An agent refunds before the courier answers (先退款后拦截), once the parcel is registered for a claim so the
+    courier bears the loss if the intercept fails. Within the agent's authority only: a supervisor cannot be asked
+    while the intercept runs."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    require_in_shop(by, ticket.shop, WORK)
+    _require_state(ticket, TicketState.INTERCEPTING)
+    amount = min(ticket.requested_amount or ticket.order.refundable_amount, ticket.order.refundable_amount)
+    if amount <= 0:
+        raise ActionRefused("over_paid", _("Nothing of this order is left to refund."))
+    limit = refund_authority_for(user=by, shop_id=ticket.shop_id)
+    if limit is not None and ticket_refunded_amount(ticket.pk) + amount > limit:
+        raise ActionRefused(
+            "over_authority",
+            _("¥%(amount)s is above your authority of ¥%(limit)s; wait for the courier's answer.")
+            % {"amount": amount, "limit": limit},
+        )
+    return _start_refund(
+        ticket, by=by, amount=amount, kind=None, idempotency_key=None, action="refund_before_intercept", note=note
+    )
+
+
+@transaction.atomic
+def tickets_flag_for_agent(*, ticket_ids, by, note: str) -> int:
+    """Put the same note in front of the agents of many tickets at once (a batch check's finding), with one event
+    each; a fixed number of queries whatever the number of tickets."""
+    note = _require_note(note)
+    tickets = list(AfterSalesTicket.objects.filter(pk__in=list(ticket_ids)).select_for_update().order_by("pk"))
+    if not tickets:
+        return 0
+    now = timezone.now()
+    AfterSalesTicket.objects.filter(pk__in=[ticket.pk for ticket in tickets]).update(
+        attention_note=note, updated_at=now
+    )
+    TicketEvent.objects.bulk_create(
+        TicketEvent(
+            ticket=ticket, actor=by, action="flagged", from_state=ticket.state, to_state=ticket.state, note=note
+        )
+        for ticket in tickets
+    )
+    return len(tickets)
 
 
 @transaction.atomic

@@ -1,0 +1,155 @@
+"""Group robots: messages to a courier's group chat (WeCom, DingTalk or Feishu custom-robot webhooks).
+
+Messages are written to the RobotMessage outbox in the transaction that decided them and sent afterwards by a task,
+so a robot that is down or a worker that dies delays a message but never loses it. The transport is chosen by
+settings.GROUP_ROBOT_TRANSPORT: HTTP by default; `make run`'s demo uses the recorder, which sends nothing.
+"""
+
+import base64
+import hashlib
+import hmac
+import logging
+import time
+from urllib.parse import quote_plus
+
+import httpx
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from logistics.models import RobotKind, RobotMessage
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+
+
+class RobotUnavailable(Exception):
+    """The robot could not be reached or answered 5xx: try again later."""
+
+
+class RobotRefused(Exception):
+    """The robot answered and said no (bad key, bad signature, blocked keyword): retrying will not help."""
+
+
+def _sign(secret: str, timestamp: str) -> str:
+    # Both DingTalk and Feishu sign "timestamp\nsecret" with HMAC-SHA256 and base64; DingTalk keys the HMAC with the
+    # secret, Feishu with the string itself over an empty message.
+    string = f"{timestamp}\n{secret}".encode()
+    return base64.b64encode(hmac.new(secret.encode(), string, hashlib.sha256).digest()).decode()
+
+
+def _feishu_sign(secret: str, timestamp: str) -> str:
+    string = f"{timestamp}\n{secret}".encode()
+    return base64.b64encode(hmac.new(string, b"", hashlib.sha256).digest()).decode()
+
+
+def robot_request(kind: str, url: str, secret: str, text: str) -> tuple[str, dict]:
+    """The URL and JSON body each robot expects for a plain-text message."""
+    if kind == RobotKind.FEISHU:
+        body = {"msg_type": "text", "content": {"text": text}}
+        if secret:
+            timestamp = str(int(time.time()))
+            body.update(timestamp=timestamp, sign=_feishu_sign(secret, timestamp))
+        return url, body
+    body = {"msgtype": "text", "text": {"content": text}}
+    if kind == RobotKind.DINGTALK and secret:
+        timestamp = str(int(time.time() * 1000))
+        separator = "&" if "?" in url else "?"
+        url = f"{url}{separator}timestamp={timestamp}&sign={quote_plus(_sign(secret, timestamp))}"
+    return url, body
+
+
+def _accepted(kind: str, answer: dict) -> tuple[bool, str]:
+    if kind == RobotKind.FEISHU:
+        code = answer.get("code", answer.get("StatusCode", -1))
+        return code == 0, str(answer.get("msg") or answer.get("StatusMessage") or "")
+    return answer.get("errcode", -1) == 0, str(answer.get("errmsg") or "")
+
+
+class HttpRobotTransport:
+    """POSTs to the robot's webhook with short timeouts; connection failures are retried twice at once, anything
+    else unavailable is left to the task's own retries (with backoff)."""
+
+    timeout = httpx.Timeout(5.0, connect=3.0)
+
+    def send(self, *, kind: str, url: str, secret: str, text: str) -> None:
+        url, body = robot_request(kind, url, secret, text)
+        try:
+            with httpx.Client(timeout=self.timeout, transport=httpx.HTTPTransport(retries=2)) as client:
+                response = client.post(url, json=body)
+        except httpx.HTTPError as error:
+            raise RobotUnavailable(f"{type(error).__name__}: {error}") from error
+        if response.status_code >= 500 or response.status_code == 429:
+            raise RobotUnavailable(f"HTTP {response.status_code}")
+        if response.status_code >= 400:
+            raise RobotRefused(f"HTTP {response.status_code}")
+        try:
+            answer = response.json()
+        except ValueError as error:
+            raise RobotRefused("not a JSON answer") from error
+        accepted, message = _accepted(kind, answer if isinstance(answer, dict) else {})
+        if not accepted:
+            raise RobotRefused(message or str(answer)[:200])
+
+
+class RecordingRobotTransport:
+    """The demo's robot: keeps what would have been sent (and logs it) instead of calling the network."""
+
+    sent: list[dict] = []
+
+    def send(self, *, kind: str, url: str, secret: str, text: str) -> None:
+        url, body = robot_request(kind, url, secret, text)
+        self.sent.append({"kind": kind, "url": url, "body": body})
+        logger.info("group robot (recorded, not sent) %s: %s", kind, text)
+
+
+def get_robot_transport():
+    return import_string(settings.GROUP_ROBOT_TRANSPORT)()
+
+
+def robot_message_send(*, message_id: int) -> str:
+    """Send one pending message; returns its status. Still `pending` means try again later (the task retries)."""
+    with transaction.atomic():
+        message = (
+            RobotMessage.objects.select_for_update(of=("self",), skip_locked=True)
+            .select_related("courier")
+            .filter(pk=message_id, status=RobotMessage.Status.PENDING)
+            .first()
+        )
+        if message is None:
+            return RobotMessage.objects.filter(pk=message_id).values_list("status", flat=True).first() or ""
+        courier = message.courier
+        if not (courier.robot_kind and courier.robot_webhook_url):
+            message.status = RobotMessage.Status.NO_ROBOT
+            message.save(update_fields=["status"])
+            return message.status
+        message.attempts += 1
+        try:
+            get_robot_transport().send(
+                kind=courier.robot_kind, url=courier.robot_webhook_url, secret=courier.robot_secret, text=message.text
+            )
+        except RobotRefused as error:
+            message.status, message.last_error = RobotMessage.Status.FAILED, str(error)[:300]
+        except RobotUnavailable as error:
+            message.last_error = str(error)[:300]
+            if message.attempts >= MAX_ATTEMPTS:
+                message.status = RobotMessage.Status.FAILED
+        else:
+            message.status, message.sent_at, message.last_error = RobotMessage.Status.SENT, timezone.now(), ""
+        message.save(update_fields=["status", "attempts", "last_error", "sent_at"])
+        return message.status
+
+
+def robot_messages_send_pending(*, batch_size: int = 200) -> int:
+    """The safety net for messages whose task was lost: send what is still pending, oldest first."""
+    sent = 0
+    for message_id in (
+        RobotMessage.objects.filter(status=RobotMessage.Status.PENDING)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:batch_size]
+    ):
+        if robot_message_send(message_id=message_id) == RobotMessage.Status.SENT:
+            sent += 1
+    return sent

@@ -1,0 +1,69 @@
+"""Logistics writes, one module per subject; import them from here."""
+
+from logistics.services.claims import (
+    ClaimSettlementRow,
+    ClaimSettlementSummary,
+    claim_review_done,
+    claims_apply_settlement,
+    claims_register_for_courier_liability,
+    claims_submit,
+)
+from logistics.services.common import month_of
+from logistics.services.intercepts import (
+    intercept_confirm,
+    intercept_fail,
+    intercept_mark_returned,
+    intercept_refund_early,
+    intercept_request,
+    intercepts_flag_overdue,
+    intercepts_open_for_waiting_tickets,
+)
+from logistics.services.lost import (
+    LostCheckResult,
+    NoScanRule,
+    lost_parcel_remedy,
+    lost_parcels_remedy_pending,
+    no_scan_rules_for,
+    shipments_declare_lost,
+)
+from logistics.services.shipments import (
+    IngestResult,
+    Scan,
+    courier_upsert,
+    outbound_shipment_for,
+    shipment_dispatch,
+    shipments_create_for_orders,
+    shipments_sync_from_orders,
+    tracking_ingest,
+)
+
+__all__ = [
+    "ClaimSettlementRow",
+    "ClaimSettlementSummary",
+    "IngestResult",
+    "LostCheckResult",
+    "NoScanRule",
+    "Scan",
+    "claim_review_done",
+    "claims_apply_settlement",
+    "claims_register_for_courier_liability",
+    "claims_submit",
+    "courier_upsert",
+    "intercept_confirm",
+    "intercept_fail",
+    "intercept_mark_returned",
+    "intercept_refund_early",
+    "intercept_request",
+    "intercepts_flag_overdue",
+    "intercepts_open_for_waiting_tickets",
+    "lost_parcel_remedy",
+    "lost_parcels_remedy_pending",
+    "month_of",
+    "no_scan_rules_for",
+    "outbound_shipment_for",
+    "shipment_dispatch",
+    "shipments_create_for_orders",
+    "shipments_declare_lost",
+    "shipments_sync_from_orders",
+    "tracking_ingest",
+]

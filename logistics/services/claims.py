@@ -1,0 +1,265 @@
+"""Courier claims (理赔, the 售后汇总表 ledger): one for every courier-caused refund or reship, settled monthly."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aftersales.errors import ActionRefused
+from aftersales.models import ZERO, AfterSalesTicket, Refund, TicketKind, TicketState
+from aftersales.selectors import system_user
+from aftersales.services.tickets import require_in_shop
+from logistics.models import (
+    ClaimCause,
+    ClaimRemedy,
+    Courier,
+    CourierClaim,
+    LogisticsEvent,
+)
+from logistics.services.common import (
+    BATCH_SIZE,
+    LOST_REASON_CODE,
+    RECONCILE,
+    couriers_by_code,
+    event_row,
+    month_of,
+    record_event,
+)
+
+# --- claims (理赔, 售后汇总表) ---------------------------------------------------------------------------------------
+
+
+def claims_register_for_courier_liability(*, batch_size: int = BATCH_SIZE, now=None) -> int:
+    """宁可多登记不要少登记: every refund or reship an agent made on a ticket whose liability is the courier's (damaged
+    in transit, lost, …) gets its claim row, found set-based so none is forgotten."""
+    now = now or timezone.now()
+    system = system_user()
+    created = 0
+    last_id = 0
+    claimed = CourierClaim.objects.filter(ticket=OuterRef("pk")).exclude(status=CourierClaim.Status.WITHDRAWN)
+    while True:
+        with transaction.atomic():
+            tickets = list(
+                AfterSalesTicket.objects.filter(pk__gt=last_id, liability="courier")
+                .filter(
+                    Exists(Refund.objects.filter(ticket=OuterRef("pk")).exclude(status=Refund.Status.FAILED))
+                    | Q(state=TicketState.RESOLVED, kind__in=[TicketKind.RESHIP, TicketKind.EXCHANGE])
+                )
+                .exclude(Exists(claimed))
+                .exclude(order__courier_code="")
+                .select_related("order", "reason")
+                .select_for_update(of=("self",), skip_locked=True)
+                .order_by("pk")[:batch_size]
+            )
+            if not tickets:
+                return created
+            last_id = tickets[-1].pk
+            couriers = couriers_by_code(ticket.order.courier_code for ticket in tickets)
+            refunds = _refunded_per_ticket(tickets)
+            rows = []
+            for ticket in tickets:
+                courier = couriers[ticket.order.courier_code]
+                refunded = refunds.get(ticket.pk)
+                loss = refunded if refunded is not None else (ticket.requested_amount or ticket.order.paid_amount)
+                rows.append(
+                    CourierClaim(
+                        shop_id=ticket.shop_id,
+                        courier=courier,
+                        order_id=ticket.order_id,
+                        ticket=ticket,
+                        cause=ClaimCause.LOST if ticket.reason.code == LOST_REASON_CODE else ClaimCause.DAMAGED,
+                        remedy=ClaimRemedy.REFUND if refunded is not None else ClaimRemedy.RESHIP,
+                        loss_amount=loss,
+                        claim_amount=courier.claimable(loss, None),
+                        month=month_of(now),
+                        created_at=now,
+                    )
+                )
+            claims = CourierClaim.objects.bulk_create(rows)
+            LogisticsEvent.objects.bulk_create(
+                event_row(
+                    by=system,
+                    action="opened",
+                    at=now,
+                    to_state=claim.status,
+                    claim=claim,
+                    note=_("Courier's liability on ticket #%(ticket)s.") % {"ticket": claim.ticket_id},
+                )
+                for claim in claims
+            )
+            created += len(claims)
+
+
+def _refunded_per_ticket(tickets) -> dict[int, Decimal]:
+    totals: dict[int, Decimal] = {}
+    for ticket_id, amount in (
+        Refund.objects.filter(ticket__in=tickets)
+        .exclude(status=Refund.Status.FAILED)
+        .values_list("ticket_id", "amount")
+    ):
+        totals[ticket_id] = totals.get(ticket_id, Decimal("0.00")) + amount
+    return totals
+
+
+@transaction.atomic
+def claims_submit(*, claims, by) -> int:
+    """Mark open claims as sent to the courier (the month's sheet went to them)."""
+    now = timezone.now()
+    submitted = []
+    for claim in (
+        CourierClaim.objects.select_for_update(of=("self",))
+        .select_related("shop")
+        .filter(pk__in=[c.pk for c in claims], status=CourierClaim.Status.OPEN)
+    ):
+        require_in_shop(by, claim.shop, RECONCILE)
+        claim.submit()
+        submitted.append(claim)
+    CourierClaim.objects.bulk_update(submitted, ["status"])
+    LogisticsEvent.objects.bulk_create(
+        event_row(by=by, action="submitted", at=now, from_state="open", to_state=claim.status, claim=claim)
+        for claim in submitted
+    )
+    return len(submitted)
+
+
+@transaction.atomic
+def claim_review_done(*, claim: CourierClaim, by, note: str = "") -> CourierClaim:
+    """Someone looked at a claim marked for review (a reappeared parcel) and settled what to do."""
+    claim = CourierClaim.objects.select_for_update(of=("self",)).select_related("shop").get(pk=claim.pk)
+    require_in_shop(by, claim.shop, RECONCILE)
+    claim.review_note = ""
+    claim.save(update_fields=["review_note"])
+    record_event(
+        by=by,
+        action="reviewed",
+        at=timezone.now(),
+        from_state=claim.status,
+        to_state=claim.status,
+        note=note,
+        claim=claim,
+    )
+    return claim
+
+
+# --- the courier's settlement sheet -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClaimSettlementRow:
+    """One answered row of a courier's settlement sheet: `settled` with the amount paid, or rejected with a note."""
+
+    row_number: int
+    claim_id: int
+    settled: bool
+    amount: Decimal | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ClaimSettlementSummary:
+    settled_count: int = 0
+    settled_amount: Decimal = ZERO
+    rejected_count: int = 0
+    rejected_claim_amount: Decimal = ZERO
+
+
+@transaction.atomic
+def claims_apply_settlement(
+    *, courier: Courier, month: date, rows: list[ClaimSettlementRow], by
+) -> ClaimSettlementSummary:
+    """Settle or reject each row's claim, all or nothing: the first row refused (named by its sheet row) undoes
+    the rest. Checked again here under the claims' locks, since the sheet was read without them."""
+    rows = list(rows)
+    if not rows:
+        raise ActionRefused("nothing_to_apply", _("The sheet has no settled or rejected rows."))
+    claims = {
+        claim.pk: claim
+        for claim in CourierClaim.objects.select_for_update(of=("self",))
+        .select_related("shop")
+        .filter(pk__in=[row.claim_id for row in rows])
+        .order_by("pk")
+    }
+    now = timezone.now()
+    shops_checked: set[int] = set()
+    rows_seen: dict[int, int] = {}
+    changed, events = [], []
+    settled_count, settled_amount, rejected_count, rejected_claim_amount = 0, ZERO, 0, ZERO
+    for row in rows:
+        claim = claims.get(row.claim_id)
+        try:
+            if claim is None:
+                raise ActionRefused("unknown_claim", _("There is no claim CL%(id)06d.") % {"id": row.claim_id})
+            if claim.pk in rows_seen:
+                raise ActionRefused(
+                    "duplicate_claim",
+                    _("%(claim)s is answered twice (first on row %(row)d).")
+                    % {"claim": claim.reference, "row": rows_seen[claim.pk]},
+                )
+            claim_settlement_check(claim=claim, row=row, courier=courier, month=month)
+            if claim.shop_id not in shops_checked:
+                require_in_shop(by, claim.shop, RECONCILE)
+                shops_checked.add(claim.shop_id)
+        except ActionRefused as refusal:
+            raise ActionRefused(
+                refusal.code, _("Row %(row)d: %(reason)s") % {"row": row.row_number, "reason": refusal.message}
+            ) from None
+        rows_seen[claim.pk] = row.row_number
+        from_state = claim.status
+        if row.settled:
+            claim.settle(amount=row.amount, at=now, note=row.note)
+            settled_count += 1
+            settled_amount += row.amount
+        else:
+            claim.reject(at=now, note=row.note)
+            rejected_count += 1
+            rejected_claim_amount += claim.claim_amount
+        changed.append(claim)
+        events.append(
+            event_row(
+                by=by,
+                action=claim.status,
+                at=now,
+                from_state=from_state,
+                to_state=claim.status,
+                note=row.note,
+                claim=claim,
+            )
+        )
+    CourierClaim.objects.bulk_update(
+        changed, ["status", "settled_amount", "decided_at", "courier_note"], batch_size=BATCH_SIZE
+    )
+    LogisticsEvent.objects.bulk_create(events, batch_size=BATCH_SIZE)
+    return ClaimSettlementSummary(settled_count, settled_amount, rejected_count, rejected_claim_amount)
+
+
+def claim_settlement_check(*, claim: CourierClaim, row: ClaimSettlementRow, courier: Courier, month: date) -> None:
+    """Refuse a sheet row its claim cannot take (the courier's sheet reader shows these before anything is written)."""
+    if claim.courier_id != courier.pk or claim.month != month:
+        raise ActionRefused(
+            "other_sheet",
+            _("%(claim)s is not one of %(courier)s's claims for %(month)s.")
+            % {"claim": claim.reference, "courier": courier.name, "month": f"{month:%Y-%m}"},
+        )
+    if claim.status not in (CourierClaim.Status.OPEN, CourierClaim.Status.SUBMITTED):
+        raise ActionRefused(
+            "wrong_state",
+            _("%(claim)s is already “%(status)s”.") % {"claim": claim.reference, "status": claim.get_status_display()},
+        )
+    if not row.settled:
+        if row.amount:
+            raise ActionRefused("paid_rejection", _("A rejected claim is paid nothing; leave the amount empty."))
+        if not row.note.strip():
+            raise ActionRefused("note_required", _("A rejection needs the courier's reason."))
+        return
+    if row.amount is None or row.amount <= 0:
+        raise ActionRefused("invalid_amount", _("A settled claim needs the amount paid, more than zero."))
+    if row.amount > claim.claim_amount:
+        raise ActionRefused(
+            "above_claimed",
+            _("¥%(amount)s is more than the ¥%(claimed)s claimed.")
+            % {"amount": row.amount, "claimed": claim.claim_amount},
+        )

@@ -1,0 +1,339 @@
+"""Intercepts (拦截): asking the courier to stop a parcel, its answer, and chasing a late answer."""
+
+import logging
+from collections import defaultdict
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aftersales import lock_objects
+from aftersales import services as aftersales
+from aftersales.errors import ActionRefused
+from aftersales.models import AfterSalesTicket, TicketKind, TicketState
+from aftersales.selectors import system_user
+from aftersales.services.tickets import require_in_shop
+from logistics.models import (
+    ClaimCause,
+    ClaimRemedy,
+    CourierClaim,
+    InterceptRequest,
+    LogisticsEvent,
+    RobotMessage,
+    Shipment,
+)
+from logistics.services.common import (
+    ANSWER_INTERCEPT,
+    BATCH_SIZE,
+    REQUEST_INTERCEPT,
+    event_row,
+    month_of,
+    queue_robot_messages,
+    record_event,
+)
+from logistics.services.shipments import outbound_shipment_for
+
+logger = logging.getLogger(__name__)
+
+# --- intercepts (拦截) ----------------------------------------------------------------------------------------------
+
+
+def _intercept_message(intercept: InterceptRequest) -> str:
+    order = intercept.ticket.order
+    return _(
+        "[Intercept request] %(courier)s waybill %(number)s (order %(order)s, %(shop)s). Please stop the parcel and "
+        "return it to the sender, and answer by %(due)s."
+    ) % {
+        "courier": intercept.courier.name,
+        "number": intercept.shipment.tracking_number,
+        "order": order.platform_order_id,
+        "shop": intercept.shop.name,
+        "due": timezone.localtime(intercept.due_at).strftime("%m-%d %H:%M"),
+    }
+
+
+@transaction.atomic
+def intercept_request(*, ticket: AfterSalesTicket, by, note: str = "") -> InterceptRequest:
+    """Ask the courier to stop the parcel of a refund-only ticket (path 2, or path 1 whose parcel had left): the
+    ticket waits in `intercepting`, and the courier's contact gets the request in their group chat."""
+    require_in_shop(by, ticket.shop, REQUEST_INTERCEPT)
+    ticket = AfterSalesTicket.objects.select_related("order").get(pk=ticket.pk)
+    if ticket.kind != TicketKind.REFUND_ONLY:
+        raise ActionRefused("not_refund_only", _("An intercept is for refund-only requests."))
+    shipment = outbound_shipment_for(ticket.order)
+    if shipment is None:
+        raise ActionRefused("no_parcel", _("The order has no tracking number to intercept."))
+    shipment = Shipment.objects.select_for_update(of=("self",)).select_related("courier").get(pk=shipment.pk)
+    if shipment.status not in (Shipment.Status.IN_TRANSIT, Shipment.Status.LOST):
+        raise ActionRefused(
+            "not_in_transit",
+            _("The parcel is “%(status)s”; only a parcel on its way can be intercepted.")
+            % {"status": shipment.get_status_display()},
+        )
+    if shipment.intercepts.filter(status=InterceptRequest.Status.REQUESTED).exists():
+        raise ActionRefused("already_requested", _("An intercept of this parcel is already waiting for the courier."))
+    aftersales.ticket_start_intercept(ticket=ticket, by=by, note=note)
+    now = timezone.now()
+    courier = shipment.courier
+    try:
+        with transaction.atomic():
+            intercept = InterceptRequest.objects.create(
+                shop_id=ticket.shop_id,
+                ticket=ticket,
+                shipment=shipment,
+                courier=courier,
+                requested_by=by,
+                requested_at=now,
+                due_at=now + timedelta(minutes=courier.intercept_answer_minutes),
+                note=note,
+            )
+    except IntegrityError as error:
+        raise ActionRefused(
+            "already_requested", _("An intercept of this parcel is already waiting for the courier.")
+        ) from error
+    record_event(by=by, action="requested", at=now, to_state=intercept.status, note=note, intercept=intercept)
+    queue_robot_messages(
+        [
+            RobotMessage(
+                courier=courier, intercept=intercept, purpose="intercept_request", text=_intercept_message(intercept)
+            )
+        ]
+    )
+    return intercept
+
+
+def _lock_intercept(intercept: InterceptRequest) -> InterceptRequest:
+    """Lock in logistics' one order, parcel → ticket → intercept → claims (then aftersales' ticket → order), so two
+    services, the tracking push and the checks never wait on each other in a circle."""
+    shipment_id, ticket_id = InterceptRequest.objects.values_list("shipment_id", "ticket_id").get(pk=intercept.pk)
+    shipment = Shipment.objects.select_for_update().get(pk=shipment_id)
+    lock_objects.ticket_for_update(ticket_id)
+    intercept = (
+        InterceptRequest.objects.select_for_update(of=("self",))
+        .select_related("ticket", "shop", "courier")
+        .get(pk=intercept.pk)
+    )
+    intercept.shipment = shipment
+    return intercept
+
+
+def _require_open(intercept: InterceptRequest, *allowed) -> None:
+    if intercept.status not in (allowed or (InterceptRequest.Status.REQUESTED,)):
+        raise ActionRefused(
+            "already_answered",
+            _("This intercept is already “%(status)s”.") % {"status": intercept.get_status_display()},
+        )
+
+
+@transaction.atomic
+def intercept_confirm(*, intercept: InterceptRequest, by, note: str = "") -> InterceptRequest:
+    """The courier stopped the parcel: the buyer is refunded now (it comes back to us)."""
+    intercept = _lock_intercept(intercept)
+    require_in_shop(by, intercept.shop, ANSWER_INTERCEPT)
+    _require_open(intercept)
+    now = timezone.now()
+    intercept.confirm(at=now)
+    intercept.save()
+    shipment = intercept.shipment
+    if shipment.status in (Shipment.Status.IN_TRANSIT, Shipment.Status.LOST):
+        shipment.intercept()
+        shipment.save()
+    record_event(
+        by=by,
+        action="confirmed",
+        at=now,
+        from_state="requested",
+        to_state=intercept.status,
+        note=note,
+        intercept=intercept,
+    )
+    if intercept.ticket.state == TicketState.INTERCEPTING:
+        aftersales.ticket_intercept_confirmed(ticket=intercept.ticket, by=by, note=note)
+    return intercept
+
+
+@transaction.atomic
+def intercept_fail(*, intercept: InterceptRequest, by, note: str = "") -> InterceptRequest:
+    """The courier could not stop it: the ticket goes back to the agent, as path 3 once the buyer has the parcel."""
+    intercept = _lock_intercept(intercept)
+    require_in_shop(by, intercept.shop, ANSWER_INTERCEPT)
+    _require_open(intercept)
+    now = timezone.now()
+    intercept.fail(at=now)
+    intercept.save()
+    record_event(
+        by=by,
+        action="failed",
+        at=now,
+        from_state="requested",
+        to_state=intercept.status,
+        note=note,
+        intercept=intercept,
+    )
+    if intercept.ticket.state == TicketState.INTERCEPTING:
+        aftersales.ticket_intercept_failed(ticket=intercept.ticket, by=by, note=note)
+    return intercept
+
+
+@transaction.atomic
+def intercept_mark_returned(*, intercept: InterceptRequest, by, note: str = "") -> InterceptRequest:
+    """The intercepted parcel is back with the sender: nothing is lost, so a claim made while waiting is withdrawn."""
+    intercept = _lock_intercept(intercept)
+    require_in_shop(by, intercept.shop, ANSWER_INTERCEPT)
+    _require_open(intercept, InterceptRequest.Status.REQUESTED, InterceptRequest.Status.CONFIRMED)
+    now = timezone.now()
+    from_state = intercept.status
+    intercept.mark_returned(at=now)
+    intercept.save()
+    shipment = intercept.shipment
+    if shipment.status != Shipment.Status.RETURNED:
+        shipment.mark_returned()
+        shipment.save()
+    events = [
+        event_row(
+            by=by,
+            action="returned",
+            at=now,
+            from_state=from_state,
+            to_state=intercept.status,
+            note=note,
+            intercept=intercept,
+        )
+    ]
+    for claim in CourierClaim.objects.select_for_update().filter(
+        ticket=intercept.ticket_id, cause=ClaimCause.INTERCEPT, status=CourierClaim.Status.OPEN
+    ):
+        withdrawn_note = _("The intercepted parcel came back; nothing to claim.")
+        claim.withdraw(note=withdrawn_note)
+        claim.save()
+        events.append(
+            event_row(
+                by=by,
+                action="withdrawn",
+                at=now,
+                from_state="open",
+                to_state=claim.status,
+                note=withdrawn_note,
+                claim=claim,
+            )
+        )
+    LogisticsEvent.objects.bulk_create(events)
+    if intercept.ticket.state == TicketState.INTERCEPTING:
+        aftersales.ticket_intercept_confirmed(ticket=intercept.ticket, by=by, note=note)
+    return intercept
+
+
+@transaction.atomic
+def intercept_refund_early(*, ticket: AfterSalesTicket, by, note: str = "") -> CourierClaim:
+    """先退款后拦截: refund the buyer before the courier answers, and register the parcel in the claims ledger at the
+    same time, so a failed intercept is the courier's loss and a returned parcel withdraws the claim."""
+    intercept = (
+        InterceptRequest.objects.filter(ticket=ticket, status=InterceptRequest.Status.REQUESTED)
+        .select_related("courier")
+        .first()
+    )
+    if intercept is None:
+        raise ActionRefused("no_intercept", _("Refunding early needs an intercept waiting for the courier."))
+    refund = aftersales.ticket_refund_while_intercepting(ticket=ticket, by=by, note=note)
+    now = timezone.now()
+    claim = CourierClaim.objects.create(
+        shop_id=ticket.shop_id,
+        courier=intercept.courier,
+        order_id=ticket.order_id,
+        shipment_id=intercept.shipment_id,
+        ticket_id=ticket.pk,
+        refund=refund,
+        cause=ClaimCause.INTERCEPT,
+        remedy=ClaimRemedy.REFUND,
+        loss_amount=refund.amount,
+        claim_amount=intercept.courier.claimable(refund.amount, intercept.shipment.postage),
+        month=month_of(now),
+        created_at=now,
+    )
+    record_event(by=by, action="registered", at=now, to_state=claim.status, note=note, claim=claim)
+    return claim
+
+
+def intercepts_flag_overdue(*, now=None, batch_size: int = BATCH_SIZE) -> int:
+    """Intercepts the courier has not answered in time: flag them, chase the courier's group (one message per
+    courier per batch, listing the waybills) and put a note in front of each ticket's agent."""
+    now = now or timezone.now()
+    flagged = 0
+    system = system_user()
+    last_id = 0
+    overdue = InterceptRequest.objects.filter(
+        status=InterceptRequest.Status.REQUESTED, due_at__lte=now, overdue_flagged_at__isnull=True
+    )
+    while True:
+        with transaction.atomic():
+            candidates = list(overdue.filter(pk__gt=last_id).order_by("pk").values_list("pk", "ticket_id")[:batch_size])
+            if not candidates:
+                return flagged
+            last_id = candidates[-1][0]
+            # Tickets before intercepts (the services' lock order); one busy elsewhere is left for the next run.
+            free_tickets = AfterSalesTicket.objects.filter(pk__in=[ticket_id for _pk, ticket_id in candidates])
+            free_tickets = set(free_tickets.select_for_update(skip_locked=True).values_list("pk", flat=True))
+            batch = list(
+                overdue.filter(pk__in=[pk for pk, ticket_id in candidates if ticket_id in free_tickets])
+                .select_related("courier", "shipment")
+                .select_for_update(of=("self",), skip_locked=True)
+                .order_by("pk")
+            )
+            if not batch:
+                continue
+            InterceptRequest.objects.filter(pk__in=[i.pk for i in batch]).update(overdue_flagged_at=now)
+            note = _("The courier has not answered the intercept in time; chased in their group.")
+            LogisticsEvent.objects.bulk_create(
+                event_row(
+                    by=system, action="overdue", at=now, from_state=i.status, to_state=i.status, note=note, intercept=i
+                )
+                for i in batch
+            )
+            per_courier = defaultdict(list)
+            for intercept in batch:
+                per_courier[intercept.courier].append(intercept)
+            queue_robot_messages(
+                [
+                    RobotMessage(
+                        courier=courier,
+                        purpose="intercept_overdue",
+                        text=_("[Intercepts overdue] Please answer now: %(numbers)s")
+                        % {"numbers": ", ".join(i.shipment.tracking_number for i in intercepts)},
+                    )
+                    for courier, intercepts in per_courier.items()
+                ]
+            )
+            aftersales.tickets_flag_for_agent(ticket_ids=[i.ticket_id for i in batch], by=system, note=note)
+            flagged += len(batch)
+
+
+def intercepts_open_for_waiting_tickets(*, batch_size: int = BATCH_SIZE) -> int:
+    """早上对所有仅退款件进行拦截: every refund-only request on a parcel still on its way gets an intercept, as the
+    system user, once (a ticket whose intercept failed is the agent's again and is not retried)."""
+    system = system_user()
+    opened = 0
+    last_id = 0
+    while True:
+        tickets = list(
+            AfterSalesTicket.objects.filter(
+                pk__gt=last_id,
+                state=TicketState.REQUESTED,
+                kind=TicketKind.REFUND_ONLY,
+                order__shipped_at__isnull=False,
+                order__delivered_at__isnull=True,
+            )
+            .exclude(Exists(InterceptRequest.objects.filter(ticket=OuterRef("pk"))))
+            .select_related("shop", "order")
+            .order_by("pk")[:batch_size]
+        )
+        if not tickets:
+            return opened
+        for ticket in tickets:
+            try:
+                intercept_request(ticket=ticket, by=system, note=_("Requested by the daily intercept rule."))
+                opened += 1
+            except ActionRefused as refusal:
+                logger.info("no intercept for ticket %s: %s", ticket.pk, refusal.code)
+        last_id = tickets[-1].pk

@@ -1,0 +1,89 @@
+"""What logistics adds to a ticket's page: the intercept moves and links to the parcel, intercept and claim.
+Registered at start-up (LogisticsConfig.ready); aftersales imports none of this."""
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from aftersales.models import GoodsState, TicketKind, TicketState
+from aftersales.ticket_actions import TicketAction
+from logistics import services
+from logistics.models import CourierClaim, InterceptRequest, Shipment
+from logistics.services.common import REQUEST_INTERCEPT
+
+
+def _text(data: dict, key: str) -> str:
+    value = data.get(key, "")
+    return value.strip() if isinstance(value, str) else str(value)
+
+
+def _request_intercept(ticket, by, data) -> str:
+    intercept = services.intercept_request(ticket=ticket, by=by, note=_text(data, "note"))
+    return _("Intercept requested from %(courier)s; answer due %(due)s.") % {
+        "courier": intercept.courier.name,
+        "due": timezone.localtime(intercept.due_at).strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def _refund_early(ticket, by, data) -> str:
+    claim = services.intercept_refund_early(ticket=ticket, by=by, note=_text(data, "note"))
+    return _("Refund started; the parcel is registered in the claims ledger as %(claim)s.") % {"claim": claim}
+
+
+ACTIONS = [
+    TicketAction(
+        "request_intercept",
+        gettext_lazy("Ask the courier to intercept (拦截)"),
+        (TicketState.REQUESTED,),
+        REQUEST_INTERCEPT,
+        _request_intercept,
+        ("note",),
+        offered_when=lambda ticket: (
+            ticket.kind == TicketKind.REFUND_ONLY and ticket.order.goods_state == GoodsState.SHIPPED
+        ),
+    ),
+    TicketAction(
+        "refund_before_intercept_answer",
+        gettext_lazy("Refund now and register a claim (先退款后拦截)"),
+        (TicketState.INTERCEPTING,),
+        "aftersales.work_ticket",
+        _refund_early,
+        ("note",),
+        offered_when=lambda ticket: ticket.intercepts.filter(status=InterceptRequest.Status.REQUESTED).exists(),
+    ),
+]
+
+
+def logistics_links(ticket, user) -> list[tuple[str, str]]:
+    """The ticket's parcel, intercept and claim, for those who may see them."""
+    links = []
+    if user.has_perm("logistics.view_interceptrequest"):
+        for intercept in (
+            InterceptRequest.objects.filter(ticket=ticket).only("pk", "status", "due_at").order_by("-pk")[:1]
+        ):
+            links.append(
+                (
+                    _("Intercept: %(status)s") % {"status": intercept.get_status_display()},
+                    reverse("admin:logistics_interceptrequest_change", args=[intercept.pk]),
+                )
+            )
+    if user.has_perm("logistics.view_shipment"):
+        shipment = Shipment.objects.filter(order_id=ticket.order_id).exclude(status="created").order_by("-pk").first()
+        if shipment:
+            links.append(
+                (
+                    _("Parcel %(number)s: %(status)s")
+                    % {"number": shipment.tracking_number, "status": shipment.get_status_display()},
+                    reverse("admin:logistics_shipment_change", args=[shipment.pk]),
+                )
+            )
+    if user.has_perm("logistics.view_courierclaim"):
+        for claim in CourierClaim.objects.filter(ticket=ticket).only("pk", "status"):
+            links.append(
+                (
+                    _("Courier claim %(claim)s: %(status)s") % {"claim": claim, "status": claim.get_status_display()},
+                    reverse("admin:logistics_courierclaim_change", args=[claim.pk]),
+                )
+            )
+    return links
