@@ -19,4 +19,5 @@ urlpatterns = [
     # The receiving station, cut-offs and daily clearance. Evidence is streamed by its view after a shop check;
     # MEDIA_URL is deliberately not served.
     path("warehouse/", include("warehouse.urls")),
+    path("logistics/", include("logistics.urls")),
 ]
