@@ -18,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from aftersales.admin_scoping import ShopScopedAdminMixin
+from aftersales.admin_scoping import ReadOnlyAdminMixin, ShopScopedAdminMixin
 from aftersales.errors import ActionRefused
 from aftersales.selectors import tickets_for_user
 from aftersales.services.tickets import WORK
@@ -29,22 +29,6 @@ from warehouse.services import (
     return_parcel_match,
     return_parcel_record_scan,
 )
-
-
-class ReadOnlyAdminMixin:
-    """Rows that only services write: nobody adds, edits or deletes them here."""
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _ticket_link(ticket_id, order_number=""):
