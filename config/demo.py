@@ -33,7 +33,17 @@ from aftersales.services import (
     ticket_reject,
     ticket_return_shipped,
 )
-from logistics.services import courier_upsert
+from logistics.models import LostParcelPolicy, Shipment, TrackingAccount, TrackingStatus
+from logistics.services import (
+    Scan,
+    claims_register_for_courier_liability,
+    courier_upsert,
+    intercepts_open_for_waiting_tickets,
+    lost_parcels_remedy_pending,
+    shipments_declare_lost,
+    shipments_sync_from_orders,
+    tracking_ingest,
+)
 from warehouse.services import early_exchange_rule_set
 
 SHOPS = [
@@ -373,6 +383,7 @@ def ticket_plan(shop_spec: dict, *, today: datetime, seed: int = DEMO_SEED) -> l
 class DemoLoad:
     imports: dict = field(default_factory=dict)  # shop → ImportSummary
     tickets: dict = field(default_factory=dict)  # shop → {state: count} of its demo tickets
+    logistics: dict = field(default_factory=dict)  # what the logistics checks did: intercepts, lost parcels, claims
 
 
 @transaction.atomic
@@ -385,7 +396,7 @@ def load(*, seed: int = DEMO_SEED, today: datetime | None = None) -> DemoLoad:
     today = today or demo_day()
     result = DemoLoad()
     for code, name, _prefix in COURIERS:
-        courier_upsert(code=code, name=name)
+        courier_upsert(code=code, name=name, **COURIER_TERMS[code])
     shops = {
         spec["code"]: shop_upsert(code=spec["code"], name=spec["name"], platform_code=spec["platform_code"])
         for spec in SHOPS
@@ -398,10 +409,17 @@ def load(*, seed: int = DEMO_SEED, today: datetime | None = None) -> DemoLoad:
     _load_authorities(shops, users)
     # 提前换出 on Tmall for single items up to ¥300: an agent may send the replacement once the return is scanned.
     early_exchange_rule_set(shop=shops["shanye-tmall"], is_enabled=True, max_price=Decimal("300.00"))
+    demo_tickets = {}
     for spec in SHOPS:
         shop = shops[spec["code"]]
-        tickets = _load_tickets(shop, ticket_plan(spec, today=today, seed=seed), by=users[DEMO_DESK_USER[spec["code"]]])
-        states = Counter(ticket.state for ticket in AfterSalesTicket.objects.filter(pk__in=[t.pk for t in tickets]))
+        plan = ticket_plan(spec, today=today, seed=seed)
+        demo_tickets[shop] = _load_tickets(shop, plan, by=users[DEMO_DESK_USER[spec["code"]]])
+    # The couriers' side moves some tickets on (intercepts requested, lost parcels refunded); count states after it.
+    result.logistics = _load_logistics(shops, today=today)
+    for shop, tickets in demo_tickets.items():
+        states = Counter(
+            AfterSalesTicket.objects.filter(pk__in=[t.pk for t in tickets]).values_list("state", flat=True)
+        )
         result.tickets[shop] = dict(sorted(states.items()))
     return result
 
@@ -487,3 +505,106 @@ def _move_on(ticket: AfterSalesTicket, demo: DemoTicket, *, by, system) -> None:
         ticket_reject(ticket=ticket, by=by, note=REJECT_NOTE)
     elif demo.scenario == Scenario.COMPENSATED:
         ticket_approve_refund(ticket=ticket, by=by, note=COMPENSATION_NOTE)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Logistics: the couriers' agreements, the shops' tracking accounts and no-scan rules, scans, intercepts, lost parcels.
+# ---------------------------------------------------------------------------------------------------------------------
+
+# The robots' addresses are made up: `make run` records their messages instead of sending them.
+_ROBOT = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=demo-"
+COURIER_TERMS = {
+    "SF": {
+        "kuaidi100_code": "shunfeng",
+        "kdniao_code": "SF",
+        "intercept_contact": "顺丰 刘经理",
+        "robot_kind": "wecom",
+        "robot_webhook_url": _ROBOT + "sf",
+        "claim_terms": "保价件按声明价值, 未保价按实际损失",
+    },
+    "ZTO": {
+        "kuaidi100_code": "zhongtong",
+        "kdniao_code": "ZTO",
+        "intercept_contact": "中通 陈主管",
+        "robot_kind": "dingtalk",
+        "robot_webhook_url": "https://oapi.dingtalk.com/robot/send?access_token=demo-zto",
+        "claim_max_amount": Decimal("1000.00"),
+    },
+    "YTO": {
+        "kuaidi100_code": "yuantong",
+        "kdniao_code": "YTO",
+        "intercept_contact": "圆通 周专员",
+        "robot_kind": "feishu",
+        "robot_webhook_url": "https://open.feishu.cn/open-apis/bot/v2/hook/demo-yto",
+    },
+    "YUNDA": {
+        "kuaidi100_code": "yunda",
+        "kdniao_code": "YD",
+        "intercept_contact": "韵达 吴组长",
+        "robot_kind": "wecom",
+        "robot_webhook_url": _ROBOT + "yunda",
+    },
+    "JD": {
+        "kuaidi100_code": "jd",
+        "kdniao_code": "JD",
+        "intercept_contact": "京东 郑经理",
+        "robot_kind": "wecom",
+        "robot_webhook_url": _ROBOT + "jd",
+        "intercept_answer_minutes": 60,
+    },
+    # No group: the intercept contact is phoned (the outbox says so).
+    "EMS": {
+        "kuaidi100_code": "ems",
+        "kdniao_code": "EMS",
+        "intercept_contact": "邮政 客户经理",
+        "claim_postage_multiple": Decimal("3.00"),
+    },
+}
+# Douyin's remote list adds 云南 and 海南 to the seeds' six (DESIGN §5).
+DOUYIN_REMOTE = ["新疆", "西藏", "青海", "内蒙古", "甘肃", "宁夏", "云南", "海南"]
+# One parcel in this many gets no scan after pickup, so the no-scan rule has lost parcels to show.
+QUIET_EVERY = 12
+
+
+def _load_logistics(shops, *, today: datetime) -> dict:
+    for shop in shops.values():
+        remote = DOUYIN_REMOTE if shop.platform.code == "douyin" else None
+        LostParcelPolicy.objects.get_or_create(shop=shop, defaults={"remote_provinces": remote} if remote else {})
+        for provider in ("kuaidi100", "kdniao", "bulk"):
+            TrackingAccount.objects.get_or_create(
+                shop=shop, provider=provider, defaults={"signing_key": f"demo-{provider}-{shop.code}"}
+            )
+    shipments_sync_from_orders()
+    _scan_parcels_in_transit(shops, today=today)
+    lost = shipments_declare_lost(now=today)
+    lost_parcels_remedy_pending()
+    for refund_id in Refund.objects.filter(status=Refund.Status.PENDING).values_list("pk", flat=True):
+        refund_execute(refund_id=refund_id)
+    return {
+        "intercepts": intercepts_open_for_waiting_tickets(),
+        "lost": lost.declared,
+        "claims": claims_register_for_courier_liability() + lost.claims,
+    }
+
+
+def _scan_parcels_in_transit(shops, *, today: datetime) -> None:
+    """A courier scan a few hours before `today` for each parcel on its way, except every QUIET_EVERY-th."""
+    for shop in shops.values():
+        parcels = Shipment.objects.filter(shop=shop, status=Shipment.Status.IN_TRANSIT).select_related("courier")
+        scans = []
+        for number, shipment in enumerate(parcels.order_by("tracking_number")):
+            if number % QUIET_EVERY == 0:
+                continue
+            hours_ago = 2 + sum(map(ord, shipment.tracking_number)) % 30
+            scanned_at = min(today, max(shipment.shipped_at + timedelta(hours=1), today - timedelta(hours=hours_ago)))
+            scans.append(
+                Scan(
+                    shipment.courier.code,
+                    shipment.tracking_number,
+                    scanned_at,
+                    TrackingStatus.IN_TRANSIT,
+                    "快件已到达转运中心",
+                    "杭州",
+                )
+            )
+        tracking_ingest(shop=shop, scans=scans, source="bulk")

@@ -58,8 +58,14 @@ def test_loading_the_demo_twice_gives_the_same_tickets_in_every_state():
         TicketState.REJECTED,
     ]:
         assert states[state] > 0, state
-    per_shop = Counter(shop for shop, _state in after_first["states"].elements())
+    pushed = AfterSalesTicket.objects.exclude(platform_ticket_id="")
+    per_shop = Counter(pushed.values_list("shop__code", flat=True))
     assert all(20 <= count <= 30 for count in per_shop.values()), per_shop
+    # The other tickets are the shop's own, opened for parcels the no-scan rule declared lost, each with its claim.
+    own = AfterSalesTicket.objects.filter(platform_ticket_id="")
+    assert own.exists()
+    assert set(own.values_list("reason__code", flat=True)) == {"lost_parcel"}
+    assert not own.filter(courier_claims__isnull=True).exists()
     # Every refund the demo started was paid by the gateway; nothing is left refunding.
     assert set(after_first["refunds"]) == {Refund.Status.SUCCEEDED}
     assert states[TicketState.REFUNDING] == 0
@@ -81,8 +87,13 @@ def test_demo_tickets_follow_where_the_goods_are():
 
     for ticket in tickets.filter(state=TicketState.INTERCEPTING):
         assert ticket.order.packed_at
-        assert not ticket.order.shipped_at
-        assert ticket.cutoffs.filter(status=CutOffRequest.Status.REQUESTED).exists()
+        if ticket.order.shipped_at:
+            # On its way: the daily intercept rule asked the courier to stop it.
+            assert not ticket.order.delivered_at
+            assert ticket.intercepts.filter(status="requested").exists()
+        else:
+            assert ticket.cutoffs.filter(status=CutOffRequest.Status.REQUESTED).exists()
+    assert tickets.filter(state=TicketState.INTERCEPTING, intercepts__isnull=False).exists()
     for ticket in tickets.filter(state__in=[TicketState.AWAITING_RETURN, TicketState.RETURN_IN_TRANSIT]):
         assert ticket.order.delivered_at
         assert ticket.path == TicketPath.RETURN

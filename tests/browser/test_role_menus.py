@@ -13,11 +13,14 @@ _DESK = {"aftersales-aftersalesticket", "aftersales-approvalrequest", "aftersale
 _CONFIG = {"aftersales-returnreason", "aftersales-refundauthority"}
 # Return parcels, inspections and early exchanges for everyone; the early-exchange rule for all but the warehouse.
 _RETURNS = {"warehouse-returnparcel", "warehouse-inspection", "warehouse-earlyexchange"}
+_PARCELS = {"logistics-courier", "logistics-shipment", "logistics-interceptrequest"}
+_CLAIMS = {"logistics-courierclaim", "logistics-lostparcelpolicy"}
 MENUS = {
     roles.AGENT: {
         "aftersales-shop",
         "aftersales-order",
-        "logistics-courier",
+        *_PARCELS,
+        *_CLAIMS,
         *_DESK,
         *_CONFIG,
         *_RETURNS,
@@ -26,7 +29,9 @@ MENUS = {
     roles.SUPERVISOR: {
         "aftersales-shop",
         "aftersales-order",
-        "logistics-courier",
+        *_PARCELS,
+        *_CLAIMS,
+        "logistics-robotmessage",
         *_DESK,
         *_CONFIG,
         "aftersales-escalationword",
@@ -35,7 +40,7 @@ MENUS = {
     },
     roles.WAREHOUSE: {
         "aftersales-order",
-        "logistics-courier",
+        *_PARCELS,
         "aftersales-aftersalesticket",
         "aftersales-cutoffrequest",
         *_RETURNS,
@@ -44,7 +49,10 @@ MENUS = {
         "aftersales-platform",
         "aftersales-shop",
         "aftersales-order",
-        "logistics-courier",
+        *_PARCELS,
+        *_CLAIMS,
+        "logistics-trackingaccount",
+        "logistics-robotmessage",
         *_DESK,
         *_CONFIG,
         "aftersales-escalationword",

@@ -26,6 +26,11 @@ class Command(BaseCommand):
         for shop, states in loaded.tickets.items():
             by_state = ", ".join(f"{state} {count}" for state, count in states.items())
             self.stdout.write(f"{shop.name}: {sum(states.values())} demo tickets ({by_state})")
+        if loaded.logistics:
+            self.stdout.write(
+                "Logistics: {intercepts} intercepts requested, {lost} parcels declared lost, {claims} courier claims "
+                "registered".format(**loaded.logistics)
+            )
         waiting = AfterSalesTicket.objects.filter(
             platform_ticket_id__gt="", state=TicketState.RETURN_IN_TRANSIT, shop__in=list(loaded.tickets)
         ).values_list("return_tracking_number", flat=True)
