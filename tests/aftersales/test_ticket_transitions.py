@@ -999,14 +999,22 @@ def test_a_confirmed_intercept_refunds_now(shop, agent, warehouse):
     assert events_since(ticket, mark) == [("intercept_confirmed", "agent", "intercepting", "refunding")]
 
 
-def test_a_failed_intercept_returns_the_ticket_as_path_three(shop, agent, warehouse):
+@pytest.mark.parametrize(
+    ("delivered", "path"),
+    [(True, 3), (False, 2)],
+    ids=["delivered-path-three", "still-on-its-way-path-two"],
+)
+def test_a_failed_intercept_returns_the_ticket_to_the_agent(shop, agent, warehouse, delivered, path):
     ticket = ticket_in(S.INTERCEPTING, shop=shop, agent=agent, warehouse=warehouse)
+    shipped_at = timezone.now() - timedelta(days=2)
+    delivered_at = shipped_at + timedelta(days=1) if delivered else None
+    Order.objects.filter(pk=ticket.order_id).update(shipped_at=shipped_at, delivered_at=delivered_at)
     mark = event_mark(ticket)
 
     ticket_intercept_failed(ticket=ticket, by=agent, note="已签收")
 
     ticket = reload(ticket)
-    assert (ticket.state, ticket.path, ticket.attention_note) == (S.REQUESTED, 3, "已签收")
+    assert (ticket.state, ticket.path, ticket.attention_note) == (S.REQUESTED, path, "已签收")
     assert not Refund.objects.exists()
     assert events_since(ticket, mark) == [("intercept_failed", "agent", "intercepting", "requested")]
 
