@@ -20,10 +20,10 @@ from django.utils.translation import gettext_lazy
 
 from aftersales.admin_scoping import ReadOnlyAdminMixin, ShopScopedAdminMixin
 from aftersales.errors import ActionRefused
+from logistics.admin_inlines import EventInline
 from logistics.models import (
     Courier,
     InterceptRequest,
-    LogisticsEvent,
     LostParcelPolicy,
     RobotMessage,
     Shipment,
@@ -100,24 +100,6 @@ class OverdueFilter(admin.SimpleListFilter):
         if self.value() == "waiting":
             return queryset.filter(status=InterceptRequest.Status.REQUESTED, due_at__gt=now)
         return queryset
-
-
-class EventInline(admin.TabularInline):
-    model = LogisticsEvent
-    fields = ["at", "actor", "action", "from_state", "to_state", "note"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    ordering = ["at", "id"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class InterceptEventInline(EventInline):

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from aftersales.admin_scoping import ReadOnlyAdminMixin, ShopScopedAdminMixin
 from aftersales.errors import ActionRefused
+from logistics.admin_inlines import EventInline
 from logistics.claims_sheet import (
     MAX_BYTES,
     REFERENCE,
@@ -31,7 +32,7 @@ from logistics.claims_sheet import (
     claims_to_xlsx,
     read_settlement,
 )
-from logistics.models import Courier, CourierClaim, LogisticsEvent
+from logistics.models import Courier, CourierClaim
 from logistics.services import claim_review_done, claims_apply_settlement, claims_submit
 
 RECONCILE = "logistics.reconcile_courierclaim"
@@ -99,23 +100,8 @@ class SettlementUploadForm(ClaimSheetForm):
         return upload
 
 
-class LogisticsEventInline(admin.TabularInline):
-    model = LogisticsEvent
+class ClaimEventInline(EventInline):
     fk_name = "claim"
-    extra = 0
-    can_delete = False
-    fields = ["at", "actor", "action", "from_state", "to_state", "note"]
-    readonly_fields = fields
-    ordering = ["at", "id"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(CourierClaim)
@@ -144,7 +130,7 @@ class CourierClaimAdmin(ShopScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
     show_full_result_count = False
     list_per_page = 100
     actions = ["mark_submitted", "mark_reviewed"]
-    inlines = [LogisticsEventInline]
+    inlines = [ClaimEventInline]
     fields = [
         "shop",
         "courier",
