@@ -87,7 +87,7 @@ class CourierAdmin(admin.ModelAdmin):
 
 
 class OverdueFilter(admin.SimpleListFilter):
-    title = gettext_lazy("answer")
+    title = gettext_lazy("answer due")
     parameter_name = "answer"
 
     def lookups(self, request, model_admin):
