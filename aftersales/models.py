@@ -708,3 +708,43 @@ class TicketEvent(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.from_state}→{self.to_state}"
+
+
+class SweepRun(models.Model):
+    """One run of a scheduled sweep (日清: 早/中/晚 refund sweeps and the others): what it did and what failed.
+
+    `counts` maps each action to how many tickets it moved; `errors` lists {"ticket": id, "step": name, "error": text}
+    for the tickets it could not move, which stay where they were for the next run or a person.
+    """
+
+    class Kind(models.TextChoices):
+        REFUND = "refund", _("refund sweep")
+        APPROVAL_SLA = "approval_sla", _("approval SLA check")
+        NO_SCAN = "no_scan", _("no-scan check")
+        INTERCEPT_FOLLOW_UP = "intercept_follow_up", _("intercept follow-up")
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("running")
+        FINISHED = "finished", _("finished")
+        FAILED = "failed", _("failed")
+
+    kind = models.CharField(_("sweep"), max_length=20, choices=Kind.choices)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    batch_size = models.PositiveIntegerField(_("batch size"))
+    counts = models.JSONField(_("counts"), default=dict, blank=True)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("sweep run")
+        verbose_name_plural = _("sweep runs")
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["kind", "-started_at"], name="sweep_run_kind_started_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())

@@ -28,3 +28,18 @@ def refund_execute_task(refund_id: int) -> None:
     from aftersales.services import refund_execute
 
     refund_execute(refund_id=refund_id)
+
+
+# The sweeps derive their work from the database and lock what they touch: safe to redeliver after a lost worker.
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def refund_sweep_task() -> None:
+    from aftersales.services.sweeps import refund_sweep_run
+
+    refund_sweep_run()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def approval_sla_task() -> None:
+    from aftersales.services.sweeps import approval_sla_run
+
+    approval_sla_run()

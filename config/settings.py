@@ -180,6 +180,17 @@ CELERY_BEAT_SCHEDULER = "config.beat.HeartbeatDatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A beat tick older than this makes /healthz answer 503 (beat's loop wakes at least every 5 s).
 BEAT_STALE_AFTER_SECONDS = env_int("BEAT_STALE_AFTER_SECONDS", 120)
+# Publishing a task never waits long for a broker that is down: the work is in the database and a sweep finds it.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_PUBLISH_RETRY = False
+
+# --- sweeps (DESIGN §4; the schedule itself is rows of django-celery-beat, editable in the admin) ----------------
+# Rows per batch: each batch is one transaction holding its rows' locks, so a batch stays short.
+SWEEP_BATCH_SIZE = env_int("SWEEP_BATCH_SIZE", 200)
+# A refund still pending this long after it was made lost its task; the refund sweep pays it.
+SWEEP_PENDING_REFUND_GRACE_SECONDS = env_int("SWEEP_PENDING_REFUND_GRACE_SECONDS", 300)
+# 即将超时: a ticket waiting for the shop this close to its platform deadline goes to the top of the queue.
+SWEEP_DEADLINE_WARNING_HOURS = env_int("SWEEP_DEADLINE_WARNING_HOURS", 6)
 
 # --- auth and per-shop object permissions ---------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -241,6 +252,8 @@ EVIDENCE_MAX_PHOTO_BYTES = env_int("EVIDENCE_MAX_PHOTO_BYTES", 15 * 1024 * 1024)
 EVIDENCE_MAX_VIDEO_BYTES = env_int("EVIDENCE_MAX_VIDEO_BYTES", 300 * 1024 * 1024)
 # Order import files: the biggest export a shop's back office produces is a few MB.
 # Messages to couriers' group chats: real webhooks by default; scripts/run_local.sh (the demo) records them instead.
+# How refunds reach the buyer (aftersales/gateways.py): the batch-refund file unless a marketplace adapter is named.
+REFUND_GATEWAY = env_str("REFUND_GATEWAY", "aftersales.gateways.BatchFileGateway")
 GROUP_ROBOT_TRANSPORT = env_str("GROUP_ROBOT_TRANSPORT", "logistics.robots.HttpRobotTransport")
 
 ORDER_IMPORT_MAX_BYTES = env_int("ORDER_IMPORT_MAX_BYTES", 10 * 1024 * 1024)

@@ -8,8 +8,12 @@ class LogisticsConfig(AppConfig):
 
     def ready(self):
         from aftersales import ticket_actions, ticket_links
+        from aftersales.services.sweeps import register_refund_sweep_step
+        from logistics.sweeps import STEPS
         from logistics.ticket_hooks import ACTIONS, logistics_links
 
         for action in ACTIONS:
             ticket_actions.register(action)
         ticket_links.register(logistics_links)
+        for name, step in STEPS:
+            register_refund_sweep_step(name, step)

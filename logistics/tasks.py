@@ -17,3 +17,17 @@ def robot_message_send_task(message_id: int) -> None:
 
     if robot_message_send(message_id=message_id) == RobotMessage.Status.PENDING:
         raise RobotUnavailable(f"robot message {message_id} not sent yet")
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def no_scan_check_task() -> None:
+    from logistics.sweeps import no_scan_check_run
+
+    no_scan_check_run()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def intercept_follow_up_task() -> None:
+    from logistics.sweeps import intercept_follow_up_run
+
+    intercept_follow_up_run()

@@ -1,0 +1,318 @@
+"""The scheduled sweeps (日清, DESIGN §4): the refund sweep three times a day and the approval SLA check.
+
+The sweeps are the safety net behind the event-driven path: whatever a lost message, a crashed worker or a broker
+outage left undone is found again here from the database. So every step
+
+- derives its work from database state and changes nothing the second time (a ticket it moved no longer matches);
+- works in batches (`settings.SWEEP_BATCH_SIZE`), each its own transaction, walking the candidates by id;
+- locks its rows with SKIP LOCKED, so two sweeps started together never act on the same ticket, and a ticket a
+  person is working on right now is left for the next run;
+- writes its events in the batch's transaction, and queues outside work (the refund gateway) only after commit.
+
+The sweep's own steps cost a fixed number of queries per batch. Steps of other apps (logistics, warehouse) are
+registered at start-up with `register_refund_sweep_step`, since aftersales imports none of them; they are the rare
+leftovers and may act per ticket through that app's services.
+"""
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import can_proceed
+
+from aftersales.errors import ActionRefused
+from aftersales.gateways import RefundGatewayUnavailable
+from aftersales.models import (
+    AfterSalesTicket,
+    ApprovalRequest,
+    Refund,
+    SweepRun,
+    TicketEvent,
+    TicketKind,
+    TicketPath,
+    TicketState,
+)
+from aftersales.selectors import system_user
+from aftersales.services.tickets import AutoRuleOutcome, refund_execute, ticket_apply_auto_rules
+
+logger = logging.getLogger(__name__)
+
+# The states in which the merchant owes the next move: the platform's clock runs against the shop.
+WAITING_FOR_SHOP = [
+    TicketState.REQUESTED,
+    TicketState.INTERCEPTING,
+    TicketState.AWAITING_APPROVAL,
+    TicketState.RECEIVED,
+]
+# A sweep that has not finished after this long was killed (a worker lost mid-run); it is marked failed.
+RUN_STALE_AFTER = timedelta(hours=2)
+
+
+@dataclass
+class SweepContext:
+    """What a step gets: the run's clock, batch size and system user, and where it reports what it did."""
+
+    now: datetime
+    batch_size: int
+    by: object
+    counts: Counter = field(default_factory=Counter)
+    errors: list = field(default_factory=list)
+
+    def done(self, action: str, count: int = 1) -> None:
+        if count:
+            self.counts[action] += count
+
+    def failed(self, step: str, ticket_id: int | None, error) -> None:
+        self.errors.append({"step": step, "ticket": ticket_id, "error": str(error)})
+
+
+SweepStep = Callable[[SweepContext], None]
+_refund_sweep_steps: list[tuple[str, SweepStep]] = []
+
+
+def register_refund_sweep_step(name: str, step: SweepStep) -> None:
+    """Add another app's step to the refund sweep (called from its AppConfig.ready); registering twice is harmless."""
+    if name not in {registered for registered, _step in _refund_sweep_steps}:
+        _refund_sweep_steps.append((name, step))
+
+
+def batches(queryset: QuerySet, ctx: SweepContext, *, of=("self",)):
+    """Yield the queryset's rows in locked batches, each inside its own transaction, walking by id.
+
+    Rows another transaction holds are skipped (SKIP LOCKED): another sweep is on them, or a person is.
+    """
+    last_id = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                queryset.filter(pk__gt=last_id)
+                .select_for_update(of=of, skip_locked=True)
+                .order_by("pk")[: ctx.batch_size]
+            )
+            if not batch:
+                return
+            last_id = batch[-1].pk
+            yield batch
+
+
+# --- the refund sweep ------------------------------------------------------------------------------------------------
+
+
+def refund_sweep_run(*, batch_size: int | None = None, now: datetime | None = None) -> SweepRun:
+    """早/中/晚 日清: apply the path-1 rules, pay refunds left pending, run the other apps' steps (returns inspected
+    clean, intercepts confirmed, refund-only parcels in transit over 48 h), then put the tickets close to their
+    platform deadline at the top of the queue. Writes and returns the run's SweepRun."""
+    return sweep_run(
+        SweepRun.Kind.REFUND,
+        [
+            ("auto_refund", auto_refunds_apply),
+            ("pending_refunds", pending_refunds_execute),
+            *_refund_sweep_steps,
+            ("deadline", tickets_escalate_near_deadline),
+        ],
+        batch_size=batch_size,
+        now=now,
+    )
+
+
+def approval_sla_run(*, batch_size: int | None = None, now: datetime | None = None) -> SweepRun:
+    """Every 15 minutes: approvals past their due time go to the top of the queue with a note."""
+    return sweep_run(SweepRun.Kind.APPROVAL_SLA, [("approval_sla", approvals_escalate_overdue)], batch_size, now)
+
+
+def sweep_run(kind: str, steps: list[tuple[str, SweepStep]], batch_size=None, now=None) -> SweepRun:
+    """Run `steps` in order as one SweepRun of `kind`; every app's scheduled checks are recorded this way."""
+    now = now or timezone.now()
+    batch_size = batch_size or settings.SWEEP_BATCH_SIZE
+    SweepRun.objects.filter(kind=kind, status=SweepRun.Status.RUNNING, started_at__lt=now - RUN_STALE_AFTER).update(
+        status=SweepRun.Status.FAILED, finished_at=now
+    )
+    run = SweepRun.objects.create(kind=kind, started_at=now, batch_size=batch_size)
+    ctx = SweepContext(now=now, batch_size=batch_size, by=system_user())
+    for name, step in steps:
+        try:
+            step(ctx)
+        except Exception as error:
+            # One broken step must not keep the others from clearing their work; the run says what broke.
+            logger.exception("sweep %s: step %s failed", kind, name)
+            ctx.failed(name, None, repr(error))
+    run.counts = dict(ctx.counts)
+    run.errors = ctx.errors
+    run.status = SweepRun.Status.FINISHED
+    run.finished_at = timezone.now()
+    run.save(update_fields=["counts", "errors", "status", "finished_at"])
+    return run
+
+
+def auto_refunds_apply(ctx: SweepContext) -> None:
+    """Path 1 (未发货仅退款): refund what the shop's automatic rule allows, in bulk; a packed order gets its cut-off.
+
+    Per batch: the tickets with their orders and shops (locked), one refund insert, one ticket update and one event
+    insert. The database's running total still refuses any refund above what was paid.
+    """
+    candidates = AfterSalesTicket.objects.filter(
+        state=TicketState.REQUESTED,
+        kind=TicketKind.REFUND_ONLY,
+        path=TicketPath.NOT_SHIPPED,
+        order__shipped_at__isnull=True,
+        shop__auto_refund_enabled=True,
+    ).select_related("order", "shop")
+    for batch in batches(candidates, ctx, of=("self", "order")):
+        refunds, events, moved = [], [], []
+        left: dict[int, object] = {}
+        for ticket in batch:
+            order = ticket.order
+            if order.packed_at:
+                # Rare here (the rule ran when the ticket arrived): the cut-off is the ticket service's own move.
+                if ticket_apply_auto_rules(ticket=ticket) == AutoRuleOutcome.CUT_OFF:
+                    ctx.done("cutoff_requested")
+                continue
+            amount = ticket.requested_amount
+            remaining = left.get(order.pk, order.refundable_amount)
+            if not 0 < amount <= min(ticket.shop.auto_refund_max_amount, remaining):
+                continue
+            if not can_proceed(ticket.start_refund):
+                continue
+            left[order.pk] = remaining - amount
+            from_state = ticket.state
+            ticket.start_refund()
+            ticket.updated_at = ctx.now
+            moved.append(ticket)
+            refunds.append(
+                Refund(
+                    ticket=ticket,
+                    order_id=order.pk,
+                    shop_id=ticket.shop_id,
+                    kind=Refund.Kind.FULL if amount == remaining else Refund.Kind.PARTIAL,
+                    amount=amount,
+                    idempotency_key=f"ticket-{ticket.pk}-attempt-{ticket.refund_attempt}",
+                    requested_by=ctx.by,
+                )
+            )
+            events.append(
+                TicketEvent(
+                    ticket=ticket,
+                    actor=ctx.by,
+                    at=ctx.now,
+                    action="auto_refund",
+                    from_state=from_state,
+                    to_state=ticket.state,
+                    amount=amount,
+                    note=_(
+                        "Not shipped: refunded by the refund sweep under the shop's automatic rule (up to ¥%(cap)s)."
+                    )
+                    % {"cap": ticket.shop.auto_refund_max_amount},
+                )
+            )
+        if not moved:
+            continue
+        Refund.objects.bulk_create(refunds)
+        AfterSalesTicket.objects.bulk_update(moved, ["state", "attention_note", "updated_at"])
+        TicketEvent.objects.bulk_create(events)
+        _execute_after_commit([refund.pk for refund in refunds])
+        ctx.done("auto_refund", len(moved))
+
+
+def _execute_after_commit(refund_ids: list[int]) -> None:
+    from aftersales.tasks import enqueue_on_commit, refund_execute_task
+
+    for refund_id in refund_ids:
+        enqueue_on_commit(refund_execute_task, refund_id)
+
+
+def pending_refunds_execute(ctx: SweepContext) -> None:
+    """Refunds still pending a while after they were made: their task was lost (broker down, worker killed).
+
+    Each is paid here through the same idempotent service (the gateway call is one per refund by nature; the
+    platform's idempotency key makes a payment the lost task did make come back as the same payment).
+    """
+    grace = timedelta(seconds=settings.SWEEP_PENDING_REFUND_GRACE_SECONDS)
+    pending = Refund.objects.filter(status=Refund.Status.PENDING, created_at__lte=ctx.now - grace)
+    last_id = 0
+    while True:
+        rows = list(pending.filter(pk__gt=last_id).order_by("pk").values_list("pk", "ticket_id")[: ctx.batch_size])
+        if not rows:
+            return
+        last_id = rows[-1][0]
+        for refund_id, ticket_id in rows:
+            try:
+                refund = refund_execute(refund_id=refund_id)
+            except RefundGatewayUnavailable as error:
+                ctx.failed("pending_refunds", ticket_id, error)
+                continue
+            ctx.done("refund_paid" if refund.status == Refund.Status.SUCCEEDED else "refund_failed")
+
+
+def tickets_escalate_near_deadline(ctx: SweepContext) -> None:
+    """即将超时: tickets waiting for the shop whose platform deadline is near go to the top of their queue
+    (escalation_risk orders the queue), with an event saying why. One update and one insert per batch."""
+    window = timedelta(hours=settings.SWEEP_DEADLINE_WARNING_HOURS)
+    near = AfterSalesTicket.objects.filter(
+        state__in=WAITING_FOR_SHOP, escalation_risk=False, deadline__lte=ctx.now + window
+    )
+    note = _("The platform deadline is near: moved to the top of the queue by the sweep.")
+    for batch in batches(near, ctx):
+        AfterSalesTicket.objects.filter(pk__in=[ticket.pk for ticket in batch]).update(
+            escalation_risk=True, updated_at=ctx.now
+        )
+        TicketEvent.objects.bulk_create(
+            TicketEvent(
+                ticket=ticket,
+                actor=ctx.by,
+                at=ctx.now,
+                action="deadline_near",
+                from_state=ticket.state,
+                to_state=ticket.state,
+                note=note,
+            )
+            for ticket in batch
+        )
+        ctx.done("deadline_escalated", len(batch))
+
+
+def approvals_escalate_overdue(ctx: SweepContext) -> None:
+    """Approvals no supervisor decided in time: marked escalated, their tickets put at the top of the queue with a
+    note for the supervisors. One select, two updates and one insert per batch."""
+    overdue = ApprovalRequest.objects.filter(
+        status=ApprovalRequest.Status.PENDING, due_at__lte=ctx.now, escalated_at__isnull=True
+    ).select_related("ticket")
+    for batch in batches(overdue, ctx, of=("self", "ticket")):
+        ApprovalRequest.objects.filter(pk__in=[approval.pk for approval in batch]).update(escalated_at=ctx.now)
+        AfterSalesTicket.objects.filter(pk__in=[approval.ticket_id for approval in batch]).update(
+            escalation_risk=True, updated_at=ctx.now
+        )
+        TicketEvent.objects.bulk_create(
+            TicketEvent(
+                ticket=approval.ticket,
+                actor=ctx.by,
+                at=ctx.now,
+                action="approval_overdue",
+                from_state=approval.ticket.state,
+                to_state=approval.ticket.state,
+                amount=approval.amount,
+                note=_("No supervisor decided this approval by %(due)s; escalated.")
+                % {"due": timezone.localtime(approval.due_at).strftime("%Y-%m-%d %H:%M")},
+            )
+            for approval in batch
+        )
+        ctx.done("approval_escalated", len(batch))
+
+
+def sweep_step_guard(ctx: SweepContext, step: str, ticket_id: int, call: Callable[[], object]) -> bool:
+    """Run one ticket's service for a step; a refusal is reported with the ticket's id instead of stopping the run.
+
+    The call runs in a savepoint, so a refusal half-way leaves nothing of it behind."""
+    try:
+        with transaction.atomic():
+            call()
+    except ActionRefused as refusal:
+        ctx.failed(step, ticket_id, refusal.message)
+        return False
+    return True

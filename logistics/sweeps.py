@@ -1,0 +1,112 @@
+"""Logistics' scheduled work (DESIGN §4): the hourly no-scan check, the 15-minute intercept follow-up, and its part of
+the refund sweep (日清), registered with aftersales at start-up:
+
+- 早上对所有仅退款件进行拦截: every refund-only request on a parcel still on its way gets an intercept;
+- an intercept the courier confirmed whose ticket still waits is refunded (the confirmation's own move was lost);
+- 如仅退款在途超48小时，则优先登记表格先处理售后: a refund-only request whose parcel has been on the road over 48 h is
+  refunded now and its parcel registered in the claims ledger (先退款后拦截), so the courier bears a failed intercept.
+
+These are leftovers and rare; each ticket goes through the services an agent's click would use.
+"""
+
+from datetime import timedelta
+from functools import partial
+
+from django.db.models import Exists, OuterRef
+from django.utils.translation import gettext as _
+
+from aftersales import services as aftersales
+from aftersales.models import AfterSalesTicket, SweepRun, TicketKind, TicketState
+from aftersales.services.sweeps import SweepContext, batches, sweep_run, sweep_step_guard
+from logistics.models import InterceptRequest, Shipment
+from logistics.robots import robot_messages_send_pending
+from logistics.services import (
+    claims_register_for_courier_liability,
+    intercept_refund_early,
+    intercepts_flag_overdue,
+    intercepts_open_for_waiting_tickets,
+    lost_parcels_remedy_pending,
+    shipments_declare_lost,
+    shipments_sync_from_orders,
+)
+
+# Seed 004: a refund-only parcel in transit longer than this is refunded first and claimed from the courier.
+REFUND_FIRST_AFTER = timedelta(hours=48)
+
+
+def intercepts_open(ctx: SweepContext) -> None:
+    ctx.done("intercept_requested", intercepts_open_for_waiting_tickets(batch_size=ctx.batch_size))
+
+
+def confirmed_intercepts_refund(ctx: SweepContext) -> None:
+    confirmed = InterceptRequest.objects.filter(status=InterceptRequest.Status.CONFIRMED, ticket_id=OuterRef("pk"))
+    waiting = AfterSalesTicket.objects.filter(state=TicketState.INTERCEPTING).filter(Exists(confirmed))
+    note = _("The courier had confirmed the intercept; refunded by the refund sweep.")
+    for batch in batches(waiting, ctx):
+        for ticket in batch:
+            call = partial(aftersales.ticket_intercept_confirmed, ticket=ticket, by=ctx.by, note=note)
+            if sweep_step_guard(ctx, "intercept_confirmed", ticket.pk, call):
+                ctx.done("intercept_confirmed_refund")
+
+
+def long_in_transit_refund_first(ctx: SweepContext) -> None:
+    on_the_road = Shipment.objects.filter(
+        order_id=OuterRef("order_id"),
+        direction=Shipment.Direction.OUTBOUND,
+        status=Shipment.Status.IN_TRANSIT,
+        shipped_at__lte=ctx.now - REFUND_FIRST_AFTER,
+    )
+    waiting = InterceptRequest.objects.filter(status=InterceptRequest.Status.REQUESTED, ticket_id=OuterRef("pk"))
+    tickets = AfterSalesTicket.objects.filter(
+        state=TicketState.INTERCEPTING, kind=TicketKind.REFUND_ONLY, order__delivered_at__isnull=True
+    ).filter(Exists(on_the_road), Exists(waiting))
+    note = _("Refund-only, parcel in transit over 48 hours: refunded first and claimed from the courier.")
+    for batch in batches(tickets, ctx):
+        for ticket in batch:
+            call = partial(intercept_refund_early, ticket=ticket, by=ctx.by, note=note)
+            if sweep_step_guard(ctx, "refund_first", ticket.pk, call):
+                ctx.done("refund_first_claimed")
+
+
+def no_scan_check_run(*, batch_size: int | None = None, now=None) -> SweepRun:
+    """Hourly (DESIGN §4): register the parcels of newly shipped orders, declare the quiet ones lost (48 h, 72 h to a
+    remote province), give the buyers a lost message skipped their remedy, and send robot messages still waiting."""
+
+    def sync(ctx):
+        ctx.done("shipments_registered", shipments_sync_from_orders(batch_size=ctx.batch_size))
+
+    def declare(ctx):
+        result = shipments_declare_lost(now=ctx.now, batch_size=ctx.batch_size)
+        ctx.done("declared_lost", result.declared)
+        ctx.done("lost_claims", result.claims)
+
+    def remedies(ctx):
+        ctx.done("lost_remedies", lost_parcels_remedy_pending(batch_size=ctx.batch_size))
+
+    steps = [("sync", sync), ("declare_lost", declare), ("remedies", remedies), ("robots", _robots)]
+    return sweep_run(SweepRun.Kind.NO_SCAN, steps, batch_size, now)
+
+
+def intercept_follow_up_run(*, batch_size: int | None = None, now=None) -> SweepRun:
+    """Every 15 minutes: intercepts past the courier's answer time are chased in its group and flagged to the agent;
+    refunds on the courier's liability the ledger misses get their claim."""
+
+    def overdue(ctx):
+        ctx.done("intercepts_overdue", intercepts_flag_overdue(now=ctx.now, batch_size=ctx.batch_size))
+
+    def claims(ctx):
+        ctx.done("liability_claims", claims_register_for_courier_liability(batch_size=ctx.batch_size, now=ctx.now))
+
+    steps = [("overdue", overdue), ("claims", claims), ("robots", _robots)]
+    return sweep_run(SweepRun.Kind.INTERCEPT_FOLLOW_UP, steps, batch_size, now)
+
+
+def _robots(ctx: SweepContext) -> None:
+    ctx.done("robot_messages_sent", robot_messages_send_pending(batch_size=ctx.batch_size))
+
+
+STEPS = [
+    ("intercepts_open", intercepts_open),
+    ("intercept_confirmed", confirmed_intercepts_refund),
+    ("refund_first", long_in_transit_refund_first),
+]

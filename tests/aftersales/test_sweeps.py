@@ -1,0 +1,199 @@
+"""The refund sweep and the approval SLA check (日清, DESIGN §4): what they move, that a second run moves nothing,
+that their queries grow with batches and not with tickets, and that a broken step is reported, not fatal."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from aftersales.models import (
+    AfterSalesTicket,
+    ApprovalRequest,
+    Refund,
+    SweepRun,
+    TicketEvent,
+    TicketState,
+)
+from aftersales.services import ticket_request_approval
+from aftersales.services.sweeps import approval_sla_run, refund_sweep_run, sweep_run
+from tests.factories import OrderFactory, ShopFactory, make_staff, open_ticket
+
+pytestmark = pytest.mark.django_db
+S = TicketState
+
+
+def left_waiting(count: int, *, shop=None, amount="59.00", paid="59.00"):
+    """Path-1 tickets the rule did not refund when they arrived (auto refunds were off), then switched on: the
+    sweep's work, as after an outage."""
+    shop = shop or ShopFactory(auto_refund_enabled=False)
+    shop.auto_refund_enabled = False
+    shop.save()
+    tickets = [
+        open_ticket(OrderFactory(shop=shop, paid_amount=Decimal(paid)), requested_amount=amount) for _ in range(count)
+    ]
+    shop.auto_refund_enabled = True
+    shop.save()
+    assert {ticket.state for ticket in tickets} == {S.REQUESTED}
+    return tickets
+
+
+def state_of(tickets) -> set:
+    return set(AfterSalesTicket.objects.filter(pk__in=[t.pk for t in tickets]).values_list("state", flat=True))
+
+
+def test_the_sweep_refunds_path_one_tickets_the_rule_left_and_writes_its_run():
+    tickets = left_waiting(3)
+
+    run = refund_sweep_run()
+
+    assert state_of(tickets) == {S.REFUNDING}
+    refunds = Refund.objects.filter(ticket__in=tickets)
+    assert sorted(refunds.values_list("amount", "status", "kind")) == [(Decimal("59.00"), "pending", "full")] * 3
+    assert TicketEvent.objects.filter(ticket__in=tickets, action="auto_refund").count() == 3
+    assert (run.kind, run.status, run.counts, run.errors) == ("refund", "finished", {"auto_refund": 3}, [])
+    assert run.finished_at >= run.started_at
+    assert SweepRun.objects.get() == run
+
+
+def test_a_second_sweep_changes_nothing():
+    left_waiting(4)
+    refund_sweep_run()
+    refunds, events = Refund.objects.count(), TicketEvent.objects.count()
+
+    second = refund_sweep_run()
+
+    assert second.counts == {}
+    assert (Refund.objects.count(), TicketEvent.objects.count()) == (refunds, events)
+
+
+def test_the_sweep_keeps_to_the_cap_and_to_what_is_left_of_the_order():
+    shop = ShopFactory(auto_refund_enabled=False, auto_refund_max_amount=Decimal("100.00"))
+    above_cap = left_waiting(1, shop=shop, amount="150.00", paid="150.00")[0]
+    order = OrderFactory(shop=shop, paid_amount=Decimal("80.00"))
+    shop.auto_refund_enabled = False
+    shop.save()
+    first = open_ticket(order, requested_amount="50.00")
+    second = open_ticket(order, requested_amount="50.00")  # together more than the ¥80 paid
+    shop.auto_refund_enabled = True
+    shop.save()
+
+    run = refund_sweep_run()
+
+    assert run.counts == {"auto_refund": 1}
+    assert AfterSalesTicket.objects.get(pk=above_cap.pk).state == S.REQUESTED
+    assert sorted(state_of([first]) | state_of([second])) == [S.REFUNDING, S.REQUESTED]
+    order.refresh_from_db()
+    assert order.refunded_amount == Decimal("50.00")
+
+
+def test_a_shop_with_automatic_refunds_off_is_left_to_its_agents():
+    tickets = left_waiting(2)
+    shop = tickets[0].shop
+    shop.auto_refund_enabled = False
+    shop.save()
+
+    assert refund_sweep_run().counts == {}
+    assert state_of(tickets) == {S.REQUESTED}
+
+
+def test_tickets_near_their_platform_deadline_go_to_the_top_of_the_queue_once():
+    now = timezone.now()
+    shop = ShopFactory(auto_refund_enabled=False)
+    near, far, done = (open_ticket(OrderFactory(shop=shop), requested_amount="10.00") for _ in range(3))
+    AfterSalesTicket.objects.filter(pk=near.pk).update(deadline=now + timedelta(hours=5, minutes=59))
+    AfterSalesTicket.objects.filter(pk=far.pk).update(deadline=now + timedelta(hours=6, minutes=1))
+    AfterSalesTicket.objects.filter(pk=done.pk).update(deadline=now + timedelta(hours=1), state=S.REFUNDED)
+
+    run = refund_sweep_run(now=now)
+
+    flagged = set(AfterSalesTicket.objects.filter(escalation_risk=True).values_list("pk", flat=True))
+    assert flagged == {near.pk}
+    assert run.counts == {"deadline_escalated": 1}
+    assert TicketEvent.objects.filter(ticket=near, action="deadline_near").count() == 1
+    assert AfterSalesTicket.objects.filter(shop=shop, state=S.REQUESTED).first() == near  # the queue's order
+    assert refund_sweep_run(now=now).counts == {}
+
+
+def test_refunds_left_pending_are_paid_once_their_task_is_overdue():
+    old, fresh = left_waiting(2)
+    refund_sweep_run()
+    Refund.objects.filter(ticket=old).update(created_at=timezone.now() - timedelta(minutes=6))
+
+    run = refund_sweep_run()
+
+    assert run.counts == {"refund_paid": 1}
+    assert Refund.objects.get(ticket=old).status == Refund.Status.SUCCEEDED
+    assert AfterSalesTicket.objects.get(pk=old.pk).state == S.REFUNDED
+    assert Refund.objects.get(ticket=fresh).status == Refund.Status.PENDING  # its task may still be on its way
+
+
+def test_overdue_approvals_are_escalated_once():
+    shop = ShopFactory(auto_refund_enabled=False)
+    agent = make_staff("agent", role="Agent", shops=[shop])
+    tickets = [open_ticket(OrderFactory(shop=shop), requested_amount="10.00") for _ in range(2)]
+    overdue, in_time = (
+        ticket_request_approval(ticket=ticket, by=agent, amount="90.00", reason="老客户") for ticket in tickets
+    )
+    ApprovalRequest.objects.filter(pk=overdue.pk).update(due_at=timezone.now() - timedelta(minutes=1))
+
+    run = approval_sla_run()
+
+    assert run.counts == {"approval_escalated": 1}
+    assert ApprovalRequest.objects.get(pk=overdue.pk).escalated_at is not None
+    assert ApprovalRequest.objects.get(pk=in_time.pk).escalated_at is None
+    assert AfterSalesTicket.objects.get(pk=overdue.ticket_id).escalation_risk
+    assert TicketEvent.objects.filter(action="approval_overdue").count() == 1
+    assert approval_sla_run().counts == {}
+
+
+def sweep_queries(tickets: int, batch_size: int) -> int:
+    left_waiting(tickets)
+    with CaptureQueriesContext(connection) as queries:
+        run = refund_sweep_run(batch_size=batch_size)
+    assert run.counts == {"auto_refund": tickets}
+    AfterSalesTicket.objects.update(state=S.CANCELLED)  # out of the next measurement's way
+    return len(queries)
+
+
+def test_the_sweeps_queries_grow_with_its_batches_not_its_tickets():
+    one_batch_of_10 = sweep_queries(10, batch_size=10)
+    one_batch_of_40 = sweep_queries(40, batch_size=40)
+    four_batches_of_10 = sweep_queries(40, batch_size=10)
+    eight_batches_of_5 = sweep_queries(40, batch_size=5)
+
+    assert one_batch_of_40 == one_batch_of_10
+    per_batch = (eight_batches_of_5 - four_batches_of_10) / 4
+    assert per_batch > 0
+    assert four_batches_of_10 - one_batch_of_40 == 3 * per_batch
+
+
+def test_a_broken_step_is_reported_and_the_others_still_run():
+    tickets = left_waiting(1)
+
+    def broken(ctx):
+        raise RuntimeError("courier API down")
+
+    def refund_them(ctx):
+        from aftersales.services.sweeps import auto_refunds_apply
+
+        auto_refunds_apply(ctx)
+
+    run = sweep_run(SweepRun.Kind.REFUND, [("broken", broken), ("auto_refund", refund_them)])
+
+    assert run.status == "finished"
+    assert run.errors == [{"step": "broken", "ticket": None, "error": "RuntimeError('courier API down')"}]
+    assert state_of(tickets) == {S.REFUNDING}
+
+
+def test_a_run_killed_long_ago_is_marked_failed_by_the_next():
+    killed = SweepRun.objects.create(
+        kind=SweepRun.Kind.REFUND, started_at=timezone.now() - timedelta(hours=3), batch_size=200
+    )
+
+    refund_sweep_run()
+
+    killed.refresh_from_db()
+    assert killed.status == SweepRun.Status.FAILED
