@@ -6,18 +6,18 @@ the refund sweep (日清), registered with aftersales at start-up:
 - 如仅退款在途超48小时，则优先登记表格先处理售后: a refund-only request whose parcel has been on the road over 48 h is
   refunded now and its parcel registered in the claims ledger (先退款后拦截), so the courier bears a failed intercept.
 
-These are leftovers and rare; each ticket goes through the services an agent's click would use.
+The refund-sweep steps find rare leftovers and move each ticket through the service an agent's click would use; the
+two checks are the set-based batch services of logistics.services, each run recorded as a SweepRun.
 """
 
 from datetime import timedelta
-from functools import partial
 
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 
 from aftersales import services as aftersales
 from aftersales.models import AfterSalesTicket, SweepRun, TicketKind, TicketState
-from aftersales.services.sweeps import SweepContext, batches, sweep_run, sweep_step_guard
+from aftersales.services.sweeps import SweepContext, sweep_run, tickets_each
 from logistics.models import InterceptRequest, Shipment
 from logistics.robots import robot_messages_send_pending
 from logistics.services import (
@@ -42,11 +42,14 @@ def confirmed_intercepts_refund(ctx: SweepContext) -> None:
     confirmed = InterceptRequest.objects.filter(status=InterceptRequest.Status.CONFIRMED, ticket_id=OuterRef("pk"))
     waiting = AfterSalesTicket.objects.filter(state=TicketState.INTERCEPTING).filter(Exists(confirmed))
     note = _("The courier had confirmed the intercept; refunded by the refund sweep.")
-    for batch in batches(waiting, ctx):
-        for ticket in batch:
-            call = partial(aftersales.ticket_intercept_confirmed, ticket=ticket, by=ctx.by, note=note)
-            if sweep_step_guard(ctx, "intercept_confirmed", ticket.pk, call):
-                ctx.done("intercept_confirmed_refund")
+    tickets_each(
+        ctx,
+        waiting,
+        step="intercept_confirmed",
+        counted_as="intercept_confirmed_refund",
+        service=aftersales.ticket_intercept_confirmed,
+        note=note,
+    )
 
 
 def long_in_transit_refund_first(ctx: SweepContext) -> None:
@@ -61,11 +64,9 @@ def long_in_transit_refund_first(ctx: SweepContext) -> None:
         state=TicketState.INTERCEPTING, kind=TicketKind.REFUND_ONLY, order__delivered_at__isnull=True
     ).filter(Exists(on_the_road), Exists(waiting))
     note = _("Refund-only, parcel in transit over 48 hours: refunded first and claimed from the courier.")
-    for batch in batches(tickets, ctx):
-        for ticket in batch:
-            call = partial(intercept_refund_early, ticket=ticket, by=ctx.by, note=note)
-            if sweep_step_guard(ctx, "refund_first", ticket.pk, call):
-                ctx.done("refund_first_claimed")
+    tickets_each(
+        ctx, tickets, step="refund_first", counted_as="refund_first_claimed", service=intercept_refund_early, note=note
+    )
 
 
 def no_scan_check_run(*, batch_size: int | None = None, now=None) -> SweepRun:

@@ -1,14 +1,12 @@
 """Warehouse's part of the refund sweep: a return inspected clean whose ticket still waits is refunded (or, for an
 exchange, resolved) through the same service the inspection calls. Registered with aftersales at start-up."""
 
-from functools import partial
-
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 
 from aftersales import services as aftersales
 from aftersales.models import AfterSalesTicket, TicketState
-from aftersales.services.sweeps import SweepContext, batches, sweep_step_guard
+from aftersales.services.sweeps import SweepContext, tickets_each
 from warehouse.models import Inspection
 
 
@@ -16,11 +14,14 @@ def inspected_returns_refund(ctx: SweepContext) -> None:
     clean = Inspection.objects.filter(parcel__ticket_id=OuterRef("pk"), result=Inspection.Result.OK)
     waiting = AfterSalesTicket.objects.filter(state=TicketState.RECEIVED).filter(Exists(clean))
     note = _("The return was inspected clean; refunded by the refund sweep.")
-    for batch in batches(waiting, ctx):
-        for ticket in batch:
-            call = partial(aftersales.ticket_inspection_passed, ticket=ticket, by=ctx.by, note=note)
-            if sweep_step_guard(ctx, "inspected_returns", ticket.pk, call):
-                ctx.done("inspection_refund")
+    tickets_each(
+        ctx,
+        waiting,
+        step="inspected_returns",
+        counted_as="inspection_refund",
+        service=aftersales.ticket_inspection_passed,
+        note=note,
+    )
 
 
 STEPS = [("inspected_returns", inspected_returns_refund)]
