@@ -15,6 +15,16 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 
 @pytest.fixture(autouse=True)
+def _broker_assumed_up():
+    """A test that stopped a broker must not leave the next test's sends skipped (aftersales.tasks' back-off)."""
+    from aftersales import tasks
+
+    tasks._broker_down_until = 0.0
+    yield
+    tasks._broker_down_until = 0.0
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     """Tests share the real Redis (database 15); start each one from an empty cache."""
     cache.clear()

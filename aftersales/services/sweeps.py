@@ -242,12 +242,16 @@ def pending_refunds_execute(ctx: SweepContext) -> None:
             return
         last_id = rows[-1][0]
         for refund_id, ticket_id in rows:
+            asked_at = timezone.now()
             try:
                 refund = refund_execute(refund_id=refund_id)
             except RefundGatewayUnavailable as error:
                 ctx.failed("pending_refunds", ticket_id, error)
                 continue
-            ctx.done("refund_paid" if refund.status == Refund.Status.SUCCEEDED else "refund_failed")
+            if refund.status == Refund.Status.FAILED:
+                ctx.done("refund_failed")
+            elif refund.executed_at >= asked_at:  # not one its own task or another sweep paid meanwhile
+                ctx.done("refund_paid")
 
 
 def tickets_escalate_near_deadline(ctx: SweepContext) -> None:
