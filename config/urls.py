@@ -20,4 +20,5 @@ urlpatterns = [
     # MEDIA_URL is deliberately not served.
     path("warehouse/", include("warehouse.urls")),
     path("logistics/", include("logistics.urls")),
+    path("metrics/", include("metrics.urls")),
 ]

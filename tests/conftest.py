@@ -110,6 +110,7 @@ REFERENCE_DATA_MIGRATIONS = [
     ("logistics.migrations.0004_role_permissions", "grant"),
     ("aftersales.migrations.0010_sweep_run_permissions", "grant"),
     ("config.migrations.0001_beat_schedule", "create_schedule"),
+    ("metrics.migrations.0002_role_permissions", "grant"),
 ]
 
 

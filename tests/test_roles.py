@@ -63,6 +63,7 @@ EXPECTED = {
         "aftersales.add_refundauthority",
         "aftersales.change_refundauthority",
         "aftersales.view_sweeprun",
+        "metrics.view_dashboard",
         "warehouse.view_returnparcel",
         "warehouse.view_inspection",
         "warehouse.view_inspectionline",
@@ -126,6 +127,7 @@ EXPECTED = {
         "aftersales.add_refundauthority",
         "aftersales.change_refundauthority",
         "aftersales.view_sweeprun",
+        "metrics.view_dashboard",
         # The schedule (DESIGN §4) is the manager's to edit; its rows are never deleted, only disabled.
         "django_celery_beat.view_periodictask",
         "django_celery_beat.change_periodictask",
