@@ -386,6 +386,9 @@ class AfterSalesTicket(ConcurrentTransitionMixin, models.Model):
         verbose_name=_("assignee"),
     )
     opened_at = models.DateTimeField(_("opened at"))
+    # 超售后期平台代开: the platform opened it for the buyer after the after-sales period; unless it goes to arbitration
+    # it does not count in the rejection rate (售后拒绝率).
+    platform_opened_late = models.BooleanField(_("opened by the platform after the after-sales period"), default=False)
     # When the platform accepts the request by itself if we have not answered (平台超时自动同意).
     deadline = models.DateTimeField(_("platform deadline"))
     # Our own, tighter target (path 1: answered within 30 minutes).

@@ -1,0 +1,543 @@
+"""The metrics of DESIGN §5, each defined once: what is counted, over what, in which window, what is excluded and
+which reason counts (the buyer's first, or the last). Each is computed by the database (ORM aggregates over
+annotated querysets, never a Python loop over rows) for a set of shops and any window, and returns a `Figure` that
+carries its numerator and denominator, or no value at all when there is nothing to measure ("no data", never 0).
+
+Times are measured on the merchant's clock: only the spans in which the ticket waited on the merchant count
+(a return on its way back is the buyer's time). The platforms' clock rules are expressions here too:
+- an application made 23:00–08:00 (China time) starts counting at 08:00 (Douyin 售后平均审核时长);
+- an order paid 18:00–06:00 starts its pickup clock at 06:00 (Douyin 揽收).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import ExtractHour, ExtractMinute, ExtractSecond
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.models import (
+    AfterSalesTicket,
+    Liability,
+    Order,
+    ReasonCategory,
+    Refund,
+    TicketEvent,
+    TicketKind,
+    TicketPath,
+    TicketState,
+)
+
+CHINA = ZoneInfo("Asia/Shanghai")
+HOUR = Decimal(3600)
+RATE_PLACES = Decimal("0.0001")
+HOURS_PLACES = Decimal("0.01")
+
+# The merchant's answers that end the buyer's wait for a decision (商家确认): agreeing (a refund, a return, a
+# replacement) or refusing. Internal steps (asking a supervisor, an intercept request) do not end it.
+MERCHANT_DECISIONS = [
+    "auto_refund",
+    "refund_approved",
+    "approval_approved",
+    "refund_before_intercept",
+    "intercept_confirmed",
+    "cutoff_held",
+    "parcel_lost",
+    "rejected",
+    "return_agreed",
+    "resolved_reship",
+    "resolved_exchange",
+    "resolved_compensation",
+]
+# After the return is signed for, the merchant's confirmation (退货签收 → 商家确认).
+RETURN_CONFIRMATIONS = ["inspection_passed", "refund_approved", "approval_approved", "rejected", "resolved_exchange"]
+REFUND_KINDS = [TicketKind.REFUND_ONLY, TicketKind.RETURN_REFUND]
+RETURN_KINDS = [TicketKind.RETURN_REFUND, TicketKind.EXCHANGE]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which shops and which window [start, end) a figure is about."""
+
+    shop_ids: tuple[int, ...]
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def last_days(cls, shop_ids, *, end: datetime, days: int = 30) -> "Scope":
+        return cls(tuple(shop_ids), end - timedelta(days=days), end)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A metric's value for a scope: a rate (0–1) or hours, with what it was computed from. `value` is None when the
+    denominator is empty: no data, which the page shows as such."""
+
+    value: Decimal | None
+    numerator: Decimal
+    denominator: int
+
+
+@dataclass(frozen=True)
+class Metric:
+    code: str
+    name: object
+    unit: str  # "rate" or "hours"
+    numerator: object
+    denominator: object
+    reason_rule: object = ""
+    exclusions: object = ""
+    compute: Callable[[Scope], Figure] = None
+
+    def __call__(self, scope: Scope) -> Figure:
+        return self.compute(scope)
+
+
+# --- building blocks ------------------------------------------------------------------------------------------------
+
+
+def _rate(numerator: int, denominator: int) -> Figure:
+    if not denominator:
+        return Figure(None, Decimal(numerator), 0)
+    return Figure(
+        (Decimal(numerator) / Decimal(denominator)).quantize(RATE_PLACES, ROUND_HALF_UP), numerator, denominator
+    )
+
+
+def _mean_hours(total: timedelta | None, count: int) -> Figure:
+    if not count:
+        return Figure(None, Decimal(0), 0)
+    seconds = Decimal(total.total_seconds()) if total else Decimal(0)
+    hours = seconds / HOUR
+    return Figure((hours / count).quantize(HOURS_PLACES, ROUND_HALF_UP), hours.quantize(HOURS_PLACES), count)
+
+
+def _span(start, end) -> ExpressionWrapper:
+    return ExpressionWrapper(F(end) - F(start), output_field=DurationField())
+
+
+def _first_event(actions, *, after: str | None = None) -> Subquery:
+    events = TicketEvent.objects.filter(ticket=OuterRef("pk"), action__in=actions)
+    if after:
+        events = events.filter(at__gte=OuterRef(after))
+    return Subquery(events.order_by("at", "id").values("at")[:1], output_field=DateTimeField())
+
+
+def _has_event(actions) -> Exists:
+    return Exists(TicketEvent.objects.filter(ticket=OuterRef("pk"), action__in=actions))
+
+
+def _tickets(scope: Scope) -> QuerySet:
+    return AfterSalesTicket.objects.filter(shop_id__in=scope.shop_ids)
+
+
+def _paid_orders(scope: Scope) -> QuerySet:
+    return Order.objects.filter(shop_id__in=scope.shop_ids, paid_at__gte=scope.start, paid_at__lt=scope.end)
+
+
+def with_clock(queryset: QuerySet, field: str, *, name: str, quiet_from: int, quiet_until: int) -> QuerySet:
+    """Annotate `name`: `field`, or, when it falls in the quiet hours [quiet_from:00, quiet_until:00) China time
+    (across midnight), the next quiet_until:00, the moment the platform's clock starts.
+
+    Computed as `field` plus the time left until quiet_until:00 from the local time of day, so the database never
+    has to turn a local wall-clock time back into an instant."""
+    since_midnight = ExpressionWrapper(
+        ExtractHour(field, tzinfo=CHINA) * Value(timedelta(hours=1))
+        + ExtractMinute(field, tzinfo=CHINA) * Value(timedelta(minutes=1))
+        + ExtractSecond(field, tzinfo=CHINA) * Value(timedelta(seconds=1)),
+        output_field=DurationField(),
+    )
+    hour = f"{name}_hour"
+    return queryset.annotate(**{hour: ExtractHour(field, tzinfo=CHINA)}).annotate(
+        **{
+            name: Case(
+                When(
+                    Q(**{f"{hour}__gte": quiet_from}),
+                    then=F(field) + Value(timedelta(days=1, hours=quiet_until)) - since_midnight,
+                ),
+                When(
+                    Q(**{f"{hour}__lt": quiet_until}),
+                    then=F(field) + Value(timedelta(hours=quiet_until)) - since_midnight,
+                ),
+                default=F(field),
+                output_field=DateTimeField(),
+            )
+        }
+    )
+
+
+# --- the metrics ----------------------------------------------------------------------------------------------------
+
+
+def refund_completion_time(scope: Scope) -> Figure:
+    done = (
+        _tickets(scope)
+        .filter(state=TicketState.REFUNDED, closed_at__gte=scope.start, closed_at__lt=scope.end)
+        .aggregate(total=Sum(_span("opened_at", "closed_at")), count=Count("pk"))
+    )
+    return _mean_hours(done["total"], done["count"])
+
+
+def refund_only_merchant_time(scope: Scope) -> Figure:
+    decided = (
+        _tickets(scope)
+        .filter(kind=TicketKind.REFUND_ONLY)
+        .annotate(decided_at=_first_event(MERCHANT_DECISIONS))
+        .filter(decided_at__gte=scope.start, decided_at__lt=scope.end)
+        .aggregate(total=Sum(_span("opened_at", "decided_at")), count=Count("pk"))
+    )
+    return _mean_hours(decided["total"], decided["count"])
+
+
+def return_merchant_time(scope: Scope) -> Figure:
+    confirmed = (
+        _tickets(scope)
+        .filter(kind__in=RETURN_KINDS)
+        .annotate(
+            agreed_at=_first_event(["return_agreed"]),
+            received_at=_first_event(["return_received"]),
+        )
+        .filter(agreed_at__isnull=False, received_at__isnull=False)
+        .annotate(confirmed_at=_first_event(RETURN_CONFIRMATIONS, after="received_at"))
+        .filter(confirmed_at__gte=scope.start, confirmed_at__lt=scope.end)
+        .aggregate(
+            agreeing=Sum(_span("opened_at", "agreed_at")),
+            confirming=Sum(_span("received_at", "confirmed_at")),
+            count=Count("pk"),
+        )
+    )
+    total = (confirmed["agreeing"] or timedelta()) + (confirmed["confirming"] or timedelta())
+    return _mean_hours(total, confirmed["count"])
+
+
+def merchant_review_time(scope: Scope) -> Figure:
+    refunded = Exists(Refund.objects.filter(ticket=OuterRef("pk"), status=Refund.Status.SUCCEEDED))
+    agreed = (
+        with_clock(_tickets(scope).filter(refunded), "opened_at", name="clock_start", quiet_from=23, quiet_until=8)
+        .annotate(agreed_at=_first_event([a for a in MERCHANT_DECISIONS if a != "rejected"]))
+        .filter(agreed_at__gte=scope.start, agreed_at__lt=scope.end)
+        .annotate(
+            review=Case(
+                When(agreed_at__lt=F("clock_start"), then=Value(timedelta())),
+                default=_span("clock_start", "agreed_at"),
+                output_field=DurationField(),
+            )
+        )
+        .aggregate(total=Sum("review"), count=Count("pk"))
+    )
+    return _mean_hours(agreed["total"], agreed["count"])
+
+
+def dispute_rate(scope: Scope) -> Figure:
+    ruled = (
+        _tickets(scope)
+        .filter(events__action="ruled_for_buyer", events__at__gte=scope.start, events__at__lt=scope.end)
+        .values("order_id")
+        .distinct()
+        .count()
+    )
+    return _rate(ruled, _paid_orders(scope).count())
+
+
+def quality_refund_rate(scope: Scope) -> Figure:
+    refunded = (
+        Refund.objects.filter(
+            shop_id__in=scope.shop_ids,
+            status=Refund.Status.SUCCEEDED,
+            executed_at__gte=scope.start,
+            executed_at__lt=scope.end,
+            ticket__reason__category=ReasonCategory.QUALITY,  # the last reason
+        )
+        .values("order_id")
+        .distinct()
+        .count()
+    )
+    return _rate(refunded, _paid_orders(scope).count())
+
+
+def experience_refund_rate(scope: Scope) -> Figure:
+    quality = (
+        _tickets(scope)
+        .filter(
+            kind__in=REFUND_KINDS,
+            first_reason__category=ReasonCategory.QUALITY,  # the buyer's first reason
+            opened_at__gte=scope.start,
+            opened_at__lt=scope.end,
+        )
+        .values("order_id")
+        .distinct()
+        .count()
+    )
+    return _rate(quality, _paid_orders(scope).count())
+
+
+def quality_return_rate(scope: Scope) -> Figure:
+    delivered = Order.objects.filter(
+        shop_id__in=scope.shop_ids, delivered_at__gte=scope.start, delivered_at__lt=scope.end
+    )
+    quality = AfterSalesTicket.objects.filter(order=OuterRef("pk"), first_reason__category=ReasonCategory.QUALITY)
+    counts = delivered.aggregate(all=Count("pk"), quality=Count("pk", filter=Q(Exists(quality))))
+    return _rate(counts["quality"], counts["all"])
+
+
+def rejection_rate(scope: Scope) -> Figure:
+    acted = _has_event(MERCHANT_DECISIONS)
+    finished = (
+        _tickets(scope)
+        .exclude(path=TicketPath.NOT_SHIPPED)
+        .filter(closed_at__gte=scope.start, closed_at__lt=scope.end)
+        # Not valid: withdrawn by the buyer before the merchant acted; opened by the platform after the after-sales
+        # period and never arbitrated.
+        .exclude(Q(state=TicketState.CANCELLED) & ~Q(acted))
+        .exclude(Q(platform_opened_late=True) & ~Q(_has_event(["platform_review"])))
+    )
+    counts = finished.aggregate(
+        all=Count("pk"),
+        # The last valid result: a rejection the buyer accepted, or the platform's ruling for the merchant.
+        rejected=Count("pk", filter=Q(state=TicketState.CLOSED)),
+    )
+    return _rate(counts["rejected"], counts["all"])
+
+
+def platform_help_rate(scope: Scope) -> Figure:
+    helped = (
+        _tickets(scope)
+        .filter(
+            Q(events__action="platform_review") | Q(events__action="ruled_for_buyer", liability=Liability.MERCHANT),
+            events__at__gte=scope.start,
+            events__at__lt=scope.end,
+        )
+        .values("order_id")
+        .distinct()
+        .count()
+    )
+    return _rate(helped, _paid_orders(scope).count())
+
+
+def return_refund_rate(scope: Scope) -> Figure:
+    returns = (
+        _tickets(scope)
+        .filter(kind=TicketKind.RETURN_REFUND, opened_at__gte=scope.start, opened_at__lt=scope.end)
+        .count()
+    )
+    return _rate(returns, _paid_orders(scope).count())
+
+
+def _handled(scope: Scope) -> QuerySet:
+    return _tickets(scope).filter(closed_at__gte=scope.start, closed_at__lt=scope.end)
+
+
+def compensation_per_case(scope: Scope) -> Figure:
+    handled = _handled(scope).count()
+    paid = Refund.objects.filter(
+        shop_id__in=scope.shop_ids,
+        kind=Refund.Kind.COMPENSATION,
+        status=Refund.Status.SUCCEEDED,
+        executed_at__gte=scope.start,
+        executed_at__lt=scope.end,
+    ).aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+    if not handled:
+        return Figure(None, paid, 0)
+    return Figure((paid / handled).quantize(Decimal("0.01"), ROUND_HALF_UP), paid, handled)
+
+
+def repurchase_rate(scope: Scope) -> Figure:
+    later = Order.objects.filter(
+        shop_id=OuterRef("shop_id"),
+        buyer_nick=OuterRef("order__buyer_nick"),
+        paid_at__gt=OuterRef("closed_at"),
+    ).exclude(buyer_nick="")
+    counts = _handled(scope).aggregate(all=Count("pk"), repurchased=Count("pk", filter=Q(Exists(later))))
+    return _rate(counts["repurchased"], counts["all"])
+
+
+def first_response_time(scope: Scope) -> Figure:
+    from aftersales.selectors import system_user
+
+    by_agent = TicketEvent.objects.filter(ticket=OuterRef("pk")).exclude(actor=system_user()).exclude(action="opened")
+    responded = (
+        _tickets(scope)
+        .filter(opened_at__gte=scope.start, opened_at__lt=scope.end)
+        .annotate(responded_at=Subquery(by_agent.order_by("at", "id").values("at")[:1]))
+        .filter(responded_at__isnull=False)
+        .aggregate(total=Sum(_span("opened_at", "responded_at")), count=Count("pk"))
+    )
+    return _mean_hours(responded["total"], responded["count"])
+
+
+def pickup_24h_rate(scope: Scope) -> Figure:
+    due = with_clock(_paid_orders(scope), "paid_at", name="pickup_clock", quiet_from=18, quiet_until=6).annotate(
+        pickup_due=ExpressionWrapper(F("pickup_clock") + Value(timedelta(hours=24)), DateTimeField())
+    )
+    # Only orders whose 24 hours are over by the end of the window are due.
+    due = due.filter(pickup_due__lte=scope.end)
+    counts = due.aggregate(all=Count("pk"), picked=Count("pk", filter=Q(shipped_at__lte=F("pickup_due"))))
+    return _rate(counts["picked"], counts["all"])
+
+
+def delivery_time(scope: Scope) -> Figure:
+    signed = Order.objects.filter(
+        shop_id__in=scope.shop_ids, delivered_at__gte=scope.start, delivered_at__lt=scope.end
+    ).aggregate(total=Sum(_span("shipped_at", "delivered_at")), count=Count("pk"))
+    return _mean_hours(signed["total"], signed["count"])
+
+
+METRICS = [
+    Metric(
+        "refund_completion_time",
+        _("refund completion time (退款完结时长)"),
+        "hours",
+        _("Σ time from application to completion of refunded tickets completed in the window"),
+        _("refunded tickets completed in the window"),
+        compute=refund_completion_time,
+    ),
+    Metric(
+        "refund_only_merchant_time",
+        _("refund-only merchant time (仅退款自主完结时长)"),
+        "hours",
+        _("Σ time from application to the merchant's decision (agree or refuse)"),
+        _("refund-only tickets the merchant decided in the window"),
+        compute=refund_only_merchant_time,
+    ),
+    Metric(
+        "return_merchant_time",
+        _("return merchant time (退货退款自主完结时长)"),
+        "hours",
+        _("Σ [(application → merchant agrees to the return) + (return signed for → merchant confirms)]"),
+        _("return and exchange tickets the merchant confirmed in the window"),
+        exclusions=_("The return's journey is the buyer's time and is not counted."),
+        compute=return_merchant_time,
+    ),
+    Metric(
+        "merchant_review_time",
+        _("average review time (售后平均审核时长, Douyin 2026)"),
+        "hours",
+        _("Σ time from application to agreement; applications 23:00–08:00 count from 08:00"),
+        _("tickets successfully refunded, agreed in the window"),
+        compute=merchant_review_time,
+    ),
+    Metric(
+        "dispute_rate",
+        _("dispute rate (纠纷率)"),
+        "rate",
+        _("orders the platform ruled against the merchant in the window"),
+        _("orders paid in the window"),
+        compute=dispute_rate,
+    ),
+    Metric(
+        "quality_refund_rate",
+        _("quality refund rate (品质退款率)"),
+        "rate",
+        _("orders refunded in the window whose ticket's last reason is a quality reason"),
+        _("orders paid in the window"),
+        reason_rule=_("last reason"),
+        compute=quality_refund_rate,
+    ),
+    Metric(
+        "experience_refund_rate",
+        _("experience refund rate (商品体验退款率)"),
+        "rate",
+        _("orders with a refund request opened in the window whose first reason is a quality reason"),
+        _("orders paid in the window"),
+        reason_rule=_("first reason"),
+        compute=experience_refund_rate,
+    ),
+    Metric(
+        "quality_return_rate",
+        _("quality return rate (商品品质退货率)"),
+        "rate",
+        _("orders delivered in the window with an after-sales request whose first reason is a quality reason"),
+        _("orders delivered in the window"),
+        reason_rule=_("first reason"),
+        compute=quality_return_rate,
+    ),
+    Metric(
+        "rejection_rate",
+        _("rejection rate (售后拒绝率)"),
+        "rate",
+        _("finished post-shipment tickets whose last valid result is a rejection"),
+        _("finished valid post-shipment tickets"),
+        reason_rule=_("last valid result"),
+        exclusions=_(
+            "Not valid: withdrawn by the buyer before the merchant acted; opened by the platform after the "
+            "after-sales period and not arbitrated."
+        ),
+        compute=rejection_rate,
+    ),
+    Metric(
+        "platform_help_rate",
+        _("platform help rate (平台求助率)"),
+        "rate",
+        _("orders taken to the platform or ruled against the merchant (merchant liable) in the window"),
+        _("orders paid in the window"),
+        compute=platform_help_rate,
+    ),
+    Metric(
+        "return_refund_rate",
+        _("return-refund rate (退货退款率)"),
+        "rate",
+        _("return-and-refund tickets opened in the window"),
+        _("orders paid in the window"),
+        compute=return_refund_rate,
+    ),
+    Metric(
+        "compensation_per_case",
+        _("compensation per case (赔偿单价)"),
+        "money",
+        _("compensation paid in the window (CNY)"),
+        _("tickets handled (closed) in the window"),
+        compute=compensation_per_case,
+    ),
+    Metric(
+        "repurchase_rate",
+        _("repurchase after after-sales (复购率)"),
+        "rate",
+        _("tickets handled in the window whose buyer ordered again from the shop afterwards"),
+        _("tickets handled (closed) in the window"),
+        compute=repurchase_rate,
+    ),
+    Metric(
+        "first_response_time",
+        _("first response time (售后响应时间)"),
+        "hours",
+        _("Σ time from application to the first action of a person"),
+        _("tickets opened in the window that a person acted on"),
+        exclusions=_("The system's automatic moves are not a response."),
+        compute=first_response_time,
+    ),
+    Metric(
+        "pickup_24h_rate",
+        _("24-hour pickup rate (24小时揽收率)"),
+        "rate",
+        _("orders picked up within 24 hours of payment; orders paid 18:00–06:00 count from 06:00"),
+        _("orders paid in the window whose 24 hours are over"),
+        compute=pickup_24h_rate,
+    ),
+    Metric(
+        "delivery_time",
+        _("delivery time (订单配送时长)"),
+        "hours",
+        _("Σ time from pickup to signature"),
+        _("orders signed for in the window"),
+        compute=delivery_time,
+    ),
+]
+METRICS_BY_CODE = {metric.code: metric for metric in METRICS}
