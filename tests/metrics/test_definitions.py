@@ -114,7 +114,9 @@ def paid_orders(shop, count: int, *, day: int = 10) -> list[Order]:
 
 def test_every_metric_states_what_it_counts_over_what():
     for metric in METRICS:
-        assert str(metric.name) and str(metric.numerator) and str(metric.denominator), metric.code
+        assert str(metric.name), metric.code
+        assert str(metric.numerator), metric.code
+        assert str(metric.denominator), metric.code
         assert metric.unit in {"rate", "hours", "money"}
 
 
@@ -232,8 +234,9 @@ def test_an_order_whose_24_hours_are_not_over_is_not_yet_due(shop):
 
 
 def test_quality_refund_rate_uses_the_last_reason_and_experience_rate_the_first(shop):
-    """10 orders paid in November. Ticket A: first 商品质量问题, changed to 个人原因, refunded. Ticket B: first 个人原因,
-    changed to 商品质量问题, refunded. 品质退款率 (last reason) = 1/10 (B); 商品体验退款率 (first reason) = 1/10 (A)."""
+    """10 orders paid in November. Ticket A: first 商品质量问题, changed to 个人原因, refunded.
+    Ticket B: first 个人原因, changed to 商品质量问题, refunded.
+    品质退款率 (last reason) = 1/10 (B); 商品体验退款率 (first reason) = 1/10 (A)."""
     orders = paid_orders(shop, 10)
     a = ticket(shop, opened=at(12), first="quality_defect", last="changed_mind", of=orders[0], state="refunded")
     b = ticket(shop, opened=at(12), first="changed_mind", last="quality_defect", of=orders[1], state="refunded")
