@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from django.db.models import (
@@ -80,6 +81,9 @@ class Scope:
     shop_ids: tuple[int, ...]
     start: datetime
     end: datetime
+    # When the figure is taken: what is "due" by then (a pickup's 24 hours) is judged at this moment; the window's
+    # end unless a rollup computes a past day's figure later.
+    as_of: datetime | None = None
 
     @classmethod
     def last_days(cls, shop_ids, *, end: datetime, days: int = 30) -> "Scope":
@@ -106,6 +110,8 @@ class Metric:
     reason_rule: object = ""
     exclusions: object = ""
     compute: Callable[[Scope], Figure] = None
+    # Templates read a metric's fields; they must not call it.
+    do_not_call_in_templates: ClassVar[bool] = True
 
     def __call__(self, scope: Scope) -> Figure:
         return self.compute(scope)
@@ -388,7 +394,7 @@ def pickup_24h_rate(scope: Scope) -> Figure:
         pickup_due=ExpressionWrapper(F("pickup_clock") + Value(timedelta(hours=24)), DateTimeField())
     )
     # Only orders whose 24 hours are over by the end of the window are due.
-    due = due.filter(pickup_due__lte=scope.end)
+    due = due.filter(pickup_due__lte=scope.as_of or scope.end)
     counts = due.aggregate(all=Count("pk"), picked=Count("pk", filter=Q(shipped_at__lte=F("pickup_due"))))
     return _rate(counts["picked"], counts["all"])
 

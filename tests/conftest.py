@@ -110,7 +110,10 @@ REFERENCE_DATA_MIGRATIONS = [
     ("logistics.migrations.0004_role_permissions", "grant"),
     ("aftersales.migrations.0010_sweep_run_permissions", "grant"),
     ("config.migrations.0001_beat_schedule", "create_schedule"),
+    ("config.migrations.0002_enable_metrics_rollup", "enable"),
     ("metrics.migrations.0002_role_permissions", "grant"),
+    ("metrics.migrations.0004_seed_scorecards", "seed_scorecards"),
+    ("metrics.migrations.0005_scorecard_role_permissions", "grant"),
 ]
 
 

@@ -30,7 +30,7 @@ def test_the_migration_creates_the_schedule_in_china_time():
         "logistics.tasks.no_scan_check_task@*:5": (True, "Asia/Shanghai"),
         "logistics.tasks.intercept_follow_up_task/15min": (True, None),
         "aftersales.tasks.approval_sla_task/15min": (True, None),
-        "metrics.tasks.metrics_rollup_task@1:30": (False, "Asia/Shanghai"),
+        "metrics.tasks.metrics_rollup_task@1:30": (True, "Asia/Shanghai"),
     }
 
 

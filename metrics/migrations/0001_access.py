@@ -4,22 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='MetricsAccess',
+            name="MetricsAccess",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
             ],
             options={
-                'permissions': [('view_dashboard', 'Can read the metrics dashboards and the staffing forecast')],
-                'managed': False,
-                'default_permissions': (),
+                "permissions": [("view_dashboard", "Can read the metrics dashboards and the staffing forecast")],
+                "managed": False,
+                "default_permissions": (),
             },
         ),
     ]

@@ -1,0 +1,32 @@
+"""Fill the daily rollups on demand: `manage.py metrics_rollup --since 2025-11-25 [--until …] [--shop code …]`."""
+
+from datetime import date, timedelta
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from aftersales.models import Shop
+from metrics.definitions import CHINA
+from metrics.rollups import rollups_refresh
+
+
+class Command(BaseCommand):
+    help = "Recompute the metrics' daily rollups for a range of days (default: yesterday)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--since", type=date.fromisoformat, help="first day, YYYY-MM-DD (China time)")
+        parser.add_argument("--until", type=date.fromisoformat, help="last day, YYYY-MM-DD (default: yesterday)")
+        parser.add_argument("--shop", action="append", default=[], help="a shop code; repeat for more (default: all)")
+
+    def handle(self, *args, since=None, until=None, shop=(), **options):
+        yesterday = timezone.localtime(timezone.now(), CHINA).date() - timedelta(days=1)
+        until = until or yesterday
+        since = since or until
+        if since > until:
+            raise CommandError("--since is after --until")
+        shops = Shop.objects.filter(code__in=shop) if shop else Shop.objects.all()
+        shop_ids = list(shops.values_list("pk", flat=True))
+        if shop and len(shop_ids) != len(set(shop)):
+            raise CommandError(f"unknown shop code among {', '.join(shop)}")
+        written = rollups_refresh(shop_ids=shop_ids, since=since, until=until)
+        self.stdout.write(f"{written} rollup rows for {len(shop_ids)} shop(s), {since} to {until}")

@@ -1,0 +1,136 @@
+"""指标看板: the manager's dashboard. KPI cards against the previous period, merchant time per path week by week,
+the per-agent table, today's clearance and what is overdue, and the KPI table as an xlsx file.
+
+Filters are GET parameters (`shop`, `days`), so a view of the figures can be shared. A shop that is not the user's
+is "not found" before any figure is computed.
+"""
+
+import io
+from datetime import timedelta
+
+from django.db.models import Count, Q
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+from openpyxl import Workbook
+
+from aftersales.models import OPEN_TICKET_STATES, AfterSalesTicket, ApprovalRequest
+from aftersales.selectors import shops_for_user
+from metrics.definitions import CHINA, METRICS, Scope
+from metrics.rollups import figures_for
+from metrics.selectors import agent_table, path_timeliness
+from metrics.views_staffing import VIEW_DASHBOARD, _chosen_shop, _render, permission_any
+
+PERIOD_DAYS = (7, 30, 90)
+DEFAULT_DAYS = 30
+TREND_WEEKS = 12
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _period(request) -> int:
+    raw = request.GET.get("days", "")
+    return int(raw) if raw.isdigit() and int(raw) in PERIOD_DAYS else DEFAULT_DAYS
+
+
+def kpi_rows(shop_ids, *, days: int, now):
+    """Each metric's figure for the last `days` complete days (China time) and the days before, with the change."""
+    today = timezone.localtime(now, CHINA).replace(hour=0, minute=0, second=0, microsecond=0)
+    current = Scope.last_days(shop_ids, end=today, days=days)
+    previous = Scope.last_days(shop_ids, end=current.start, days=days)
+    now_figures, before_figures = figures_for(current), figures_for(previous)
+    rows = []
+    for metric in METRICS:
+        figure, before = now_figures[metric.code], before_figures[metric.code]
+        change = None
+        if figure.value is not None and before.value is not None:
+            change = figure.value - before.value
+        rows.append({"metric": metric, "figure": figure, "before": before, "change": change})
+    return rows
+
+
+def overdue_summary(shop_ids, *, now) -> dict:
+    """Today's clearance (日清) at a glance: what waits on the shop past its time. One query per line."""
+    open_tickets = AfterSalesTicket.objects.filter(shop_id__in=shop_ids, state__in=OPEN_TICKET_STATES)
+    summary = open_tickets.aggregate(
+        open=_count(),
+        past_deadline=_count(deadline__lt=now),
+        past_sla=_count(sla_due__lt=now),
+        near_deadline=_count(escalation_risk=True),
+    )
+    summary["approvals_overdue"] = ApprovalRequest.objects.filter(
+        shop_id__in=shop_ids, status=ApprovalRequest.Status.PENDING, due_at__lt=now
+    ).count()
+    return summary
+
+
+def _count(**conditions):
+    return Count("pk", filter=Q(**conditions)) if conditions else Count("pk")
+
+
+@require_GET
+@permission_any(VIEW_DASHBOARD)
+def dashboard(request):
+    shops = shops_for_user(request.user)
+    shop = _chosen_shop(request, shops)
+    shop_ids = tuple([shop.pk] if shop else shops.values_list("pk", flat=True))
+    days = _period(request)
+    now = timezone.now()
+    rows = kpi_rows(shop_ids, days=days, now=now)
+    if request.GET.get("format") == "xlsx":
+        return _xlsx(rows, days=days, shop=shop)
+    weeks = path_timeliness(Scope(shop_ids, now - timedelta(weeks=TREND_WEEKS), now))
+    context = {
+        "shops": shops,
+        "shop": shop,
+        "days": days,
+        "periods": PERIOD_DAYS,
+        "rows": rows,
+        "path_weeks": weeks,
+        "trend": _trend(weeks),
+        "agents": agent_table(Scope.last_days(shop_ids, end=now, days=days)),
+        "summary": overdue_summary(shop_ids, now=now),
+    }
+    return _render(request, "metrics/dashboard.html", context, title=_("Metrics dashboard"), section="dashboard")
+
+
+def _trend(weeks) -> dict:
+    """The chart's data: one line per path, average merchant hours per week."""
+    labels = sorted({row.week.isoformat() for row in weeks})
+    paths = sorted({row.path for row in weeks})
+    by_key = {(row.path, row.week.isoformat()): row.average_hours for row in weeks}
+    return {
+        "labels": labels,
+        "series": [
+            {
+                "label": _("path %(path)s") % {"path": path},
+                "data": [float(by_key[(path, label)]) if (path, label) in by_key else None for label in labels],
+            }
+            for path in paths
+        ],
+    }
+
+
+def _xlsx(rows, *, days: int, shop) -> HttpResponse:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = _("KPIs")
+    sheet.append([_("metric"), _("value"), _("previous period"), _("change"), _("numerator"), _("denominator")])
+    for row in rows:
+        figure, before = row["figure"], row["before"]
+        sheet.append(
+            [
+                str(row["metric"].name),
+                figure.value,
+                before.value,
+                row["change"],
+                figure.numerator,
+                figure.denominator,
+            ]
+        )
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    name = f"kpi-{shop.code if shop else 'all'}-{days}d-{timezone.localdate():%Y%m%d}.xlsx"
+    response = HttpResponse(buffer.getvalue(), content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
