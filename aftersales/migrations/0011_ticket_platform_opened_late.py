@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('aftersales', '0010_sweep_run_permissions'),
+        ("aftersales", "0010_sweep_run_permissions"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='aftersalesticket',
-            name='platform_opened_late',
-            field=models.BooleanField(default=False, verbose_name='opened by the platform after the after-sales period'),
+            model_name="aftersalesticket",
+            name="platform_opened_late",
+            field=models.BooleanField(
+                default=False, verbose_name="opened by the platform after the after-sales period"
+            ),
         ),
     ]
