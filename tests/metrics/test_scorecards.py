@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -698,6 +699,7 @@ def scorecard_post(scorecard, weights):
 
 @pytest.mark.django_db
 def test_dimension_weights_must_add_up_to_100(client, manager):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the messages are checked in English
     scorecard = seeded("tmall", "20009524")
     url = reverse("admin:metrics_scorecard_change", args=[scorecard.pk])
     client.force_login(manager)
@@ -733,6 +735,7 @@ def metric_post(scorecard_metric, thresholds):
 
 @pytest.mark.django_db
 def test_steps_out_of_order_for_the_metrics_direction_are_refused(client, manager):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the messages are checked in English
     scorecard_metric = ScorecardMetric.objects.get(dimension__scorecard__version="2024-06-03", code="pickup_24h_rate")
     url = reverse("admin:metrics_scorecardmetric_change", args=[scorecard_metric.pk])
     client.force_login(manager)
@@ -768,6 +771,7 @@ def test_a_manager_picks_a_scorecard_only_of_the_shops_platform(client, shop, ma
 
 @pytest.mark.django_db
 def test_a_manager_enters_the_shops_own_steps_in_order(client, shop, manager):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the messages are checked in English
     choice = ShopScorecard.objects.create(shop=shop, scorecard=seeded("tmall", "20009524"))
     pickup = ScorecardMetric.objects.get(dimension__scorecard=choice.scorecard, code="pickup_48h_rate")
     url = reverse("admin:metrics_shopscorecard_change", args=[choice.pk])

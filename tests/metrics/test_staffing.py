@@ -5,6 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -419,6 +420,7 @@ def test_bad_input_is_a_form_error_on_its_field_and_nothing_is_calculated(client
 
 @pytest.mark.django_db
 def test_a_zero_average_order_value_says_it_must_be_more_than_zero(client, manager):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the messages are checked in English
     client.force_login(manager)
 
     response = client.get(STAFFING, {**WORKED_EXAMPLE, "average_order_value": "0"}, headers={"accept-language": "en"})
@@ -428,6 +430,7 @@ def test_a_zero_average_order_value_says_it_must_be_more_than_zero(client, manag
 
 @pytest.mark.django_db
 def test_the_page_shows_the_formula_and_the_worked_example_beside_the_figure(client, manager):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the messages are checked in English
     client.force_login(manager)
 
     html = client.get(STAFFING, WORKED_EXAMPLE).content.decode()
