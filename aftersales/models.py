@@ -167,6 +167,8 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["shop", "-paid_at"], name="order_shop_paid_idx"),
             models.Index(fields=["tracking_number"], name="order_tracking_idx"),
+            # Repurchases after after-sales (metrics): a buyer's later orders in the same shop.
+            models.Index(fields=["shop", "buyer_nick", "paid_at"], name="order_shop_buyer_paid_idx"),
         ]
 
     def __str__(self):
@@ -707,7 +709,11 @@ class TicketEvent(models.Model):
         verbose_name = _("ticket event")
         verbose_name_plural = _("ticket events")
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["ticket", "at"], name="ticket_event_ticket_at_idx")]
+        indexes = [
+            models.Index(fields=["ticket", "at"], name="ticket_event_ticket_at_idx"),
+            # The metrics read decisions by kind and time (who decided what, when).
+            models.Index(fields=["action", "at"], name="ticket_event_action_at_idx"),
+        ]
 
     def __str__(self):
         return f"{self.action} {self.from_state}→{self.to_state}"
