@@ -15,10 +15,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from openpyxl import Workbook
 
-from aftersales.models import OPEN_TICKET_STATES, AfterSalesTicket, ApprovalRequest
+from aftersales.models import OPEN_TICKET_STATES, AfterSalesTicket, ApprovalRequest, Order
 from aftersales.selectors import shops_for_user
 from metrics.definitions import CHINA, METRICS, Scope
+from metrics.models import ShopScorecard
 from metrics.rollups import figures_for
+from metrics.scoring import ScoreResult, scorecard_score
 from metrics.selectors import agent_table, path_timeliness
 from metrics.views_staffing import VIEW_DASHBOARD, _chosen_shop, _render, permission_any
 
@@ -46,7 +48,18 @@ def kpi_rows(shop_ids, *, days: int, now):
         if figure.value is not None and before.value is not None:
             change = figure.value - before.value
         rows.append({"metric": metric, "figure": figure, "before": before, "change": change})
-    return rows
+    return rows, current, now_figures
+
+
+def shop_score(shop, scope: Scope, figures) -> ScoreResult | None:
+    """The shop's platform score by its chosen scorecard (admin → 店铺体验分规则), from the period's figures; None when
+    the shop has not chosen one. Metrics the desk does not measure (ratings, chats) are no data there."""
+    choice = ShopScorecard.objects.filter(shop=shop).first()
+    if choice is None:
+        return None
+    orders = Order.objects.filter(shop=shop, paid_at__gte=scope.start, paid_at__lt=scope.end).count()
+    values = {code: figure.value for code, figure in figures.items()}
+    return scorecard_score(values, choice.to_spec(), valid_paid_orders=orders)
 
 
 def overdue_summary(shop_ids, *, now) -> dict:
@@ -76,7 +89,7 @@ def dashboard(request):
     shop_ids = tuple([shop.pk] if shop else shops.values_list("pk", flat=True))
     days = _period(request)
     now = timezone.now()
-    rows = kpi_rows(shop_ids, days=days, now=now)
+    rows, current, figures = kpi_rows(shop_ids, days=days, now=now)
     if request.GET.get("format") == "xlsx":
         return _xlsx(rows, days=days, shop=shop)
     weeks = path_timeliness(Scope(shop_ids, now - timedelta(weeks=TREND_WEEKS), now))
@@ -90,6 +103,7 @@ def dashboard(request):
         "trend": _trend(weeks),
         "agents": agent_table(Scope.last_days(shop_ids, end=now, days=days)),
         "summary": overdue_summary(shop_ids, now=now),
+        "score": shop_score(shop, current, figures) if shop else None,
     }
     return _render(request, "metrics/dashboard.html", context, title=_("Metrics dashboard"), section="dashboard")
 

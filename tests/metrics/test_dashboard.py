@@ -13,8 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from aftersales.models import Platform
+from aftersales.services import shop_assign_user
 from metrics.definitions import CHINA, METRICS_BY_CODE, Scope
-from metrics.models import DailyMetric
+from metrics.models import DailyMetric, Scorecard, ShopScorecard
 from metrics.rollups import figures_for, rollups_nightly, rollups_refresh
 from tests.factories import ShopFactory, make_staff
 from tests.metrics.test_definitions import order, ticket
@@ -161,3 +163,25 @@ def test_the_dashboard_runs_the_same_queries_for_a_week_or_a_year_of_history(cli
         assert client.get(DASHBOARD, {"shop": shop.pk}).status_code == 200
 
     assert len(large) == len(small)
+
+
+def test_a_shop_with_a_scorecard_sees_its_score_from_the_same_figures(client, manager):
+    """A Douyin shop graded by the seeded 商家体验分 (seed 004): the scorecard's metrics carry the period's figures
+    (none of 4 orders picked up within 24 hours: 0%, the lowest step, 50), and what the desk does not measure (飞鸽
+    response) is no data."""
+    shop = ShopFactory(platform=Platform.objects.get(code="douyin"))
+    shop_assign_user(shop=shop, user=manager)
+    ShopScorecard.objects.create(
+        shop=shop, scorecard=Scorecard.objects.get(platform__code="douyin", version="2024-06-03")
+    )
+    history(shop, days_ago=5, returns=1, orders=4)
+    refresh(shop, days=10)
+
+    page = client.get(DASHBOARD, {"shop": shop.pk})
+
+    score = page.context["score"]
+    metrics = {metric.code: metric for dimension in score.dimensions for metric in dimension.metrics}
+    assert (metrics["pickup_24h_rate"].figure, metrics["pickup_24h_rate"].step) == (Decimal("0.0000"), 50)
+    assert metrics["chat_response_time"].figure is None
+    assert score.is_default_thresholds
+    assert 'id="score-table"' in page.content.decode()
