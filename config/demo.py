@@ -44,6 +44,8 @@ from logistics.services import (
     shipments_sync_from_orders,
     tracking_ingest,
 )
+from metrics.models import Scorecard, ShopScorecard
+from metrics.rollups import rollups_refresh
 from warehouse.services import early_exchange_rule_set
 
 SHOPS = [
@@ -384,6 +386,7 @@ class DemoLoad:
     imports: dict = field(default_factory=dict)  # shop → ImportSummary
     tickets: dict = field(default_factory=dict)  # shop → {state: count} of its demo tickets
     logistics: dict = field(default_factory=dict)  # what the logistics checks did: intercepts, lost parcels, claims
+    rollup_rows: int = 0  # the metrics' daily rollups written for the dashboard
 
 
 @transaction.atomic
@@ -416,6 +419,7 @@ def load(*, seed: int = DEMO_SEED, today: datetime | None = None) -> DemoLoad:
         demo_tickets[shop] = _load_tickets(shop, plan, by=users[DEMO_DESK_USER[spec["code"]]])
     # The couriers' side moves some tickets on (intercepts requested, lost parcels refunded); count states after it.
     result.logistics = _load_logistics(shops, today=today)
+    result.rollup_rows = _load_metrics(shops, today=today)
     for shop, tickets in demo_tickets.items():
         states = Counter(
             AfterSalesTicket.objects.filter(pk__in=[t.pk for t in tickets]).values_list("state", flat=True)
@@ -608,3 +612,21 @@ def _scan_parcels_in_transit(shops, *, today: datetime) -> None:
                 )
             )
         tracking_ingest(shop=shop, scans=scans, source="bulk")
+
+
+# Each demo shop is graded by its platform's current scorecard; the dashboard's two 30-day periods get their rollups.
+DEMO_SCORECARDS = {"shanye-tmall": ("tmall", "20009524"), "shanye-douyin": ("douyin", "103956")}
+DEMO_ROLLUP_DAYS = 61
+
+
+def _load_metrics(shops, *, today: datetime) -> int:
+    for code, (platform, version) in DEMO_SCORECARDS.items():
+        scorecard = Scorecard.objects.filter(platform__code=platform, version=version).first()
+        if scorecard:
+            ShopScorecard.objects.get_or_create(shop=shops[code], defaults={"scorecard": scorecard})
+    yesterday = timezone.localtime(today).date() - timedelta(days=1)
+    return rollups_refresh(
+        shop_ids=[shop.pk for shop in shops.values()],
+        since=yesterday - timedelta(days=DEMO_ROLLUP_DAYS - 1),
+        until=yesterday,
+    )
