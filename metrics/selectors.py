@@ -9,12 +9,10 @@ from django.db.models import (
     Count,
     DecimalField,
     DurationField,
-    Exists,
     ExpressionWrapper,
     F,
     IntegerField,
     OuterRef,
-    Q,
     Subquery,
     Sum,
     Value,
@@ -24,7 +22,7 @@ from django.db.models.functions import Coalesce, RowNumber, TruncWeek
 
 from aftersales.models import Order, Refund, TicketEvent
 from aftersales.selectors import system_user
-from metrics.definitions import CHINA, HOUR, MERCHANT_DECISIONS, Scope
+from metrics.definitions import CHINA, HOUR, MERCHANT_DECISIONS, Scope, first_events
 
 HOURS = Decimal("0.01")
 
@@ -36,17 +34,8 @@ def _hours(duration: timedelta | None) -> Decimal | None:
 
 
 def first_decisions(scope: Scope):
-    """The merchant's first decision on each ticket of the scope's shops, for decisions made in the window: decision
-    events in the window with no earlier decision on the same ticket (an index on action and time finds them)."""
-    earlier = TicketEvent.objects.filter(ticket=OuterRef("ticket"), action__in=MERCHANT_DECISIONS).filter(
-        Q(at__lt=OuterRef("at")) | Q(at=OuterRef("at"), pk__lt=OuterRef("pk"))
-    )
-    return TicketEvent.objects.filter(
-        action__in=MERCHANT_DECISIONS,
-        at__gte=scope.start,
-        at__lt=scope.end,
-        ticket__shop_id__in=scope.shop_ids,
-    ).exclude(Exists(earlier))
+    """The merchant's first decision on each ticket of the scope's shops, for decisions made in the window."""
+    return first_events(scope, MERCHANT_DECISIONS)
 
 
 @dataclass(frozen=True)
