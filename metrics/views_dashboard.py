@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from openpyxl import Workbook
 
+from aftersales.desk_pages import permission_any, render_page
 from aftersales.models import OPEN_TICKET_STATES, AfterSalesTicket, ApprovalRequest, Order
 from aftersales.selectors import shops_for_user
 from metrics.definitions import CHINA, METRICS, Scope
@@ -22,7 +23,7 @@ from metrics.models import ShopScorecard
 from metrics.rollups import figures_for
 from metrics.scoring import ScoreResult, scorecard_score
 from metrics.selectors import agent_table, path_timeliness
-from metrics.views_staffing import VIEW_DASHBOARD, _chosen_shop, _render, permission_any
+from metrics.views_staffing import VIEW_DASHBOARD, _chosen_shop
 
 PERIOD_DAYS = (7, 30, 90)
 DEFAULT_DAYS = 30
@@ -105,7 +106,7 @@ def dashboard(request):
         "summary": overdue_summary(shop_ids, now=now),
         "score": shop_score(shop, current, figures) if shop else None,
     }
-    return _render(request, "metrics/dashboard.html", context, title=_("Metrics dashboard"), section="dashboard")
+    return render_page(request, "metrics/dashboard.html", context, title=_("Metrics dashboard"), section="dashboard")
 
 
 def _trend(weeks) -> dict:

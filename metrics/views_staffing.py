@@ -6,16 +6,12 @@ that is not the user's is "not found" (404) before any figure is computed.
 """
 
 from decimal import Decimal
-from functools import wraps
 
-from django.contrib import admin
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from aftersales.desk_pages import permission_any, render_page
 from aftersales.selectors import shops_for_user
 from metrics.forms import DEFAULT_DAILY_CAPACITY, DEFAULT_DAYS, INPUT_FIELDS, StaffingForm
 from metrics.staffing import OTHER_AFTER_SALES_SHARE, staffing_inputs_from_history
@@ -25,45 +21,6 @@ VIEW_DASHBOARD = "metrics.view_dashboard"
 FILL = "fill"
 # The history's refund rate is to 0.01 %, so its percent has two decimals.
 PERCENT_STEP = Decimal("0.01")
-
-
-def permission_any(*permissions):
-    """Logged in (else the admin's login page) and holding one of `permissions` (else 403).
-
-    The same door as warehouse.views.permission_any, kept here so metrics depends on no other app's views.
-    """
-
-    def decorator(view):
-        @login_required
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not request.user.is_active or not any(request.user.has_perm(name) for name in permissions):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
-def _render(request, template, context, *, title, section):
-    user = request.user
-    return render(
-        request,
-        template,
-        {
-            # What admin/base.html needs for its header; no sidebar, as on the warehouse's pages.
-            "site_header": admin.site.site_header,
-            "site_title": admin.site.site_title,
-            "site_url": None,
-            "has_permission": user.is_active and user.is_staff,
-            "is_popup": False,
-            "is_nav_sidebar_enabled": False,
-            "title": title,
-            "section": section,
-            **context,
-        },
-    )
 
 
 def _chosen_shop(request, shops):
@@ -110,4 +67,4 @@ def staffing_forecast(request):
         "fill": FILL,
         "other_share_percent": int(OTHER_AFTER_SALES_SHARE * 100),
     }
-    return _render(request, "metrics/staffing.html", context, title=_("Staffing forecast"), section="staffing")
+    return render_page(request, "metrics/staffing.html", context, title=_("Staffing forecast"), section="staffing")

@@ -4,20 +4,19 @@ Each view parses the clerk's input, checks the permission, calls one service and
 come from the selectors, limited to the user's shops; a row of another shop is "not found" (404), never "forbidden".
 """
 
-from functools import wraps
 from urllib.parse import urlencode
 
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from aftersales.desk_pages import permission_any, render_page
 from aftersales.errors import ActionRefused
 from aftersales.models import CutOffRequest, TicketKind
 from aftersales.selectors import shops_for_user
@@ -48,41 +47,9 @@ WAITING_LIMIT = 30
 FILE_REFUSALS = {"evidence_type", "evidence_size", "evidence_required"}
 
 
-def permission_any(*permissions):
-    """Logged in (else the admin's login page) and holding one of `permissions` (else 403)."""
-
-    def decorator(view):
-        @login_required
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not request.user.is_active or not any(request.user.has_perm(name) for name in permissions):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
 def _render(request, template, context, *, title, section):
-    user = request.user
-    return render(
-        request,
-        template,
-        {
-            # What admin/base.html needs for its header; no sidebar: these pages are for one job each.
-            "site_header": admin.site.site_header,
-            "site_title": admin.site.site_title,
-            "site_url": None,
-            "has_permission": user.is_active and user.is_staff,
-            "is_popup": False,
-            "is_nav_sidebar_enabled": False,
-            "title": title,
-            "section": section,
-            "can_handle_returns": user.has_perm(HANDLE_RETURNS),
-            **context,
-        },
-    )
+    context = {"can_handle_returns": request.user.has_perm(HANDLE_RETURNS), **context}
+    return render_page(request, template, context, title=title, section=section)
 
 
 def _station_url(**query) -> str:

@@ -50,7 +50,8 @@ def test_a_manager_reads_the_dashboard_in_chinese_with_its_chart(page, live_serv
     card.locator("summary").click()
     assert "统计期间付款的订单数" in card.inner_text()
     assert page.locator("[data-metric='dispute_rate'] .kpi-value").inner_text() == "0.00%"  # none of 20 orders
-    assert page.locator("[data-metric='merchant_review_time'] .kpi-value").inner_text() == "暂无数据"  # nothing refunded
+    # Nothing was refunded, so there is no review time to measure.
+    assert page.locator("[data-metric='merchant_review_time'] .kpi-value").inner_text() == "暂无数据"
     assert page.locator("#agent-table tbody tr").first.inner_text().startswith("lilei")
     assert page.locator("#path-table tbody tr").count() >= 3
     assert [o.inner_text() for o in page.locator("#kpi-shop option").all()] == ["我的全部店铺", "山野户外天猫旗舰店"]
