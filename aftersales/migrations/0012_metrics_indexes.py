@@ -5,19 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('aftersales', '0011_ticket_platform_opened_late'),
+        ("aftersales", "0011_ticket_platform_opened_late"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['shop', 'buyer_nick', 'paid_at'], name='order_shop_buyer_paid_idx'),
+            model_name="order",
+            index=models.Index(fields=["shop", "buyer_nick", "paid_at"], name="order_shop_buyer_paid_idx"),
         ),
         migrations.AddIndex(
-            model_name='ticketevent',
-            index=models.Index(fields=['action', 'at'], name='ticket_event_action_at_idx'),
+            model_name="ticketevent",
+            index=models.Index(fields=["action", "at"], name="ticket_event_action_at_idx"),
         ),
     ]
