@@ -15,6 +15,8 @@ _CONFIG = {"aftersales-returnreason", "aftersales-refundauthority"}
 _RETURNS = {"warehouse-returnparcel", "warehouse-inspection", "warehouse-earlyexchange"}
 _PARCELS = {"logistics-courier", "logistics-shipment", "logistics-interceptrequest"}
 _CLAIMS = {"logistics-courierclaim", "logistics-lostparcelpolicy"}
+# 体验分规则: supervisors read the scorecards, managers edit them.
+_SCORECARDS = {"metrics-scorecard", "metrics-scorecardmetric", "metrics-shopscorecard"}
 MENUS = {
     roles.AGENT: {
         "aftersales-shop",
@@ -36,6 +38,7 @@ MENUS = {
         *_CONFIG,
         "aftersales-escalationword",
         "aftersales-sweeprun",
+        *_SCORECARDS,
         *_RETURNS,
         "warehouse-earlyexchangerule",
     },
@@ -58,6 +61,7 @@ MENUS = {
         *_CONFIG,
         "aftersales-escalationword",
         "aftersales-sweeprun",
+        *_SCORECARDS,
         "django_celery_beat-periodictask",
         "django_celery_beat-crontabschedule",
         "django_celery_beat-intervalschedule",
