@@ -185,3 +185,12 @@ def test_a_shop_with_a_scorecard_sees_its_score_from_the_same_figures(client, ma
     assert metrics["chat_response_time"].figure is None
     assert score.is_default_thresholds
     assert 'id="score-table"' in page.content.decode()
+
+
+def test_the_admin_home_leads_a_manager_to_the_dashboard_and_not_an_agent(client, shop, manager):
+    home = client.get(reverse("admin:index")).content.decode()
+    assert reverse("metrics:dashboard") in home
+    assert reverse("metrics:staffing") in home
+
+    client.force_login(make_staff("agent", role="Agent", shops=[shop]))
+    assert reverse("metrics:dashboard") not in client.get(reverse("admin:index")).content.decode()
