@@ -58,7 +58,8 @@ def shop_score(shop, scope: Scope, figures) -> ScoreResult | None:
     choice = ShopScorecard.objects.filter(shop=shop).first()
     if choice is None:
         return None
-    orders = Order.objects.filter(shop=shop, paid_at__gte=scope.start, paid_at__lt=scope.end).count()
+    # The platforms' "fewer than 30 valid paid orders" rule looks at 30 days, whatever period the page shows.
+    orders = Order.objects.filter(shop=shop, paid_at__gte=scope.end - timedelta(days=30), paid_at__lt=scope.end).count()
     values = {code: figure.value for code, figure in figures.items()}
     return scorecard_score(values, choice.to_spec(), valid_paid_orders=orders)
 
