@@ -32,7 +32,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import ExtractHour, ExtractMinute, ExtractSecond
+from django.db.models.functions import Coalesce, ExtractHour, ExtractMinute, ExtractSecond
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import (
@@ -46,6 +46,7 @@ from aftersales.models import (
     TicketPath,
     TicketState,
 )
+from metrics.models import ChatSession, ProductReview
 
 CHINA = ZoneInfo("Asia/Shanghai")
 HOUR = Decimal(3600)
@@ -104,7 +105,7 @@ class Figure:
 class Metric:
     code: str
     name: object
-    unit: str  # "rate" or "hours"
+    unit: str  # "rate", "hours", "money" or "seconds"
     numerator: object
     denominator: object
     reason_rule: object = ""
@@ -416,6 +417,41 @@ def delivery_time(scope: Scope) -> Figure:
     return _mean_hours(signed["total"], signed["count"])
 
 
+# --- from the platforms' exports (metrics/platform_data.py) --------------------------------------------------------
+
+# Douyin 2026 飞鸽平均响应时长: only sessions started 08:00–22:59 China time count; an unanswered one counts 10 minutes.
+CHAT_HOURS = (8, 22)
+UNANSWERED_SECONDS = 600
+SECONDS_PLACES = Decimal("0.01")
+
+
+def chat_response_time(scope: Scope) -> Figure:
+    sessions = (
+        ChatSession.objects.filter(shop_id__in=scope.shop_ids, started_at__gte=scope.start, started_at__lt=scope.end)
+        .annotate(started_hour=ExtractHour("started_at", tzinfo=CHINA))
+        .filter(started_hour__gte=CHAT_HOURS[0], started_hour__lte=CHAT_HOURS[1])
+        .aggregate(total=Sum(Coalesce("first_response_seconds", Value(UNANSWERED_SECONDS))), count=Count("pk"))
+    )
+    total, count = Decimal(sessions["total"] or 0), sessions["count"]
+    if not count:
+        return Figure(None, total, 0)
+    return Figure((total / count).quantize(SECONDS_PLACES, ROUND_HALF_UP), total, count)
+
+
+def chat_dissatisfaction_rate(scope: Scope) -> Figure:
+    rated = ChatSession.objects.filter(
+        shop_id__in=scope.shop_ids, started_at__gte=scope.start, started_at__lt=scope.end, rating__isnull=False
+    ).aggregate(all=Count("pk"), unhappy=Count("pk", filter=Q(rating__lte=3)))
+    return _rate(rated["unhappy"], rated["all"])
+
+
+def negative_review_rate(scope: Scope) -> Figure:
+    reviews = ProductReview.objects.filter(
+        shop_id__in=scope.shop_ids, reviewed_at__gte=scope.start, reviewed_at__lt=scope.end
+    ).aggregate(all=Count("pk"), negative=Count("pk", filter=Q(rating__lte=2)))
+    return _rate(reviews["negative"], reviews["all"])
+
+
 METRICS = [
     Metric(
         "refund_completion_time",
@@ -554,6 +590,31 @@ METRICS = [
         _("Σ time from pickup to signature"),
         _("orders signed for in the window"),
         compute=delivery_time,
+    ),
+    Metric(
+        "chat_response_time",
+        _("chat average response time (飞鸽平均响应时长)"),
+        "seconds",
+        _("Σ seconds from the session's start to the first answer; an unanswered session counts 600 s"),
+        _("chat sessions started 08:00–22:59 (China time) in the window"),
+        exclusions=_("Sessions started 23:00–07:59 are not counted."),
+        compute=chat_response_time,
+    ),
+    Metric(
+        "chat_dissatisfaction_rate",
+        _("chat dissatisfaction rate (飞鸽会话不满意率)"),
+        "rate",
+        _("sessions started in the window that the buyer rated 1–3 stars"),
+        _("sessions started in the window that the buyer rated"),
+        compute=chat_dissatisfaction_rate,
+    ),
+    Metric(
+        "negative_review_rate",
+        _("negative review rate (商品差评率)"),
+        "rate",
+        _("reviews given in the window with a product rating of 1–2 stars"),
+        _("reviews given in the window"),
+        compute=negative_review_rate,
     ),
 ]
 METRICS_BY_CODE = {metric.code: metric for metric in METRICS}

@@ -365,3 +365,69 @@ class DailyMetric(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.code}"
+
+
+# --- data the desk does not create itself: filled by import of the platforms' export files (metrics/platform_data.py)
+
+
+class ChatSession(models.Model):
+    """One customer-service chat session (飞鸽/旺旺) as the platform exports it."""
+
+    shop = models.ForeignKey(
+        "aftersales.Shop", on_delete=models.CASCADE, related_name="chat_sessions", verbose_name=_("shop")
+    )
+    platform_session_id = models.CharField(_("platform session id"), max_length=64)
+    started_at = models.DateTimeField(_("started at"))
+    # None: no agent ever answered.
+    first_response_seconds = models.PositiveIntegerField(_("first response (seconds)"), null=True, blank=True)
+    rating = models.PositiveSmallIntegerField(
+        _("buyer's rating"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    imported_at = models.DateTimeField(_("imported at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("chat session")
+        verbose_name_plural = _("chat sessions")
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "platform_session_id"], name="chat_session_unique"),
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5), name="chat_session_rating_1_5"
+            ),
+        ]
+        indexes = [models.Index(fields=["shop", "started_at"], name="chat_session_shop_day_idx")]
+
+    def __str__(self):
+        return self.platform_session_id
+
+
+class ProductReview(models.Model):
+    """A buyer's review of an order as the platform exports it: the product's stars and, when given, logistics'."""
+
+    shop = models.ForeignKey(
+        "aftersales.Shop", on_delete=models.CASCADE, related_name="product_reviews", verbose_name=_("shop")
+    )
+    platform_order_id = models.CharField(_("platform order id"), max_length=64)
+    reviewed_at = models.DateTimeField(_("reviewed at"))
+    rating = models.PositiveSmallIntegerField(
+        _("product rating"), validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    logistics_rating = models.PositiveSmallIntegerField(
+        _("logistics rating"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    imported_at = models.DateTimeField(_("imported at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("product review")
+        verbose_name_plural = _("product reviews")
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "platform_order_id"], name="product_review_unique"),
+            models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="product_review_rating_1_5"),
+            models.CheckConstraint(
+                condition=Q(logistics_rating__isnull=True) | Q(logistics_rating__gte=1, logistics_rating__lte=5),
+                name="product_review_logistics_rating_1_5",
+            ),
+        ]
+        indexes = [models.Index(fields=["shop", "reviewed_at"], name="product_review_shop_day_idx")]
+
+    def __str__(self):
+        return self.platform_order_id

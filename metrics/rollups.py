@@ -21,7 +21,7 @@ from metrics.models import DailyMetric
 
 # Late events (a refund paid, a ruling) change the last days' figures: the nightly run recomputes them.
 NIGHTLY_DAYS = 3
-PLACES = {"rate": RATE_PLACES, "hours": HOURS_PLACES, "money": Decimal("0.01")}
+PLACES = {"rate": RATE_PLACES, "hours": HOURS_PLACES, "money": Decimal("0.01"), "seconds": Decimal("0.01")}
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:

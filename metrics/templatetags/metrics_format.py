@@ -17,4 +17,6 @@ def figure(value, unit: str):
         return f"{(Decimal(value) * 100).quantize(Decimal('0.01'))}%"
     if unit == "money":
         return f"¥{value}"
+    if unit == "seconds":
+        return f"{value} s"
     return f"{value} h"

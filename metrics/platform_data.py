@@ -1,0 +1,220 @@
+"""Importing what the desk does not create itself: chat sessions (飞鸽/旺旺) and product reviews, from the platforms'
+own export files (CSV or XLSX).
+
+Headers may be Chinese, as the back offices export them, or English (see COLUMNS). Times are China local time
+("YYYY-MM-DD HH:MM[:SS]"). Every row is checked first; a row that fails is reported with its spreadsheet row number
+and reason, and if any row fails nothing is written. A re-import updates the rows already stored (by the session id,
+or by the order number for reviews) instead of adding them twice.
+
+`read_platform_rows` and `plan_platform_import` only read; `platform_import_apply` writes, in one transaction.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+from django import forms
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aftersales.models import Shop
+from aftersales.order_import import (
+    DATETIME_FORMATS,
+    MAX_ROWS,
+    ImportFileError,
+    RowError,
+    _is_filled,
+    _normalise_header,
+    _read_csv,
+    _read_xlsx,
+)
+from metrics.definitions import CHINA
+from metrics.models import ChatSession, ProductReview
+
+CHATS = "chats"
+REVIEWS = "reviews"
+KINDS = (CHATS, REVIEWS)
+
+# kind -> field name -> accepted header names (compared case-insensitively, spaces ignored); the first is shown.
+COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
+    CHATS: {
+        "platform_session_id": ("会话ID", "会话编号", "platform_session_id", "session_id"),
+        "started_at": ("开始时间", "会话开始时间", "started_at"),
+        "first_response_seconds": (
+            "首次响应时长(秒)",
+            "首次响应时长（秒）",
+            "首响时长(秒)",
+            "首响时长（秒）",
+            "first_response_seconds",
+        ),
+        "rating": ("评价", "满意度评价", "买家评价", "rating"),
+    },
+    REVIEWS: {
+        "platform_order_id": ("订单号", "订单编号", "主订单编号", "platform_order_id", "order_id"),
+        "reviewed_at": ("评价时间", "reviewed_at"),
+        "rating": ("商品评分", "商品评价", "rating"),
+        "logistics_rating": ("物流评分", "物流服务评分", "logistics_rating"),
+    },
+}
+REQUIRED_COLUMNS = {
+    CHATS: ("platform_session_id", "started_at"),
+    REVIEWS: ("platform_order_id", "reviewed_at", "rating"),
+}
+KEYS = {CHATS: "platform_session_id", REVIEWS: "platform_order_id"}
+MODELS = {CHATS: ChatSession, REVIEWS: ProductReview}
+# Stars may come as "5", "5星", "5分" or "5★".
+STAR_SUFFIXES = ("星", "分", "★")
+
+
+class ChatRowForm(forms.Form):
+    platform_session_id = forms.CharField(max_length=64)
+    started_at = forms.DateTimeField(input_formats=DATETIME_FORMATS)
+    first_response_seconds = forms.IntegerField(min_value=0, max_value=10_000_000, required=False)
+    rating = forms.IntegerField(min_value=1, max_value=5, required=False)
+
+
+class ReviewRowForm(forms.Form):
+    platform_order_id = forms.CharField(max_length=64)
+    reviewed_at = forms.DateTimeField(input_formats=DATETIME_FORMATS)
+    rating = forms.IntegerField(min_value=1, max_value=5)
+    logistics_rating = forms.IntegerField(min_value=1, max_value=5, required=False)
+
+
+FORMS = {CHATS: ChatRowForm, REVIEWS: ReviewRowForm}
+
+
+@dataclass
+class PlatformImportPlan:
+    shop: Shop
+    kind: str
+    records: list[dict] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    row_count: int = 0
+
+
+def read_platform_rows(content: bytes, kind: str) -> list[dict]:
+    """Rows as {field name: raw value}, with '_row' holding the spreadsheet row number (the header is row 1).
+    An .xlsx is told by its bytes (a zip archive); anything else must be CSV text."""
+    if content[:4] == b"PK\x03\x04":
+        table = _read_xlsx(content)
+    else:
+        if b"\x00" in content[:4096]:
+            raise ImportFileError(_("The file is neither an Excel workbook (.xlsx) nor a CSV text file."))
+        table = _read_csv(content)
+    table = [row for row in table if any(_is_filled(value) for value in row)]
+    if not table:
+        raise ImportFileError(_("The file is empty."))
+    header, *body = table
+    columns = _map_header(header, kind)
+    if len(body) > MAX_ROWS:
+        raise ImportFileError(
+            _("The file has %(count)d rows; at most %(max)d can be imported at once.")
+            % {"count": len(body), "max": MAX_ROWS}
+        )
+    rows = []
+    for offset, values in enumerate(body):
+        row = {name: values[index] if index < len(values) else None for name, index in columns.items()}
+        row["_row"] = offset + 2
+        rows.append(row)
+    return rows
+
+
+def plan_platform_import(*, shop: Shop, kind: str, rows: list[dict]) -> PlatformImportPlan:
+    """Check every row; the plan holds the clean records, or the errors of every bad row. Reads nothing from the
+    database."""
+    plan = PlatformImportPlan(shop=shop, kind=kind, row_count=len(rows))
+    key = KEYS[kind]
+    seen: dict[str, int] = {}
+    with timezone.override(CHINA):
+        for row in rows:
+            row_number = row["_row"]
+            if kind == REVIEWS and isinstance(row.get(key), float):
+                plan.errors.append(
+                    RowError(
+                        row_number,
+                        _(
+                            "The order number was stored by Excel as a number and has lost digits; "
+                            "format the column as text."
+                        ),
+                    )
+                )
+                continue
+            form = FORMS[kind](data={name: _clean_raw(name, row.get(name)) for name in COLUMNS[kind]})
+            if not form.is_valid():
+                plan.errors.append(RowError(row_number, _form_message(form, kind)))
+                continue
+            record = form.cleaned_data
+            if record[key] in seen:
+                plan.errors.append(
+                    RowError(
+                        row_number,
+                        _("%(key)s %(value)s appears twice in the file (first on row %(row)d).")
+                        % {"key": COLUMNS[kind][key][0], "value": record[key], "row": seen[record[key]]},
+                    )
+                )
+                continue
+            seen[record[key]] = row_number
+            plan.records.append(record)
+    return plan
+
+
+def platform_import_apply(plan: PlatformImportPlan) -> dict[str, int]:
+    """Write the plan's records, inserting new ones and updating those already stored (by the unique key).
+    Refuses a plan with errors: nothing is written then. Returns {"created": n, "updated": n}."""
+    if plan.errors:
+        raise ValueError("a plan with errors cannot be applied")
+    model, key = MODELS[plan.kind], KEYS[plan.kind]
+    fields = [name for name in COLUMNS[plan.kind] if name != key]
+    keys = [record[key] for record in plan.records]
+    now = timezone.now()
+    with transaction.atomic():
+        existing = 0
+        for start in range(0, len(keys), 1000):
+            existing += model.objects.filter(shop=plan.shop, **{f"{key}__in": keys[start : start + 1000]}).count()
+        model.objects.bulk_create(
+            [model(shop=plan.shop, imported_at=now, **record) for record in plan.records],
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["shop", key],
+            update_fields=[*fields, "imported_at"],
+        )
+    return {"created": len(keys) - existing, "updated": existing}
+
+
+def _map_header(header: list, kind: str) -> dict[str, int]:
+    aliases = {_normalise_header(alias): name for name, names in COLUMNS[kind].items() for alias in names}
+    columns: dict[str, int] = {}
+    for index, title in enumerate(header):
+        name = aliases.get(_normalise_header(title))
+        if name and name not in columns:
+            columns[name] = index
+    missing = [COLUMNS[kind][name][0] for name in REQUIRED_COLUMNS[kind] if name not in columns]
+    if missing:
+        raise ImportFileError(
+            _("The header row lacks the required columns: %(columns)s.") % {"columns": ", ".join(missing)}
+        )
+    return columns
+
+
+def _clean_raw(name: str, value):
+    """Normalise what spreadsheets produce: numbers for ids and counts, Excel dates, stars with a suffix."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime.combine(value, time.min)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    if name in {"rating", "logistics_rating"}:
+        text = text.removesuffix(next((suffix for suffix in STAR_SUFFIXES if text.endswith(suffix)), "")).strip()
+    return text
+
+
+def _form_message(form: forms.Form, kind: str) -> str:
+    parts = []
+    for name, messages in form.errors.items():
+        label = COLUMNS[kind][name][0] if name in COLUMNS[kind] else _("row")
+        parts.append(f"{label}: {' '.join(messages)}")
+    return "; ".join(parts)

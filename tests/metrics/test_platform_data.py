@@ -1,0 +1,309 @@
+"""Data the desk does not create itself (issue 8 point 9): chat sessions and product reviews imported from the
+platforms' export files, and the metrics computed from them, with the figures worked out by hand.
+
+The window is November 2026 (China time). Rows for the golden figures are written directly; the import tests go
+through the management command with CSV and XLSX files as the back offices export them (Chinese headers).
+"""
+
+import io
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import translation
+from openpyxl import Workbook
+
+from metrics.definitions import METRICS_BY_CODE, Scope
+from metrics.models import ChatSession, DailyMetric, ProductReview
+from metrics.platform_data import CHATS, REVIEWS, plan_platform_import
+from metrics.rollups import figures_for, rollups_refresh
+from tests.factories import ShopFactory
+
+pytestmark = pytest.mark.django_db
+CHINA = ZoneInfo("Asia/Shanghai")
+START = datetime(2026, 11, 1, tzinfo=CHINA)
+END = datetime(2026, 12, 1, tzinfo=CHINA)
+
+
+def at(day: int, hour: int = 10, minute: int = 0, month: int = 11) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=CHINA)
+
+
+@pytest.fixture
+def shop():
+    return ShopFactory()
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    with translation.override("en"):
+        yield
+
+
+def figure(code: str, shop):
+    return METRICS_BY_CODE[code](Scope((shop.pk,), START, END))
+
+
+def session(shop, number: int, started: datetime, seconds: int | None, rating: int | None = None) -> ChatSession:
+    return ChatSession.objects.create(
+        shop=shop, platform_session_id=f"S{number}", started_at=started, first_response_seconds=seconds, rating=rating
+    )
+
+
+def review(shop, order_id: str, reviewed: datetime, rating: int, logistics: int | None = None) -> ProductReview:
+    return ProductReview.objects.create(
+        shop=shop, platform_order_id=order_id, reviewed_at=reviewed, rating=rating, logistics_rating=logistics
+    )
+
+
+@pytest.fixture
+def sessions(shop):
+    """Seven sessions of the shop and one of another shop:
+    S1 10:00, answered in 30 s, rated 5      — counts
+    S2 08:00 exactly, 90 s, rated 3          — counts (the first minute of the day's hours)
+    S3 22:59, never answered, not rated      — counts as 600 s
+    S4 23:10, 5 s, rated 1                   — outside 08:00–22:59
+    S5 07:59, 1000 s, rated 4                — outside 08:00–22:59
+    S6 1 December 10:00, 20 s                — outside the window
+    another shop's session 10:00, 10 s       — not this shop's
+    """
+    session(shop, 1, at(3, 10), 30, rating=5)
+    session(shop, 2, at(4, 8, 0), 90, rating=3)
+    session(shop, 3, at(5, 22, 59), None)
+    session(shop, 4, at(6, 23, 10), 5, rating=1)
+    session(shop, 5, at(7, 7, 59), 1000, rating=4)
+    session(shop, 6, at(1, 10, month=12), 20, rating=1)
+    session(ShopFactory(), 7, at(3, 10), 10, rating=1)
+
+
+# --- golden figures ---------------------------------------------------------------------------------------------------
+
+
+def test_chat_response_time(shop, sessions):
+    """Counted: S1 30 s, S2 90 s (08:00 is inside), S3 unanswered 600 s. S4 (23:10) and S5 (07:59) are outside the
+    hours, S6 outside the window, S7 another shop's. (30 + 90 + 600) / 3 = 720 / 3 = 240.00 s."""
+    result = figure("chat_response_time", shop)
+    assert result.value == Decimal("240.00")
+    assert (result.numerator, result.denominator) == (Decimal(720), 3)
+
+
+def test_chat_response_time_counts_only_08_00_to_22_59(shop):
+    """Only the 23:10 session (5 s) and the 07:59 one (1000 s): none is in the hours → no data, not 0."""
+    session(shop, 1, at(6, 23, 10), 5)
+    session(shop, 2, at(7, 7, 59), 1000)
+    assert figure("chat_response_time", shop).value is None
+    session(shop, 3, at(7, 22, 59), 40)
+    assert figure("chat_response_time", shop).value == Decimal("40.00")
+
+
+def test_an_unanswered_session_counts_ten_minutes(shop):
+    """One session answered in 60 s, one never answered (600 s): (60 + 600) / 2 = 330.00 s."""
+    session(shop, 1, at(3, 9), 60)
+    session(shop, 2, at(3, 11), None)
+    assert figure("chat_response_time", shop).value == Decimal("330.00")
+
+
+def test_chat_dissatisfaction_rate(shop, sessions):
+    """Rated sessions of the shop started in November: S1 5★, S2 3★, S4 1★, S5 4★ (the chat hours do not apply to
+    ratings); S3 is not rated; S6 is December's, S7 another shop's. Unhappy (1–3★): S2 and S4 → 2 / 4 = 0.5000."""
+    result = figure("chat_dissatisfaction_rate", shop)
+    assert result.value == Decimal("0.5000")
+    assert (result.numerator, result.denominator) == (2, 4)
+
+
+def test_chat_dissatisfaction_without_ratings_is_no_data(shop):
+    """Sessions but none rated: nothing to measure → no data, never 0%."""
+    session(shop, 1, at(3, 10), 30)
+    assert figure("chat_dissatisfaction_rate", shop).value is None
+
+
+def test_negative_review_rate(shop):
+    """Reviews given in November: 1★, 2★, 3★, 4★, 5★ (the first at 00:00 on 1 November, China time). Not counted:
+    one at 23:59 on 31 October and one on 1 December, both 1★, and another shop's 1★. Negative (1–2★): 2 / 5 = 0.4000.
+    A 1★ logistics rating on a 5★ review is not a negative product review."""
+    review(shop, "A1", START, 1)
+    review(shop, "A2", at(10), 2)
+    review(shop, "A3", at(11), 3)
+    review(shop, "A4", at(12), 4)
+    review(shop, "A5", at(13), 5, logistics=1)
+    review(shop, "B1", at(31, 23, 59, month=10), 1)
+    review(shop, "B2", END, 1)
+    review(ShopFactory(), "A1", at(10), 1)
+    result = figure("negative_review_rate", shop)
+    assert result.value == Decimal("0.4000")
+    assert (result.numerator, result.denominator) == (2, 5)
+
+
+def test_the_rollups_carry_the_new_metrics(shop, sessions):
+    """The daily rollup of 4 November holds S2 alone (90 s over 1 session); of 5 November S3 (600 s over 1)."""
+    rollups_refresh(shop_ids=[shop.pk], since=date(2026, 11, 4), until=date(2026, 11, 5))
+    rows = {
+        row.day: (row.numerator, row.denominator)
+        for row in DailyMetric.objects.filter(shop=shop, code="chat_response_time")
+    }
+    assert rows == {date(2026, 11, 4): (Decimal(90), 1), date(2026, 11, 5): (Decimal(600), 1)}
+
+
+def test_a_period_from_the_rollups_equals_the_live_definition(shop, sessions):
+    """November's days rolled up give the same 240.00 s, 0.5000 and no data (no reviews) as the live definitions."""
+    rollups_refresh(shop_ids=[shop.pk], since=date(2026, 11, 1), until=date(2026, 11, 30))
+    from_rollups = figures_for(Scope((shop.pk,), START, END))
+    assert from_rollups["chat_response_time"].value == Decimal("240.00")
+    assert from_rollups["chat_dissatisfaction_rate"].value == Decimal("0.5000")
+    assert from_rollups["negative_review_rate"].value is None
+
+
+# --- the import -----------------------------------------------------------------------------------------------------
+
+CHAT_HEADER = "会话ID,开始时间,首次响应时长(秒),评价\n"
+
+
+def csv_file(tmp_path, text: str, name: str = "export.csv"):
+    path = tmp_path / name
+    path.write_bytes(text.encode("utf-8-sig"))
+    return path
+
+
+def xlsx_file(tmp_path, rows: list[list], name: str = "export.xlsx"):
+    workbook = Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    path = tmp_path / name
+    workbook.save(path)
+    return path
+
+
+def run(shop_code: str, kind: str, path) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("metrics_import_platform_data", "--shop", shop_code, "--kind", kind, str(path), stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_chat_sessions_import_from_a_csv_with_chinese_headers(shop, tmp_path):
+    path = csv_file(
+        tmp_path,
+        CHAT_HEADER + "S100,2026-11-03 10:00,35,5\nS101,2026-11-03 22:59:30,,\nS102,2026-11-04 08:00:00,12,2星\n",
+    )
+    out, _err = run(shop.code, "chats", path)
+    assert "3 created, 0 updated." in out
+    stored = {s.platform_session_id: s for s in ChatSession.objects.filter(shop=shop)}
+    assert stored["S100"].started_at == at(3, 10)
+    assert (stored["S100"].first_response_seconds, stored["S100"].rating) == (35, 5)
+    assert stored["S101"].started_at == datetime(2026, 11, 3, 22, 59, 30, tzinfo=CHINA)
+    assert (stored["S101"].first_response_seconds, stored["S101"].rating) == (None, None)
+    assert stored["S102"].rating == 2
+    # (35 + 600 + 12) / 3 = 215.67 s
+    assert figure("chat_response_time", shop).value == Decimal("215.67")
+
+
+def test_reviews_import_from_an_xlsx_with_chinese_headers(shop, tmp_path):
+    path = xlsx_file(
+        tmp_path,
+        [
+            ["订单号", "评价时间", "商品评分", "物流评分"],
+            # An Excel date cell: naive, China local time.
+            ["6950000000000000001", datetime(2026, 11, 10, 9, 30), 1, 5],  # noqa: DTZ001
+            ["6950000000000000002", "2026-11-11 20:00", "4星", None],
+        ],
+    )
+    out, _err = run(shop.code, "reviews", path)
+    assert "2 created, 0 updated." in out
+    first = ProductReview.objects.get(shop=shop, platform_order_id="6950000000000000001")
+    assert (first.reviewed_at, first.rating, first.logistics_rating) == (
+        datetime(2026, 11, 10, 9, 30, tzinfo=CHINA),
+        1,
+        5,
+    )
+    second = ProductReview.objects.get(shop=shop, platform_order_id="6950000000000000002")
+    assert (second.reviewed_at, second.rating, second.logistics_rating) == (at(11, 20), 4, None)
+    assert figure("negative_review_rate", shop).value == Decimal("0.5000")
+
+
+def test_english_headers_are_accepted(shop, tmp_path):
+    path = csv_file(tmp_path, "order_id,reviewed_at,rating,logistics_rating\nE1,2026-11-10 09:30,2,\n")
+    out, _err = run(shop.code, "reviews", path)
+    assert "1 created, 0 updated." in out
+    assert ProductReview.objects.get(shop=shop).rating == 2
+
+
+def test_a_reimport_updates_by_the_session_id(shop, tmp_path):
+    run(shop.code, "chats", csv_file(tmp_path, CHAT_HEADER + "S1,2026-11-03 10:00,,\nS2,2026-11-03 11:00,20,4\n"))
+    # The platform's later export: S1 was answered after all and rated; S3 is new.
+    later = csv_file(tmp_path, CHAT_HEADER + "S1,2026-11-03 10:00,45,2\nS3,2026-11-04 12:00,8,5\n", name="later.csv")
+    out, _err = run(shop.code, "chats", later)
+    assert "1 created, 1 updated." in out
+    assert ChatSession.objects.filter(shop=shop).count() == 3
+    updated = ChatSession.objects.get(shop=shop, platform_session_id="S1")
+    assert (updated.first_response_seconds, updated.rating) == (45, 2)
+
+
+def test_the_same_session_id_in_another_shop_is_another_session(shop, tmp_path):
+    other = ShopFactory()
+    path = csv_file(tmp_path, CHAT_HEADER + "S1,2026-11-03 10:00,30,5\n")
+    run(shop.code, "chats", path)
+    out, _err = run(other.code, "chats", path)
+    assert "1 created, 0 updated." in out
+    assert ChatSession.objects.filter(platform_session_id="S1").count() == 2
+
+
+def test_a_file_with_two_bad_rows_names_both_and_writes_nothing(shop, tmp_path):
+    session(shop, 1, at(3, 10), 30, rating=5)
+    path = csv_file(
+        tmp_path,
+        CHAT_HEADER
+        + "S1,2026-11-03 10:00,99,1\n"  # row 2: fine, would update S1
+        + "S2,2026-13-01 10:00,10,5\n"  # row 3: no 13th month
+        + "S3,2026-11-03 10:00,10,5\n"  # row 4: fine
+        + "S4,2026-11-03 10:00,10,6\n",  # row 5: six stars
+    )
+    with pytest.raises(CommandError, match="2 of 4 rows have errors; nothing was imported."):
+        run(shop.code, "chats", path)
+    assert set(ChatSession.objects.values_list("platform_session_id", flat=True)) == {"S1"}
+    assert ChatSession.objects.get(platform_session_id="S1").first_response_seconds == 30
+
+
+def test_the_row_errors_say_which_row_and_why(shop):
+    rows = [
+        {"_row": 2, "platform_session_id": "S1", "started_at": "2026-11-03 10:00"},
+        {"_row": 3, "platform_session_id": "S2", "started_at": "2026-13-01 10:00"},
+        {"_row": 4, "platform_session_id": "S3", "started_at": "2026-11-03 10:00", "rating": "6"},
+        {"_row": 5, "platform_session_id": "S1", "started_at": "2026-11-03 11:00"},
+        {"_row": 6, "platform_session_id": "S6", "started_at": "2026-11-03 11:00", "first_response_seconds": "-1"},
+    ]
+    plan = plan_platform_import(shop=shop, kind=CHATS, rows=rows)
+    errors = {error.row_number: error.message for error in plan.errors}
+    assert sorted(errors) == [3, 4, 5, 6]
+    assert errors[3].startswith("开始时间: ")
+    assert errors[4] == "评价: Ensure this value is less than or equal to 5."
+    assert errors[5] == "会话ID S1 appears twice in the file (first on row 2)."
+    assert errors[6].startswith("首次响应时长(秒): ")
+
+
+def test_a_review_needs_a_rating_and_a_text_order_number(shop):
+    rows = [
+        {"_row": 2, "platform_order_id": "A1", "reviewed_at": "2026-11-03 10:00", "rating": ""},
+        {"_row": 3, "platform_order_id": 6.95e18, "reviewed_at": "2026-11-03 10:00", "rating": 5},
+    ]
+    errors = {
+        error.row_number: error.message for error in plan_platform_import(shop=shop, kind=REVIEWS, rows=rows).errors
+    }
+    assert errors[2] == "商品评分: This field is required."
+    assert "stored by Excel as a number" in errors[3]
+
+
+def test_a_file_without_the_required_columns_is_refused(shop, tmp_path):
+    path = csv_file(tmp_path, "订单号,评价时间\nA1,2026-11-03 10:00\n")
+    with pytest.raises(CommandError, match="lacks the required columns: 商品评分"):
+        run(shop.code, "reviews", path)
+
+
+def test_an_unknown_shop_or_kind_is_a_command_error(shop, tmp_path):
+    path = csv_file(tmp_path, CHAT_HEADER + "S1,2026-11-03 10:00,30,5\n")
+    with pytest.raises(CommandError, match="Unknown shop code: nope"):
+        run("nope", "chats", path)
+    with pytest.raises(CommandError, match="invalid choice: 'orders'"):
+        run(shop.code, "orders", path)
+    assert not ChatSession.objects.exists()
