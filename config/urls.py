@@ -21,4 +21,5 @@ urlpatterns = [
     path("warehouse/", include("warehouse.urls")),
     path("logistics/", include("logistics.urls")),
     path("metrics/", include("metrics.urls")),
+    path("api/v1/", include("config.api")),
 ]
