@@ -295,7 +295,6 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user": env_str("API_THROTTLE_USER_RATE", "6000/minute")},
-    "PAGE_SIZE": 100,
 }
 # The API's docs are served from the sidecar's static files: nothing is fetched from a CDN.
 SPECTACULAR_SETTINGS = {
