@@ -10,6 +10,7 @@ import csv
 import io
 import zipfile
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -155,10 +156,11 @@ class ImportPlan:
         return counts
 
 
-def read_rows(content: bytes) -> list[dict]:
+def read_rows(content: bytes, *, map_header: Callable[[list], dict[str, int]] | None = None) -> list[dict]:
     """Rows as {field name: raw value}, keyed by our field names, with '_row' holding the spreadsheet row number.
 
     The type is decided by the bytes, not the name: an .xlsx is a zip archive; anything else must be CSV text.
+    `map_header` turns the header row into {field name: column index}; by default the order columns'.
     """
     if content[:4] == b"PK\x03\x04":
         table = _read_xlsx(content)
@@ -170,7 +172,7 @@ def read_rows(content: bytes) -> list[dict]:
     if not table:
         raise ImportFileError(_("The file is empty."))
     header, *body = table
-    columns = _map_header(header)
+    columns = (map_header or _map_header)(header)
     if len(body) > MAX_ROWS:
         raise ImportFileError(
             _("The file has %(count)d rows; at most %(max)d can be imported at once.")

@@ -11,6 +11,7 @@ or by the order number for reviews) instead of adding them twice.
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import partial
 
 from django import forms
 from django.db import transaction
@@ -20,13 +21,10 @@ from django.utils.translation import gettext as _
 from aftersales.models import Shop
 from aftersales.order_import import (
     DATETIME_FORMATS,
-    MAX_ROWS,
     ImportFileError,
     RowError,
-    _is_filled,
     _normalise_header,
-    _read_csv,
-    _read_xlsx,
+    read_rows,
 )
 from metrics.definitions import CHINA
 from metrics.models import ChatSession, ProductReview
@@ -93,30 +91,9 @@ class PlatformImportPlan:
 
 
 def read_platform_rows(content: bytes, kind: str) -> list[dict]:
-    """Rows as {field name: raw value}, with '_row' holding the spreadsheet row number (the header is row 1).
-    An .xlsx is told by its bytes (a zip archive); anything else must be CSV text."""
-    if content[:4] == b"PK\x03\x04":
-        table = _read_xlsx(content)
-    else:
-        if b"\x00" in content[:4096]:
-            raise ImportFileError(_("The file is neither an Excel workbook (.xlsx) nor a CSV text file."))
-        table = _read_csv(content)
-    table = [row for row in table if any(_is_filled(value) for value in row)]
-    if not table:
-        raise ImportFileError(_("The file is empty."))
-    header, *body = table
-    columns = _map_header(header, kind)
-    if len(body) > MAX_ROWS:
-        raise ImportFileError(
-            _("The file has %(count)d rows; at most %(max)d can be imported at once.")
-            % {"count": len(body), "max": MAX_ROWS}
-        )
-    rows = []
-    for offset, values in enumerate(body):
-        row = {name: values[index] if index < len(values) else None for name, index in columns.items()}
-        row["_row"] = offset + 2
-        rows.append(row)
-    return rows
+    """Rows as {field name: raw value}, with '_row' holding the spreadsheet row number, read by the order import's
+    reader (.xlsx or CSV told by the bytes, empty rows dropped, the same row limit) with this kind's headers."""
+    return read_rows(content, map_header=partial(_map_header, kind=kind))
 
 
 def plan_platform_import(*, shop: Shop, kind: str, rows: list[dict]) -> PlatformImportPlan:
