@@ -154,24 +154,22 @@ def intercept_confirm(*, intercept: InterceptRequest, by, note: str = "") -> Int
     return intercept
 
 
+def record_failure(intercept: InterceptRequest, *, by, at, note: str) -> None:
+    """Move a locked, requested intercept to failed and write its event; the caller decides what the ticket does."""
+    intercept.fail(at=at)
+    intercept.save()
+    record_event(
+        by=by, action="failed", at=at, from_state="requested", to_state=intercept.status, note=note, intercept=intercept
+    )
+
+
 @transaction.atomic
 def intercept_fail(*, intercept: InterceptRequest, by, note: str = "") -> InterceptRequest:
     """The courier could not stop it: the ticket goes back to the agent, as path 3 once the buyer has the parcel."""
     intercept = _lock_intercept(intercept)
     require_in_shop(by, intercept.shop, ANSWER_INTERCEPT)
     _require_open(intercept)
-    now = timezone.now()
-    intercept.fail(at=now)
-    intercept.save()
-    record_event(
-        by=by,
-        action="failed",
-        at=now,
-        from_state="requested",
-        to_state=intercept.status,
-        note=note,
-        intercept=intercept,
-    )
+    record_failure(intercept, by=by, at=timezone.now(), note=note)
     if intercept.ticket.state == TicketState.INTERCEPTING:
         aftersales.ticket_intercept_failed(ticket=intercept.ticket, by=by, note=note)
     return intercept

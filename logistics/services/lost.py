@@ -37,6 +37,7 @@ from logistics.services.common import (
     queue_robot_messages,
     record_event,
 )
+from logistics.services.intercepts import record_failure
 
 # --- the lost-parcel rule (丢件) -----------------------------------------------------------------------------------
 
@@ -291,17 +292,7 @@ def _fail_open_intercepts(ticket, *, by, at) -> None:
     for intercept in InterceptRequest.objects.select_for_update().filter(
         ticket=ticket, status=InterceptRequest.Status.REQUESTED
     ):
-        intercept.fail(at=at)
-        intercept.save()
-        record_event(
-            by=by,
-            action="failed",
-            at=at,
-            from_state="requested",
-            to_state=intercept.status,
-            note=_("The parcel was declared lost."),
-            intercept=intercept,
-        )
+        record_failure(intercept, by=by, at=at, note=_("The parcel was declared lost."))
 
 
 def _remedy_by_policy(shipment: Shipment, *, by, now) -> tuple[AfterSalesTicket, Refund | None, str]:
