@@ -23,7 +23,7 @@ from metrics.models import ShopScorecard
 from metrics.rollups import figures_for
 from metrics.scoring import ScoreResult, scorecard_score
 from metrics.selectors import agent_table, path_timeliness
-from metrics.views_staffing import VIEW_DASHBOARD, _chosen_shop
+from metrics.views_staffing import VIEW_DASHBOARD, chosen_shop
 
 PERIOD_DAYS = (7, 30, 90)
 DEFAULT_DAYS = 30
@@ -87,7 +87,7 @@ def _count(**conditions):
 @permission_any(VIEW_DASHBOARD)
 def dashboard(request):
     shops = shops_for_user(request.user)
-    shop = _chosen_shop(request, shops)
+    shop = chosen_shop(request, shops)
     shop_ids = tuple([shop.pk] if shop else shops.values_list("pk", flat=True))
     days = _period(request)
     now = timezone.now()

@@ -23,7 +23,7 @@ FILL = "fill"
 PERCENT_STEP = Decimal("0.01")
 
 
-def _chosen_shop(request, shops):
+def chosen_shop(request, shops):
     """The shop of `?shop=`, or None for all the user's shops; another shop's id is not found."""
     shop_id = request.GET.get("shop", "").strip()
     if not shop_id:
@@ -38,7 +38,7 @@ def _chosen_shop(request, shops):
 @permission_any(VIEW_DASHBOARD)
 def staffing_forecast(request):
     shops = shops_for_user(request.user)
-    shop = _chosen_shop(request, shops)
+    shop = chosen_shop(request, shops)
     history = staffing_inputs_from_history(shops=shops.filter(pk=shop.pk) if shop else shops)
     forecast = None
     if FILL not in request.GET and any(name in request.GET for name in INPUT_FIELDS):
