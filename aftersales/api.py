@@ -1,22 +1,50 @@
-"""The core's REST resources (/api/v1/): orders and tickets, read through the same per-shop selectors as the admin.
+"""The core's REST resources (/api/v1/): orders, tickets with their moves, and approvals.
 
-A list never shows another shop's rows (the selectors scope by the user's shops); lists page by cursor, newest first,
-with a fixed number of queries whatever the page holds.
+Reads go through the same per-shop selectors as the admin, so a list never shows another shop's rows; lists page by
+cursor, newest first, with a fixed number of queries whatever the page holds. Writes call the same services as the
+admin (the order import's plan/apply, `ticket_open`, `ticket_actions.perform`, `approval_decide`), so a program
+meets exactly the rules and permissions a person meets, and each is idempotent (api_support.idempotent).
 """
 
-from rest_framework import mixins, permissions, serializers, viewsets
-from rest_framework.pagination import CursorPagination
+import hashlib
 
-from aftersales.models import AfterSalesTicket, Order
-from aftersales.selectors import orders_for_user, tickets_for_user
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+
+from aftersales import services
+from aftersales.api_support import IDEMPOTENCY_HEADER, idempotent
+from aftersales.models import AfterSalesTicket, ApprovalRequest, Order, Refund, ReturnReason, Shop, TicketKind
+from aftersales.order_import import ORDER_FIELDS, PlannedOrder, plan_order_import
+from aftersales.selectors import approvals_for_user, orders_for_user, shops_for_user, tickets_for_user
+from aftersales.ticket_actions import ACTIONS_BY_NAME, offered_actions, perform
 
 
 class CanViewModel(permissions.BasePermission):
-    """The role's model permission to read the view's model, as in the admin (a clerk reads orders, not refunds)."""
+    """The role's model permission to read the view's model, as in the admin (a clerk reads orders, not refunds).
+    A view may name the permissions its writes need in `write_permissions` ({action: [perm, ...]})."""
 
     def has_permission(self, request, view):
         meta = view.get_queryset().model._meta
+        needed = getattr(view, "write_permissions", {}).get(getattr(view, "action", None))
+        if needed is not None:
+            return request.user.has_perms(needed)
         return request.user.has_perm(f"{meta.app_label}.view_{meta.model_name}")
+
+
+class CallerShopField(serializers.SlugRelatedField):
+    """A shop by its code, among the caller's shops only: another shop reads as unknown."""
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="code", queryset=Shop.objects.all(), **kwargs)
+
+    def get_queryset(self):
+        return shops_for_user(self.context["request"].user)
 
 
 class NewestFirst(CursorPagination):
@@ -76,16 +104,156 @@ class TicketSerializer(serializers.ModelSerializer):
         ]
 
 
+class OrderLineWriteSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64, help_text=gettext_lazy("SKU code, unique within the order."))
+    item_name = serializers.CharField(max_length=200)
+    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+    paid_amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=0, help_text=gettext_lazy("What the buyer paid for this line (CNY).")
+    )
+
+
+class OrderWriteSerializer(serializers.Serializer):
+    """An order as the marketplace or the ERP knows it; the same checks as the order import's rows."""
+
+    shop = CallerShopField()
+    platform_order_id = serializers.CharField(max_length=64)
+    buyer_nick = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    receiver_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    receiver_phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    province = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    district = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    address = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    paid_amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    paid_at = serializers.DateTimeField()
+    packed_at = serializers.DateTimeField(required=False, allow_null=True)
+    shipped_at = serializers.DateTimeField(required=False, allow_null=True)
+    courier_code = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    tracking_number = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    delivered_at = serializers.DateTimeField(required=False, allow_null=True)
+    lines = OrderLineWriteSerializer(many=True, allow_empty=False, max_length=500)
+
+
+class OrderWriteResultSerializer(OrderSerializer):
+    result = serializers.ChoiceField(
+        choices=PlannedOrder.Status.choices, help_text=gettext_lazy("new, updated or unchanged.")
+    )
+
+    class Meta(OrderSerializer.Meta):
+        fields = [*OrderSerializer.Meta.fields, "result"]
+
+
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Orders of the shops the caller works in."""
 
     serializer_class = OrderSerializer
     pagination_class = NewestFirst
     permission_classes = [permissions.IsAuthenticated, CanViewModel]
+    # As the admin's order import: adding and changing orders.
+    write_permissions = {"create": ["aftersales.add_order", "aftersales.change_order"]}
     filterset_fields = {"shop__code": ["exact"], "paid_at": ["gte", "lt"], "tracking_number": ["exact"]}
 
     def get_queryset(self):
         return orders_for_user(self.request.user).select_related("shop")
+
+    @extend_schema(
+        request=OrderWriteSerializer,
+        responses={201: OrderWriteResultSerializer, 200: OrderWriteResultSerializer},
+        description=gettext_lazy(
+            "Create or update an order by (shop, platform_order_id): 201 when new, 200 when it existed. The lines "
+            "are upserted by SKU; lines left out are kept. Idempotent by its own key."
+        ),
+    )
+    @idempotent
+    def create(self, request):
+        incoming = OrderWriteSerializer(data=request.data, context={"request": request})
+        incoming.is_valid(raise_exception=True)
+        data = dict(incoming.validated_data)
+        shop, lines = data.pop("shop"), data.pop("lines")
+        order_fields = {name: data.get(name) for name in ["platform_order_id", *ORDER_FIELDS]}
+        # One import row per line, as a spreadsheet has them; `_row` numbers the lines from 0 for the errors.
+        rows = [
+            {
+                **order_fields,
+                "sku": line["sku"],
+                "item_name": line["item_name"],
+                "quantity": line["quantity"],
+                "line_paid_amount": line["paid_amount"],
+                "_row": index,
+            }
+            for index, line in enumerate(lines)
+        ]
+        plan = plan_order_import(shop=shop, rows=rows)
+        if plan.errors:
+            raise ValidationError({"lines": {str(error.row_number): [error.message] for error in plan.errors}})
+        services.order_import_apply(plan=plan)
+        planned = plan.orders[0]
+        order = self.get_queryset().get(shop=shop, platform_order_id=planned.platform_order_id)
+        order.result = planned.status
+        created = planned.status == PlannedOrder.Status.NEW
+        return Response(
+            OrderWriteResultSerializer(order).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+class TicketCreateSerializer(serializers.Serializer):
+    shop = CallerShopField()
+    platform_order_id = serializers.CharField(max_length=64)
+    kind = serializers.ChoiceField(choices=TicketKind.choices)
+    reason = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=ReturnReason.objects.filter(is_active=True),
+        help_text=gettext_lazy("A reason code of the taxonomy (GET /api/v1/reasons/)."),
+    )
+    requested_amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        allow_null=True,
+        help_text=gettext_lazy("CNY; left out: what is left to refund on the order (0 for a reship or exchange)."),
+    )
+    buyer_message = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    platform_ticket_id = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        help_text=gettext_lazy("The marketplace's after-sales id: a second push with it returns the same ticket."),
+    )
+
+
+class TicketActionSerializer(serializers.Serializer):
+    """Every field any move reads; each move reads only its own (GET …/actions/ lists them)."""
+
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True)
+    kind = serializers.ChoiceField(choices=Refund.Kind.choices, required=False)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    reason = serializers.SlugRelatedField(
+        slug_field="code", queryset=ReturnReason.objects.filter(is_active=True), required=False
+    )
+    courier_code = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    tracking_number = serializers.CharField(max_length=40, required=False, allow_blank=True)
+
+
+class TicketActionResultSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    ticket = TicketSerializer()
+
+
+class OfferedActionSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    fields = serializers.ListField(child=serializers.CharField())
+
+
+ACTION_PARAMETER = OpenApiParameter(
+    "action_name",
+    str,
+    OpenApiParameter.PATH,
+    enum=sorted(ACTIONS_BY_NAME),
+    description=gettext_lazy("The move, as GET …/actions/ names it."),
+)
 
 
 class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -94,6 +262,8 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     serializer_class = TicketSerializer
     pagination_class = NewestFirst
     permission_classes = [permissions.IsAuthenticated, CanViewModel]
+    # The services check the role and the shop again, with the same rule the admin meets.
+    write_permissions = {"create": [services.tickets.OPEN], "act": [services.tickets.WORK]}
     filterset_fields = {
         "shop__code": ["exact"],
         "state": ["exact", "in"],
@@ -105,3 +275,161 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     def get_queryset(self):
         return tickets_for_user(self.request.user).select_related("shop", "order", "reason", "first_reason")
+
+    @extend_schema(
+        request=TicketCreateSerializer,
+        responses={201: TicketSerializer, 200: TicketSerializer},
+        description=gettext_lazy(
+            "Open a ticket for an order: the path, clocks and deadline are derived, and the path-1 rule applies at "
+            "once. 201 when opened; 200 when a ticket with the same platform_ticket_id already existed."
+        ),
+    )
+    @idempotent
+    def create(self, request):
+        incoming = TicketCreateSerializer(data=request.data, context={"request": request})
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        order = orders_for_user(request.user).filter(shop=data["shop"], platform_order_id=data["platform_order_id"])
+        order = order.select_related("shop__platform").first()
+        if order is None:
+            raise ValidationError({"platform_order_id": [_("No such order in this shop.")]})
+        platform_ticket_id = data.get("platform_ticket_id", "").strip()
+        existed = bool(platform_ticket_id) and AfterSalesTicket.objects.filter(
+            shop=order.shop, platform_ticket_id=platform_ticket_id
+        ).exists()
+        ticket = services.ticket_open(
+            order=order,
+            kind=data["kind"],
+            reason=data["reason"],
+            by=request.user,
+            requested_amount=data.get("requested_amount"),
+            buyer_message=data.get("buyer_message", ""),
+            platform_ticket_id=platform_ticket_id,
+        )
+        ticket = self.get_queryset().get(pk=ticket.pk)
+        return Response(
+            TicketSerializer(ticket).data, status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED
+        )
+
+    @extend_schema(responses=OfferedActionSerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="actions")
+    def offered(self, request, pk=None):
+        """The moves this caller may make on this ticket now (the service still decides)."""
+        ticket = self.get_object()
+        return Response(
+            [
+                {"name": move.name, "label": str(move.label), "fields": list(move.fields)}
+                for move in offered_actions(ticket, request.user)
+            ]
+        )
+
+    @extend_schema(
+        request=TicketActionSerializer,
+        responses=TicketActionResultSerializer,
+        parameters=[ACTION_PARAMETER],
+        description=gettext_lazy(
+            "Make a move on the ticket, as the admin's buttons do: refund (amount, kind, note), full_refund, "
+            "request_approval, reship, exchange, agree_return, cutoff, reject (note), return_shipped (courier_code, "
+            "tracking_number), withdraw, platform_review, ruled_for_buyer, ruled_for_merchant, close, change_reason "
+            "(reason), note, request_intercept, … Answers the ticket after the move, or a 4xx whose code names the "
+            "rule that refused."
+        ),
+    )
+    @action(detail=True, methods=["post"], url_path=r"actions/(?P<action_name>[a-z_]+)")
+    @idempotent
+    def act(self, request, pk=None, action_name=None):
+        ticket = self.get_object()
+        incoming = TicketActionSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = {key: value for key, value in incoming.validated_data.items() if value is not None}
+        if "reason" in data:
+            data["reason"] = data["reason"].pk
+        key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+        if key:
+            # The refund row's own unique key, so even a replay past this layer cannot pay twice.
+            digest = hashlib.sha256(f"{request.user.pk}:{key}".encode()).hexdigest()[:40]
+            data["idempotency_key"] = f"api-{digest}"
+        message = perform(ticket=ticket, by=request.user, name=action_name, data=data)
+        ticket = self.get_queryset().get(pk=ticket.pk)
+        return Response({"message": message, "ticket": TicketSerializer(ticket).data})
+
+
+class ApprovalSerializer(serializers.ModelSerializer):
+    shop = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ApprovalRequest
+        fields = [
+            "id",
+            "shop",
+            "ticket",
+            "amount",
+            "refund_kind",
+            "reason",
+            "status",
+            "requested_by",
+            "requested_at",
+            "due_at",
+            "escalated_at",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+        ]
+
+
+class ApprovalDecisionSerializer(serializers.Serializer):
+    approve = serializers.BooleanField(help_text=gettext_lazy("true approves (the refund starts); false declines."))
+    note = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, help_text=gettext_lazy("Required when declining.")
+    )
+
+
+class ApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """审批: refunds above the requesting agent's authority, for a supervisor of the shop."""
+
+    serializer_class = ApprovalSerializer
+    pagination_class = NewestFirst
+    permission_classes = [permissions.IsAuthenticated, CanViewModel]
+    write_permissions = {"decide": [services.tickets.DECIDE]}
+    filterset_fields = {"shop__code": ["exact"], "status": ["exact"], "due_at": ["gte", "lt"]}
+
+    def get_queryset(self):
+        return approvals_for_user(self.request.user).select_related("shop", "requested_by", "decided_by")
+
+    @extend_schema(request=ApprovalDecisionSerializer, responses=ApprovalSerializer)
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def decide(self, request, pk=None):
+        """Approve or decline, with the rules of the supervisors' queue (not your own request, within your
+        authority)."""
+        approval = self.get_object()
+        incoming = ApprovalDecisionSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        services.approval_decide(
+            approval=approval,
+            by=request.user,
+            approve=incoming.validated_data["approve"],
+            note=incoming.validated_data.get("note", ""),
+        )
+        return Response(ApprovalSerializer(self.get_queryset().get(pk=approval.pk)).data)
+
+
+class ReasonSerializer(serializers.ModelSerializer):
+    label = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = ReturnReason
+        fields = ["code", "label", "label_zh", "label_en", "category", "default_liability", "is_active"]
+
+
+class ReasonViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The reason taxonomy (退款原因) that tickets and pushes are mapped onto."""
+
+    serializer_class = ReasonSerializer
+    pagination_class = None
+    filterset_fields = {"category": ["exact"], "is_active": ["exact"]}
+
+    def get_queryset(self):
+        return ReturnReason.objects.all()

@@ -757,3 +757,24 @@ class SweepRun(models.Model):
     @property
     def total(self) -> int:
         return sum(self.counts.values())
+
+
+class ApiIdempotencyKey(models.Model):
+    """An API write and the answer it got, by the caller's Idempotency-Key, so that a retried call gets the first
+    answer and does not act twice (aftersales.api_support.idempotent). Written in the write's own transaction."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    # sha256 of the method, path and body: the same key with another request is refused, not replayed.
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("API idempotency key")
+        verbose_name_plural = _("API idempotency keys")
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="api_idempotency_key_unique_per_user")]
+
+    def __str__(self):
+        return self.key

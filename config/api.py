@@ -6,12 +6,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from aftersales.api import OrderViewSet, TicketViewSet
+from aftersales.api import ApprovalViewSet, OrderViewSet, ReasonViewSet, TicketViewSet
 from metrics.api import MetricsView, StaffingForecastView
 
 router = DefaultRouter()
 router.register("orders", OrderViewSet, basename="order")
 router.register("tickets", TicketViewSet, basename="ticket")
+router.register("approvals", ApprovalViewSet, basename="approval")
+router.register("reasons", ReasonViewSet, basename="reason")
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
