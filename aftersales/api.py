@@ -104,6 +104,18 @@ class TicketSerializer(serializers.ModelSerializer):
         ]
 
 
+class ScopedReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """A read-only resource of the caller's shops: `scoped_queryset` filtered by `shop_path` in shops_for_user."""
+
+    pagination_class = NewestFirst
+    permission_classes = [permissions.IsAuthenticated, CanViewModel]
+    shop_path = "shop"
+    scoped_queryset = None
+
+    def get_queryset(self):
+        return self.scoped_queryset.filter(**{f"{self.shop_path}__in": shops_for_user(self.request.user)})
+
+
 class OrderLineWriteSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64, help_text=gettext_lazy("SKU code, unique within the order."))
     item_name = serializers.CharField(max_length=200)

@@ -7,13 +7,21 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from aftersales.api import ApprovalViewSet, OrderViewSet, ReasonViewSet, TicketViewSet
+from logistics.api import ClaimViewSet, InterceptViewSet, ShipmentViewSet, TrackingEventViewSet
 from metrics.api import MetricsView, StaffingForecastView
+from warehouse.api import InspectionViewSet, ReturnParcelViewSet
 
 router = DefaultRouter()
 router.register("orders", OrderViewSet, basename="order")
 router.register("tickets", TicketViewSet, basename="ticket")
 router.register("approvals", ApprovalViewSet, basename="approval")
 router.register("reasons", ReasonViewSet, basename="reason")
+router.register("shipments", ShipmentViewSet, basename="shipment")
+router.register("tracking-events", TrackingEventViewSet, basename="tracking-event")
+router.register("intercepts", InterceptViewSet, basename="intercept")
+router.register("claims", ClaimViewSet, basename="claim")
+router.register("return-parcels", ReturnParcelViewSet, basename="return-parcel")
+router.register("inspections", InspectionViewSet, basename="inspection")
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
