@@ -66,7 +66,7 @@ class ShopMembersForm(forms.ModelForm):
 
     class Meta:
         model = Shop
-        fields = ["code", "name", "platform", "is_active"]
+        fields = ["code", "name", "platform", "platform_shop_id", "is_active"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -84,7 +84,7 @@ class ShopAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
     search_fields = ["name", "code"]
 
     def get_fields(self, request, obj=None):
-        fields = ["code", "name", "platform", "is_active"]
+        fields = ["code", "name", "platform", "platform_shop_id", "is_active"]
         return [*fields, "members", "member_groups"] if request.user.is_superuser else fields
 
     def get_form(self, request, obj=None, change=False, **kwargs):

@@ -18,7 +18,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from aftersales import services
-from aftersales.api_support import IDEMPOTENCY_HEADER, idempotent
+from aftersales.api_support import IDEMPOTENCY_HEADER, CodeRelatedField, idempotent
 from aftersales.models import AfterSalesTicket, ApprovalRequest, Order, Refund, ReturnReason, Shop, TicketKind
 from aftersales.order_import import ORDER_FIELDS, PlannedOrder, plan_order_import
 from aftersales.selectors import approvals_for_user, orders_for_user, shops_for_user, tickets_for_user
@@ -37,7 +37,7 @@ class CanViewModel(permissions.BasePermission):
         return request.user.has_perm(f"{meta.app_label}.view_{meta.model_name}")
 
 
-class CallerShopField(serializers.SlugRelatedField):
+class CallerShopField(CodeRelatedField):
     """A shop by its code, among the caller's shops only: another shop reads as unknown."""
 
     def __init__(self, **kwargs):
@@ -213,7 +213,7 @@ class TicketCreateSerializer(serializers.Serializer):
     shop = CallerShopField()
     platform_order_id = serializers.CharField(max_length=64)
     kind = serializers.ChoiceField(choices=TicketKind.choices)
-    reason = serializers.SlugRelatedField(
+    reason = CodeRelatedField(
         slug_field="code",
         queryset=ReturnReason.objects.filter(is_active=True),
         help_text=gettext_lazy("A reason code of the taxonomy (GET /api/v1/reasons/)."),
@@ -241,7 +241,7 @@ class TicketActionSerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True)
     kind = serializers.ChoiceField(choices=Refund.Kind.choices, required=False)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-    reason = serializers.SlugRelatedField(
+    reason = CodeRelatedField(
         slug_field="code", queryset=ReturnReason.objects.filter(is_active=True), required=False
     )
     courier_code = serializers.CharField(max_length=20, required=False, allow_blank=True)
@@ -369,7 +369,7 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 class ApprovalSerializer(serializers.ModelSerializer):
     shop = serializers.SlugRelatedField(slug_field="code", read_only=True)
     requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = ApprovalRequest

@@ -19,7 +19,7 @@ import json
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.openapi import AutoSchema
@@ -37,7 +37,7 @@ MAX_KEY_LENGTH = ApiIdempotencyKey._meta.get_field("key").max_length
 
 # A rule's refusal is 403 when the caller may not act, 409 when the object's current state forbids the move (a
 # retry will not help until something changes), and 400 when the input itself is refused.
-FORBIDDEN_CODES = frozenset({"not_permitted", "other_shop", "own_request", "over_authority"})
+FORBIDDEN_CODES = frozenset({"not_permitted", "other_shop", "own_request", "over_authority", "bad_signature"})
 CONFLICT_CODES = frozenset(
     {
         "wrong_state",
@@ -78,6 +78,20 @@ class ErrorSerializer(serializers.Serializer):
     )
 
 
+class CodeRelatedField(serializers.SlugRelatedField):
+    """An object by its code. Text PostgreSQL cannot store (a NUL character) is an unknown code, not a 500."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
+        return super().to_internal_value(data)
+
+
+def api_not_found(request, exception=None):
+    """Django's 404 for an address under /api/ that no route matches, in the API's error shape (JSON)."""
+    return JsonResponse({"code": "not_found", "message": str(exceptions.NotFound.default_detail)}, status=404)
+
+
 def api_exception_handler(exc, context):
     """DRF's handler, with ActionRefused as a 4xx and every error in the one shape described above."""
     if isinstance(exc, ActionRefused):
@@ -100,7 +114,18 @@ def api_exception_handler(exc, context):
 
 
 def _json_safe(data):
-    return json.loads(json.dumps(data, cls=JSONEncoder))
+    """The response as plain JSON that PostgreSQL's jsonb accepts (it refuses the NUL character)."""
+    return _without_nul(json.loads(json.dumps(data, cls=JSONEncoder)))
+
+
+def _without_nul(value):
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    return value
 
 
 def _fingerprint(request) -> str:
@@ -162,10 +187,10 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 )
 
 # The errors every route may answer, beside those its method adds.
-ERROR_STATUSES_READ = ("401", "403", "404", "429")
+ERROR_STATUSES_READ = ("400", "401", "403", "404", "429")
 ERROR_STATUSES_WRITE = ("400", "401", "403", "404", "409", "429")
 ERROR_DESCRIPTIONS = {
-    "400": gettext_lazy("Invalid input, or a rule refused it (see code)."),
+    "400": gettext_lazy("Invalid input or query parameters, or a rule refused it (see code)."),
     "401": gettext_lazy("No valid token."),
     "403": gettext_lazy("The role or the shop does not allow this."),
     "404": gettext_lazy("Not found among the caller's shops."),

@@ -64,6 +64,8 @@ class Shop(models.Model):
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=100)
     platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="shops", verbose_name=_("platform"))
+    # The marketplace's own id for the shop (抖店 shop_id), by which its pushes name the shop.
+    platform_shop_id = models.CharField(_("marketplace shop id"), max_length=40, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     # The shop's after-sales policy; a team lead tunes these in the admin.
@@ -86,6 +88,13 @@ class Shop(models.Model):
         verbose_name_plural = _("shops")
         ordering = ["id"]
         permissions = [("work_in_shop", _("Can work on this shop's after-sales"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["platform", "platform_shop_id"],
+                condition=~Q(platform_shop_id=""),
+                name="shop_unique_platform_shop_id",
+            )
+        ]
 
     def __str__(self):
         return self.name

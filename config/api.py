@@ -7,6 +7,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from aftersales.api import ApprovalViewSet, OrderViewSet, ReasonViewSet, TicketViewSet
+from aftersales.api_marketplace import DouyinPushView
 from logistics.api import ClaimViewSet, InterceptViewSet, ShipmentViewSet, TrackingEventViewSet
 from metrics.api import MetricsView, StaffingForecastView
 from warehouse.api import InspectionViewSet, ReturnParcelViewSet
@@ -25,6 +26,7 @@ router.register("inspections", InspectionViewSet, basename="inspection")
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
+    path("marketplaces/douyin/push/", DouyinPushView.as_view(), name="api-douyin-push"),
     path("metrics/", MetricsView.as_view(), name="api-metrics"),
     path("staffing-forecast/", StaffingForecastView.as_view(), name="api-staffing"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -285,6 +285,10 @@ LOGGING = {
 }
 
 # --- REST API (/api/v1/, issue 9) --------------------------------------------------------------------------------
+# The 抖店 app whose after-sales pushes /api/v1/marketplaces/douyin/push/ accepts (signature: docs/douyin-push.md).
+DOUYIN_APP_KEY = env_str("DOUYIN_APP_KEY", "")
+DOUYIN_APP_SECRET = env_str("DOUYIN_APP_SECRET", "")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -293,7 +297,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "aftersales.api_support.DeskAutoSchema",
     "EXCEPTION_HANDLER": "aftersales.api_support.api_exception_handler",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["aftersales.api_filters.DeskFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user": env_str("API_THROTTLE_USER_RATE", "6000/minute")},
 }

@@ -1,8 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
+from django.views.defaults import page_not_found
 from django.views.generic import RedirectView
 
+from aftersales.api_support import api_not_found
 from config.health import healthz
 
 admin.site.site_header = _("After-sales Desk")
@@ -23,3 +25,13 @@ urlpatterns = [
     path("metrics/", include("metrics.urls")),
     path("api/v1/", include("config.api")),
 ]
+
+
+def not_found(request, exception=None):
+    """A program calling /api/ gets JSON; a person gets the usual page."""
+    if request.path.startswith("/api/"):
+        return api_not_found(request, exception)
+    return page_not_found(request, exception)
+
+
+handler404 = not_found
