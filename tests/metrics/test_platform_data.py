@@ -188,7 +188,7 @@ def test_chat_sessions_import_from_a_csv_with_chinese_headers(shop, tmp_path):
         CHAT_HEADER + "S100,2026-11-03 10:00,35,5\nS101,2026-11-03 22:59:30,,\nS102,2026-11-04 08:00:00,12,2星\n",
     )
     out, _err = run(shop.code, "chats", path)
-    assert "3 created, 0 updated." in out
+    assert "3 created, 0 updated, 0 unchanged." in out
     stored = {s.platform_session_id: s for s in ChatSession.objects.filter(shop=shop)}
     assert stored["S100"].started_at == at(3, 10)
     assert (stored["S100"].first_response_seconds, stored["S100"].rating) == (35, 5)
@@ -210,7 +210,7 @@ def test_reviews_import_from_an_xlsx_with_chinese_headers(shop, tmp_path):
         ],
     )
     out, _err = run(shop.code, "reviews", path)
-    assert "2 created, 0 updated." in out
+    assert "2 created, 0 updated, 0 unchanged." in out
     first = ProductReview.objects.get(shop=shop, platform_order_id="6950000000000000001")
     assert (first.reviewed_at, first.rating, first.logistics_rating) == (
         datetime(2026, 11, 10, 9, 30, tzinfo=CHINA),
@@ -225,7 +225,7 @@ def test_reviews_import_from_an_xlsx_with_chinese_headers(shop, tmp_path):
 def test_english_headers_are_accepted(shop, tmp_path):
     path = csv_file(tmp_path, "order_id,reviewed_at,rating,logistics_rating\nE1,2026-11-10 09:30,2,\n")
     out, _err = run(shop.code, "reviews", path)
-    assert "1 created, 0 updated." in out
+    assert "1 created, 0 updated, 0 unchanged." in out
     assert ProductReview.objects.get(shop=shop).rating == 2
 
 
@@ -234,7 +234,7 @@ def test_a_reimport_updates_by_the_session_id(shop, tmp_path):
     # The platform's later export: S1 was answered after all and rated; S3 is new.
     later = csv_file(tmp_path, CHAT_HEADER + "S1,2026-11-03 10:00,45,2\nS3,2026-11-04 12:00,8,5\n", name="later.csv")
     out, _err = run(shop.code, "chats", later)
-    assert "1 created, 1 updated." in out
+    assert "1 created, 1 updated, 0 unchanged." in out
     assert ChatSession.objects.filter(shop=shop).count() == 3
     updated = ChatSession.objects.get(shop=shop, platform_session_id="S1")
     assert (updated.first_response_seconds, updated.rating) == (45, 2)
@@ -245,7 +245,7 @@ def test_the_same_session_id_in_another_shop_is_another_session(shop, tmp_path):
     path = csv_file(tmp_path, CHAT_HEADER + "S1,2026-11-03 10:00,30,5\n")
     run(shop.code, "chats", path)
     out, _err = run(other.code, "chats", path)
-    assert "1 created, 0 updated." in out
+    assert "1 created, 0 updated, 0 unchanged." in out
     assert ChatSession.objects.filter(platform_session_id="S1").count() == 2
 
 

@@ -43,6 +43,5 @@ class Command(BaseCommand):
             )
         counts = platform_import_apply(plan)
         self.stdout.write(
-            _("%(created)d created, %(updated)d updated.")
-            % {"created": counts["created"], "updated": counts["updated"]}
+            _("%(created)d created, %(updated)d updated, %(unchanged)d unchanged.") % counts
         )
