@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from aftersales.api import OrderViewSet, TicketViewSet
 from metrics.api import MetricsView, StaffingForecastView
+from metrics.api_platform_data import ChatSessionsPushView, ProductReviewsPushView
 
 router = DefaultRouter()
 router.register("orders", OrderViewSet, basename="order")
@@ -17,6 +18,8 @@ urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("metrics/", MetricsView.as_view(), name="api-metrics"),
     path("staffing-forecast/", StaffingForecastView.as_view(), name="api-staffing"),
+    path("platform-data/chats/", ChatSessionsPushView.as_view(), name="api-platform-chats"),
+    path("platform-data/reviews/", ProductReviewsPushView.as_view(), name="api-platform-reviews"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include(router.urls)),
