@@ -123,7 +123,13 @@ def plan_platform_import(*, shop: Shop, kind: str, rows: list[dict]) -> Platform
             if unknown:
                 for name in unknown:
                     reason = _("Unknown field; the fields are: %(fields)s.") % {"fields": ", ".join(COLUMNS[kind])}
-                    plan.errors.append(PlatformRowError(row_number, f"{name}: {reason}", name, reason))
+                    plan.errors.append(_field_error(kind, row_number, name, reason))
+                continue
+            nested = sorted(name for name in COLUMNS[kind] if isinstance(row.get(name), dict | list))
+            if nested:
+                for name in nested:
+                    reason = _("Expected a single value, not a list or an object.")
+                    plan.errors.append(_field_error(kind, row_number, name, reason))
                 continue
             if kind == REVIEWS and isinstance(row.get(key), float):
                 reason = _(
@@ -226,10 +232,11 @@ def _clean_raw(name: str, value):
     return text
 
 
+def _field_error(kind: str, row_number: int, name: str, reason: str) -> PlatformRowError:
+    """`name` is a field name, another key the row had, or "__all__" (the row as a whole)."""
+    label = COLUMNS[kind][name][0] if name in COLUMNS[kind] else (_("row") if name == "__all__" else name)
+    return PlatformRowError(row_number, f"{label}: {reason}", "" if name == "__all__" else name, reason)
+
+
 def _form_errors(form: forms.Form, kind: str, row_number: int) -> list[PlatformRowError]:
-    errors = []
-    for name, messages in form.errors.items():
-        reason = " ".join(messages)
-        label = COLUMNS[kind][name][0] if name in COLUMNS[kind] else _("row")
-        errors.append(PlatformRowError(row_number, f"{label}: {reason}", "" if name == "__all__" else name, reason))
-    return errors
+    return [_field_error(kind, row_number, name, " ".join(messages)) for name, messages in form.errors.items()]

@@ -120,6 +120,19 @@ def test_bad_rows_are_all_named_with_field_and_reason_and_nothing_is_written(api
     assert list(ChatSession.objects.values_list("platform_session_id", "first_response_seconds")) == [("S1", 30)]
 
 
+def test_a_list_or_an_object_where_a_value_belongs_is_a_row_error(api, shop, manager):
+    rows = [chat(1, platform_session_id=["S1"]), chat(2, rating={"stars": 5})]
+    response = as_user(api, manager).post(CHATS_URL, {"shop": "shanye", "rows": rows}, format="json")
+
+    assert response.status_code == 400
+    message = "Expected a single value, not a list or an object."
+    assert response.json()["errors"] == [
+        {"row": 1, "field": "platform_session_id", "message": message},
+        {"row": 2, "field": "rating", "message": message},
+    ]
+    assert not ChatSession.objects.exists()
+
+
 def test_a_missing_required_field_is_a_row_error(api, shop, manager):
     rows = [{"platform_order_id": "A1", "reviewed_at": "2026-11-10 09:30"}]
     response = as_user(api, manager).post(REVIEWS_URL, {"shop": "shanye", "rows": rows}, format="json")
