@@ -18,7 +18,7 @@ from logistics.services.common import ANSWER_INTERCEPT
 class ShipmentSerializer(serializers.ModelSerializer):
     shop = serializers.SlugRelatedField(slug_field="code", read_only=True)
     order = serializers.SlugRelatedField(slug_field="platform_order_id", read_only=True)
-    courier = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    courier = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = Shipment

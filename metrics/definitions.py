@@ -445,11 +445,25 @@ def chat_dissatisfaction_rate(scope: Scope) -> Figure:
     return _rate(rated["unhappy"], rated["all"])
 
 
+# 差评 is 1–2 stars, for the logistics stars as for the product's (Tmall's 商品负反馈率 counts 1–2★ ratings too).
+NEGATIVE_STARS = 2
+
+
 def negative_review_rate(scope: Scope) -> Figure:
     reviews = ProductReview.objects.filter(
         shop_id__in=scope.shop_ids, reviewed_at__gte=scope.start, reviewed_at__lt=scope.end
-    ).aggregate(all=Count("pk"), negative=Count("pk", filter=Q(rating__lte=2)))
+    ).aggregate(all=Count("pk"), negative=Count("pk", filter=Q(rating__lte=NEGATIVE_STARS)))
     return _rate(reviews["negative"], reviews["all"])
+
+
+def logistics_negative_review_rate(scope: Scope) -> Figure:
+    rated = ProductReview.objects.filter(
+        shop_id__in=scope.shop_ids,
+        reviewed_at__gte=scope.start,
+        reviewed_at__lt=scope.end,
+        logistics_rating__isnull=False,
+    ).aggregate(all=Count("pk"), negative=Count("pk", filter=Q(logistics_rating__lte=NEGATIVE_STARS)))
+    return _rate(rated["negative"], rated["all"])
 
 
 METRICS = [
@@ -615,6 +629,15 @@ METRICS = [
         _("reviews given in the window with a product rating of 1–2 stars"),
         _("reviews given in the window"),
         compute=negative_review_rate,
+    ),
+    Metric(
+        "logistics_negative_review_rate",
+        _("logistics negative review rate (物流差评率)"),
+        "rate",
+        _("reviews given in the window with a logistics rating of 1–2 stars"),
+        _("reviews given in the window with a logistics rating"),
+        exclusions=_("Reviews without a logistics rating are not counted."),
+        compute=logistics_negative_review_rate,
     ),
 ]
 METRICS_BY_CODE = {metric.code: metric for metric in METRICS}

@@ -2,9 +2,13 @@
 own export files (CSV or XLSX).
 
 Headers may be Chinese, as the back offices export them, or English (see COLUMNS). Times are China local time
-("YYYY-MM-DD HH:MM[:SS]"). Every row is checked first; a row that fails is reported with its spreadsheet row number
-and reason, and if any row fails nothing is written. A re-import updates the rows already stored (by the session id,
-or by the order number for reviews) instead of adding them twice.
+("YYYY-MM-DD HH:MM[:SS]") unless they carry their own offset (ISO 8601). Every row is checked first; a row that fails
+is reported with its row number, field and reason, and if any row fails nothing is written. A re-import updates the
+rows already stored (by the session id, or by the order number for reviews) instead of adding them twice, and leaves
+the rows that did not change alone.
+
+The same plan and apply serve the file import (`metrics_import_platform_data`) and the REST API
+(`metrics/api_platform_data.py`): only the way the rows are read differs.
 
 `read_platform_rows` and `plan_platform_import` only read; `platform_import_apply` writes, in one transaction.
 """
@@ -62,6 +66,7 @@ KEYS = {CHATS: "platform_session_id", REVIEWS: "platform_order_id"}
 MODELS = {CHATS: ChatSession, REVIEWS: ProductReview}
 # Stars may come as "5", "5星", "5分" or "5★".
 STAR_SUFFIXES = ("星", "分", "★")
+BATCH_SIZE = 1000
 
 
 class ChatRowForm(forms.Form):
@@ -82,11 +87,20 @@ FORMS = {CHATS: ChatRowForm, REVIEWS: ReviewRowForm}
 
 
 @dataclass
+class PlatformRowError(RowError):
+    """A bad row: `message` as the file import prints it ("商品评分: …"); `field` (the English name, "" when the row as
+    a whole is wrong) and `reason` (without the column's name) for the API."""
+
+    field: str = ""
+    reason: str = ""
+
+
+@dataclass
 class PlatformImportPlan:
     shop: Shop
     kind: str
     records: list[dict] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
+    errors: list[PlatformRowError] = field(default_factory=list)
     row_count: int = 0
 
 
@@ -97,36 +111,45 @@ def read_platform_rows(content: bytes, kind: str) -> list[dict]:
 
 
 def plan_platform_import(*, shop: Shop, kind: str, rows: list[dict]) -> PlatformImportPlan:
-    """Check every row; the plan holds the clean records, or the errors of every bad row. Reads nothing from the
-    database."""
+    """Check every row; the plan holds the clean records, or the errors of every bad row. Each row is a dict of field
+    names (COLUMNS' keys) and '_row', its number as the user counts it. Reads nothing from the database."""
     plan = PlatformImportPlan(shop=shop, kind=kind, row_count=len(rows))
     key = KEYS[kind]
     seen: dict[str, int] = {}
     with timezone.override(CHINA):
         for row in rows:
             row_number = row["_row"]
+            unknown = sorted(str(name) for name in row if name != "_row" and name not in COLUMNS[kind])
+            if unknown:
+                for name in unknown:
+                    reason = _("Unknown field; the fields are: %(fields)s.") % {"fields": ", ".join(COLUMNS[kind])}
+                    plan.errors.append(_field_error(kind, row_number, name, reason))
+                continue
+            nested = sorted(name for name in COLUMNS[kind] if isinstance(row.get(name), dict | list))
+            if nested:
+                for name in nested:
+                    reason = _("Expected a single value, not a list or an object.")
+                    plan.errors.append(_field_error(kind, row_number, name, reason))
+                continue
             if kind == REVIEWS and isinstance(row.get(key), float):
-                plan.errors.append(
-                    RowError(
-                        row_number,
-                        _(
-                            "The order number was stored by Excel as a number and has lost digits; "
-                            "format the column as text."
-                        ),
-                    )
+                reason = _(
+                    "The order number was stored by Excel as a number and has lost digits; format the column as text."
                 )
+                plan.errors.append(PlatformRowError(row_number, reason, key, reason))
                 continue
             form = FORMS[kind](data={name: _clean_raw(name, row.get(name)) for name in COLUMNS[kind]})
             if not form.is_valid():
-                plan.errors.append(RowError(row_number, _form_message(form, kind)))
+                plan.errors.extend(_form_errors(form, kind, row_number))
                 continue
             record = form.cleaned_data
             if record[key] in seen:
+                values = {"key": COLUMNS[kind][key][0], "value": record[key], "row": seen[record[key]]}
                 plan.errors.append(
-                    RowError(
+                    PlatformRowError(
                         row_number,
-                        _("%(key)s %(value)s appears twice in the file (first on row %(row)d).")
-                        % {"key": COLUMNS[kind][key][0], "value": record[key], "row": seen[record[key]]},
+                        _("%(key)s %(value)s appears twice in the file (first on row %(row)d).") % values,
+                        key,
+                        _("%(value)s appears twice (first on row %(row)d).") % values,
                     )
                 )
                 continue
@@ -136,26 +159,46 @@ def plan_platform_import(*, shop: Shop, kind: str, rows: list[dict]) -> Platform
 
 
 def platform_import_apply(plan: PlatformImportPlan) -> dict[str, int]:
-    """Write the plan's records, inserting new ones and updating those already stored (by the unique key).
-    Refuses a plan with errors: nothing is written then. Returns {"created": n, "updated": n}."""
+    """Write the plan's records: insert new ones, update those stored (by the unique key) whose values changed, leave
+    the same ones alone, so sending the same rows twice writes nothing the second time. Refuses a plan with errors:
+    nothing is written then. Returns {"created": n, "updated": n, "unchanged": n}.
+
+    Two queries per 1000 records (what is stored, then one upsert), whatever the number of rows."""
     if plan.errors:
         raise ValueError("a plan with errors cannot be applied")
     model, key = MODELS[plan.kind], KEYS[plan.kind]
     fields = [name for name in COLUMNS[plan.kind] if name != key]
-    keys = [record[key] for record in plan.records]
     now = timezone.now()
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
     with transaction.atomic():
-        existing = 0
-        for start in range(0, len(keys), 1000):
-            existing += model.objects.filter(shop=plan.shop, **{f"{key}__in": keys[start : start + 1000]}).count()
-        model.objects.bulk_create(
-            [model(shop=plan.shop, imported_at=now, **record) for record in plan.records],
-            batch_size=1000,
-            update_conflicts=True,
-            unique_fields=["shop", key],
-            update_fields=[*fields, "imported_at"],
-        )
-    return {"created": len(keys) - existing, "updated": existing}
+        for start in range(0, len(plan.records), BATCH_SIZE):
+            batch = plan.records[start : start + BATCH_SIZE]
+            stored = {
+                row[key]: row
+                for row in model.objects.select_for_update()
+                .filter(shop=plan.shop, **{f"{key}__in": [record[key] for record in batch]})
+                .values(key, *fields)
+            }
+            changed = []
+            for record in batch:
+                before = stored.get(record[key])
+                if before is None:
+                    counts["created"] += 1
+                elif any(before[name] != record[name] for name in fields):
+                    counts["updated"] += 1
+                else:
+                    counts["unchanged"] += 1
+                    continue
+                changed.append(record)
+            if changed:
+                # The upsert still guards a row another import inserted since the read above.
+                model.objects.bulk_create(
+                    [model(shop=plan.shop, imported_at=now, **record) for record in changed],
+                    update_conflicts=True,
+                    unique_fields=["shop", key],
+                    update_fields=[*fields, "imported_at"],
+                )
+    return counts
 
 
 def _map_header(header: list, kind: str) -> dict[str, int]:
@@ -189,9 +232,11 @@ def _clean_raw(name: str, value):
     return text
 
 
-def _form_message(form: forms.Form, kind: str) -> str:
-    parts = []
-    for name, messages in form.errors.items():
-        label = COLUMNS[kind][name][0] if name in COLUMNS[kind] else _("row")
-        parts.append(f"{label}: {' '.join(messages)}")
-    return "; ".join(parts)
+def _field_error(kind: str, row_number: int, name: str, reason: str) -> PlatformRowError:
+    """`name` is a field name, another key the row had, or "__all__" (the row as a whole)."""
+    label = COLUMNS[kind][name][0] if name in COLUMNS[kind] else (_("row") if name == "__all__" else name)
+    return PlatformRowError(row_number, f"{label}: {reason}", "" if name == "__all__" else name, reason)
+
+
+def _form_errors(form: forms.Form, kind: str, row_number: int) -> list[PlatformRowError]:
+    return [_field_error(kind, row_number, name, " ".join(messages)) for name, messages in form.errors.items()]

@@ -9,7 +9,7 @@ from warehouse.models import Inspection, ReturnParcel
 
 class ReturnParcelSerializer(serializers.ModelSerializer):
     shop = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    received_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    received_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = ReturnParcel

@@ -6,21 +6,25 @@ through the management command with CSV and XLSX files as the back offices expor
 """
 
 import io
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.utils import translation
+from django.urls import reverse
+from django.utils import timezone, translation
 from openpyxl import Workbook
+from rest_framework.test import APIClient
 
+from aftersales.models import Platform
 from metrics.definitions import METRICS_BY_CODE, Scope
-from metrics.models import ChatSession, DailyMetric, ProductReview
+from metrics.models import ChatSession, DailyMetric, ProductReview, Scorecard, ShopScorecard
 from metrics.platform_data import CHATS, REVIEWS, plan_platform_import
 from metrics.rollups import figures_for, rollups_refresh
-from tests.factories import ShopFactory
+from tests.factories import ShopFactory, make_staff
 
 pytestmark = pytest.mark.django_db
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -137,6 +141,47 @@ def test_negative_review_rate(shop):
     assert (result.numerator, result.denominator) == (2, 5)
 
 
+def test_logistics_negative_review_rate(shop):
+    """物流差评率: reviews given in November that rated the logistics: 1★ (00:00 on 1 November, China time), 2★, 3★,
+    5★, and one on a 5★ product review with 2★ logistics. Not counted: a review without a logistics rating (its
+    product 1★), a 1★ one at 23:59 on 31 October and one on 1 December, and another shop's 1★.
+    Negative (1–2★): the 1★, the 2★ and the 2★-on-5★ → 3 / 5 = 0.6000."""
+    review(shop, "L1", START, 4, logistics=1)
+    review(shop, "L2", at(10), 4, logistics=2)
+    review(shop, "L3", at(11), 1, logistics=3)
+    review(shop, "L4", at(12), 5, logistics=5)
+    review(shop, "L5", at(13), 5, logistics=2)
+    review(shop, "L6", at(14), 1)
+    review(shop, "M1", at(31, 23, 59, month=10), 4, logistics=1)
+    review(shop, "M2", END, 4, logistics=1)
+    review(ShopFactory(), "L1", at(10), 4, logistics=1)
+    result = figure("logistics_negative_review_rate", shop)
+    assert result.value == Decimal("0.6000")
+    assert (result.numerator, result.denominator) == (3, 5)
+    # The product's own stars are another metric: L3 and L6 (1★) of 6 reviews.
+    assert figure("negative_review_rate", shop).value == Decimal("0.3333")
+
+
+def test_reviews_without_logistics_ratings_are_no_data_for_the_logistics_rate(shop):
+    """Two reviews, neither rated the logistics: nothing to measure → no data, never 0%."""
+    review(shop, "A1", at(10), 1)
+    review(shop, "A2", at(11), 5)
+    assert figure("logistics_negative_review_rate", shop).value is None
+    assert figure("negative_review_rate", shop).value == Decimal("0.5000")
+
+
+def test_the_rollups_give_the_same_logistics_rate_as_the_live_definition(shop):
+    """Two days of reviews rolled up: 10 November 1★ and 4★ logistics, 11 November 2★ and one without → 2 / 3."""
+    review(shop, "A1", at(10), 5, logistics=1)
+    review(shop, "A2", at(10, 12), 5, logistics=4)
+    review(shop, "A3", at(11), 5, logistics=2)
+    review(shop, "A4", at(11, 12), 5)
+    rollups_refresh(shop_ids=[shop.pk], since=date(2026, 11, 1), until=date(2026, 11, 30))
+    from_rollups = figures_for(Scope((shop.pk,), START, END))["logistics_negative_review_rate"]
+    assert (from_rollups.value, from_rollups.numerator, from_rollups.denominator) == (Decimal("0.6667"), 2, 3)
+    assert figure("logistics_negative_review_rate", shop).value == Decimal("0.6667")
+
+
 def test_the_rollups_carry_the_new_metrics(shop, sessions):
     """The daily rollup of 4 November holds S2 alone (90 s over 1 session); of 5 November S3 (600 s over 1)."""
     rollups_refresh(shop_ids=[shop.pk], since=date(2026, 11, 4), until=date(2026, 11, 5))
@@ -188,7 +233,7 @@ def test_chat_sessions_import_from_a_csv_with_chinese_headers(shop, tmp_path):
         CHAT_HEADER + "S100,2026-11-03 10:00,35,5\nS101,2026-11-03 22:59:30,,\nS102,2026-11-04 08:00:00,12,2星\n",
     )
     out, _err = run(shop.code, "chats", path)
-    assert "3 created, 0 updated." in out
+    assert "3 created, 0 updated, 0 unchanged." in out
     stored = {s.platform_session_id: s for s in ChatSession.objects.filter(shop=shop)}
     assert stored["S100"].started_at == at(3, 10)
     assert (stored["S100"].first_response_seconds, stored["S100"].rating) == (35, 5)
@@ -210,7 +255,7 @@ def test_reviews_import_from_an_xlsx_with_chinese_headers(shop, tmp_path):
         ],
     )
     out, _err = run(shop.code, "reviews", path)
-    assert "2 created, 0 updated." in out
+    assert "2 created, 0 updated, 0 unchanged." in out
     first = ProductReview.objects.get(shop=shop, platform_order_id="6950000000000000001")
     assert (first.reviewed_at, first.rating, first.logistics_rating) == (
         datetime(2026, 11, 10, 9, 30, tzinfo=CHINA),
@@ -225,7 +270,7 @@ def test_reviews_import_from_an_xlsx_with_chinese_headers(shop, tmp_path):
 def test_english_headers_are_accepted(shop, tmp_path):
     path = csv_file(tmp_path, "order_id,reviewed_at,rating,logistics_rating\nE1,2026-11-10 09:30,2,\n")
     out, _err = run(shop.code, "reviews", path)
-    assert "1 created, 0 updated." in out
+    assert "1 created, 0 updated, 0 unchanged." in out
     assert ProductReview.objects.get(shop=shop).rating == 2
 
 
@@ -234,7 +279,7 @@ def test_a_reimport_updates_by_the_session_id(shop, tmp_path):
     # The platform's later export: S1 was answered after all and rated; S3 is new.
     later = csv_file(tmp_path, CHAT_HEADER + "S1,2026-11-03 10:00,45,2\nS3,2026-11-04 12:00,8,5\n", name="later.csv")
     out, _err = run(shop.code, "chats", later)
-    assert "1 created, 1 updated." in out
+    assert "1 created, 1 updated, 0 unchanged." in out
     assert ChatSession.objects.filter(shop=shop).count() == 3
     updated = ChatSession.objects.get(shop=shop, platform_session_id="S1")
     assert (updated.first_response_seconds, updated.rating) == (45, 2)
@@ -245,7 +290,7 @@ def test_the_same_session_id_in_another_shop_is_another_session(shop, tmp_path):
     path = csv_file(tmp_path, CHAT_HEADER + "S1,2026-11-03 10:00,30,5\n")
     run(shop.code, "chats", path)
     out, _err = run(other.code, "chats", path)
-    assert "1 created, 0 updated." in out
+    assert "1 created, 0 updated, 0 unchanged." in out
     assert ChatSession.objects.filter(platform_session_id="S1").count() == 2
 
 
@@ -307,3 +352,83 @@ def test_an_unknown_shop_or_kind_is_a_command_error(shop, tmp_path):
     with pytest.raises(CommandError, match="invalid choice: 'orders'"):
         run(shop.code, "orders", path)
     assert not ChatSession.objects.exists()
+
+
+# --- 物流差评率 on the pages ------------------------------------------------------------------------------------------
+
+
+def days_ago(days: int) -> datetime:
+    return timezone.localtime(timezone.now(), CHINA).replace(hour=10, minute=0, second=0, microsecond=0) - timedelta(
+        days=days
+    )
+
+
+@pytest.fixture
+def tmall_manager(client):
+    """A Tmall shop graded by 店铺真实体验分 (rule 20009524), whose 物流体验 has 物流差评率; its manager logged in."""
+    shop = ShopFactory(code="tmall-shop", platform=Platform.objects.get(code="tmall"))
+    ShopScorecard.objects.create(shop=shop, scorecard=Scorecard.objects.get(platform__code="tmall", version="20009524"))
+    user = make_staff("manager", role="Manager", shops=[shop])
+    client.force_login(user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return shop, user
+
+
+def card(html: str, code: str) -> str:
+    start = html.index(f'data-metric="{code}"')
+    return html[start : html.index("</section>", start)]
+
+
+def test_the_dashboard_api_and_scorecard_show_the_logistics_rate_with_its_definition(client, tmall_manager):
+    """Three days ago: logistics 1★ and 5★; two days ago 2★ and 4★ → 2 / 4 = 50.00% on the card, in the API, and
+    graded by the Tmall scorecard (0.5 is 50% against steps that end at 1.0% → the floor, 50)."""
+    shop, user = tmall_manager
+    review(shop, "A1", days_ago(3), 5, logistics=1)
+    review(shop, "A2", days_ago(3), 5, logistics=5)
+    review(shop, "A3", days_ago(2), 5, logistics=2)
+    review(shop, "A4", days_ago(2), 5, logistics=4)
+    rollups_refresh(shop_ids=[shop.pk], since=days_ago(5).date(), until=days_ago(1).date())
+
+    page = client.get(reverse("metrics:dashboard"), {"shop": shop.pk})
+
+    html = page.content.decode()
+    logistics = card(html, "logistics_negative_review_rate")
+    assert "50.00%" in logistics
+    assert "reviews given in the window with a logistics rating of 1–2 stars" in logistics
+    assert "Reviews without a logistics rating are not counted." in logistics
+    graded = {metric.code: metric for dimension in page.context["score"].dimensions for metric in dimension.metrics}
+    assert (graded["logistics_negative_review_rate"].figure, graded["logistics_negative_review_rate"].step) == (
+        Decimal("0.5000"),
+        50,
+    )
+
+    api = APIClient()
+    api.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    api.force_authenticate(user)
+    today = days_ago(0).date()
+    rows = api.get(
+        "/api/v1/metrics/", {"shop": shop.code, "start": str(today - timedelta(days=5)), "end": str(today)}
+    ).json()
+    row = next(row for row in rows if row["code"] == "logistics_negative_review_rate")
+    assert (row["value"], row["numerator"], row["denominator"]) == ("0.5000", "2.0000", 4)
+    assert row["definition"].startswith("reviews given in the window with a logistics rating of 1–2 stars ÷ ")
+
+
+def test_every_figure_without_data_says_no_data_on_the_dashboard(client, tmall_manager):
+    """A shop with no history: every KPI card, now and before, and every graded metric reads "no data"; the score
+    has no value rather than 0 or 100."""
+    shop, _user = tmall_manager
+
+    page = client.get(reverse("metrics:dashboard"), {"shop": shop.pk})
+
+    html = page.content.decode()
+    for row in page.context["rows"]:
+        assert row["figure"].value is None, row["metric"].code
+        assert card(html, row["metric"].code).count("metrics-no-data") == 2, row["metric"].code
+    score = page.context["score"]
+    assert score.total is None
+    graded = [metric for dimension in score.dimensions for metric in dimension.metrics]
+    assert graded
+    assert all(metric.figure is None for metric in graded)
+    table = html[html.index('id="score-table"') : html.index("</table>", html.index('id="score-table"'))]
+    assert table.count("metrics-no-data") == len(graded)

@@ -42,7 +42,4 @@ class Command(BaseCommand):
                 % {"count": len({error.row_number for error in plan.errors}), "total": plan.row_count}
             )
         counts = platform_import_apply(plan)
-        self.stdout.write(
-            _("%(created)d created, %(updated)d updated.")
-            % {"created": counts["created"], "updated": counts["updated"]}
-        )
+        self.stdout.write(_("%(created)d created, %(updated)d updated, %(unchanged)d unchanged.") % counts)
