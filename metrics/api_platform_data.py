@@ -59,8 +59,12 @@ class RowErrorSerializer(serializers.Serializer):
 
 
 class RowErrorsSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    errors = RowErrorSerializer(many=True)
+    """The API's error shape (aftersales.api_support) with the bad rows."""
+
+    code = serializers.CharField(help_text="invalid_rows for bad rows; invalid for a bad envelope.")
+    message = serializers.CharField()
+    fields = serializers.DictField(required=False, child=serializers.JSONField())
+    errors = RowErrorSerializer(many=True, required=False)
 
 
 def _schema_field(form_field: forms.Field) -> serializers.Field:
@@ -103,8 +107,8 @@ DESCRIPTION = (
     "instead of adding a second one, and a row equal to the stored one is not written at all, so sending the same "
     "rows again (a retry, a replay) answers 200 with `unchanged` = the number of rows and changes nothing.\n\n"
     "Times are ISO 8601; without an offset they are China time (Asia/Shanghai), as in the platforms' exports. "
-    "Needs the add and change permissions on {model}. Messages are in the caller's language (the language cookie "
-    "`{cookie}`; Simplified Chinese by default)."
+    "Needs the add and change permissions on {model}. Messages are in the caller's language (Accept-Language, "
+    "else the language cookie `{cookie}`; Simplified Chinese by default)."
 )
 
 
@@ -116,8 +120,6 @@ def _schema(kind: str, name: str, key: str, example_row: dict):
             201: OpenApiResponse(CountsSerializer, description="At least one row was new."),
             200: OpenApiResponse(CountsSerializer, description="Nothing new: rows updated or unchanged."),
             400: OpenApiResponse(RowErrorsSerializer, description="Bad rows (nothing written), or a bad body."),
-            403: OpenApiResponse(description="No permission to import this kind of data."),
-            404: OpenApiResponse(description="You are not assigned to a shop with this code."),
         },
         description=DESCRIPTION.format(
             key=key, model=f"{meta.app_label}.{meta.model_name}", cookie=settings.LANGUAGE_COOKIE_NAME
@@ -127,7 +129,8 @@ def _schema(kind: str, name: str, key: str, example_row: dict):
             OpenApiExample(
                 "bad row",
                 value={
-                    "detail": "1 of 2 rows have errors; nothing was imported.",
+                    "code": "invalid_rows",
+                    "message": "1 of 2 rows have errors; nothing was imported.",
                     "errors": [
                         {"row": 2, "field": "rating", "message": "Ensure this value is less than or equal to 5."}
                     ],
@@ -164,7 +167,9 @@ class PlatformDataView(APIView):
                 {"row": error.row_number, "field": error.field, "message": error.reason or error.message}
                 for error in plan.errors
             ]
-            return Response({"detail": detail, "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
+            return Response(
+                {"code": "invalid_rows", "message": detail, "errors": errors}, status=status.HTTP_400_BAD_REQUEST
+            )
         counts = platform_import_apply(plan)
         return Response(counts, status=status.HTTP_201_CREATED if counts["created"] else status.HTTP_200_OK)
 

@@ -104,7 +104,7 @@ def test_bad_rows_are_all_named_with_field_and_reason_and_nothing_is_written(api
 
     assert response.status_code == 400
     body = response.json()
-    assert body["detail"] == "4 of 5 rows have errors; nothing was imported."
+    assert (body["code"], body["message"]) == ("invalid_rows", "4 of 5 rows have errors; nothing was imported.")
     assert body["errors"] == [
         {"row": 2, "field": "started_at", "message": "Enter a valid date/time."},
         {"row": 3, "field": "rating", "message": "Ensure this value is less than or equal to 5."},
@@ -147,7 +147,7 @@ def test_the_row_errors_are_in_chinese_by_default(shop, manager):
     response = api.post(CHATS_URL, {"shop": "shanye", "rows": [chat(1, rating=6)]}, format="json")
 
     assert response.status_code == 400
-    assert response.json()["detail"] == "1 行中有 1 行有错误，未导入任何内容。"
+    assert response.json()["message"] == "1 行中有 1 行有错误，未导入任何内容。"
     assert response.json()["errors"][0]["message"] == "确保该值小于或等于5。"
 
 
@@ -178,7 +178,10 @@ def test_another_shop_is_refused_with_a_clear_message_and_nothing_is_written(api
         response = as_user(api, manager).post(CHATS_URL, {"shop": code, "rows": [chat(1)]}, format="json")
 
         assert response.status_code == 404
-        assert response.json() == {"detail": f"You are not assigned to a shop with the code {code}."}
+        assert response.json() == {
+            "code": "not_found",
+            "message": f"You are not assigned to a shop with the code {code}.",
+        }
     assert not ChatSession.objects.exists()
 
 
