@@ -361,3 +361,16 @@ def test_an_agent_may_not_decide_and_nobody_decides_their_own_request(api, shop)
     assert (decline_without_note.status_code, decline_without_note.json()["code"]) == (400, "note_required")
     approval.refresh_from_db()
     assert approval.status == ApprovalRequest.Status.PENDING
+
+
+def test_the_schema_documents_every_error_and_reads_in_chinese_or_english(api, shop):
+    chinese = api.get("/api/v1/schema/?format=json&lang=zh-hans").json()
+    english = api.get("/api/v1/schema/?format=json&lang=en").json()
+
+    create = english["paths"]["/api/v1/orders/"]["post"]
+    assert create["description"].startswith("Create or update an order by (shop, platform_order_id)")
+    assert chinese["paths"]["/api/v1/orders/"]["post"]["description"].startswith("按（店铺, 平台订单号）新建或更新订单")
+    assert {"400", "401", "403", "404", "409", "429"} <= set(create["responses"])
+    assert "Idempotency-Key" in [parameter["name"] for parameter in create["parameters"]]
+    act = english["paths"]["/api/v1/tickets/{id}/actions/{action_name}/"]["post"]
+    assert "refund" in next(p for p in act["parameters"] if p["name"] == "action_name")["schema"]["enum"]
