@@ -3,6 +3,7 @@ tickets opened by ticket_open, moves by ticket_actions.perform, approvals by app
 code and a message in the caller's language; a retried write with the same Idempotency-Key never acts twice."""
 
 import threading
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -21,6 +22,7 @@ from aftersales.models import (
 )
 from tests.api.test_foundation import authorised
 from tests.factories import ShopFactory, delivered_order, grant_authority, make_staff, open_ticket, shipped_order
+from tests.logistics.parcels import parcel
 
 pytestmark = pytest.mark.django_db
 
@@ -374,3 +376,32 @@ def test_the_schema_documents_every_error_and_reads_in_chinese_or_english(api, s
     assert "Idempotency-Key" in [parameter["name"] for parameter in create["parameters"]]
     act = english["paths"]["/api/v1/tickets/{id}/actions/{action_name}/"]["post"]
     assert "refund" in next(p for p in act["parameters"] if p["name"] == "action_name")["schema"]["enum"]
+
+
+def test_an_intercept_is_requested_as_a_ticket_move_and_answered_through_its_route(api):
+    shipment = parcel(quiet_for=timedelta(hours=5))
+    ticket = open_ticket(shipment.order, requested_amount="199.00")
+    agent = make_staff("agent", role="Agent", shops=[shipment.shop])
+    grant_authority(agent, shipment.shop, "500.00")
+    authorised(api, agent)
+
+    requested = api.post(f"/api/v1/tickets/{ticket.pk}/actions/request_intercept/", {}, format="json")
+    [intercept] = api.get("/api/v1/intercepts/", {"ticket": ticket.pk}).json()["results"]
+    confirmed = api.post(f"/api/v1/intercepts/{intercept['id']}/answer/", {"answer": "confirmed"}, format="json")
+    again = api.post(f"/api/v1/intercepts/{intercept['id']}/answer/", {"answer": "failed"}, format="json")
+
+    assert (requested.status_code, requested.json()["ticket"]["state"]) == (200, TicketState.INTERCEPTING)
+    assert (intercept["status"], intercept["courier"]) == ("requested", "SF")
+    assert (confirmed.status_code, confirmed.json()["status"]) == (200, "confirmed")
+    assert again.status_code in (400, 409)
+    ticket.refresh_from_db()
+    assert ticket.state in (TicketState.REFUNDING, TicketState.REFUNDED)
+
+
+def test_metrics_of_a_shop_the_caller_is_not_assigned_to_are_not_found(api, shop):
+    ShopFactory(code="theirs")
+    authorised(api, make_staff("manager", role="Manager", shops=[shop]))
+
+    answer = api.get("/api/v1/metrics/", {"shop": "theirs", "start": "2026-11-01", "end": "2026-12-01"})
+
+    assert (answer.status_code, answer.json()["code"]) == (404, "not_found")
