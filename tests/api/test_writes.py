@@ -283,7 +283,7 @@ def test_the_reason_is_corrected_by_its_code(api, shop):
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_refund_calls_with_one_key_pay_once_and_answer_alike():
+def test_two_concurrent_refund_calls_with_one_key_pay_once_and_answer_alike(reference_data):
     shop = ShopFactory(code="shanye")
     agent = make_staff("agent", role="Agent", shops=[shop])
     grant_authority(agent, shop, "500.00")
