@@ -431,3 +431,32 @@ class ProductReview(models.Model):
 
     def __str__(self):
         return self.platform_order_id
+
+
+class ProductScore(models.Model):
+    """The shop's product overall score (商品综合评分, 0–5) for one day, as the platform computes it and its back office
+    shows it: one shop-level figure a day, not one per product."""
+
+    shop = models.ForeignKey(
+        "aftersales.Shop", on_delete=models.CASCADE, related_name="product_scores", verbose_name=_("shop")
+    )
+    day = models.DateField(_("day"))
+    score = models.DecimalField(
+        _("product overall score"),
+        max_digits=3,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(5))],
+    )
+    imported_at = models.DateTimeField(_("imported at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("product overall score")
+        verbose_name_plural = _("product overall scores")
+        # The unique constraint's index also serves the metric's (shop, day range) reads.
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "day"], name="product_score_unique"),
+            models.CheckConstraint(condition=Q(score__gte=0, score__lte=5), name="product_score_0_5"),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.score}"

@@ -115,6 +115,7 @@ REFERENCE_DATA_MIGRATIONS = [
     ("metrics.migrations.0004_seed_scorecards", "seed_scorecards"),
     ("metrics.migrations.0005_scorecard_role_permissions", "grant"),
     ("metrics.migrations.0008_platform_data_role_permissions", "grant"),
+    ("metrics.migrations.0010_product_score_role_permissions", "grant"),
 ]
 
 
