@@ -10,7 +10,7 @@ from aftersales.api import ApprovalViewSet, OrderViewSet, ReasonViewSet, TicketV
 from aftersales.api_marketplace import DouyinPushView
 from logistics.api import ClaimViewSet, InterceptViewSet, ShipmentViewSet, TrackingEventViewSet
 from metrics.api import MetricsView, StaffingForecastView
-from metrics.api_platform_data import ChatSessionsPushView, ProductReviewsPushView
+from metrics.api_platform_data import ChatSessionsPushView, ProductReviewsPushView, ProductScoresPushView
 from warehouse.api import InspectionViewSet, ReturnParcelViewSet
 
 router = DefaultRouter()
@@ -32,6 +32,7 @@ urlpatterns = [
     path("staffing-forecast/", StaffingForecastView.as_view(), name="api-staffing"),
     path("platform-data/chats/", ChatSessionsPushView.as_view(), name="api-platform-chats"),
     path("platform-data/reviews/", ProductReviewsPushView.as_view(), name="api-platform-reviews"),
+    path("platform-data/product-scores/", ProductScoresPushView.as_view(), name="api-platform-product-scores"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include(router.urls)),

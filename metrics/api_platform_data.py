@@ -1,7 +1,8 @@
-"""Pushing the platforms' data over the REST API (issue 8 point 9, "… and by the API"): chat sessions and product
-reviews for one shop, checked and written by the same plan and apply as the file import (metrics/platform_data.py).
+"""Pushing the platforms' data over the REST API (issue 8 point 9, "… and by the API"): chat sessions, product
+reviews and the daily product overall score (商品综合评分) for one shop, checked and written by the same plan and apply
+as the file import (metrics/platform_data.py).
 
-POST /api/v1/platform-data/chats/ and /api/v1/platform-data/reviews/ with {"shop": CODE, "rows": [{…}, …]}; each row
+POST /api/v1/platform-data/chats/, …/reviews/ and …/product-scores/ with {"shop": CODE, "rows": [{…}, …]}; each row
 names its fields as the export's English headers (COLUMNS' keys). All rows are written, or none.
 """
 
@@ -20,6 +21,7 @@ from metrics.platform_data import (
     CHATS,
     FORMS,
     MODELS,
+    PRODUCT_SCORES,
     REVIEWS,
     plan_platform_import,
     platform_import_apply,
@@ -77,8 +79,18 @@ def _schema_field(form_field: forms.Field) -> serializers.Field:
             allow_null=not form_field.required,
             **options,
         )
+    if isinstance(form_field, forms.DecimalField):
+        return serializers.DecimalField(
+            max_digits=form_field.max_digits,
+            decimal_places=form_field.decimal_places,
+            min_value=form_field.min_value,
+            max_value=form_field.max_value,
+            **options,
+        )
     if isinstance(form_field, forms.DateTimeField):
         return serializers.DateTimeField(**options)
+    if isinstance(form_field, forms.DateField):
+        return serializers.DateField(**options)
     return serializers.CharField(max_length=form_field.max_length, **options)
 
 
@@ -210,5 +222,15 @@ class ProductReviewsPushView(PlatformDataView):
             "logistics_rating": 2,
         },
     )
+    def post(self, request):
+        return self.push(request)
+
+
+class ProductScoresPushView(PlatformDataView):
+    """The shop's product overall score (商品综合评分, 0–5, two decimals) day by day, as the back office shows it."""
+
+    kind = PRODUCT_SCORES
+
+    @_schema(PRODUCT_SCORES, "ProductScores", "day", {"day": "2026-11-01", "score": "4.82"})
     def post(self, request):
         return self.push(request)

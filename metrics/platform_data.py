@@ -1,11 +1,12 @@
-"""Importing what the desk does not create itself: chat sessions (飞鸽/旺旺) and product reviews, from the platforms'
-own export files (CSV or XLSX).
+"""Importing what the desk does not create itself: chat sessions (飞鸽/旺旺), product reviews and the shop's daily
+product overall score (商品综合评分), from the platforms' own export files (CSV or XLSX).
 
 Headers may be Chinese, as the back offices export them, or English (see COLUMNS). Times are China local time
-("YYYY-MM-DD HH:MM[:SS]") unless they carry their own offset (ISO 8601). Every row is checked first; a row that fails
-is reported with its row number, field and reason, and if any row fails nothing is written. A re-import updates the
-rows already stored (by the session id, or by the order number for reviews) instead of adding them twice, and leaves
-the rows that did not change alone.
+("YYYY-MM-DD HH:MM[:SS]") unless they carry their own offset (ISO 8601); a day is a date, a date-time (its China
+date) or an Excel date. Every row is checked first; a row that fails is reported with its row number, field and
+reason, and if any row fails nothing is written. A re-import updates the rows already stored (by the session id, by
+the order number for reviews, by the day for scores) instead of adding them twice, and leaves the rows that did not
+change alone.
 
 The same plan and apply serve the file import (`metrics_import_platform_data`) and the REST API
 (`metrics/api_platform_data.py`): only the way the rows are read differs.
@@ -18,6 +19,7 @@ from datetime import date, datetime, time
 from functools import partial
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,11 +33,12 @@ from aftersales.order_import import (
     read_rows,
 )
 from metrics.definitions import CHINA
-from metrics.models import ChatSession, ProductReview
+from metrics.models import ChatSession, ProductReview, ProductScore
 
 CHATS = "chats"
 REVIEWS = "reviews"
-KINDS = (CHATS, REVIEWS)
+PRODUCT_SCORES = "product_scores"
+KINDS = (CHATS, REVIEWS, PRODUCT_SCORES)
 
 # kind -> field name -> accepted header names (compared case-insensitively, spaces ignored); the first is shown.
 COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -57,15 +60,21 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "rating": ("商品评分", "商品评价", "rating"),
         "logistics_rating": ("物流评分", "物流服务评分", "logistics_rating"),
     },
+    PRODUCT_SCORES: {
+        "day": ("日期", "统计日期", "day", "date"),
+        "score": ("商品综合评分", "商品体验分", "score"),
+    },
 }
 REQUIRED_COLUMNS = {
     CHATS: ("platform_session_id", "started_at"),
     REVIEWS: ("platform_order_id", "reviewed_at", "rating"),
+    PRODUCT_SCORES: ("day", "score"),
 }
-KEYS = {CHATS: "platform_session_id", REVIEWS: "platform_order_id"}
-MODELS = {CHATS: ChatSession, REVIEWS: ProductReview}
-# Stars may come as "5", "5星", "5分" or "5★".
+KEYS = {CHATS: "platform_session_id", REVIEWS: "platform_order_id", PRODUCT_SCORES: "day"}
+MODELS = {CHATS: ChatSession, REVIEWS: ProductReview, PRODUCT_SCORES: ProductScore}
+# Stars may come as "5", "5星", "5分" or "5★"; a score as "4.82" or "4.82分".
 STAR_SUFFIXES = ("星", "分", "★")
+SUFFIXED_FIELDS = {"rating", "logistics_rating", "score"}
 BATCH_SIZE = 1000
 
 
@@ -83,7 +92,30 @@ class ReviewRowForm(forms.Form):
     logistics_rating = forms.IntegerField(min_value=1, max_value=5, required=False)
 
 
-FORMS = {CHATS: ChatRowForm, REVIEWS: ReviewRowForm}
+class DayField(forms.DateField):
+    """A day as the back offices export it: a date ("2026-11-01", "2026/11/01"), a date-time (its China-time date;
+    ISO 8601 with an offset is converted) or an Excel date cell. Call under `timezone.override(CHINA)`."""
+
+    def to_python(self, value):
+        if isinstance(value, datetime):
+            return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+        try:
+            return super().to_python(value)
+        except ValidationError as not_a_date:
+            try:
+                moment = forms.DateTimeField(input_formats=DATETIME_FORMATS).to_python(value)
+            except ValidationError:
+                raise not_a_date from None
+            return timezone.localtime(moment).date()
+
+
+class ProductScoreRowForm(forms.Form):
+    day = DayField(input_formats=["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"])
+    # The platform shows two decimals; more would be a different figure than the back office's.
+    score = forms.DecimalField(min_value=0, max_value=5, max_digits=3, decimal_places=2)
+
+
+FORMS = {CHATS: ChatRowForm, REVIEWS: ReviewRowForm, PRODUCT_SCORES: ProductScoreRowForm}
 
 
 @dataclass
@@ -217,7 +249,7 @@ def _map_header(header: list, kind: str) -> dict[str, int]:
 
 
 def _clean_raw(name: str, value):
-    """Normalise what spreadsheets produce: numbers for ids and counts, Excel dates, stars with a suffix."""
+    """Normalise what spreadsheets produce: numbers for ids and counts, Excel dates, stars and scores with a suffix."""
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -227,7 +259,7 @@ def _clean_raw(name: str, value):
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     text = str(value).strip()
-    if name in {"rating", "logistics_rating"}:
+    if name in SUFFIXED_FIELDS:
         text = text.removesuffix(next((suffix for suffix in STAR_SUFFIXES if text.endswith(suffix)), "")).strip()
     return text
 

@@ -1,5 +1,5 @@
-"""Import a platform's export of chat sessions or product reviews:
-`manage.py metrics_import_platform_data --shop CODE --kind chats|reviews FILE` (CSV or XLSX).
+"""Import a platform's export of chat sessions, product reviews or the daily product overall score (商品综合评分):
+`manage.py metrics_import_platform_data --shop CODE --kind chats|reviews|product_scores FILE` (CSV or XLSX).
 
 Prints the counts, or every bad row with its number and reason (exit code 1, nothing written)."""
 
@@ -14,7 +14,10 @@ from metrics.platform_data import KINDS, plan_platform_import, platform_import_a
 
 
 class Command(BaseCommand):
-    help = "Import a platform's export (CSV or XLSX) of chat sessions or product reviews for one shop."
+    help = (
+        "Import a platform's export (CSV or XLSX) of chat sessions, product reviews or daily product overall scores "
+        "for one shop."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--shop", required=True, help="the shop's code")
