@@ -11,7 +11,7 @@ Times are measured on the merchant's clock: only the spans in which the ticket w
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import ClassVar
 from zoneinfo import ZoneInfo
@@ -33,6 +33,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, ExtractHour, ExtractMinute, ExtractSecond
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import (
@@ -46,12 +47,13 @@ from aftersales.models import (
     TicketPath,
     TicketState,
 )
-from metrics.models import ChatSession, ProductReview
+from metrics.models import ChatSession, ProductReview, ProductScore
 
 CHINA = ZoneInfo("Asia/Shanghai")
 HOUR = Decimal(3600)
 RATE_PLACES = Decimal("0.0001")
 HOURS_PLACES = Decimal("0.01")
+POINTS_PLACES = Decimal("0.01")
 
 # The merchant's answers that end the buyer's wait for a decision (商家确认): agreeing (a refund, a return, a
 # replacement) or refusing. Internal steps (asking a supervisor, an intercept request) do not end it.
@@ -105,7 +107,7 @@ class Figure:
 class Metric:
     code: str
     name: object
-    unit: str  # "rate", "hours", "money" or "seconds"
+    unit: str  # "rate", "hours", "money", "seconds" or "points" (a platform's own score)
     numerator: object
     denominator: object
     reason_rule: object = ""
@@ -466,6 +468,28 @@ def logistics_negative_review_rate(scope: Scope) -> Figure:
     return _rate(rated["negative"], rated["all"])
 
 
+def _days_starting_in(scope: Scope) -> tuple[date, date]:
+    """[first, end) of the China-time days whose midnight falls in the scope's window: a platform's daily figure
+    belongs to the window its day starts in, so a rollup's one day holds that day's figure alone."""
+
+    def first_midnight_from(moment: datetime) -> date:
+        local = timezone.localtime(moment, CHINA)
+        return local.date() if local.time() == time() else local.date() + timedelta(days=1)
+
+    return first_midnight_from(scope.start), first_midnight_from(scope.end)
+
+
+def product_rating(scope: Scope) -> Figure:
+    first, end = _days_starting_in(scope)
+    scores = ProductScore.objects.filter(shop_id__in=scope.shop_ids, day__gte=first, day__lt=end).aggregate(
+        total=Sum("score"), days=Count("pk")
+    )
+    total, days = scores["total"] or Decimal(0), scores["days"]
+    if not days:
+        return Figure(None, total, 0)
+    return Figure((total / days).quantize(POINTS_PLACES, ROUND_HALF_UP), total, days)
+
+
 METRICS = [
     Metric(
         "refund_completion_time",
@@ -638,6 +662,15 @@ METRICS = [
         _("reviews given in the window with a logistics rating"),
         exclusions=_("Reviews without a logistics rating are not counted."),
         compute=logistics_negative_review_rate,
+    ),
+    Metric(
+        "product_rating",
+        _("product overall rating (商品综合评分)"),
+        "points",
+        _("Σ the daily product overall scores (0–5) the platform reported for the days in the window"),
+        _("days in the window with a reported score"),
+        exclusions=_("Days without a reported score are not counted."),
+        compute=product_rating,
     ),
 ]
 METRICS_BY_CODE = {metric.code: metric for metric in METRICS}

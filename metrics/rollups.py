@@ -16,12 +16,18 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from metrics.definitions import CHINA, HOURS_PLACES, METRICS, RATE_PLACES, Figure, Scope
+from metrics.definitions import CHINA, HOURS_PLACES, METRICS, POINTS_PLACES, RATE_PLACES, Figure, Scope
 from metrics.models import DailyMetric
 
 # Late events (a refund paid, a ruling) change the last days' figures: the nightly run recomputes them.
 NIGHTLY_DAYS = 3
-PLACES = {"rate": RATE_PLACES, "hours": HOURS_PLACES, "money": Decimal("0.01"), "seconds": Decimal("0.01")}
+PLACES = {
+    "rate": RATE_PLACES,
+    "hours": HOURS_PLACES,
+    "money": Decimal("0.01"),
+    "seconds": Decimal("0.01"),
+    "points": POINTS_PLACES,
+}
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:

@@ -54,7 +54,7 @@ def kpi_rows(shop_ids, *, days: int, now):
 
 def shop_score(shop, scope: Scope, figures) -> ScoreResult | None:
     """The shop's platform score by its chosen scorecard (admin → 店铺体验分规则), from the period's figures; None when
-    the shop has not chosen one. Metrics the desk does not measure (ratings, chats) are no data there."""
+    the shop has not chosen one. Metrics the desk does not measure are no data there."""
     choice = ShopScorecard.objects.filter(shop=shop).first()
     if choice is None:
         return None

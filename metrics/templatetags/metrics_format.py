@@ -1,4 +1,5 @@
-"""How a figure reads on a page: a rate as a percentage, hours with "h", money in yuan; no value is "no data"."""
+"""How a figure reads on a page: a rate as a percentage, hours with "h", money in yuan, a platform's score as it is;
+no value is "no data"."""
 
 from decimal import Decimal
 
@@ -19,4 +20,6 @@ def figure(value, unit: str):
         return f"¥{value}"
     if unit == "seconds":
         return f"{value} s"
+    if unit == "points":
+        return str(value)
     return f"{value} h"

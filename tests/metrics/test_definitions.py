@@ -117,7 +117,7 @@ def test_every_metric_states_what_it_counts_over_what():
         assert str(metric.name), metric.code
         assert str(metric.numerator), metric.code
         assert str(metric.denominator), metric.code
-        assert metric.unit in {"rate", "hours", "money", "seconds"}
+        assert metric.unit in {"rate", "hours", "money", "seconds", "points"}
 
 
 def test_an_empty_window_is_no_data_never_zero(shop):
