@@ -1,8 +1,9 @@
-"""Pushing chat sessions and product reviews over the REST API (issue 8 point 9, "… and by the API"): the same checks
-as the file import, all rows or none, idempotent by the platform's id, for the caller's own shops, with the import's
-permission, and a fixed number of queries whatever the number of rows."""
+"""Pushing chat sessions, product reviews and daily product overall scores over the REST API (issue 8 point 9, "… and
+by the API"): the same checks as the file import, all rows or none, idempotent by the platform's id (or the day), for
+the caller's own shops, with the import's permission, and a fixed number of queries whatever the number of rows."""
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,13 +13,14 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from metrics.models import ChatSession, ProductReview
+from metrics.models import ChatSession, ProductReview, ProductScore
 from tests.factories import ShopFactory, make_staff
 
 pytestmark = pytest.mark.django_db
 CHINA = ZoneInfo("Asia/Shanghai")
 CHATS_URL = "/api/v1/platform-data/chats/"
 REVIEWS_URL = "/api/v1/platform-data/reviews/"
+SCORES_URL = "/api/v1/platform-data/product-scores/"
 
 
 @pytest.fixture
@@ -258,3 +260,91 @@ def test_the_schema_documents_both_routes_and_the_idempotency(api, manager):
     rows = schema["components"]["schemas"]["ProductReviewsRowRequest"]
     assert set(rows["required"]) == {"platform_order_id", "reviewed_at", "rating"}
     assert set(rows["properties"]) == {"platform_order_id", "reviewed_at", "rating", "logistics_rating"}
+
+
+# --- 商品综合评分 ---------------------------------------------------------------------------------------------------
+
+
+def test_a_manager_pushes_daily_product_scores(api, shop, manager):
+    rows = [
+        {"day": "2026-11-01", "score": "4.82"},
+        # A date-time counts for its China-time day: 23:30 UTC on 1 November is 07:30 on 2 November in China.
+        {"day": "2026-11-01T23:30:00Z", "score": 4.8},
+        {"day": "2026-11-03", "score": 5},
+    ]
+    response = as_user(api, manager).post(SCORES_URL, {"shop": "shanye", "rows": rows}, format="json")
+
+    assert response.status_code == 201, response.content
+    assert response.json() == {"created": 3, "updated": 0, "unchanged": 0}
+    assert dict(ProductScore.objects.filter(shop=shop).values_list("day", "score")) == {
+        date(2026, 11, 1): Decimal("4.82"),
+        date(2026, 11, 2): Decimal("4.80"),
+        date(2026, 11, 3): Decimal("5.00"),
+    }
+
+
+def test_a_replay_of_the_scores_answers_200_and_changes_nothing(api, shop, manager):
+    as_user(api, manager)
+    rows = [{"day": "2026-11-01", "score": "4.82"}, {"day": "2026-11-02", "score": "4.80"}]
+    assert api.post(SCORES_URL, {"shop": "shanye", "rows": rows}, format="json").status_code == 201
+    first_push = dict(ProductScore.objects.values_list("day", "imported_at"))
+
+    # "4.8" is the stored 4.80: the same value.
+    replay = [{"day": "2026-11-01", "score": "4.82"}, {"day": "2026-11-02", "score": "4.8"}]
+    response = api.post(SCORES_URL, {"shop": "shanye", "rows": replay}, format="json")
+
+    assert (response.status_code, response.json()) == (200, {"created": 0, "updated": 0, "unchanged": 2})
+    assert dict(ProductScore.objects.values_list("day", "imported_at")) == first_push
+
+
+def test_bad_score_rows_answer_invalid_rows_and_write_nothing(api, shop, manager):
+    rows = [
+        {"day": "2026-11-01", "score": "4.82"},  # fine
+        {"day": "2026-11-02", "score": "5.01"},
+        {"day": "2026-11-31", "score": "4.80"},
+        {"day": "2026-11-04", "score": "-0.5"},
+        {"day": "2026-11-05"},
+    ]
+    response = as_user(api, manager).post(SCORES_URL, {"shop": "shanye", "rows": rows}, format="json")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["code"], body["message"]) == ("invalid_rows", "4 of 5 rows have errors; nothing was imported.")
+    assert body["errors"] == [
+        {"row": 2, "field": "score", "message": "Ensure this value is less than or equal to 5."},
+        {"row": 3, "field": "day", "message": "Enter a valid date."},
+        {"row": 4, "field": "score", "message": "Ensure this value is greater than or equal to 0."},
+        {"row": 5, "field": "score", "message": "This field is required."},
+    ]
+    assert not ProductScore.objects.exists()
+
+
+def test_scores_for_another_shop_are_not_found(api, shop, manager):
+    ShopFactory(code="other")
+    rows = [{"day": "2026-11-01", "score": "4.82"}]
+    response = as_user(api, manager).post(SCORES_URL, {"shop": "other", "rows": rows}, format="json")
+
+    assert response.status_code == 404
+    assert response.json() == {"code": "not_found", "message": "You are not assigned to a shop with the code other."}
+    assert not ProductScore.objects.exists()
+
+
+@pytest.mark.parametrize(("role", "expected"), [("Agent", 403), ("Supervisor", 201), ("Manager", 201)])
+def test_only_the_roles_that_import_platform_data_may_push_scores(api, shop, role, expected):
+    user = make_staff("someone", role=role, shops=[shop])
+    rows = [{"day": "2026-11-01", "score": "4.82"}]
+    response = as_user(api, user).post(SCORES_URL, {"shop": "shanye", "rows": rows}, format="json")
+
+    assert response.status_code == expected
+    assert ProductScore.objects.count() == (1 if expected == 201 else 0)
+
+
+def test_the_schema_documents_the_scores_route(api, manager):
+    schema = as_user(api, manager).get("/api/v1/schema/", {"format": "json"}).json()
+
+    operation = schema["paths"][SCORES_URL]["post"]
+    assert "Idempotent by the platform's own id" in operation["description"]
+    assert set(operation["responses"]) >= {"200", "201", "400", "403", "404"}
+    rows = schema["components"]["schemas"]["ProductScoresRowRequest"]
+    assert set(rows["required"]) == {"day", "score"}
+    assert rows["properties"]["day"]["format"] == "date"
