@@ -8,7 +8,9 @@ names its fields as the export's English headers (COLUMNS' keys). All rows are w
 
 from django import forms
 from django.conf import settings
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import NotFound
@@ -49,21 +51,25 @@ class PlatformDataSerializer(serializers.Serializer):
 
 
 class CountsSerializer(serializers.Serializer):
-    created = serializers.IntegerField(help_text="Rows the desk did not have.")
-    updated = serializers.IntegerField(help_text="Rows stored before (same platform id) whose values changed.")
-    unchanged = serializers.IntegerField(help_text="Rows stored before with the same values: not written again.")
+    created = serializers.IntegerField(help_text=gettext_lazy("Rows the desk did not have."))
+    updated = serializers.IntegerField(
+        help_text=gettext_lazy("Rows stored before (same platform id) whose values changed.")
+    )
+    unchanged = serializers.IntegerField(
+        help_text=gettext_lazy("Rows stored before with the same values: not written again.")
+    )
 
 
 class RowErrorSerializer(serializers.Serializer):
-    row = serializers.IntegerField(help_text="The row's position in `rows`, counting from 1.")
-    field = serializers.CharField(help_text="The field at fault; empty when the row as a whole is wrong.")
+    row = serializers.IntegerField(help_text=gettext_lazy("The row's position in `rows`, counting from 1."))
+    field = serializers.CharField(help_text=gettext_lazy("The field at fault; empty when the row as a whole is wrong."))
     message = serializers.CharField()
 
 
 class RowErrorsSerializer(serializers.Serializer):
     """The API's error shape (aftersales.api_support) with the bad rows."""
 
-    code = serializers.CharField(help_text="invalid_rows for bad rows; invalid for a bad envelope.")
+    code = serializers.CharField(help_text=gettext_lazy("invalid_rows for bad rows; invalid for a bad envelope."))
     message = serializers.CharField()
     fields = serializers.DictField(required=False, child=serializers.JSONField())
     errors = RowErrorSerializer(many=True, required=False)
@@ -105,13 +111,13 @@ def _row_schema(kind: str, name: str) -> type[serializers.Serializer]:
         f"{name}Push",
         (serializers.Serializer,),
         {
-            "shop": serializers.SlugField(help_text="The shop's code; you must be assigned to the shop."),
+            "shop": serializers.SlugField(help_text=gettext_lazy("The shop's code; you must be assigned to the shop.")),
             "rows": row(many=True, help_text=f"1 to {API_MAX_ROWS} rows."),
         },
     )
 
 
-DESCRIPTION = (
+DESCRIPTION = gettext_lazy(
     "Checks every row with the same rules as the file import (`manage.py metrics_import_platform_data`). If any row "
     "is wrong, nothing is written and the answer is 400 with every bad row's number, field and reason. Otherwise all "
     "rows are written in one transaction.\n\n"
@@ -129,12 +135,14 @@ def _schema(kind: str, name: str, key: str, example_row: dict):
     return extend_schema(
         request=_row_schema(kind, name),
         responses={
-            201: OpenApiResponse(CountsSerializer, description="At least one row was new."),
-            200: OpenApiResponse(CountsSerializer, description="Nothing new: rows updated or unchanged."),
-            400: OpenApiResponse(RowErrorsSerializer, description="Bad rows (nothing written), or a bad body."),
+            201: OpenApiResponse(CountsSerializer, description=gettext_lazy("At least one row was new.")),
+            200: OpenApiResponse(CountsSerializer, description=gettext_lazy("Nothing new: rows updated or unchanged.")),
+            400: OpenApiResponse(
+                RowErrorsSerializer, description=gettext_lazy("Bad rows (nothing written), or a bad body.")
+            ),
         },
-        description=DESCRIPTION.format(
-            key=key, model=f"{meta.app_label}.{meta.model_name}", cookie=settings.LANGUAGE_COOKIE_NAME
+        description=format_lazy(
+            DESCRIPTION, key=key, model=f"{meta.app_label}.{meta.model_name}", cookie=settings.LANGUAGE_COOKIE_NAME
         ),
         examples=[
             OpenApiExample("rows", value={"shop": "shanye", "rows": [example_row]}, request_only=True),
