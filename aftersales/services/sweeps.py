@@ -214,17 +214,22 @@ def auto_refunds_apply(ctx: SweepContext) -> None:
         if not moved:
             continue
         Refund.objects.bulk_create(refunds)
-        AfterSalesTicket.objects.bulk_update(moved, ["state", "attention_note", "updated_at"])
+        # Every moved ticket takes the same values: one UPDATE, not a CASE per row (the rows are locked and their
+        # transition was checked above; the state in the WHERE is the FSM's concurrency guard).
+        AfterSalesTicket.objects.filter(pk__in=[ticket.pk for ticket in moved], state=TicketState.REQUESTED).update(
+            state=TicketState.REFUNDING, attention_note="", updated_at=ctx.now
+        )
         TicketEvent.objects.bulk_create(events)
         _execute_after_commit([refund.pk for refund in refunds])
         ctx.done("auto_refund", len(moved))
 
 
 def _execute_after_commit(refund_ids: list[int]) -> None:
-    from aftersales.tasks import enqueue_on_commit, refund_execute_task
+    """One payment task for the batch (a sale day's backlog is thousands of refunds; a message each would cost more
+    than the sweep's own work). The task pays them one by one, each in its own transaction."""
+    from aftersales.tasks import enqueue_on_commit, refunds_execute_task
 
-    for refund_id in refund_ids:
-        enqueue_on_commit(refund_execute_task, refund_id)
+    enqueue_on_commit(refunds_execute_task, refund_ids)
 
 
 def pending_refunds_execute(ctx: SweepContext) -> None:
