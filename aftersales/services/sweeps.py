@@ -164,6 +164,13 @@ def auto_refunds_apply(ctx: SweepContext) -> None:
         order__shipped_at__isnull=True,
         shop__auto_refund_enabled=True,
     ).select_related("order", "shop")
+    # Only what the rule reads: a batch loads 200 tickets with their orders and shops, not every column of each.
+    candidates = candidates.only(
+        *["id", "state", "kind", "path", "requested_amount", "refund_attempt", "shop_id", "order_id"],
+        *["order__packed_at", "order__shipped_at", "order__paid_amount", "order__refunded_amount"],
+        "shop__auto_refund_max_amount",
+    )
+    notes: dict = {}
     for batch in batches(candidates, ctx, of=("self", "order")):
         refunds, events, moved = [], [], []
         left: dict[int, object] = {}
@@ -205,10 +212,7 @@ def auto_refunds_apply(ctx: SweepContext) -> None:
                     from_state=from_state,
                     to_state=ticket.state,
                     amount=amount,
-                    note=_(
-                        "Not shipped: refunded by the refund sweep under the shop's automatic rule (up to ¥%(cap)s)."
-                    )
-                    % {"cap": ticket.shop.auto_refund_max_amount},
+                    note=_sweep_note(notes, ticket.shop.auto_refund_max_amount),
                 )
             )
         if not moved:
@@ -222,6 +226,14 @@ def auto_refunds_apply(ctx: SweepContext) -> None:
         TicketEvent.objects.bulk_create(events)
         _execute_after_commit([refund.pk for refund in refunds])
         ctx.done("auto_refund", len(moved))
+
+
+def _sweep_note(notes: dict, cap) -> str:
+    if cap not in notes:
+        notes[cap] = _(
+            "Not shipped: refunded by the refund sweep under the shop's automatic rule (up to ¥%(cap)s)."
+        ) % {"cap": cap}
+    return notes[cap]
 
 
 def _execute_after_commit(refund_ids: list[int]) -> None:
