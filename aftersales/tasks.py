@@ -42,6 +42,14 @@ def refund_execute_task(refund_id: int) -> None:
     refund_execute(refund_id=refund_id)
 
 
+@shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=8)
+def refunds_execute_task(refund_ids: list[int]) -> None:
+    """A sweep batch's refunds. Run again after a failure, it skips the ones already paid."""
+    from aftersales.services import refunds_execute
+
+    refunds_execute(refund_ids=refund_ids)
+
+
 # The sweeps derive their work from the database and lock what they touch: safe to redeliver after a lost worker.
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def refund_sweep_task() -> None:

@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "warehouse",
     "metrics",
     "config",
+    # Benchmarks (DESIGN §7): may import every app; nothing imports it.
+    "bench",
 ]
 
 MIDDLEWARE = [

@@ -164,6 +164,13 @@ def auto_refunds_apply(ctx: SweepContext) -> None:
         order__shipped_at__isnull=True,
         shop__auto_refund_enabled=True,
     ).select_related("order", "shop")
+    # Only what the rule reads: a batch loads 200 tickets with their orders and shops, not every column of each.
+    candidates = candidates.only(
+        *["id", "state", "kind", "path", "requested_amount", "refund_attempt", "shop_id", "order_id"],
+        *["order__packed_at", "order__shipped_at", "order__paid_amount", "order__refunded_amount"],
+        "shop__auto_refund_max_amount",
+    )
+    notes: dict = {}
     for batch in batches(candidates, ctx, of=("self", "order")):
         refunds, events, moved = [], [], []
         left: dict[int, object] = {}
@@ -205,26 +212,36 @@ def auto_refunds_apply(ctx: SweepContext) -> None:
                     from_state=from_state,
                     to_state=ticket.state,
                     amount=amount,
-                    note=_(
-                        "Not shipped: refunded by the refund sweep under the shop's automatic rule (up to ¥%(cap)s)."
-                    )
-                    % {"cap": ticket.shop.auto_refund_max_amount},
+                    note=_sweep_note(notes, ticket.shop.auto_refund_max_amount),
                 )
             )
         if not moved:
             continue
         Refund.objects.bulk_create(refunds)
-        AfterSalesTicket.objects.bulk_update(moved, ["state", "attention_note", "updated_at"])
+        # Every moved ticket takes the same values: one UPDATE, not a CASE per row (the rows are locked and their
+        # transition was checked above; the state in the WHERE is the FSM's concurrency guard).
+        AfterSalesTicket.objects.filter(pk__in=[ticket.pk for ticket in moved], state=TicketState.REQUESTED).update(
+            state=TicketState.REFUNDING, attention_note="", updated_at=ctx.now
+        )
         TicketEvent.objects.bulk_create(events)
         _execute_after_commit([refund.pk for refund in refunds])
         ctx.done("auto_refund", len(moved))
 
 
-def _execute_after_commit(refund_ids: list[int]) -> None:
-    from aftersales.tasks import enqueue_on_commit, refund_execute_task
+def _sweep_note(notes: dict, cap) -> str:
+    if cap not in notes:
+        notes[cap] = _(
+            "Not shipped: refunded by the refund sweep under the shop's automatic rule (up to ¥%(cap)s)."
+        ) % {"cap": cap}
+    return notes[cap]
 
-    for refund_id in refund_ids:
-        enqueue_on_commit(refund_execute_task, refund_id)
+
+def _execute_after_commit(refund_ids: list[int]) -> None:
+    """One payment task for the batch (a sale day's backlog is thousands of refunds; a message each would cost more
+    than the sweep's own work). The task pays them one by one, each in its own transaction."""
+    from aftersales.tasks import enqueue_on_commit, refunds_execute_task
+
+    enqueue_on_commit(refunds_execute_task, refund_ids)
 
 
 def pending_refunds_execute(ctx: SweepContext) -> None:

@@ -19,7 +19,7 @@ from django_fsm import can_proceed
 
 from aftersales import lock_objects
 from aftersales.errors import ActionRefused
-from aftersales.gateways import get_refund_gateway
+from aftersales.gateways import RefundGatewayUnavailable, get_refund_gateway
 from aftersales.models import (
     ZERO,
     AfterSalesTicket,
@@ -470,6 +470,20 @@ def refund_execute(*, refund_id: int) -> Refund:
     if ticket.state == TicketState.REFUNDING:
         _move(ticket, system, "refund_failed", ticket.fail_refund, note=error, amount=refund.amount, error=error)
     return refund
+
+
+def refunds_execute(*, refund_ids: list[int]) -> None:
+    """Pay several pending refunds, each through refund_execute in its own transaction. One whose gateway cannot be
+    reached stays pending; the others are still tried, then the error is raised so the caller retries (the paid ones
+    are skipped the second time)."""
+    unavailable = None
+    for refund_id in refund_ids:
+        try:
+            refund_execute(refund_id=refund_id)
+        except RefundGatewayUnavailable as error:
+            unavailable = error
+    if unavailable is not None:
+        raise unavailable
 
 
 def _obligatory_refund(ticket, *, by, action: str, note: str) -> Refund:

@@ -197,3 +197,56 @@ def test_a_run_killed_long_ago_is_marked_failed_by_the_next():
 
     killed.refresh_from_db()
     assert killed.status == SweepRun.Status.FAILED
+
+
+def test_the_sweep_queues_one_payment_task_per_batch_after_commit(django_capture_on_commit_callbacks, monkeypatch):
+    from aftersales import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.refunds_execute_task, "apply_async", lambda args, **kwargs: sent.append(args))
+    tickets = left_waiting(5)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        refund_sweep_run(batch_size=2)
+
+    refund_ids = sorted(Refund.objects.filter(ticket__in=tickets).values_list("pk", flat=True))
+    assert [len(args[0]) for args in sent] == [2, 2, 1]
+    assert sorted(refund_id for args in sent for refund_id in args[0]) == refund_ids
+
+
+def test_a_batch_of_refunds_is_paid_one_by_one_and_a_second_run_pays_nothing_twice():
+    from aftersales.services import refunds_execute
+
+    tickets = left_waiting(3)
+    refund_sweep_run()
+    refund_ids = list(Refund.objects.filter(ticket__in=tickets).values_list("pk", flat=True))
+
+    refunds_execute(refund_ids=refund_ids)
+    paid_at = sorted(Refund.objects.filter(pk__in=refund_ids).values_list("executed_at", flat=True))
+    refunds_execute(refund_ids=refund_ids)
+
+    assert state_of(tickets) == {S.REFUNDED}
+    assert sorted(Refund.objects.filter(pk__in=refund_ids).values_list("executed_at", flat=True)) == paid_at
+    assert TicketEvent.objects.filter(ticket__in=tickets, action="refund_succeeded").count() == 3
+
+
+def test_a_gateway_that_cannot_be_reached_leaves_that_refund_pending_and_the_others_paid(monkeypatch):
+    from aftersales.gateways import BatchFileGateway, GatewayResult, RefundGatewayUnavailable
+    from aftersales.services import refunds_execute
+
+    tickets = left_waiting(3)
+    refund_sweep_run()
+    refunds = list(Refund.objects.filter(ticket__in=tickets).order_by("pk"))
+    unreachable = refunds[1].pk
+
+    def execute(self, refund):
+        if refund.pk == unreachable:
+            raise RefundGatewayUnavailable("timeout")
+        return GatewayResult(succeeded=True, reference=f"R{refund.pk}")
+
+    monkeypatch.setattr(BatchFileGateway, "execute", execute)
+    with pytest.raises(RefundGatewayUnavailable):
+        refunds_execute(refund_ids=[refund.pk for refund in refunds])
+
+    statuses = dict(Refund.objects.filter(ticket__in=tickets).values_list("pk", "status"))
+    assert statuses == {refunds[0].pk: "succeeded", unreachable: "pending", refunds[2].pk: "succeeded"}

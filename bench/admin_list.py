@@ -1,0 +1,133 @@
+"""The agents' ticket queue in the admin at 1,000,000 tickets (DESIGN §7: ≤ 12 queries, no full COUNT(*)).
+
+The generated year holds 100,000 tickets; the rest up to `tickets` are its closed tickets copied one, two … years
+back (older history), inserted in one statement inside a transaction that is rolled back afterwards (unless
+`keep`): the pages are read through Django's test client on the same connection, so they see them, indexes and
+fresh statistics included. Each page is opened `runs` times as the shop's manager (per-shop permissions through
+django-guardian) and as a superuser; we count the queries, look for a COUNT(*) without a LIMIT in them, and time
+the request (middleware, view, template; no network).
+"""
+
+import re
+import time
+
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from aftersales.models import AfterSalesTicket, Shop
+from bench.report import summary_ms
+
+TERMINAL = ("refunded", "resolved", "cancelled", "closed")
+SUPERUSER = "bench-superuser"
+
+PAD_SQL = """
+INSERT INTO aftersales_aftersalesticket
+    (shop_id, order_id, platform_ticket_id, kind, path, state, first_reason_id, reason_id, liability,
+     requested_amount, buyer_message, escalation_risk, assignee_id, opened_at, platform_opened_late, deadline, sla_due,
+     attention_note, refund_attempt, return_courier_code, return_tracking_number, closed_at, updated_at)
+SELECT t.shop_id, t.order_id, '', t.kind, t.path, t.state, t.first_reason_id, t.reason_id, t.liability,
+       t.requested_amount, t.buyer_message, t.escalation_risk, t.assignee_id, t.opened_at - n.years,
+       t.platform_opened_late, t.deadline - n.years, t.sla_due - n.years, '', t.refund_attempt, t.return_courier_code,
+       '', t.closed_at - n.years, t.updated_at - n.years
+FROM aftersales_aftersalesticket t
+CROSS JOIN LATERAL (SELECT g * interval '365 days' AS years FROM generate_series(1, %(copies)s) g) n
+WHERE t.shop_id = %(shop)s AND t.state = ANY(%(terminal)s)
+LIMIT %(missing)s
+"""
+
+FULL_COUNT = re.compile(r"SELECT COUNT\(\*\)", re.IGNORECASE)
+
+
+def tickets_pad(shop: Shop, target: int) -> int:
+    """Insert copies of the shop's closed tickets until the table holds `target`; returns how many were added."""
+    total = AfterSalesTicket.objects.count()
+    missing = target - total
+    if missing <= 0:
+        return 0
+    closed = AfterSalesTicket.objects.filter(shop=shop, state__in=TERMINAL).count()
+    if not closed:
+        return 0
+    copies = -(-missing // closed)
+    with connection.cursor() as cursor:
+        cursor.execute(PAD_SQL, {"copies": copies, "shop": shop.pk, "terminal": list(TERMINAL), "missing": missing})
+        added = cursor.rowcount
+        cursor.execute("ANALYZE aftersales_aftersalesticket")
+    return added
+
+
+def _full_counts(queries) -> list[str]:
+    """COUNT(*) statements that are not bounded by a LIMIT: the full counts the queue must not run."""
+    return [query["sql"] for query in queries if FULL_COUNT.search(query["sql"]) and "LIMIT" not in query["sql"]]
+
+
+def measure_pages(user, urls: dict[str, str], runs: int) -> dict:
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user)
+    pages = {}
+    for name, url in urls.items():
+        response = client.get(url)  # warm: templates compiled, caches filled
+        if response.status_code != 200:
+            raise RuntimeError(f"{url} answered {response.status_code}")
+        timings, counts, full_counts, rows = [], set(), [], 0
+        for _run in range(runs):
+            with CaptureQueriesContext(connection) as queries:
+                began = time.perf_counter()
+                response = client.get(url)
+                timings.append((time.perf_counter() - began) * 1000)
+            counts.add(len(queries))
+            full_counts.extend(_full_counts(queries.captured_queries))
+            rows = response.content.count(b'class="field-ticket_number"')
+        pages[name] = {
+            "url": url,
+            "queries": sorted(counts),
+            "full_count_queries_per_request": len(full_counts) / runs,
+            "rows_on_page": rows,
+            **summary_ms(timings),
+        }
+    return pages
+
+
+def admin_changelist_benchmark(*, shop: Shop, manager, tickets: int = 1_000_000, runs: int = 10, keep=False) -> dict:
+    changelist = reverse("admin:aftersales_aftersalesticket_changelist")
+    urls = {
+        "queue (open, default order)": changelist,
+        "all tickets": f"{changelist}?open=all",
+        "all tickets, page 150": f"{changelist}?open=all&p=150",
+        "filtered: path 4, refunded": f"{changelist}?open=all&path__exact=4&state__exact=refunded",
+        "search by order number": "",
+    }
+    with transaction.atomic():
+        began = time.perf_counter()
+        added = tickets_pad(shop, tickets)
+        padded_seconds = time.perf_counter() - began
+        order_number = (
+            AfterSalesTicket.objects.filter(shop=shop).values_list("order__platform_order_id", flat=True).first()
+        )
+        urls["search by order number"] = f"{changelist}?open=all&q={order_number}"
+        deep_page = max(1, min(150, AfterSalesTicket.objects.filter(shop=shop)[:7_550].count() // 50))
+        urls.pop("all tickets, page 150")
+        urls[f"all tickets, page {deep_page}"] = f"{changelist}?open=all&p={deep_page}"
+        superuser, _created = get_user_model().objects.get_or_create(
+            username=SUPERUSER, defaults={"is_staff": True, "is_superuser": True}
+        )
+        report = {
+            "benchmark": "admin_changelist",
+            "tickets_in_table": AfterSalesTicket.objects.count(),
+            "tickets_added_for_the_run": added,
+            "padding_seconds": round(padded_seconds, 1),
+            "kept": keep,
+            "as_manager": measure_pages(manager, urls, runs),
+            "as_superuser": measure_pages(superuser, urls, runs),
+            "target": {"queries": 12, "full_count_queries_per_request": 0},
+        }
+        all_pages = [*report["as_manager"].values(), *report["as_superuser"].values()]
+        report["max_queries"] = max(max(page["queries"]) for page in all_pages)
+        report["full_count_queries_per_request"] = max(page["full_count_queries_per_request"] for page in all_pages)
+        report["worst_median_ms"] = max(page["median_ms"] for page in all_pages)
+        report["meets_target"] = report["max_queries"] <= 12 and report["full_count_queries_per_request"] == 0
+        if not keep:
+            transaction.set_rollback(True)
+    return report

@@ -1,0 +1,162 @@
+"""Path-1 ticket in → refund paid, with a real Celery worker running (DESIGN §7: p95 ≤ 5 s).
+
+Not-shipped orders of the generated shop, paid within its automatic cap, get a ticket each through `ticket_open`
+(the service the admin's "new ticket" page and the API call), as one of the shop's agents, at `rate` tickets a
+second. The path-1 rule refunds each at once and queues the payment after commit; a real worker (`celery -A config
+worker`, prefork, `concurrency` processes, on REDIS_URL) pays it through REFUND_GATEWAY (the default batch-file
+gateway records the payment; no outside call). Latency per ticket: from just before `ticket_open` to the refund's
+`executed_at` written by the worker (same machine, same clock). The orders, tickets and refunds are removed
+afterwards.
+"""
+
+import signal
+import subprocess
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.utils import timezone
+
+from aftersales.models import AfterSalesTicket, Order, Refund, ReturnReason, Shop
+from aftersales.services import ticket_open
+from bench.generate import triggers_off
+from bench.processes import PYTHON, ROOT, child_env
+from bench.report import percentile
+from config.celery import app
+
+PREFIX = "LATENCY"
+
+
+class Worker:
+    def __init__(self, concurrency: int):
+        self.concurrency = concurrency
+        self.process = None
+
+    def __enter__(self):
+        app.control.purge()
+        self.process = subprocess.Popen(
+            [
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool=prefork",
+                f"--concurrency={self.concurrency}",
+                "-l",
+                "warning",
+                "--without-gossip",
+                "--without-mingle",
+            ],  # fmt: skip
+            cwd=ROOT,
+            env=child_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if app.control.ping(timeout=0.5):
+                return self
+            if self.process.poll() is not None:
+                break
+        self.__exit__()
+        raise RuntimeError("the Celery worker did not start")
+
+    def __exit__(self, *exc):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def orders_create(shop: Shop, count: int) -> list[Order]:
+    now = timezone.now()
+    orders = [
+        Order(
+            shop=shop,
+            platform_order_id=f"{PREFIX}{now:%H%M%S}{n:06d}",
+            buyer_nick=f"latency{n}",
+            province="浙江",
+            paid_amount=Decimal(59 + n % 200),
+            paid_at=now - timedelta(minutes=10),
+        )
+        for n in range(count)
+    ]
+    return Order.objects.bulk_create(orders)
+
+
+def latency_rows_remove(shop: Shop) -> None:
+    orders = f"SELECT id FROM aftersales_order WHERE shop_id = %(shop)s AND platform_order_id LIKE '{PREFIX}%%'"
+    tickets = f"SELECT id FROM aftersales_aftersalesticket WHERE order_id IN ({orders})"
+    with transaction.atomic(), triggers_off(), connection.cursor() as cursor:
+        for statement in (
+            f"DELETE FROM aftersales_ticketevent WHERE ticket_id IN ({tickets})",
+            f"DELETE FROM aftersales_cutoffrequest WHERE ticket_id IN ({tickets})",
+            f"DELETE FROM aftersales_refund WHERE ticket_id IN ({tickets})",
+            f"DELETE FROM aftersales_aftersalesticket WHERE order_id IN ({orders})",
+            f"DELETE FROM aftersales_order WHERE id IN ({orders})",
+        ):
+            cursor.execute(statement, {"shop": shop.pk})
+
+
+def latency_benchmark(*, shop: Shop, tickets: int = 300, rate: float = 10.0, concurrency: int = 2) -> dict:
+    agent = get_user_model().objects.get(username=f"{shop.code}-agent-01")
+    reason = ReturnReason.objects.get(code="changed_mind")
+    latency_rows_remove(shop)
+    orders = orders_create(shop, tickets)
+    opened_at: dict[int, object] = {}
+    open_ms = []
+    try:
+        with Worker(concurrency) as worker:
+            began = time.perf_counter()
+            for index, order in enumerate(orders):
+                wait = began + index / rate - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+                asked = timezone.now()
+                started = time.perf_counter()
+                ticket = ticket_open(order=order, kind="refund_only", reason=reason, by=agent)
+                open_ms.append((time.perf_counter() - started) * 1000)
+                opened_at[ticket.pk] = asked
+            opening_seconds = time.perf_counter() - began
+            deadline = time.monotonic() + 120
+            paid = {}
+            while time.monotonic() < deadline:
+                paid = dict(
+                    Refund.objects.filter(ticket_id__in=opened_at, status=Refund.Status.SUCCEEDED).values_list(
+                        "ticket_id", "executed_at"
+                    )
+                )
+                if len(paid) == len(opened_at):
+                    break
+                time.sleep(0.5)
+            drained_seconds = time.perf_counter() - began
+            worker_processes = worker.concurrency
+        refunded = AfterSalesTicket.objects.filter(pk__in=opened_at, state="refunded").count()
+    finally:
+        latency_rows_remove(shop)
+    latencies = sorted((paid[pk] - opened_at[pk]).total_seconds() for pk in paid)
+    p95 = percentile(latencies, 0.95) if latencies else None
+    return {
+        "benchmark": "path1_refund_latency",
+        "transport": "ticket_open in this process; a real Celery worker (prefork) on the broker pays",
+        "worker_processes": worker_processes,
+        "tickets": len(opened_at),
+        "rate_per_second": rate,
+        "opening_seconds": round(opening_seconds, 1),
+        "ticket_open_median_ms": round(percentile(open_ms, 0.5), 1),
+        "paid": len(paid),
+        "tickets_refunded": refunded,
+        "p50_seconds": round(percentile(latencies, 0.5), 3) if latencies else None,
+        "p95_seconds": round(p95, 3) if p95 is not None else None,
+        "max_seconds": round(latencies[-1], 3) if latencies else None,
+        "all_paid_after_seconds": round(drained_seconds, 1),
+        "target_p95_seconds": 5,
+        "meets_target": p95 is not None and p95 <= 5 and len(paid) == len(opened_at),
+    }

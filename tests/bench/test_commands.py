@@ -1,0 +1,111 @@
+"""Each bench command runs at a tiny size against PostgreSQL and prints a JSON line with its figures."""
+
+import json
+from datetime import UTC, datetime
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from aftersales.models import AfterSalesTicket, Order, Refund
+from bench.generate import generate_year
+from logistics.models import TrackingEvent
+
+END = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+SHOP = "tiny-bench"
+
+
+def run(command: str, *args) -> dict:
+    out = StringIO()
+    call_command(command, "--shop", SHOP, *args, stdout=out)
+    lines = out.getvalue().strip().splitlines()
+    report = json.loads(lines[-1])
+    assert len(lines) > 1  # the table for people came first
+    return report
+
+
+@pytest.fixture
+def year(db):
+    return generate_year(shop_code=SHOP, orders=2_000, tickets=200, seed=3, end=END)
+
+
+def test_bench_generate_year_prints_the_rows_it_wrote(db):
+    out = StringIO()
+    call_command("bench_generate_year", "--shop", SHOP, "--orders", "300", "--tickets", "30", "--json", stdout=out)
+
+    report = json.loads(out.getvalue())
+
+    assert report["benchmark"] == "generate_year"
+    assert report["rows"]["aftersales_order"] == 300
+    assert report["rows"]["aftersales_aftersalesticket"] == 30
+    assert report["rows_total"] == sum(report["rows"].values())
+
+
+def test_bench_sweep_times_the_sweep_beside_the_statement_and_leaves_the_year_as_it_was(year):
+    refunds_before = Refund.objects.filter(shop=year.shop).count()
+
+    report = run("bench_sweep", "--tickets", "300", "--batch-size", "100")
+
+    assert report["open_path1_tickets"] == 300
+    assert report["set_based_sql_tickets_moved"] == 300
+    assert report["sweep_tickets_moved"] == 300
+    assert report["sweep_counts"]["auto_refund"] == 300
+    assert report["ratio"] > 0
+    assert {"sweep_seconds", "set_based_sql_seconds", "queries_per_batch", "meets_target", "machine"} <= set(report)
+    assert Refund.objects.filter(shop=year.shop).count() == refunds_before
+    assert not Order.objects.filter(shop=year.shop, platform_order_id__startswith="SWEEP").exists()
+
+
+def test_bench_dashboard_rolls_up_and_reports_time_and_queries(year):
+    report = run("bench_dashboard", "--runs", "2", "--rollup-days", "35")
+
+    assert report["rollup"]["rows_written"] > 0
+    for days in ("days_30", "days_90"):
+        assert report[days]["runs"] == 2
+        assert len(report[days]["queries"]) == 1
+    assert {"target_ms", "fixed_queries", "meets_target"} <= set(report)
+
+
+def test_bench_admin_changelist_pads_the_table_reads_pages_and_rolls_back(year):
+    report = run("bench_admin_changelist", "--tickets", "1500", "--runs", "2")
+
+    assert report["tickets_in_table"] == 1500
+    assert report["max_queries"] <= 12
+    assert report["full_count_queries_per_request"] == 0
+    assert report["as_manager"]["all tickets"]["rows_on_page"] == 50
+    assert AfterSalesTicket.objects.filter(shop=year.shop).count() == 200
+
+
+def test_bench_ingest_through_the_test_client_absorbs_duplicates_and_cleans_up(year):
+    scans_before = TrackingEvent.objects.filter(shipment__shop=year.shop).count()
+
+    report = run("bench_ingest", "--transport", "client", "--events", "400", "--batch", "50")
+
+    assert report["transport"].startswith("Django test client")
+    assert report["events_sent"] == 400
+    assert report["answers"] == {"200": 8}
+    assert report["stored"] > 0
+    assert report["duplicates"] > 0
+    assert report["events_per_second"] > 0
+    assert TrackingEvent.objects.filter(shipment__shop=year.shop).count() == scans_before
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("reference_data")
+def test_bench_all_runs_everything_with_gunicorn_and_a_real_worker(tmp_path):
+    generate_year(shop_code=SHOP, orders=1_500, tickets=150, seed=5, end=END)
+    output = tmp_path / "bench.json"
+
+    report = run(
+        "bench_all",
+        "--sweep-tickets", "200", "--list-tickets", "1200", "--ingest-events", "600", "--latency-tickets", "20",
+        "--runs", "2", "--rollup-days", "35", "--output", str(output),
+    )  # fmt: skip
+
+    assert json.loads(output.read_text(encoding="utf-8")) == report
+    assert {"refund_sweep", "dashboard", "admin_changelist", "tracking_ingest", "path1_refund_latency"} <= set(report)
+    assert report["tracking_ingest"]["transport"] == "HTTP to gunicorn on 127.0.0.1"
+    assert report["tracking_ingest"]["answers"] == {"200": report["tracking_ingest"]["pushes"]}
+    assert report["path1_refund_latency"]["paid"] == 20
+    assert report["path1_refund_latency"]["p95_seconds"] is not None
+    assert report["admin_changelist"]["max_queries"] <= 12
