@@ -199,3 +199,17 @@ def test_later_orders_counted_at_any_time_give_the_live_repurchases(shop):
     assert as_table(agent_table(scope(shop))) == live
     later_orders_refresh(shop_ids=[shop.pk], since=START, now=END + timedelta(days=5))
     assert as_table(agent_table(scope(shop))) == live
+
+
+def test_the_rollup_command_can_record_only_the_decisions(shop):
+    from django.core.management import call_command
+
+    from metrics.models import DailyMetric, TicketDecision
+
+    busy_month(shop)
+    call_command("metrics_rollup", "--since", "2026-11-01", "--until", "2026-11-02", "--decisions-only")
+
+    assert (
+        TicketDecision.objects.filter(shop=shop).count() == first_decisions(Scope((shop.pk,), START, at(3, 0))).count()
+    )
+    assert set(DailyMetric.objects.values_list("code", flat=True)) == {"first_decisions"}
