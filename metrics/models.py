@@ -3,6 +3,7 @@
 from datetime import date
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -365,6 +366,38 @@ class DailyMetric(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.code}"
+
+
+class TicketDecision(models.Model):
+    """The merchant's first decision on a ticket (metrics/definitions.py MERCHANT_DECISIONS), as the rollup of its
+    China-time day found it (metrics/rollups.py): what the per-path timeliness and the per-agent table read for the
+    days already rolled up, instead of searching a year of events for each ticket's first decision."""
+
+    ticket = models.OneToOneField(
+        "aftersales.AfterSalesTicket", on_delete=models.CASCADE, related_name="+", verbose_name=_("ticket")
+    )
+    shop = models.ForeignKey("aftersales.Shop", on_delete=models.CASCADE, related_name="+", verbose_name=_("shop"))
+    path = models.PositiveSmallIntegerField(_("path"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("decided by")
+    )
+    # The order's buyer, to find the orders the same buyer paid the shop after the decision (repurchases).
+    buyer_nick = models.CharField(_("buyer nickname"), max_length=100, blank=True)
+    opened_at = models.DateTimeField(_("opened at"))
+    decided_at = models.DateTimeField(_("decided at"))
+    # The orders the same buyer paid the shop after the decision and before `later_counted_until` (refreshed nightly
+    # for the last days); the readers add those paid since then.
+    later_orders = models.PositiveIntegerField(_("later orders"), default=0)
+    later_sales_amount = models.DecimalField(_("later sales"), max_digits=14, decimal_places=2, default=Decimal(0))
+    later_counted_until = models.DateTimeField(_("later orders counted until"))
+
+    class Meta:
+        verbose_name = _("first merchant decision")
+        verbose_name_plural = _("first merchant decisions")
+        indexes = [models.Index(fields=["shop", "decided_at"], name="ticket_decision_shop_at_idx")]
+
+    def __str__(self):
+        return f"{self.ticket_id} {self.decided_at:%Y-%m-%d %H:%M}"
 
 
 # --- data the desk does not create itself: filled by import of the platforms' export files (metrics/platform_data.py)

@@ -5,6 +5,10 @@ Filled by the nightly task (the last few days again, as late events arrive) and 
 (`manage.py metrics_rollup --since YYYY-MM-DD`). What a day's row cannot know yet (an order whose 24 hours to
 pickup are not over) is judged at the time of the rollup and corrected by the next nights' runs.
 
+The same runs record each ticket's first merchant decision made that day (TicketDecision) and mark the day as done
+with a `DECISIONS_CODE` row, so the per-path timeliness and the per-agent table read the rolled-up days from there and
+only the days not rolled up yet (today) live (metrics/selectors.py).
+
 A day's rate counts each order once in that day; an order counted on two days of a period is counted twice in the
 period (rare: two rulings on one order on different days), which is the price of adding days up.
 """
@@ -13,14 +17,33 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Count, DecimalField, IntegerField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from metrics.definitions import CHINA, HOURS_PLACES, METRICS, POINTS_PLACES, RATE_PLACES, Figure, Scope
-from metrics.models import DailyMetric
+from aftersales.models import Order
+from metrics.definitions import (
+    CHINA,
+    HOURS_PLACES,
+    MERCHANT_DECISIONS,
+    METRICS,
+    POINTS_PLACES,
+    RATE_PLACES,
+    Figure,
+    Scope,
+    first_events,
+)
+from metrics.models import DailyMetric, TicketDecision
 
 # Late events (a refund paid, a ruling) change the last days' figures: the nightly run recomputes them.
 NIGHTLY_DAYS = 3
+# The DailyMetric row that says a shop's day of first decisions is in TicketDecision (numerator = denominator = how
+# many); not a metric of its own, so no figure is read from it.
+DECISIONS_CODE = "first_decisions"
+# The dashboard's longest period is 90 days: the nightly run recounts the later orders of the decisions of that many
+# days (and a few more), so a reader adds only the orders paid since the night. Older decisions stay exact (the reader
+# adds what was paid since their count), only slower to read.
+LATER_ORDERS_DAYS = 95
 PLACES = {
     "rate": RATE_PLACES,
     "hours": HOURS_PLACES,
@@ -56,12 +79,98 @@ def rollups_refresh(*, shop_ids, since: date, until: date, now: datetime | None 
                         denominator=figure.denominator,
                     )
                 )
+            decisions = _first_decisions(shop_id, start, end)
             with transaction.atomic():
                 DailyMetric.objects.filter(shop_id=shop_id, day=day).delete()
                 DailyMetric.objects.bulk_create(rows)
+                _decisions_replace(shop_id, day, decisions)
             written += len(rows)
         day += timedelta(days=1)
+    later_orders_refresh(shop_ids=shop_ids, since=day_bounds(since)[0], now=now)
     return written
+
+
+def decisions_refresh(*, shop_ids, since: date, until: date, now: datetime | None = None) -> int:
+    """Record the first merchant decisions of these shops and days [since, until] alone (what rollups_refresh also
+    does), to fill TicketDecision for days whose metrics are already rolled up. Returns the number of decisions."""
+    now = now or timezone.now()
+    written = 0
+    day = since
+    while day <= until:
+        start, end = day_bounds(day)
+        for shop_id in shop_ids:
+            decisions = _first_decisions(shop_id, start, end)
+            with transaction.atomic():
+                _decisions_replace(shop_id, day, decisions)
+            written += len(decisions)
+        day += timedelta(days=1)
+    later_orders_refresh(shop_ids=shop_ids, since=day_bounds(since)[0], now=now)
+    return written
+
+
+def later_orders_refresh(*, shop_ids, since: datetime, now: datetime | None = None) -> int:
+    """Recount, for the decisions made since `since`, the orders the same buyer paid the shop after the decision and
+    before the start of today (China time); the readers add the orders paid from then on. One statement. Returns the
+    number of decisions recounted."""
+    until = _counted_until(now or timezone.now())
+    later = Order.objects.filter(
+        shop_id=OuterRef("shop_id"),
+        buyer_nick=OuterRef("buyer_nick"),
+        paid_at__gt=OuterRef("decided_at"),
+        paid_at__lt=until,
+    ).exclude(buyer_nick="")
+    count = later.order_by().values("buyer_nick").annotate(n=Count("pk")).values("n")[:1]
+    total = later.order_by().values("buyer_nick").annotate(total=Sum("paid_amount")).values("total")[:1]
+    return TicketDecision.objects.filter(shop_id__in=shop_ids, decided_at__gte=since).update(
+        later_orders=Coalesce(Subquery(count, output_field=IntegerField()), Value(0)),
+        later_sales_amount=Coalesce(
+            Subquery(total, output_field=DecimalField(max_digits=14, decimal_places=2)),
+            Value(Decimal("0.00")),
+            output_field=DecimalField(max_digits=14, decimal_places=2),
+        ),
+        later_counted_until=until,
+    )
+
+
+def _counted_until(now: datetime) -> datetime:
+    return day_bounds(timezone.localtime(now, CHINA).date())[0]
+
+
+def _first_decisions(shop_id: int, start: datetime, end: datetime) -> list[TicketDecision]:
+    """The shop's tickets whose first merchant decision was made in [start, end), as the live definition finds them."""
+    events = first_events(Scope((shop_id,), start, end), MERCHANT_DECISIONS).values_list(
+        "ticket_id", "actor_id", "at", "ticket__path", "ticket__opened_at", "ticket__order__buyer_nick"
+    )
+    return [
+        TicketDecision(
+            ticket_id=ticket_id,
+            shop_id=shop_id,
+            path=path,
+            actor_id=actor_id,
+            buyer_nick=buyer_nick or "",
+            opened_at=opened_at,
+            decided_at=at,
+        )
+        for ticket_id, actor_id, at, path, opened_at, buyer_nick in events
+    ]
+
+
+def _decisions_replace(shop_id: int, day: date, decisions: list[TicketDecision]) -> None:
+    """Replace the shop's day of decisions and its mark; call inside a transaction. A ticket whose first decision has
+    moved to another day (an earlier event recorded late) moves with it."""
+    start, end = day_bounds(day)
+    TicketDecision.objects.filter(shop_id=shop_id, decided_at__gte=start, decided_at__lt=end).delete()
+    TicketDecision.objects.filter(ticket_id__in=[decision.ticket_id for decision in decisions]).delete()
+    for decision in decisions:
+        # Nothing counted yet: the readers add every later order until later_orders_refresh counts them.
+        decision.later_counted_until = decision.decided_at
+    TicketDecision.objects.bulk_create(decisions, batch_size=2000)
+    DailyMetric.objects.update_or_create(
+        shop_id=shop_id,
+        day=day,
+        code=DECISIONS_CODE,
+        defaults={"numerator": len(decisions), "denominator": len(decisions)},
+    )
 
 
 def rollups_nightly(*, now: datetime | None = None) -> int:
@@ -71,9 +180,11 @@ def rollups_nightly(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     yesterday = timezone.localtime(now, CHINA).date() - timedelta(days=1)
     shop_ids = list(Shop.objects.filter(is_active=True).values_list("pk", flat=True))
-    return rollups_refresh(
+    written = rollups_refresh(
         shop_ids=shop_ids, since=yesterday - timedelta(days=NIGHTLY_DAYS - 1), until=yesterday, now=now
     )
+    later_orders_refresh(shop_ids=shop_ids, since=day_bounds(yesterday - timedelta(days=LATER_ORDERS_DAYS))[0], now=now)
+    return written
 
 
 def figures_for(scope: Scope) -> dict[str, Figure]:

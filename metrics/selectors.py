@@ -1,28 +1,34 @@
 """Reads for the dashboard beyond the single figures: merchant time per path week by week (average and p90), and the
 per-agent table. Each is a fixed number of queries, whatever the number of tickets, weeks or agents."""
 
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db import connection
 from django.db.models import (
+    Aggregate,
     Count,
     DecimalField,
     DurationField,
     ExpressionWrapper,
     F,
     IntegerField,
+    Min,
     OuterRef,
     Subquery,
     Sum,
     Value,
-    Window,
 )
-from django.db.models.functions import Coalesce, RowNumber, TruncWeek
+from django.db.models.functions import Coalesce, TruncWeek
+from django.utils import timezone
 
 from aftersales.models import Order, Refund, TicketEvent
 from aftersales.selectors import system_user
 from metrics.definitions import CHINA, HOUR, MERCHANT_DECISIONS, Scope, first_events
+from metrics.models import DailyMetric, TicketDecision
+from metrics.rollups import DECISIONS_CODE, day_bounds
 
 HOURS = Decimal("0.01")
 
@@ -38,6 +44,61 @@ def first_decisions(scope: Scope):
     return first_events(scope, MERCHANT_DECISIONS)
 
 
+def decisions_rolled_until(scope: Scope) -> datetime:
+    """How far the first decisions of the scope's window are rolled up into TicketDecision for every one of its shops:
+    the start of the first China-time day (from the window's first) that is not, or the window's end. Before it the
+    readers use the rolled-up rows; from it on they search the events live. One query."""
+    first = timezone.localtime(scope.start, CHINA).date()
+    last = timezone.localtime(scope.end - timedelta(microseconds=1), CHINA).date()
+    shops = set(scope.shop_ids)
+    rolled = set(
+        DailyMetric.objects.filter(shop_id__in=shops, code=DECISIONS_CODE, day__gte=first, day__lte=last)
+        .values("day")
+        .annotate(shops=Count("shop_id", distinct=True))
+        .filter(shops=len(shops))
+        .values_list("day", flat=True)
+    )
+    day = first
+    while day <= last and day in rolled:
+        day += timedelta(days=1)
+    if day > last:
+        return scope.end
+    return max(scope.start, day_bounds(day)[0])
+
+
+def _split(scope: Scope, rolled_until: datetime | None):
+    """The rolled-up decisions of the window [start, rolled_until) and the live ones of [rolled_until, end)."""
+    rolled_until = decisions_rolled_until(scope) if rolled_until is None else rolled_until
+    rolled_until = min(max(rolled_until, scope.start), scope.end)
+    rolled = TicketDecision.objects.filter(
+        shop_id__in=scope.shop_ids, decided_at__gte=scope.start, decided_at__lt=rolled_until
+    )
+    live = first_decisions(Scope(scope.shop_ids, rolled_until, scope.end))
+    return rolled, live, rolled_until
+
+
+class NearestRankP90(Aggregate):
+    """The 90th percentile by nearest rank: the ⌈0.9 n⌉-th smallest value of the group (PostgreSQL), exactly as the
+    row-number rule picks it; percentile_disc would compute the rank in floating point."""
+
+    function = "ARRAY_AGG"
+    template = "(%(function)s(%(expressions)s ORDER BY %(expressions)s))[(COUNT(*) * 9 + 9) / 10]"
+    output_field = DurationField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = super().as_sql(compiler, connection, **extra_context)
+        return sql, (*params, *params)  # the expression is written twice
+
+
+def _week(at: datetime) -> date:
+    day = timezone.localtime(at, CHINA).date()
+    return day - timedelta(days=day.weekday())
+
+
+def _nearest_rank_p90(times: list[timedelta]) -> timedelta:
+    return sorted(times)[(len(times) * 9 + 9) // 10 - 1]
+
+
 @dataclass(frozen=True)
 class PathWeek:
     path: int
@@ -47,39 +108,43 @@ class PathWeek:
     p90_hours: Decimal | None
 
 
-def path_timeliness(scope: Scope) -> list[PathWeek]:
+def path_timeliness(scope: Scope, *, rolled_until: datetime | None = None) -> list[PathWeek]:
     """Merchant time (application → the merchant's decision) of the tickets decided in the scope, per path and per
     week (weeks start on Monday, China time): how many, the average and the 90th percentile (nearest rank).
 
-    Two queries: the averages, and the p90 rows picked by a window function (row number = ⌈0.9 n⌉ in each group)."""
-    decided = first_decisions(scope).annotate(
-        path=F("ticket__path"),
-        week=TruncWeek("at", tzinfo=CHINA),
-        merchant_time=ExpressionWrapper(F("at") - F("ticket__opened_at"), output_field=DurationField()),
+    The weeks before the one where the rollups end are summed by the database over TicketDecision in one grouped
+    query (the p90 the ⌈0.9 n⌉-th of each group's sorted times); that last week's rolled-up and live decisions
+    (a few days) are read as rows and summed here. Three queries, and one more to find `rolled_until` when not given.
+    """
+    rolled, live, rolled_until = _split(scope, rolled_until)
+    recent = datetime.combine(_week(rolled_until), time(), tzinfo=CHINA)
+    merchant_time = ExpressionWrapper(F("decided_at") - F("opened_at"), output_field=DurationField())
+    groups = {}
+    rows = (
+        rolled.filter(decided_at__lt=recent)
+        .annotate(week=TruncWeek("decided_at", tzinfo=CHINA), merchant_time=merchant_time)
+        .values("path", "week")
+        .annotate(size=Count("pk"), total=Sum("merchant_time"), p90=NearestRankP90("merchant_time"))
     )
-    groups = {
-        (row["path"], row["week"]): row
-        for row in decided.values("path", "week").annotate(tickets=Count("pk"), total=Sum("merchant_time"))
-    }
-    group = [F("path"), F("week")]
-    ranked = decided.annotate(
-        rank=Window(RowNumber(), partition_by=group, order_by=F("merchant_time").asc()),
-        size=Window(Count("pk"), partition_by=group),
-    ).annotate(nearest=ExpressionWrapper((F("size") * 9 + 9) / 10, output_field=IntegerField()))
-    p90 = {
-        (row["path"], row["week"]): row["merchant_time"]
-        for row in ranked.filter(rank=F("nearest")).values("path", "week", "merchant_time")
-    }
+    for row in rows:
+        week = row["week"].astimezone(CHINA).date() if hasattr(row["week"], "astimezone") else row["week"]
+        groups[(row["path"], week)] = (row["size"], row["total"], row["p90"])
+    times = defaultdict(list)
+    recent_rows = rolled.filter(decided_at__gte=recent).values_list("path", "decided_at", "opened_at")
+    live_rows = live.values_list("ticket__path", "at", "ticket__opened_at")
+    for path, decided_at, opened_at in [*recent_rows, *live_rows]:
+        times[(path, _week(decided_at))].append(decided_at - opened_at)
+    for key, spans in times.items():
+        groups[key] = (len(spans), sum(spans, timedelta()), _nearest_rank_p90(spans))
     result = []
-    for (path, week), row in sorted(groups.items(), key=lambda item: (item[0][1], item[0][0])):
-        average = row["total"] / row["tickets"] if row["tickets"] else None
+    for (path, week), (tickets, total, p90) in sorted(groups.items(), key=lambda item: (item[0][1], item[0][0])):
         result.append(
             PathWeek(
                 path=path,
-                week=week.astimezone(CHINA).date() if hasattr(week, "astimezone") else week,
-                tickets=row["tickets"],
-                average_hours=_hours(average),
-                p90_hours=_hours(p90.get((path, week))),
+                week=week,
+                tickets=tickets,
+                average_hours=_hours(total / tickets) if tickets else None,
+                p90_hours=_hours(p90),
             )
         )
     return result
@@ -98,17 +163,13 @@ class AgentRow:
     sales_after: Decimal
 
 
-def agent_table(scope: Scope) -> list[AgentRow]:
-    """Per person: tickets handled (those whose first decision they made in the scope), average time from
-    application to that decision, rejections, compensation paid on their request and 赔偿单价, and the repurchases and
-    sales (orders the same buyer paid the shop afterwards). Three queries, whatever the number of agents."""
-    system = system_user()
-    by_people = first_decisions(scope).exclude(actor=system)
-    later_orders = Order.objects.filter(
-        shop_id=OuterRef("ticket__shop_id"),
-        buyer_nick=OuterRef("ticket__order__buyer_nick"),
-        paid_at__gt=OuterRef("at"),
-    ).exclude(buyer_nick="")
+def _later_orders(shop_id, buyer_nick, after):
+    return Order.objects.filter(shop_id=shop_id, buyer_nick=buyer_nick, paid_at__gt=after).exclude(buyer_nick="")
+
+
+def _per_agent(decisions, *, shop_id, buyer_nick, at, opened_at, username):
+    """Per person: decisions, time waited, and the later orders of the same buyer (count and sum) per decision."""
+    later_orders = _later_orders(OuterRef(shop_id), OuterRef(buyer_nick), OuterRef(at))
     later_count = Subquery(
         later_orders.order_by().values("buyer_nick").annotate(n=Count("pk")).values("n")[:1],
         output_field=IntegerField(),
@@ -117,19 +178,102 @@ def agent_table(scope: Scope) -> list[AgentRow]:
         later_orders.order_by().values("buyer_nick").annotate(total=Sum("paid_amount")).values("total")[:1],
         output_field=DecimalField(max_digits=14, decimal_places=2),
     )
-    per_event = by_people.annotate(
-        waited=ExpressionWrapper(F("at") - F("ticket__opened_at"), output_field=DurationField()),
+    per_event = decisions.annotate(
+        waited=ExpressionWrapper(F(at) - F(opened_at), output_field=DurationField()),
         later_count=Coalesce(later_count, Value(0)),
         later_sales=Coalesce(
             later_sales, Value(Decimal("0.00")), output_field=DecimalField(max_digits=14, decimal_places=2)
         ),
     )
-    rows = per_event.values("actor_id", "actor__username").annotate(
+    return per_event.values("actor_id", username=F(username)).annotate(
         handled=Count("pk"),
         waited_total=Sum("waited"),
         repurchases=Sum("later_count"),
         sales_after=Sum("later_sales"),
     )
+
+
+# The orders paid since the rolled-up decisions' later orders were counted (the night before, usually today's
+# orders), per person. SQL, because the ORM cannot join two tables without a relation between them; the redundant
+# bound on o.paid_at lets the database read only those recent orders and join them to the decisions by buyer.
+LATER_ORDERS_SINCE_COUNTED = """
+SELECT d.actor_id, COUNT(o.id), SUM(o.paid_amount)
+FROM {decisions} d
+JOIN {orders} o ON o.shop_id = d.shop_id AND o.buyer_nick = d.buyer_nick
+    AND o.paid_at > d.decided_at AND o.paid_at >= d.later_counted_until
+WHERE d.shop_id = ANY(%(shops)s) AND d.decided_at >= %(start)s AND d.decided_at < %(end)s
+    AND d.actor_id <> %(system)s AND d.buyer_nick <> ''
+    AND o.shop_id = ANY(%(shops)s) AND o.paid_at >= %(counted_from)s
+GROUP BY d.actor_id
+"""
+
+
+def _later_orders_since_counted(scope: Scope, *, rolled_until: datetime, system, counted_from) -> list[dict]:
+    if counted_from is None:  # no rolled-up decisions in the window
+        return []
+    sql = LATER_ORDERS_SINCE_COUNTED.format(
+        decisions=connection.ops.quote_name(TicketDecision._meta.db_table),
+        orders=connection.ops.quote_name(Order._meta.db_table),
+    )
+    params = {
+        "shops": list(scope.shop_ids),
+        "start": scope.start,
+        "end": rolled_until,
+        "system": system.pk,
+        "counted_from": counted_from,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [
+            {"actor_id": actor_id, "repurchases": count, "sales_after": total}
+            for actor_id, count, total in cursor.fetchall()
+        ]
+
+
+def agent_table(scope: Scope, *, rolled_until: datetime | None = None) -> list[AgentRow]:
+    """Per person: tickets handled (those whose first decision they made in the scope), average time from
+    application to that decision, rejections, compensation paid on their request and 赔偿单价, and the repurchases and
+    sales (orders the same buyer paid the shop afterwards). The decisions come from TicketDecision for the rolled-up
+    days (their later orders counted the night before, plus those paid since) and from the events after them;
+    six queries, and one more to find `rolled_until` when not given, whatever
+    the number of agents."""
+    system = system_user()
+    rolled, live, rolled_until = _split(scope, rolled_until)
+    rolled_rows = list(
+        rolled.exclude(actor=system)
+        .values("actor_id", username=F("actor__username"))
+        .annotate(
+            handled=Count("pk"),
+            waited_total=Sum(ExpressionWrapper(F("decided_at") - F("opened_at"), output_field=DurationField())),
+            repurchases=Sum("later_orders"),
+            sales_after=Sum("later_sales_amount"),
+            counted_from=Min("later_counted_until"),
+        )
+    )
+    # The earliest count bounds the orders to read, as a constant the database can plan the index scan with.
+    counted_from = min((row.pop("counted_from") for row in rolled_rows), default=None)
+    parts = [
+        rolled_rows,
+        _later_orders_since_counted(scope, rolled_until=rolled_until, system=system, counted_from=counted_from),
+        _per_agent(
+            live.exclude(actor=system),
+            shop_id="ticket__shop_id",
+            buyer_nick="ticket__order__buyer_nick",
+            at="at",
+            opened_at="ticket__opened_at",
+            username="actor__username",
+        ),
+    ]
+    rows = {}
+    for part in parts:
+        for row in part:
+            if row["actor_id"] not in rows:
+                rows[row["actor_id"]] = dict(row)
+                continue
+            merged = rows[row["actor_id"]]
+            for field in ("handled", "waited_total", "repurchases", "sales_after"):
+                if row.get(field) is not None:
+                    merged[field] = row[field] if merged.get(field) is None else merged[field] + row[field]
     rejections = dict(
         TicketEvent.objects.filter(
             ticket__shop_id__in=scope.shop_ids, action="rejected", at__gte=scope.start, at__lt=scope.end
@@ -152,13 +296,13 @@ def agent_table(scope: Scope) -> list[AgentRow]:
         .values_list("requested_by_id", "total")
     )
     table = []
-    for row in rows:
+    for row in rows.values():
         handled = row["handled"]
         paid = compensation.get(row["actor_id"], Decimal("0.00"))
         table.append(
             AgentRow(
                 user_id=row["actor_id"],
-                username=row["actor__username"],
+                username=row["username"],
                 handled=handled,
                 average_hours=_hours(row["waited_total"] / handled) if handled else None,
                 rejections=rejections.get(row["actor_id"], 0),

@@ -22,7 +22,7 @@ from metrics.definitions import CHINA, METRICS, Scope
 from metrics.models import ShopScorecard
 from metrics.rollups import figures_for
 from metrics.scoring import ScoreResult, scorecard_score
-from metrics.selectors import agent_table, path_timeliness
+from metrics.selectors import agent_table, decisions_rolled_until, path_timeliness
 from metrics.views_staffing import VIEW_DASHBOARD, chosen_shop
 
 PERIOD_DAYS = (7, 30, 90)
@@ -94,7 +94,11 @@ def dashboard(request):
     rows, current, figures = kpi_rows(shop_ids, days=days, now=now)
     if request.GET.get("format") == "xlsx":
         return _xlsx(rows, days=days, shop=shop)
-    weeks = path_timeliness(Scope(shop_ids, now - timedelta(weeks=TREND_WEEKS), now))
+    trend_scope = Scope(shop_ids, now - timedelta(weeks=TREND_WEEKS), now)
+    agents_scope = Scope.last_days(shop_ids, end=now, days=days)
+    # One look at how far the decisions are rolled up, for the wider of the two windows.
+    rolled_until = decisions_rolled_until(Scope(shop_ids, min(trend_scope.start, agents_scope.start), now))
+    weeks = path_timeliness(trend_scope, rolled_until=rolled_until)
     context = {
         "shops": shops,
         "shop": shop,
@@ -103,7 +107,7 @@ def dashboard(request):
         "rows": rows,
         "path_weeks": weeks,
         "trend": _trend(weeks),
-        "agents": agent_table(Scope.last_days(shop_ids, end=now, days=days)),
+        "agents": agent_table(agents_scope, rolled_until=rolled_until),
         "summary": overdue_summary(shop_ids, now=now),
         "score": shop_score(shop, current, figures) if shop else None,
     }

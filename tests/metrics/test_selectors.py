@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from metrics.definitions import Scope
-from metrics.selectors import agent_table, path_timeliness
+from metrics.selectors import agent_table, first_decisions, path_timeliness
 from tests.factories import make_staff
 from tests.metrics.test_definitions import END, START, at, order, paid_refund, ticket
 
@@ -49,7 +49,9 @@ def test_average_and_p90_per_path_and_week(shop):
     ]
 
 
-def test_path_timeliness_costs_two_queries_whatever_the_number_of_weeks(shop):
+def test_path_timeliness_costs_four_queries_whatever_the_number_of_weeks(shop):
+    """How far the rollups go, the rolled-up weeks summed by the database, then the last week's rolled-up and live
+    decisions as rows."""
     agent = make_staff("agent", role="Agent", shops=[shop])
     for day in range(2, 29, 3):
         decided(shop, agent, path=3, opened=at(day, 8), hours=day)
@@ -59,7 +61,7 @@ def test_path_timeliness_costs_two_queries_whatever_the_number_of_weeks(shop):
         rows = path_timeliness(scope(shop))
 
     assert len(rows) == 4
-    assert len(queries) == 2
+    assert len(queries) == 4
 
 
 def test_the_agent_table(shop):
@@ -94,3 +96,120 @@ def test_the_agent_table(shop):
         ("lilei", 1, Decimal("88.00")),
         ("hanmei", 0, Decimal("0.00")),
     ]
+
+
+def busy_month(shop):
+    """Decisions on most days of November on three paths by two agents (one rejection, a second decision that does
+    not count, the system's automatic refund), and buyers who order again before and after the rollups end."""
+    lei = make_staff("lilei", role="Agent", shops=[shop])
+    mei = make_staff("hanmei", role="Agent", shops=[shop])
+    for day in range(1, 29):
+        for n, (agent, path) in enumerate([(lei, 3), (mei, 2), (lei, 4)]):
+            buyer = f"买家{(day + n) % 5}"
+            action = "rejected" if (day + n) % 7 == 0 else "refund_approved"
+            first = decided(
+                shop,
+                agent,
+                path=path,
+                opened=at(day, 8 + n),
+                hours=1 + (day * 7 + n * 5) % 23,
+                action=action,
+                of=order(shop, paid=at(day, 1), buyer=buyer, amount=f"{10 + day}.00"),
+            )
+            if day % 9 == 0:
+                from aftersales.models import TicketEvent
+
+                TicketEvent.objects.create(ticket=first, actor=mei, action="return_agreed", at=at(day, 23))
+        order(shop, paid=at(day, 23, 30), buyer=f"买家{day % 5}", amount="7.50")
+    ticket(shop, opened=at(6, 8), path=1, events=[("auto_refund", at(6, 8, 1))])
+
+
+def as_table(rows):
+    return [tuple(vars(row).values()) for row in rows]
+
+
+@pytest.mark.parametrize("rolled_days", [0, 1, 10, 20, 30])
+def test_rolled_up_decisions_give_the_live_figures_with_the_days_after_them_live(shop, rolled_days):
+    """Whatever part of November is rolled up (none, a day, most of it, all of it), the per-path weeks and the agent
+    table equal the live computation over the events; the days after the rollups (today's decisions) are read live."""
+    from metrics.rollups import decisions_refresh
+    from metrics.selectors import decisions_rolled_until
+
+    busy_month(shop)
+    live_weeks, live_agents = path_timeliness(scope(shop)), agent_table(scope(shop))
+    assert decisions_rolled_until(scope(shop)) == START
+
+    if rolled_days:
+        # Run early the next morning, as the nightly task does: later orders counted until that midnight.
+        decisions_refresh(
+            shop_ids=[shop.pk],
+            since=START.date(),
+            until=date(2026, 11, rolled_days),
+            now=START + timedelta(days=rolled_days, hours=2),
+        )
+
+    assert decisions_rolled_until(scope(shop)) == min(START + timedelta(days=rolled_days), END)
+    assert as_table(path_timeliness(scope(shop))) == as_table(live_weeks)
+    assert as_table(agent_table(scope(shop))) == as_table(live_agents)
+    assert sum(row.handled for row in live_agents) == 28 * 3
+    assert sum(row.repurchases for row in live_agents) > 0
+
+
+def test_a_window_starting_inside_a_rolled_up_day_reads_only_its_part(shop):
+    """The trend's window starts at the current time of day, not at midnight: the rolled-up rows of its first day
+    before that moment are left out, as the live query leaves them out."""
+    from metrics.rollups import decisions_refresh
+
+    busy_month(shop)
+    window = Scope((shop.pk,), at(5, 9, 30), at(25, 17, 45))
+    live_weeks, live_agents = path_timeliness(window), agent_table(window)
+
+    decisions_refresh(shop_ids=[shop.pk], since=date(2026, 11, 1), until=date(2026, 11, 20))
+
+    assert as_table(path_timeliness(window)) == as_table(live_weeks)
+    assert as_table(agent_table(window)) == as_table(live_agents)
+
+
+def test_the_rollup_records_each_tickets_first_decision_once_and_replaces_a_day_again(shop):
+    """Both the full rollup and the decisions alone record the live first decisions of the days, once each."""
+    from metrics.models import TicketDecision
+    from metrics.rollups import decisions_refresh, rollups_refresh
+
+    busy_month(shop)
+    rollups_refresh(shop_ids=[shop.pk], since=date(2026, 11, 1), until=date(2026, 11, 3))
+    decisions_refresh(shop_ids=[shop.pk], since=date(2026, 11, 1), until=date(2026, 11, 3))
+
+    live = first_decisions(Scope((shop.pk,), START, at(4, 0))).values_list("ticket_id", "at")
+    assert sorted(TicketDecision.objects.values_list("ticket_id", "decided_at")) == sorted(live)
+    decisions_refresh(shop_ids=[shop.pk], since=date(2026, 11, 1), until=date(2026, 11, 3))
+    assert sorted(TicketDecision.objects.values_list("ticket_id", "decided_at")) == sorted(live)
+
+
+def test_later_orders_counted_at_any_time_give_the_live_repurchases(shop):
+    """The later orders of rolled-up decisions counted at any moment (before some of them were paid, or after all),
+    plus those paid since, are the live count."""
+    from metrics.rollups import decisions_refresh, later_orders_refresh
+
+    busy_month(shop)
+    live = as_table(agent_table(scope(shop)))
+    decisions_refresh(shop_ids=[shop.pk], since=START.date(), until=date(2026, 11, 30), now=at(10, 12))
+    assert as_table(agent_table(scope(shop))) == live
+
+    later_orders_refresh(shop_ids=[shop.pk], since=at(12, 0), now=at(20, 3))
+    assert as_table(agent_table(scope(shop))) == live
+    later_orders_refresh(shop_ids=[shop.pk], since=START, now=END + timedelta(days=5))
+    assert as_table(agent_table(scope(shop))) == live
+
+
+def test_the_rollup_command_can_record_only_the_decisions(shop):
+    from django.core.management import call_command
+
+    from metrics.models import DailyMetric, TicketDecision
+
+    busy_month(shop)
+    call_command("metrics_rollup", "--since", "2026-11-01", "--until", "2026-11-02", "--decisions-only")
+
+    assert (
+        TicketDecision.objects.filter(shop=shop).count() == first_decisions(Scope((shop.pk,), START, at(3, 0))).count()
+    )
+    assert set(DailyMetric.objects.values_list("code", flat=True)) == {"first_decisions"}

@@ -1,4 +1,7 @@
-"""Fill the daily rollups on demand: `manage.py metrics_rollup --since 2025-11-25 [--until …] [--shop code …]`."""
+"""Fill the daily rollups on demand: `manage.py metrics_rollup --since 2025-11-25 [--until …] [--shop code …]`.
+
+`--decisions-only` records only the first merchant decisions (TicketDecision) of those days, e.g. once after
+deploying them, for days whose metrics are already rolled up."""
 
 from datetime import date, timedelta
 
@@ -7,7 +10,7 @@ from django.utils import timezone
 
 from aftersales.models import Shop
 from metrics.definitions import CHINA
-from metrics.rollups import rollups_refresh
+from metrics.rollups import decisions_refresh, rollups_refresh
 
 
 class Command(BaseCommand):
@@ -17,8 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("--since", type=date.fromisoformat, help="first day, YYYY-MM-DD (China time)")
         parser.add_argument("--until", type=date.fromisoformat, help="last day, YYYY-MM-DD (default: yesterday)")
         parser.add_argument("--shop", action="append", default=[], help="a shop code; repeat for more (default: all)")
+        parser.add_argument(
+            "--decisions-only", action="store_true", help="record only the first merchant decisions of those days"
+        )
 
-    def handle(self, *args, since=None, until=None, shop=(), **options):
+    def handle(self, *args, since=None, until=None, shop=(), decisions_only=False, **options):
         yesterday = timezone.localtime(timezone.now(), CHINA).date() - timedelta(days=1)
         until = until or yesterday
         since = since or until
@@ -28,5 +34,9 @@ class Command(BaseCommand):
         shop_ids = list(shops.values_list("pk", flat=True))
         if shop and len(shop_ids) != len(set(shop)):
             raise CommandError(f"unknown shop code among {', '.join(shop)}")
+        if decisions_only:
+            decisions = decisions_refresh(shop_ids=shop_ids, since=since, until=until)
+            self.stdout.write(f"{decisions} first decisions for {len(shop_ids)} shop(s), {since} to {until}")
+            return
         written = rollups_refresh(shop_ids=shop_ids, since=since, until=until)
         self.stdout.write(f"{written} rollup rows for {len(shop_ids)} shop(s), {since} to {until}")
