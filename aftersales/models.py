@@ -574,6 +574,12 @@ class Refund(ConcurrentTransitionMixin, models.Model):
         ]
         indexes = [
             models.Index(fields=["shop", "status", "executed_at"], name="refund_shop_status_idx"),
+            # The dashboard's compensation per agent (赔偿单价): paid compensations of a shop in a window.
+            models.Index(
+                fields=["shop", "kind", "executed_at"],
+                condition=Q(status="succeeded"),
+                name="refund_paid_kind_idx",
+            ),
             models.Index(fields=["status", "created_at"], name="refund_status_created_idx"),
         ]
 
