@@ -50,6 +50,14 @@ def refunds_execute_task(refund_ids: list[int]) -> None:
     refunds_execute(refund_ids=refund_ids)
 
 
+# Deleting what is past its retention is safe to run again after a lost worker.
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def idempotency_keys_purge_task() -> None:
+    from aftersales.services.housekeeping import idempotency_keys_purge
+
+    idempotency_keys_purge()
+
+
 # The sweeps derive their work from the database and lock what they touch: safe to redeliver after a lost worker.
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def refund_sweep_task() -> None:

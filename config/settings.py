@@ -193,6 +193,8 @@ SWEEP_BATCH_SIZE = env_int("SWEEP_BATCH_SIZE", 200)
 SWEEP_PENDING_REFUND_GRACE_SECONDS = env_int("SWEEP_PENDING_REFUND_GRACE_SECONDS", 300)
 # 即将超时: a ticket waiting for the shop this close to its platform deadline goes to the top of the queue.
 SWEEP_DEADLINE_WARNING_HOURS = env_int("SWEEP_DEADLINE_WARNING_HOURS", 6)
+# How long the API remembers an Idempotency-Key and its answer (purged nightly).
+API_IDEMPOTENCY_KEY_DAYS = env_int("API_IDEMPOTENCY_KEY_DAYS", 7)
 
 # --- auth and per-shop object permissions ---------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -111,6 +111,7 @@ REFERENCE_DATA_MIGRATIONS = [
     ("aftersales.migrations.0010_sweep_run_permissions", "grant"),
     ("config.migrations.0001_beat_schedule", "create_schedule"),
     ("config.migrations.0002_enable_metrics_rollup", "enable"),
+    ("config.migrations.0003_idempotency_keys_purge", "create"),
     ("metrics.migrations.0002_role_permissions", "grant"),
     ("metrics.migrations.0004_seed_scorecards", "seed_scorecards"),
     ("metrics.migrations.0005_scorecard_role_permissions", "grant"),

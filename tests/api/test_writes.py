@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from aftersales.models import (
@@ -20,6 +21,7 @@ from aftersales.models import (
     TicketEvent,
     TicketState,
 )
+from aftersales.services.housekeeping import idempotency_keys_purge
 from tests.api.test_foundation import authorised
 from tests.factories import ShopFactory, delivered_order, grant_authority, make_staff, open_ticket, shipped_order
 from tests.logistics.parcels import parcel
@@ -405,3 +407,21 @@ def test_metrics_of_a_shop_the_caller_is_not_assigned_to_are_not_found(api, shop
     answer = api.get("/api/v1/metrics/", {"shop": "theirs", "start": "2026-11-01", "end": "2026-12-01"})
 
     assert (answer.status_code, answer.json()["code"]) == (404, "not_found")
+
+
+def test_idempotency_keys_are_purged_after_their_retention_and_a_late_retry_runs_anew(api, shop, settings):
+    settings.API_IDEMPOTENCY_KEY_DAYS = 7
+    order = delivered_order(shop=shop)
+    authorised(api, make_staff("agent", role="Agent", shops=[shop]))
+    api.post("/api/v1/tickets/", ticket_body(order), format="json", HTTP_IDEMPOTENCY_KEY="old")
+    api.post("/api/v1/tickets/", ticket_body(order, kind="refund_only"), format="json", HTTP_IDEMPOTENCY_KEY="new")
+    ApiIdempotencyKey.objects.filter(key="old").update(created_at=timezone.now() - timedelta(days=7, minutes=1))
+    ApiIdempotencyKey.objects.filter(key="new").update(created_at=timezone.now() - timedelta(days=6, hours=23))
+
+    purged = idempotency_keys_purge(batch_size=1)
+    late_retry = api.post("/api/v1/tickets/", ticket_body(order), format="json", HTTP_IDEMPOTENCY_KEY="old")
+
+    assert purged == 1
+    assert list(ApiIdempotencyKey.objects.order_by("key").values_list("key", flat=True)) == ["new", "old"]
+    assert "Idempotent-Replayed" not in late_retry.headers
+    assert AfterSalesTicket.objects.count() == 3
