@@ -1257,6 +1257,22 @@ def triggers_off():
             cursor.execute("SET LOCAL session_replication_role = origin")
 
 
+def prefixed_tickets_remove(shop, prefix: str) -> None:
+    """Delete a benchmark's own orders (platform order id starting with `prefix`) with their tickets, cut-offs,
+    refunds and events, so the benchmark can run again on the same year."""
+    orders = f"SELECT id FROM aftersales_order WHERE shop_id = %(shop)s AND platform_order_id LIKE '{prefix}%%'"
+    tickets = f"SELECT id FROM aftersales_aftersalesticket WHERE order_id IN ({orders})"
+    with transaction.atomic(), triggers_off(), connection.cursor() as cursor:
+        for statement in (
+            f"DELETE FROM aftersales_ticketevent WHERE ticket_id IN ({tickets})",
+            f"DELETE FROM aftersales_cutoffrequest WHERE ticket_id IN ({tickets})",
+            f"DELETE FROM aftersales_refund WHERE ticket_id IN ({tickets})",
+            f"DELETE FROM aftersales_aftersalesticket WHERE order_id IN ({orders})",
+            f"DELETE FROM aftersales_order WHERE id IN ({orders})",
+        ):
+            cursor.execute(statement, {"shop": shop.pk})
+
+
 def foreign_keys_check(first_ids: dict[str, int]) -> int:
     """Every foreign key of the rows written (ids from `first_ids` on) points at a row: one anti-join per key.
     Returns how many keys were checked; raises if one points nowhere."""

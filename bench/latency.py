@@ -16,12 +16,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
 from django.utils import timezone
 
 from aftersales.models import AfterSalesTicket, Order, Refund, ReturnReason, Shop
 from aftersales.services import ticket_open
-from bench.generate import triggers_off
+from bench.generate import prefixed_tickets_remove
 from bench.processes import PYTHON, ROOT, child_env
 from bench.report import percentile
 from config.celery import app
@@ -91,24 +90,10 @@ def orders_create(shop: Shop, count: int) -> list[Order]:
     return Order.objects.bulk_create(orders)
 
 
-def latency_rows_remove(shop: Shop) -> None:
-    orders = f"SELECT id FROM aftersales_order WHERE shop_id = %(shop)s AND platform_order_id LIKE '{PREFIX}%%'"
-    tickets = f"SELECT id FROM aftersales_aftersalesticket WHERE order_id IN ({orders})"
-    with transaction.atomic(), triggers_off(), connection.cursor() as cursor:
-        for statement in (
-            f"DELETE FROM aftersales_ticketevent WHERE ticket_id IN ({tickets})",
-            f"DELETE FROM aftersales_cutoffrequest WHERE ticket_id IN ({tickets})",
-            f"DELETE FROM aftersales_refund WHERE ticket_id IN ({tickets})",
-            f"DELETE FROM aftersales_aftersalesticket WHERE order_id IN ({orders})",
-            f"DELETE FROM aftersales_order WHERE id IN ({orders})",
-        ):
-            cursor.execute(statement, {"shop": shop.pk})
-
-
 def latency_benchmark(*, shop: Shop, tickets: int = 300, rate: float = 10.0, concurrency: int = 2) -> dict:
     agent = get_user_model().objects.get(username=f"{shop.code}-agent-01")
     reason = ReturnReason.objects.get(code="changed_mind")
-    latency_rows_remove(shop)
+    prefixed_tickets_remove(shop, PREFIX)
     orders = orders_create(shop, tickets)
     opened_at: dict[int, object] = {}
     open_ms = []
@@ -140,7 +125,7 @@ def latency_benchmark(*, shop: Shop, tickets: int = 300, rate: float = 10.0, con
             worker_processes = worker.concurrency
         refunded = AfterSalesTicket.objects.filter(pk__in=opened_at, state="refunded").count()
     finally:
-        latency_rows_remove(shop)
+        prefixed_tickets_remove(shop, PREFIX)
     latencies = sorted((paid[pk] - opened_at[pk]).total_seconds() for pk in paid)
     p95 = percentile(latencies, 0.95) if latencies else None
     return {

@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from aftersales.models import AfterSalesTicket, ReturnReason, Shop
 from aftersales.selectors import system_user
 from aftersales.services.sweeps import refund_sweep_run
-from bench.generate import triggers_off
+from bench.generate import prefixed_tickets_remove
 
 PREFIX = "SWEEP"
 
@@ -105,20 +105,6 @@ def sweep_tickets_create(shop: Shop, count: int) -> int:
     return created
 
 
-def sweep_tickets_remove(shop: Shop) -> None:
-    orders = f"SELECT id FROM aftersales_order WHERE shop_id = %(shop)s AND platform_order_id LIKE '{PREFIX}%%'"
-    tickets = f"SELECT id FROM aftersales_aftersalesticket WHERE order_id IN ({orders})"
-    with transaction.atomic(), triggers_off(), connection.cursor() as cursor:
-        for statement in (
-            f"DELETE FROM aftersales_ticketevent WHERE ticket_id IN ({tickets})",
-            f"DELETE FROM aftersales_cutoffrequest WHERE ticket_id IN ({tickets})",
-            f"DELETE FROM aftersales_refund WHERE ticket_id IN ({tickets})",
-            f"DELETE FROM aftersales_aftersalesticket WHERE order_id IN ({orders})",
-            f"DELETE FROM aftersales_order WHERE id IN ({orders})",
-        ):
-            cursor.execute(statement, {"shop": shop.pk})
-
-
 def set_based_seconds(system_id: int) -> tuple[float, int]:
     """The statement's time (constraints checked inside it), rolled back."""
     with transaction.atomic():
@@ -146,7 +132,7 @@ def sweep_benchmark(*, shop: Shop, tickets: int = 100_000, batch_size: int | Non
     from django.conf import settings
 
     batch_size = batch_size or settings.SWEEP_BATCH_SIZE
-    sweep_tickets_remove(shop)
+    prefixed_tickets_remove(shop, PREFIX)
     began = time.perf_counter()
     created = sweep_tickets_create(shop, tickets)
     setup_seconds = time.perf_counter() - began
@@ -164,7 +150,7 @@ def sweep_benchmark(*, shop: Shop, tickets: int = 100_000, batch_size: int | Non
             shop=shop, order__platform_order_id__startswith=PREFIX, state="refunding"
         ).count()
     finally:
-        sweep_tickets_remove(shop)
+        prefixed_tickets_remove(shop, PREFIX)
     ratio = sweep_seconds / sql_seconds
     return {
         "benchmark": "refund_sweep",
