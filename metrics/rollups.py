@@ -58,34 +58,40 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+def _shop_days(shop_ids, since: date, until: date):
+    """(shop id, day, its start, its end) for every day of [since, until] and every shop, day by day."""
+    day = since
+    while day <= until:
+        start, end = day_bounds(day)
+        for shop_id in shop_ids:
+            yield shop_id, day, start, end
+        day += timedelta(days=1)
+
+
 def rollups_refresh(*, shop_ids, since: date, until: date, now: datetime | None = None) -> int:
     """Recompute every metric for these shops and the days [since, until]; one transaction per shop and day, so a
     reader sees a day either before or after. Returns the number of rows written."""
     now = now or timezone.now()
     written = 0
-    day = since
-    while day <= until:
-        start, end = day_bounds(day)
-        for shop_id in shop_ids:
-            rows = []
-            for metric in METRICS:
-                figure = metric(Scope((shop_id,), start, end, as_of=now))
-                rows.append(
-                    DailyMetric(
-                        shop_id=shop_id,
-                        day=day,
-                        code=metric.code,
-                        numerator=figure.numerator,
-                        denominator=figure.denominator,
-                    )
+    for shop_id, day, start, end in _shop_days(shop_ids, since, until):
+        rows = []
+        for metric in METRICS:
+            figure = metric(Scope((shop_id,), start, end, as_of=now))
+            rows.append(
+                DailyMetric(
+                    shop_id=shop_id,
+                    day=day,
+                    code=metric.code,
+                    numerator=figure.numerator,
+                    denominator=figure.denominator,
                 )
-            decisions = _first_decisions(shop_id, start, end)
-            with transaction.atomic():
-                DailyMetric.objects.filter(shop_id=shop_id, day=day).delete()
-                DailyMetric.objects.bulk_create(rows)
-                _decisions_replace(shop_id, day, decisions)
-            written += len(rows)
-        day += timedelta(days=1)
+            )
+        decisions = _first_decisions(shop_id, start, end)
+        with transaction.atomic():
+            DailyMetric.objects.filter(shop_id=shop_id, day=day).delete()
+            DailyMetric.objects.bulk_create(rows)
+            _decisions_replace(shop_id, day, decisions)
+        written += len(rows)
     later_orders_refresh(shop_ids=shop_ids, since=day_bounds(since)[0], now=now)
     return written
 
@@ -95,15 +101,11 @@ def decisions_refresh(*, shop_ids, since: date, until: date, now: datetime | Non
     does), to fill TicketDecision for days whose metrics are already rolled up. Returns the number of decisions."""
     now = now or timezone.now()
     written = 0
-    day = since
-    while day <= until:
-        start, end = day_bounds(day)
-        for shop_id in shop_ids:
-            decisions = _first_decisions(shop_id, start, end)
-            with transaction.atomic():
-                _decisions_replace(shop_id, day, decisions)
-            written += len(decisions)
-        day += timedelta(days=1)
+    for shop_id, day, start, end in _shop_days(shop_ids, since, until):
+        decisions = _first_decisions(shop_id, start, end)
+        with transaction.atomic():
+            _decisions_replace(shop_id, day, decisions)
+        written += len(decisions)
     later_orders_refresh(shop_ids=shop_ids, since=day_bounds(since)[0], now=now)
     return written
 
