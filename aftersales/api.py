@@ -305,22 +305,18 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         order = order.select_related("shop__platform").first()
         if order is None:
             raise ValidationError({"platform_order_id": [_("No such order in this shop.")]})
-        platform_ticket_id = data.get("platform_ticket_id", "").strip()
-        existed = bool(platform_ticket_id) and AfterSalesTicket.objects.filter(
-            shop=order.shop, platform_ticket_id=platform_ticket_id
-        ).exists()
-        ticket = services.ticket_open(
+        ticket, opened = services.ticket_open_or_find(
             order=order,
             kind=data["kind"],
             reason=data["reason"],
             by=request.user,
             requested_amount=data.get("requested_amount"),
             buyer_message=data.get("buyer_message", ""),
-            platform_ticket_id=platform_ticket_id,
+            platform_ticket_id=data.get("platform_ticket_id", ""),
         )
         ticket = self.get_queryset().get(pk=ticket.pk)
         return Response(
-            TicketSerializer(ticket).data, status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED
+            TicketSerializer(ticket).data, status=status.HTTP_201_CREATED if opened else status.HTTP_200_OK
         )
 
     @extend_schema(responses=OfferedActionSerializer(many=True))

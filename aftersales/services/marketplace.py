@@ -10,7 +10,7 @@ from aftersales import douyin_push
 from aftersales.errors import ActionRefused
 from aftersales.models import AfterSalesTicket, Order, Platform, ReturnReason, Shop, TicketState
 from aftersales.selectors import system_user
-from aftersales.services.tickets import ticket_open, ticket_return_shipped, ticket_withdraw
+from aftersales.services.tickets import ticket_open_or_find, ticket_return_shipped, ticket_withdraw
 
 
 @dataclass
@@ -54,8 +54,7 @@ def _apply_one(message: douyin_push.PushMessage, outcome: PushOutcome) -> None:
         if created is None:
             return
         order = _order(created.shop_id, created.order_id)
-        existing = AfterSalesTicket.objects.filter(shop=order.shop, platform_ticket_id=created.aftersale_id).first()
-        ticket = existing or ticket_open(
+        ticket, opened = ticket_open_or_find(
             order=order,
             kind=created.kind,
             reason=ReturnReason.objects.get(code=created.reason_code),
@@ -65,7 +64,7 @@ def _apply_one(message: douyin_push.PushMessage, outcome: PushOutcome) -> None:
             platform_ticket_id=created.aftersale_id,
             opened_at=created.applied_at,
         )
-        outcome.outcome, outcome.ticket_id = ("replayed" if existing else "opened"), ticket.pk
+        outcome.outcome, outcome.ticket_id = ("opened" if opened else "replayed"), ticket.pk
     elif message.tag == douyin_push.TAG_RETURN_SHIPPED:
         ticket = _ticket(message)
         tracking_number = douyin_push.field_text(message.data, "tracking_no")

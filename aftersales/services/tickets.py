@@ -170,7 +170,13 @@ def _move(ticket: AfterSalesTicket, by, action: str, transition, *, note: str = 
 # --- opening --------------------------------------------------------------------------------------------------------
 
 
-def ticket_open(
+def ticket_open(**request) -> AfterSalesTicket:
+    """Open a ticket for a buyer's request (see ticket_open_or_find); the ticket, new or already there."""
+    ticket, _opened = ticket_open_or_find(**request)
+    return ticket
+
+
+def ticket_open_or_find(
     *,
     order: Order,
     kind: str,
@@ -180,10 +186,11 @@ def ticket_open(
     buyer_message: str = "",
     platform_ticket_id: str = "",
     opened_at=None,
-) -> AfterSalesTicket:
+) -> tuple[AfterSalesTicket, bool]:
     """Open a ticket for a buyer's request, derive its path and clocks, and apply the path-1 rule at once.
 
-    A request the marketplace already sent (same shop and platform refund id) returns the existing ticket.
+    A request the marketplace already sent (same shop and platform refund id) returns the existing ticket; the
+    second value says whether this call opened it (the doors answer a replay differently from a new ticket).
     """
     require_in_shop(by, order.shop, OPEN)
     platform_ticket_id = (platform_ticket_id or "").strip()
@@ -191,7 +198,7 @@ def ticket_open(
         # A replayed push answers with what the first one created, even if a rule has changed since.
         existing = AfterSalesTicket.objects.filter(shop=order.shop, platform_ticket_id=platform_ticket_id).first()
         if existing:
-            return existing
+            return existing, False
     if kind not in TicketKind.values:
         raise ActionRefused("invalid_kind", _("Unknown kind of request."))
     if not reason.is_active:
@@ -231,7 +238,7 @@ def ticket_open(
     except IntegrityError:
         # The same platform push arrived twice at once; the other one created it.
         if platform_ticket_id:
-            return AfterSalesTicket.objects.get(shop=order.shop, platform_ticket_id=platform_ticket_id)
+            return AfterSalesTicket.objects.get(shop=order.shop, platform_ticket_id=platform_ticket_id), False
         raise
     try:
         ticket_apply_auto_rules(ticket=ticket)
@@ -239,7 +246,7 @@ def ticket_open(
         # The ticket stands as requested; an agent (or the next sweep) sees why the rule did not act.
         logger.info("path-1 rule did not act on ticket %s: %s", ticket.pk, refusal.code)
     ticket.refresh_from_db()
-    return ticket
+    return ticket, True
 
 
 class AutoRuleOutcome:
