@@ -241,11 +241,11 @@ class TicketActionSerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True)
     kind = serializers.ChoiceField(choices=Refund.Kind.choices, required=False)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-    reason = CodeRelatedField(
-        slug_field="code", queryset=ReturnReason.objects.filter(is_active=True), required=False
-    )
+    reason = CodeRelatedField(slug_field="code", queryset=ReturnReason.objects.filter(is_active=True), required=False)
     courier_code = serializers.CharField(max_length=20, required=False, allow_blank=True)
     tracking_number = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    case_number = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    evidence = serializers.CharField(max_length=2000, required=False, allow_blank=True)
 
 
 class TicketActionResultSerializer(serializers.Serializer):
@@ -315,9 +315,7 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             platform_ticket_id=data.get("platform_ticket_id", ""),
         )
         ticket = self.get_queryset().get(pk=ticket.pk)
-        return Response(
-            TicketSerializer(ticket).data, status=status.HTTP_201_CREATED if opened else status.HTTP_200_OK
-        )
+        return Response(TicketSerializer(ticket).data, status=status.HTTP_201_CREATED if opened else status.HTTP_200_OK)
 
     @extend_schema(responses=OfferedActionSerializer(many=True))
     @action(detail=True, methods=["get"], url_path="actions")
@@ -338,7 +336,8 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         description=gettext_lazy(
             "Make a move on the ticket, as the admin's buttons do: refund (amount, kind, note), full_refund, "
             "request_approval, reship, exchange, agree_return, cutoff, reject (note), return_shipped (courier_code, "
-            "tracking_number), withdraw, platform_review, ruled_for_buyer, ruled_for_merchant, close, change_reason "
+            "tracking_number), withdraw, platform_review, ruled_for_buyer and ruled_for_merchant (supervisors: "
+            "case_number, evidence, note), close, change_reason "
             "(reason), note, request_intercept, … Answers the ticket after the move, or a 4xx whose code names the "
             "rule that refused."
         ),
@@ -353,11 +352,13 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         if "reason" in data:
             data["reason"] = data["reason"].pk
         key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+        refund_key = None
         if key:
-            # The refund row's own unique key, so even a replay past this layer cannot pay twice.
-            digest = hashlib.sha256(f"{request.user.pk}:{key}".encode()).hexdigest()[:40]
-            data["idempotency_key"] = f"api-{digest}"
-        message = perform(ticket=ticket, by=request.user, name=action_name, data=data)
+            # The refund row's own unique key, so even a replay past this layer cannot pay twice. Bound to the caller
+            # and the ticket: a key one user picks can never be one another user's refund needs.
+            digest = hashlib.sha256(f"{request.user.pk}:{ticket.pk}:{key}".encode()).hexdigest()[:40]
+            refund_key = f"api-{request.user.pk}-{ticket.pk}-{digest}"
+        message = perform(ticket=ticket, by=request.user, name=action_name, data=data, idempotency_key=refund_key)
         ticket = self.get_queryset().get(pk=ticket.pk)
         return Response({"message": message, "ticket": TicketSerializer(ticket).data})
 

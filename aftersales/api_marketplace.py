@@ -60,7 +60,7 @@ class DouyinPushView(APIView):
             ),
         },
         description=gettext_lazy(
-            "Answers {\"code\": 0, \"msg\": \"success\"} when every message was applied or was a replay; 400 with "
+            'Answers {"code": 0, "msg": "success"} when every message was applied or was a replay; 400 with '
             "the refused messages otherwise (nothing of a refused message is written; the platform retries)."
         ),
     )

@@ -285,15 +285,16 @@ class EscalationWord(models.Model):
 
 
 class RefundAuthority(models.Model):
-    """逐级授权: the largest refund or compensation per ticket that a user, or every member of a group, may grant
-    in one shop without a supervisor. A user's authority is the highest of their own and their groups'."""
+    """逐级授权: the most a user, or every member of a group, may refund or compensate on one order of one shop without
+    a supervisor: everything they refunded on the order's tickets counts. A user's authority is the highest of their
+    own and their groups'."""
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="refund_authorities", verbose_name=_("shop"))
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, verbose_name=_("user")
     )
     group = models.ForeignKey("auth.Group", on_delete=models.CASCADE, null=True, blank=True, verbose_name=_("group"))
-    max_amount = MoneyField(_("authority per ticket (CNY)"), validators=[MinValueValidator(ZERO)])
+    max_amount = MoneyField(_("authority per order (CNY)"), validators=[MinValueValidator(ZERO)])
 
     class Meta:
         verbose_name = _("refund authority")
@@ -484,7 +485,13 @@ class AfterSalesTicket(ConcurrentTransitionMixin, models.Model):
         self.path = path
         self.attention_note = message
 
-    @transition(field=state, source=[S.REQUESTED, S.RECEIVED], target=S.AWAITING_APPROVAL)
+    # Besides an agent's request above their authority: a refund the goods' safety owes above the automatic cap
+    # (intercepting, received) and a platform ruling above its recorder's authority (platform review).
+    @transition(
+        field=state,
+        source=[S.REQUESTED, S.RECEIVED, S.INTERCEPTING, S.PLATFORM_REVIEW],
+        target=S.AWAITING_APPROVAL,
+    )
     def request_approval(self):
         pass
 
@@ -663,6 +670,34 @@ class ApprovalRequest(ConcurrentTransitionMixin, models.Model):
         self.decided_by = by
         self.decided_at = at
         self.decision_note = note
+
+
+class PlatformRuling(models.Model):
+    """平台判定: the platform's ruling on a ticket it arbitrated, recorded by a supervisor with the platform's case
+    number and the evidence, so a refund it implies can be traced to the platform's own decision."""
+
+    ticket = models.ForeignKey(
+        AfterSalesTicket, on_delete=models.PROTECT, related_name="rulings", verbose_name=_("ticket")
+    )
+    for_buyer = models.BooleanField(_("ruled for the buyer"))
+    case_number = models.CharField(_("platform case number"), max_length=64)
+    evidence = models.TextField(_("evidence"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("platform ruling")
+        verbose_name_plural = _("platform rulings")
+        ordering = ["-recorded_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(case_number=""), name="ruling_has_case_number"),
+            models.CheckConstraint(condition=~Q(evidence=""), name="ruling_has_evidence"),
+        ]
+
+    def __str__(self):
+        return self.case_number
 
 
 class CutOffRequest(ConcurrentTransitionMixin, models.Model):

@@ -88,7 +88,7 @@ def cutoffs_for_user(user) -> QuerySet[CutOffRequest]:
 
 
 def refund_authority_for(*, user, shop_id: int) -> Decimal | None:
-    """The most `user` may refund per ticket in the shop without approval; None means no limit.
+    """The most `user` may refund on one order in the shop without approval (see authority_used); None: no limit.
 
     The highest of the user's own authority and their groups' (逐级授权). Superusers (the shop owner) and the
     system user have no limit here; the automatic rules carry their own caps.
@@ -105,12 +105,36 @@ def ticket_refunded_amount(ticket_id: int) -> Decimal:
     return total["s"] or ZERO
 
 
+def authority_used(*, user, order_id: int, ticket_id: int | None = None) -> Decimal:
+    """What counts against `user`'s authority before a refund on this order: every refund they made on any ticket of
+    the order (three ¥197 compensations are one ¥591 decision), and whatever this ticket already got from anyone."""
+    on_this_ticket = Q(ticket_id=ticket_id) if ticket_id is not None else Q(pk__in=[])
+    total = (
+        Refund.objects.filter(order_id=order_id)
+        .filter(Q(requested_by=user) | on_this_ticket)
+        .exclude(status=Refund.Status.FAILED)
+        .aggregate(s=Sum("amount"))
+    )
+    return total["s"] or ZERO
+
+
+def authority_used_by_orders(*, user, order_ids) -> dict[int, Decimal]:
+    """authority_used for many orders at once (the sweep's batches), one query; orders without refunds are absent."""
+    rows = (
+        Refund.objects.filter(order_id__in=list(order_ids), requested_by=user)
+        .exclude(status=Refund.Status.FAILED)
+        .values("order_id")
+        .annotate(s=Sum("amount"))
+    )
+    return {row["order_id"]: row["s"] for row in rows}
+
+
 def remaining_authority_for(*, user, ticket: AfterSalesTicket) -> Decimal | None:
     """What `user` may still refund on this ticket without a supervisor (None: no limit)."""
     limit = refund_authority_for(user=user, shop_id=ticket.shop_id)
     if limit is None:
         return None
-    return max(ZERO, limit - ticket_refunded_amount(ticket.pk))
+    return max(ZERO, limit - authority_used(user=user, order_id=ticket.order_id, ticket_id=ticket.pk))
 
 
 def escalation_words() -> list[str]:

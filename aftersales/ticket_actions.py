@@ -24,7 +24,8 @@ class TicketAction:
     label: object
     states: tuple[str, ...]
     permission: str
-    run: Callable[[AfterSalesTicket, object, dict], str]
+    # run(ticket, by, data, idempotency_key): the key is the door's, made by the server, never read from `data`.
+    run: Callable[..., str]
     fields: tuple[str, ...] = ()
     # Offered only when this also holds (e.g. a return needs delivered goods); the service checks it again.
     offered_when: Callable[[AfterSalesTicket], bool] = lambda ticket: True
@@ -35,7 +36,7 @@ def _text(data: dict, key: str) -> str:
     return value.strip() if isinstance(value, str) else str(value)
 
 
-def _refund(ticket, by, data) -> str:
+def _refund(ticket, by, data, idempotency_key=None) -> str:
     kind = _text(data, "kind") or None
     decision = services.ticket_approve_refund(
         ticket=ticket,
@@ -43,7 +44,7 @@ def _refund(ticket, by, data) -> str:
         amount=data.get("amount") if _text(data, "amount") else None,
         kind=kind,
         note=_text(data, "note"),
-        idempotency_key=_text(data, "idempotency_key") or None,
+        idempotency_key=idempotency_key,
     )
     if decision.approval:
         return _("¥%(amount)s is above your authority: sent to the supervisors, due %(due)s.") % {
@@ -53,15 +54,31 @@ def _refund(ticket, by, data) -> str:
     return _("Refund of ¥%(amount)s started.") % {"amount": decision.refund.amount}
 
 
-def _full_refund(ticket, by, data) -> str:
-    return _refund(ticket, by, {**data, "amount": ticket.order.refundable_amount, "kind": Refund.Kind.FULL})
+def _full_refund(ticket, by, data, idempotency_key=None) -> str:
+    full = {**data, "amount": ticket.order.refundable_amount, "kind": Refund.Kind.FULL}
+    return _refund(ticket, by, full, idempotency_key)
 
 
-def _request_approval(ticket, by, data) -> str:
+def _request_approval(ticket, by, data, idempotency_key=None) -> str:
     approval = services.ticket_request_approval(
         ticket=ticket, by=by, amount=data.get("amount"), kind=_text(data, "kind") or None, reason=_text(data, "note")
     )
     return _("Sent to the supervisors, due %(due)s.") % {"due": _local(approval.due_at)}
+
+
+def _ruling(for_buyer: bool, message):
+    def run(ticket, by, data, idempotency_key=None):
+        services.ticket_platform_ruling(
+            ticket=ticket,
+            by=by,
+            for_buyer=for_buyer,
+            case_number=_text(data, "case_number"),
+            evidence=_text(data, "evidence"),
+            note=_text(data, "note"),
+        )
+        return str(message)
+
+    return run
 
 
 def _local(moment) -> str:
@@ -75,19 +92,19 @@ def _reason(data) -> ReturnReason:
         raise ActionRefused("invalid_reason", _("Choose a reason from the list.")) from error
 
 
-def _cutoff(ticket, by, data) -> str:
+def _cutoff(ticket, by, data, idempotency_key=None) -> str:
     services.ticket_request_cutoff(ticket=ticket, by=by)
     return _("Cut-off requested.")
 
 
-def _return_shipped(ticket, by, data) -> str:
+def _return_shipped(ticket, by, data, idempotency_key=None) -> str:
     services.ticket_return_shipped(
         ticket=ticket, by=by, courier_code=_text(data, "courier_code"), tracking_number=_text(data, "tracking_number")
     )
     return _("Return tracking number recorded.")
 
 
-def _change_reason(ticket, by, data) -> str:
+def _change_reason(ticket, by, data, idempotency_key=None) -> str:
     services.ticket_change_reason(ticket=ticket, by=by, reason=_reason(data), note=_text(data, "note"))
     return _("Reason corrected.")
 
@@ -95,7 +112,7 @@ def _change_reason(ticket, by, data) -> str:
 def _calls(service, message, **fixed):
     """An action that calls `service(ticket=…, by=…, note=…)` and answers `message`."""
 
-    def run(ticket, by, data):
+    def run(ticket, by, data, idempotency_key=None):
         service(ticket=ticket, by=by, note=_text(data, "note"), **fixed)
         return str(message)
 
@@ -196,19 +213,18 @@ ACTIONS = [
         "ruled_for_buyer",
         gettext_lazy("Platform ruled for the buyer"),
         (S.PLATFORM_REVIEW,),
-        services.tickets.WORK,
-        _calls(
-            services.ticket_platform_ruling, gettext_lazy("Ruling recorded; the refund has started."), for_buyer=True
-        ),
-        ("note",),
+        # A supervisor's, with the platform's case number: a ruling pays money, so its recorder is not the agent.
+        services.tickets.DECIDE,
+        _ruling(True, gettext_lazy("Ruling recorded; the refund follows within your authority.")),
+        ("case_number", "evidence", "note"),
     ),
     TicketAction(
         "ruled_for_merchant",
         gettext_lazy("Platform ruled for us"),
         (S.PLATFORM_REVIEW,),
-        services.tickets.WORK,
-        _calls(services.ticket_platform_ruling, gettext_lazy("Ruling recorded; ticket closed."), for_buyer=False),
-        ("note",),
+        services.tickets.DECIDE,
+        _ruling(False, gettext_lazy("Ruling recorded; ticket closed.")),
+        ("case_number", "evidence", "note"),
     ),
     TicketAction(
         "close",
@@ -260,9 +276,12 @@ def offered_actions(ticket: AfterSalesTicket, user) -> list[TicketAction]:
     ]
 
 
-def perform(*, ticket: AfterSalesTicket, by, name: str, data: dict) -> str:
-    """Run the named move with the submitted data; returns the message for the user or raises ActionRefused."""
+def perform(*, ticket: AfterSalesTicket, by, name: str, data: dict, idempotency_key: str | None = None) -> str:
+    """Run the named move with the submitted data; returns the message for the user or raises ActionRefused.
+
+    `idempotency_key` is the door's own, made by the server and bound to the ticket (and user); a key in `data` is
+    ignored, so nobody can take a key another shop's refund will need."""
     action = ACTIONS_BY_NAME.get(name)
     if action is None:
         raise ActionRefused("unknown_action", _("Unknown action."))
-    return action.run(ticket, by, data)
+    return action.run(ticket, by, data, idempotency_key)

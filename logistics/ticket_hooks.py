@@ -18,7 +18,7 @@ def _text(data: dict, key: str) -> str:
     return value.strip() if isinstance(value, str) else str(value)
 
 
-def _request_intercept(ticket, by, data) -> str:
+def _request_intercept(ticket, by, data, idempotency_key=None) -> str:
     intercept = services.intercept_request(ticket=ticket, by=by, note=_text(data, "note"))
     return _("Intercept requested from %(courier)s; answer due %(due)s.") % {
         "courier": intercept.courier.name,
@@ -26,7 +26,7 @@ def _request_intercept(ticket, by, data) -> str:
     }
 
 
-def _refund_early(ticket, by, data) -> str:
+def _refund_early(ticket, by, data, idempotency_key=None) -> str:
     claim = services.intercept_refund_early(ticket=ticket, by=by, note=_text(data, "note"))
     return _("Refund started; the parcel is registered in the claims ledger as %(claim)s.") % {"claim": claim}
 

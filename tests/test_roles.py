@@ -32,7 +32,6 @@ EXPECTED = {
         "logistics.view_trackingevent",
         "logistics.view_interceptrequest",
         "logistics.add_interceptrequest",
-        "logistics.answer_interceptrequest",
         "logistics.view_courierclaim",
         "logistics.view_lostparcelpolicy",
         "logistics.view_logisticsevent",

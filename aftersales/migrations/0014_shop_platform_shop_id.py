@@ -4,19 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('aftersales', '0013_api_idempotency_keys'),
+        ("aftersales", "0013_api_idempotency_keys"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='shop',
-            name='platform_shop_id',
-            field=models.CharField(blank=True, max_length=40, verbose_name='marketplace shop id'),
+            model_name="shop",
+            name="platform_shop_id",
+            field=models.CharField(blank=True, max_length=40, verbose_name="marketplace shop id"),
         ),
         migrations.AddConstraint(
-            model_name='shop',
-            constraint=models.UniqueConstraint(condition=models.Q(('platform_shop_id', ''), _negated=True), fields=('platform', 'platform_shop_id'), name='shop_unique_platform_shop_id'),
+            model_name="shop",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("platform_shop_id", ""), _negated=True),
+                fields=("platform", "platform_shop_id"),
+                name="shop_unique_platform_shop_id",
+            ),
         ),
     ]

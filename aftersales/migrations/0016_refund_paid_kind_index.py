@@ -5,15 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('aftersales', '0015_list_order_and_lookup_indexes'),
+        ("aftersales", "0015_list_order_and_lookup_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='refund',
-            index=models.Index(condition=models.Q(('status', 'succeeded')), fields=['shop', 'kind', 'executed_at'], name='refund_paid_kind_idx'),
+            model_name="refund",
+            index=models.Index(
+                condition=models.Q(("status", "succeeded")),
+                fields=["shop", "kind", "executed_at"],
+                name="refund_paid_kind_idx",
+            ),
         ),
     ]

@@ -25,7 +25,6 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import can_proceed
 
 from aftersales.errors import ActionRefused
 from aftersales.gateways import RefundGatewayUnavailable
@@ -40,6 +39,7 @@ from aftersales.models import (
     TicketState,
 )
 from aftersales.selectors import system_user
+from aftersales.services.refund_gate import refunds_start_automatic
 from aftersales.services.tickets import AutoRuleOutcome, refund_execute, ticket_apply_auto_rules
 
 logger = logging.getLogger(__name__)
@@ -154,8 +154,9 @@ def sweep_run(kind: str, steps: list[tuple[str, SweepStep]], batch_size=None, no
 def auto_refunds_apply(ctx: SweepContext) -> None:
     """Path 1 (未发货仅退款): refund what the shop's automatic rule allows, in bulk; a packed order gets its cut-off.
 
-    Per batch: the tickets with their orders and shops (locked), one refund insert, one ticket update and one event
-    insert. The database's running total still refuses any refund above what was paid.
+    Per batch: the tickets with their orders and shops (locked), then the gate's batch form of the automatic rule
+    (refund_gate.refunds_start_automatic): one sum of what the rule already paid on those orders, one refund insert,
+    one ticket update and one event insert.
     """
     candidates = AfterSalesTicket.objects.filter(
         state=TicketState.REQUESTED,
@@ -168,64 +169,23 @@ def auto_refunds_apply(ctx: SweepContext) -> None:
     candidates = candidates.only(
         *["id", "state", "kind", "path", "requested_amount", "refund_attempt", "shop_id", "order_id"],
         *["order__packed_at", "order__shipped_at", "order__paid_amount", "order__refunded_amount"],
+        "shop__auto_refund_enabled",
         "shop__auto_refund_max_amount",
     )
     notes: dict = {}
     for batch in batches(candidates, ctx, of=("self", "order")):
-        refunds, events, moved = [], [], []
-        left: dict[int, object] = {}
+        unpacked = []
         for ticket in batch:
-            order = ticket.order
-            if order.packed_at:
+            if ticket.order.packed_at:
                 # Rare here (the rule ran when the ticket arrived): the cut-off is the ticket service's own move.
                 if ticket_apply_auto_rules(ticket=ticket) == AutoRuleOutcome.CUT_OFF:
                     ctx.done("cutoff_requested")
                 continue
-            amount = ticket.requested_amount
-            remaining = left.get(order.pk, order.refundable_amount)
-            if not 0 < amount <= min(ticket.shop.auto_refund_max_amount, remaining):
-                continue
-            if not can_proceed(ticket.start_refund):
-                continue
-            left[order.pk] = remaining - amount
-            from_state = ticket.state
-            ticket.start_refund()
-            ticket.updated_at = ctx.now
-            moved.append(ticket)
-            refunds.append(
-                Refund(
-                    ticket=ticket,
-                    order_id=order.pk,
-                    shop_id=ticket.shop_id,
-                    kind=Refund.Kind.FULL if amount == remaining else Refund.Kind.PARTIAL,
-                    amount=amount,
-                    idempotency_key=f"ticket-{ticket.pk}-attempt-{ticket.refund_attempt}",
-                    requested_by=ctx.by,
-                )
-            )
-            events.append(
-                TicketEvent(
-                    ticket=ticket,
-                    actor=ctx.by,
-                    at=ctx.now,
-                    action="auto_refund",
-                    from_state=from_state,
-                    to_state=ticket.state,
-                    amount=amount,
-                    note=_sweep_note(notes, ticket.shop.auto_refund_max_amount),
-                )
-            )
-        if not moved:
-            continue
-        Refund.objects.bulk_create(refunds)
-        # Every moved ticket takes the same values: one UPDATE, not a CASE per row (the rows are locked and their
-        # transition was checked above; the state in the WHERE is the FSM's concurrency guard).
-        AfterSalesTicket.objects.filter(pk__in=[ticket.pk for ticket in moved], state=TicketState.REQUESTED).update(
-            state=TicketState.REFUNDING, attention_note="", updated_at=ctx.now
-        )
-        TicketEvent.objects.bulk_create(events)
-        _execute_after_commit([refund.pk for refund in refunds])
-        ctx.done("auto_refund", len(moved))
+            unpacked.append(ticket)
+        refunds = refunds_start_automatic(unpacked, now=ctx.now, note_for=lambda cap: _sweep_note(notes, cap))
+        if refunds:
+            _execute_after_commit([refund.pk for refund in refunds])
+            ctx.done("auto_refund", len(refunds))
 
 
 def _sweep_note(notes: dict, cap) -> str:

@@ -8,7 +8,6 @@ commit. A refusal raises ActionRefused before anything is written or inside the 
 
 import logging
 import re
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -27,6 +26,7 @@ from aftersales.models import (
     CutOffRequest,
     GoodsState,
     Order,
+    PlatformRuling,
     Refund,
     ReturnReason,
     TicketEvent,
@@ -35,12 +35,21 @@ from aftersales.models import (
     TicketState,
 )
 from aftersales.selectors import (
+    authority_used,
     escalation_words,
     is_system_user,
-    refund_authority_for,
     system_user,
-    ticket_refunded_amount,
     user_works_in_shop,
+)
+from aftersales.services.refund_gate import (
+    RefundDecision,
+    RefundDoor,
+    automatic_cap,
+    open_approval,
+    over_paid,
+    refund_or_escalate,
+    within_authority,
+    wrong_state,
 )
 
 logger = logging.getLogger(__name__)
@@ -111,6 +120,17 @@ def require_in_shop(by, shop, permission: str) -> None:
         raise ActionRefused("other_shop", _("You are not assigned to the shop “%(shop)s”.") % {"shop": shop.name})
 
 
+def _require_assigned(by, shop) -> None:
+    """For facts whose recorder the calling app has already checked (a courier's answer): only that `by` works in
+    the shop."""
+    if is_system_user(by):
+        return
+    if not by.is_active:
+        raise ActionRefused("not_permitted", _("Your role does not allow this."))
+    if not user_works_in_shop(by, shop.pk):
+        raise ActionRefused("other_shop", _("You are not assigned to the shop “%(shop)s”.") % {"shop": shop.name})
+
+
 def normalise_tracking_number(raw: str) -> str:
     # Scanners add spaces or lower-case letters depending on their keyboard layout; waybill numbers have neither.
     return "".join((raw or "").split()).upper()
@@ -118,26 +138,13 @@ def normalise_tracking_number(raw: str) -> str:
 
 def _require_transition(ticket: AfterSalesTicket, transition) -> None:
     if not can_proceed(transition):
-        raise _wrong_state(ticket)
+        raise wrong_state(ticket)
 
 
 def _require_state(ticket: AfterSalesTicket, *states: str) -> None:
     """For moves narrower than their transition's sources (a transition serves several doors)."""
     if ticket.state not in states:
-        raise _wrong_state(ticket)
-
-
-def _wrong_state(ticket: AfterSalesTicket) -> ActionRefused:
-    return ActionRefused(
-        "wrong_state", _("Not possible while the ticket is “%(state)s”.") % {"state": ticket.get_state_display()}
-    )
-
-
-def _over_paid(order: Order) -> ActionRefused:
-    return ActionRefused(
-        "over_paid",
-        _("At most ¥%(left)s of this order can still be refunded.") % {"left": order.refundable_amount},
-    )
+        raise wrong_state(ticket)
 
 
 def _require_note(note: str) -> str:
@@ -210,7 +217,7 @@ def ticket_open_or_find(
     if kind == TicketKind.COMPENSATION and amount == 0:
         raise ActionRefused("invalid_amount", _("Enter the compensation the buyer asks for."))
     if amount > order.refundable_amount:
-        raise _over_paid(order)
+        raise over_paid(order)
     now = opened_at or timezone.now()
     platform = order.shop.platform
     response_hours = platform.return_response_hours if kind in RETURN_KINDS else platform.refund_response_hours
@@ -257,104 +264,39 @@ class AutoRuleOutcome:
 
 @transaction.atomic
 def ticket_apply_auto_rules(*, ticket: AfterSalesTicket) -> str:
-    """Path 1 (未发货仅退款): refund at once within the shop's automatic cap, or ask the warehouse to cut off a
-    packed order first. Acts as the system user; safe to call again (the sweeps do)."""
+    """Path 1 (未发货仅退款): within the shop's automatic cap, refund at once, or ask the warehouse to cut off a
+    packed order first. Above the cap the rule does nothing: the ticket is the agent's. Acts as the system user;
+    safe to call again (the sweeps do)."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
     order = ticket.order
     if ticket.state != TicketState.REQUESTED or ticket.kind != TicketKind.REFUND_ONLY or ticket.path != 1:
         return AutoRuleOutcome.NOTHING
     if order.shipped_at:
         return AutoRuleOutcome.NOTHING  # it left after all: an intercept, which is the agent's and logistics' call
+    amount = ticket.requested_amount
+    if amount <= 0 or amount > order.refundable_amount:
+        return AutoRuleOutcome.NOTHING
     system = system_user()
+    cap = automatic_cap(ticket.shop)
+    # The cap is checked before a cut-off too: a held parcel is refunded on the same rule, so a ¥9,999 order must
+    # not reach the warehouse as if the system could pay it.
+    if not within_authority(limit=cap, used=authority_used(user=system, order_id=order.pk), amount=amount):
+        return AutoRuleOutcome.NOTHING
     if order.packed_at:
         _open_cutoff(ticket, system)
         return AutoRuleOutcome.CUT_OFF
-    shop = ticket.shop
-    amount = ticket.requested_amount
-    if not shop.auto_refund_enabled or amount <= 0 or amount > shop.auto_refund_max_amount:
-        return AutoRuleOutcome.NOTHING
-    if amount > order.refundable_amount:
-        return AutoRuleOutcome.NOTHING
-    _start_refund(
+    decision = refund_or_escalate(
         ticket,
+        door=RefundDoor.AUTOMATIC,
         by=system,
         amount=amount,
-        kind=None,
-        idempotency_key=None,
         action="auto_refund",
-        note=_("Not shipped: refunded by the shop's automatic rule (up to ¥%(cap)s).")
-        % {"cap": shop.auto_refund_max_amount},
+        note=_("Not shipped: refunded by the shop's automatic rule (up to ¥%(cap)s).") % {"cap": cap},
     )
-    return AutoRuleOutcome.REFUNDED
+    return AutoRuleOutcome.REFUNDED if decision.refund else AutoRuleOutcome.NOTHING
 
 
 # --- refunds and approvals ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RefundDecision:
-    """What an agent's refund became: a refund under way, or an approval request above their authority."""
-
-    refund: Refund | None = None
-    approval: ApprovalRequest | None = None
-    replayed: bool = False
-
-
-def _refund_kind(ticket: AfterSalesTicket, amount: Decimal, order: Order) -> str:
-    if ticket.kind == TicketKind.COMPENSATION:
-        return Refund.Kind.COMPENSATION
-    return Refund.Kind.FULL if amount == order.refundable_amount else Refund.Kind.PARTIAL
-
-
-def _start_refund(ticket, *, by, amount, kind, idempotency_key, action, note="") -> Refund:
-    """Create the refund and move the locked ticket to refunding; the gateway runs after commit."""
-    order = lock_objects.order_for_update(ticket.order_id)
-    if amount > order.refundable_amount:
-        raise _over_paid(order)
-    _require_transition(ticket, ticket.start_refund)
-    key = idempotency_key or f"ticket-{ticket.pk}-attempt-{ticket.refund_attempt}"
-    try:
-        with transaction.atomic():
-            refund = Refund.objects.create(
-                ticket=ticket,
-                order_id=ticket.order_id,
-                shop_id=ticket.shop_id,
-                kind=kind or _refund_kind(ticket, amount, order),
-                amount=amount,
-                idempotency_key=key,
-                requested_by=by,
-            )
-    except IntegrityError as error:
-        # The database's own guards: the running total above the paid amount, or a key used before.
-        if "order_refunded_within_paid" in str(error):
-            raise ActionRefused("over_paid", _("This would refund more than the buyer paid.")) from error
-        raise ActionRefused("duplicate_refund", _("This refund was already made.")) from error
-    _move(ticket, by, action, ticket.start_refund, note=note, amount=amount)
-    _execute_after_commit(refund)
-    return refund
-
-
-def _execute_after_commit(refund: Refund) -> None:
-    from aftersales.tasks import enqueue_on_commit, refund_execute_task
-
-    enqueue_on_commit(refund_execute_task, refund.pk)
-
-
-def _open_approval(ticket, *, by, amount, kind, reason) -> ApprovalRequest:
-    _require_transition(ticket, ticket.request_approval)
-    now = timezone.now()
-    approval = ApprovalRequest.objects.create(
-        ticket=ticket,
-        shop_id=ticket.shop_id,
-        requested_by=by,
-        amount=amount,
-        refund_kind=kind or _refund_kind(ticket, amount, ticket.order),
-        reason=reason,
-        requested_at=now,
-        due_at=now + timedelta(hours=ticket.shop.approval_due_hours),
-    )
-    _move(ticket, by, "approval_requested", ticket.request_approval, note=reason, amount=amount)
-    return approval
 
 
 @transaction.atomic
@@ -377,17 +319,16 @@ def ticket_approve_refund(
         raise ActionRefused("invalid_kind", _("Unknown kind of refund."))
     if amount in (None, ""):
         amount = ticket.requested_amount or ticket.order.refundable_amount
-    amount = parse_amount(amount)
-    if amount > ticket.order.refundable_amount:
-        raise _over_paid(ticket.order)
-    limit = refund_authority_for(user=by, shop_id=ticket.shop_id)
-    if limit is not None and ticket_refunded_amount(ticket.pk) + amount > limit:
-        approval = _open_approval(ticket, by=by, amount=amount, kind=kind, reason=note)
-        return RefundDecision(approval=approval)
-    refund = _start_refund(
-        ticket, by=by, amount=amount, kind=kind, idempotency_key=idempotency_key, action="refund_approved", note=note
+    return refund_or_escalate(
+        ticket,
+        door=RefundDoor.AGENT,
+        by=by,
+        amount=parse_amount(amount),
+        kind=kind,
+        note=note,
+        idempotency_key=idempotency_key,
+        action="refund_approved",
     )
-    return RefundDecision(refund=refund)
 
 
 @transaction.atomic
@@ -397,12 +338,13 @@ def ticket_request_approval(
     """An agent asks a supervisor for a refund or compensation, whatever their own authority."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, WORK)
+    _require_state(ticket, TicketState.REQUESTED, TicketState.RECEIVED)
     amount = parse_amount(amount)
     if kind is not None and kind not in Refund.Kind.values:
         raise ActionRefused("invalid_kind", _("Unknown kind of refund."))
     if amount > ticket.order.refundable_amount:
-        raise _over_paid(ticket.order)
-    return _open_approval(ticket, by=by, amount=amount, kind=kind, reason=reason)
+        raise over_paid(ticket.order)
+    return open_approval(ticket, by=by, requested_by=by, amount=amount, kind=kind, reason=reason)
 
 
 @transaction.atomic
@@ -428,17 +370,9 @@ def approval_decide(*, approval: ApprovalRequest, by, approve: bool, note: str =
         approval.save()
         _move(ticket, by, "approval_declined", ticket.decline_approval, note=note, amount=approval.amount, message=note)
         return approval
-    limit = refund_authority_for(user=by, shop_id=ticket.shop_id)
-    if limit is not None and ticket_refunded_amount(ticket.pk) + approval.amount > limit:
-        raise ActionRefused(
-            "over_authority",
-            _("¥%(amount)s is above your own authority of ¥%(limit)s; ask a manager.")
-            % {"amount": approval.amount, "limit": limit},
-        )
-    approval.approve(by=by, at=now, note=note)
-    approval.save()
-    _start_refund(
+    refund_or_escalate(
         ticket,
+        door=RefundDoor.APPROVAL,
         by=by,
         amount=approval.amount,
         kind=approval.refund_kind,
@@ -446,6 +380,8 @@ def approval_decide(*, approval: ApprovalRequest, by, approve: bool, note: str =
         action="approval_approved",
         note=note,
     )
+    approval.approve(by=by, at=now, note=note)
+    approval.save()
     return approval
 
 
@@ -493,13 +429,13 @@ def refunds_execute(*, refund_ids: list[int]) -> None:
         raise unavailable
 
 
-def _obligatory_refund(ticket, *, by, action: str, note: str) -> Refund:
-    """The refund the rules owe once goods are safe (held, intercepted, returned clean) or the platform ruled:
-    the requested amount, no authority check, capped by what is left of the order."""
+def _owed_refund(ticket, *, door: RefundDoor, by, action: str, note: str) -> RefundDecision:
+    """The refund the rules owe once goods are safe, the parcel is lost or the platform ruled: the requested amount,
+    capped by what is left of the order, through the gate (which says on whose authority it is paid)."""
     amount = min(ticket.requested_amount or ticket.order.refundable_amount, ticket.order.refundable_amount)
     if amount <= 0:
         raise ActionRefused("over_paid", _("Nothing of this order is left to refund."))
-    return _start_refund(ticket, by=by, amount=amount, kind=None, idempotency_key=None, action=action, note=note)
+    return refund_or_escalate(ticket, door=door, by=by, amount=amount, action=action, note=note)
 
 
 # --- the other moves ------------------------------------------------------------------------------------------------
@@ -561,13 +497,29 @@ def ticket_escalate_to_platform(*, ticket: AfterSalesTicket, by, note: str = "")
 
 
 @transaction.atomic
-def ticket_platform_ruling(*, ticket: AfterSalesTicket, by, for_buyer: bool, note: str = "") -> AfterSalesTicket:
-    """Record the platform's ruling: for the buyer the refund follows; for the merchant the ticket closes."""
+def ticket_platform_ruling(
+    *, ticket: AfterSalesTicket, by, for_buyer: bool, case_number: str, evidence: str, note: str = ""
+) -> AfterSalesTicket:
+    """Record the platform's ruling (平台判定) by hand: for the buyer the refund follows, for the merchant the ticket
+    closes. Only a supervisor records it, with the platform's case number and the evidence of the ruling; the refund
+    is paid on that supervisor's authority, and above it a second supervisor approves it."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
-    require_in_shop(by, ticket.shop, WORK)
+    require_in_shop(by, ticket.shop, DECIDE)
     _require_state(ticket, TicketState.PLATFORM_REVIEW)
+    case_number = (case_number or "").strip()
+    evidence = (evidence or "").strip()
+    if not case_number or len(case_number) > PlatformRuling._meta.get_field("case_number").max_length:
+        raise ActionRefused("case_number_required", _("Enter the platform's case number (at most 64 characters)."))
+    if not evidence:
+        raise ActionRefused(
+            "evidence_required", _("Describe the platform's ruling or paste the link to it, as evidence.")
+        )
+    PlatformRuling.objects.create(
+        ticket=ticket, for_buyer=for_buyer, case_number=case_number, evidence=evidence, recorded_by=by
+    )
+    note = f"{_('Platform case')} {case_number}. {note}".strip()
     if for_buyer:
-        _obligatory_refund(ticket, by=by, action="ruled_for_buyer", note=note)
+        _owed_refund(ticket, door=RefundDoor.PLATFORM_RULING, by=by, action="ruled_for_buyer", note=note)
     else:
         _move(ticket, by, "ruled_for_merchant", ticket.close, note=note, at=timezone.now())
     return ticket
@@ -643,7 +595,7 @@ def cutoff_confirm_hold(*, cutoff: CutOffRequest, by) -> CutOffRequest:
     cutoff.hold(by=by, at=timezone.now())
     cutoff.save()
     if ticket.state == TicketState.INTERCEPTING:
-        _obligatory_refund(ticket, by=by, action="cutoff_held", note=_("Held in the warehouse."))
+        _owed_refund(ticket, door=RefundDoor.CUTOFF_HELD, by=by, action="cutoff_held", note=_("Held in the warehouse."))
     return cutoff
 
 
@@ -684,20 +636,21 @@ def ticket_start_intercept(*, ticket: AfterSalesTicket, by, note: str = "") -> A
 
 
 @transaction.atomic
-def ticket_intercept_confirmed(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesTicket:
-    """The courier stopped the parcel (or it was declared lost): refund now."""
+def ticket_intercept_confirmed(*, ticket: AfterSalesTicket, by, note: str = "") -> RefundDecision:
+    """The courier stopped the parcel: the refund the goods' safety owes, through the gate. Logistics checks who may
+    record the courier's answer (never the agent who asked); here `by` only has to work in the shop."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
-    require_in_shop(by, ticket.shop, WORK)
+    _require_assigned(by, ticket.shop)
     _require_state(ticket, TicketState.INTERCEPTING)
-    _obligatory_refund(ticket, by=by, action="intercept_confirmed", note=note)
-    return ticket
+    return _owed_refund(ticket, door=RefundDoor.INTERCEPT_CONFIRMED, by=by, action="intercept_confirmed", note=note)
 
 
 @transaction.atomic
 def ticket_intercept_failed(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesTicket:
-    """The intercept failed and the buyer has the parcel: back to the agent as path 3 (agree a return for 4)."""
+    """The intercept failed and the buyer has the parcel: back to the agent as path 3 (agree a return for 4). Like a
+    confirmation, logistics checks who may record the courier's answer."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
-    require_in_shop(by, ticket.shop, WORK)
+    _require_assigned(by, ticket.shop)
     _require_transition(ticket, ticket.fail_intercept)
     delivered = ticket.order.goods_state == GoodsState.DELIVERED
     if delivered:
@@ -717,13 +670,13 @@ def ticket_intercept_failed(*, ticket: AfterSalesTicket, by, note: str = "") -> 
 
 
 @transaction.atomic
-def ticket_parcel_lost(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesTicket:
-    """The parcel was declared lost (丢件): the buyer is refunded now and the courier pays it back through a claim."""
+def ticket_parcel_lost(*, ticket: AfterSalesTicket, by, note: str = "") -> RefundDecision:
+    """The parcel was declared lost (丢件): the buyer is refunded now within the shop's automatic cap (above it a
+    supervisor approves), and the courier pays it back through a claim."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, WORK)
     _require_state(ticket, TicketState.REQUESTED, TicketState.INTERCEPTING)
-    _obligatory_refund(ticket, by=by, action="parcel_lost", note=note)
-    return ticket
+    return _owed_refund(ticket, door=RefundDoor.PARCEL_LOST, by=by, action="parcel_lost", note=note)
 
 
 @transaction.atomic
@@ -737,16 +690,15 @@ def ticket_refund_while_intercepting(*, ticket: AfterSalesTicket, by, note: str 
     amount = min(ticket.requested_amount or ticket.order.refundable_amount, ticket.order.refundable_amount)
     if amount <= 0:
         raise ActionRefused("over_paid", _("Nothing of this order is left to refund."))
-    limit = refund_authority_for(user=by, shop_id=ticket.shop_id)
-    if limit is not None and ticket_refunded_amount(ticket.pk) + amount > limit:
-        raise ActionRefused(
-            "over_authority",
-            _("¥%(amount)s is above your authority of ¥%(limit)s; wait for the courier's answer.")
-            % {"amount": amount, "limit": limit},
-        )
-    return _start_refund(
-        ticket, by=by, amount=amount, kind=None, idempotency_key=None, action="refund_before_intercept", note=note
+    decision = refund_or_escalate(
+        ticket,
+        door=RefundDoor.REFUND_BEFORE_INTERCEPT,
+        by=by,
+        amount=amount,
+        action="refund_before_intercept",
+        note=note,
     )
+    return decision.refund
 
 
 @transaction.atomic
@@ -811,7 +763,7 @@ def ticket_inspection_passed(*, ticket: AfterSalesTicket, by, note: str = "") ->
     if ticket.kind == TicketKind.EXCHANGE:
         _move(ticket, by, "resolved_exchange", ticket.resolve, note=note, kind=ticket.kind, at=timezone.now())
     else:
-        _obligatory_refund(ticket, by=by, action="inspection_passed", note=note)
+        _owed_refund(ticket, door=RefundDoor.INSPECTION_PASSED, by=by, action="inspection_passed", note=note)
     return ticket
 
 

@@ -13,7 +13,7 @@ from aftersales import lock_objects
 from aftersales import services as aftersales
 from aftersales.errors import ActionRefused
 from aftersales.models import AfterSalesTicket, TicketKind, TicketState
-from aftersales.selectors import system_user
+from aftersales.selectors import is_system_user, system_user
 from aftersales.services.tickets import require_in_shop
 from logistics.models import (
     ClaimCause,
@@ -119,6 +119,17 @@ def _lock_intercept(intercept: InterceptRequest) -> InterceptRequest:
     return intercept
 
 
+def _require_courier_answer(intercept: InterceptRequest, by) -> None:
+    """The courier's answer comes through the courier's channel: recorded by someone who may record it (a group-robot
+    reply) or by the courier API's callback, and never by the person who asked for the intercept, whose refund it
+    would release."""
+    require_in_shop(by, intercept.shop, ANSWER_INTERCEPT)
+    if intercept.requested_by_id == by.pk and not is_system_user(by):
+        raise ActionRefused(
+            "own_intercept", _("You asked for this intercept; its answer must be recorded by someone else.")
+        )
+
+
 def _require_open(intercept: InterceptRequest, *allowed) -> None:
     if intercept.status not in (allowed or (InterceptRequest.Status.REQUESTED,)):
         raise ActionRefused(
@@ -131,7 +142,7 @@ def _require_open(intercept: InterceptRequest, *allowed) -> None:
 def intercept_confirm(*, intercept: InterceptRequest, by, note: str = "") -> InterceptRequest:
     """The courier stopped the parcel: the buyer is refunded now (it comes back to us)."""
     intercept = _lock_intercept(intercept)
-    require_in_shop(by, intercept.shop, ANSWER_INTERCEPT)
+    _require_courier_answer(intercept, by)
     _require_open(intercept)
     now = timezone.now()
     intercept.confirm(at=now)
@@ -167,7 +178,7 @@ def record_failure(intercept: InterceptRequest, *, by, at, note: str) -> None:
 def intercept_fail(*, intercept: InterceptRequest, by, note: str = "") -> InterceptRequest:
     """The courier could not stop it: the ticket goes back to the agent, as path 3 once the buyer has the parcel."""
     intercept = _lock_intercept(intercept)
-    require_in_shop(by, intercept.shop, ANSWER_INTERCEPT)
+    _require_courier_answer(intercept, by)
     _require_open(intercept)
     record_failure(intercept, by=by, at=timezone.now(), note=note)
     if intercept.ticket.state == TicketState.INTERCEPTING:
@@ -179,7 +190,7 @@ def intercept_fail(*, intercept: InterceptRequest, by, note: str = "") -> Interc
 def intercept_mark_returned(*, intercept: InterceptRequest, by, note: str = "") -> InterceptRequest:
     """The intercepted parcel is back with the sender: nothing is lost, so a claim made while waiting is withdrawn."""
     intercept = _lock_intercept(intercept)
-    require_in_shop(by, intercept.shop, ANSWER_INTERCEPT)
+    _require_courier_answer(intercept, by)
     _require_open(intercept, InterceptRequest.Status.REQUESTED, InterceptRequest.Status.CONFIRMED)
     now = timezone.now()
     from_state = intercept.status

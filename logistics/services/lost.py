@@ -234,8 +234,8 @@ def _give_remedy(shipment: Shipment, *, by, now):
     ticket = tickets.filter(state__in=_OPEN_FOR_REMEDY).first()
     if ticket and ticket.state in WAITING_STATES and ticket.kind == TicketKind.REFUND_ONLY:
         _fail_open_intercepts(ticket, by=by, at=now)
-        aftersales.ticket_parcel_lost(ticket=ticket, by=by, note=_("The parcel was declared lost."))
-        return ticket, ticket.refunds.order_by("-pk").first(), ClaimRemedy.REFUND, ""
+        decision = aftersales.ticket_parcel_lost(ticket=ticket, by=by, note=_("The parcel was declared lost."))
+        return _refund_remedy(ticket, decision)
     if ticket:
         note = _("The parcel was declared lost while this request is open; decide the buyer's remedy.")
         aftersales.tickets_flag_for_agent(ticket_ids=[ticket.pk], by=by, note=note)
@@ -248,8 +248,16 @@ def _give_remedy(shipment: Shipment, *, by, now):
     if done:
         refund = done.refunds.exclude(status=Refund.Status.FAILED).order_by("-pk").first()
         return done, refund, ClaimRemedy.REFUND if refund else ClaimRemedy.RESHIP, ""
-    ticket, refund, remedy = _remedy_by_policy(shipment, by=by, now=now)
-    return ticket, refund, remedy, ""
+    return _remedy_by_policy(shipment, by=by, now=now)
+
+
+def _refund_remedy(ticket, decision):
+    """(ticket, refund, remedy, note) for a lost parcel's refund: paid now, or above the shop's automatic cap waiting
+    for a supervisor, when the claim's remedy stays pending until someone decides."""
+    if decision.refund is not None:
+        return ticket, decision.refund, ClaimRemedy.REFUND, ""
+    note = _("The refund is above the shop's automatic cap and waits for a supervisor's approval.")
+    return ticket, None, ClaimRemedy.PENDING, note
 
 
 def _fill_claim(claim, *, shipment, ticket, refund, remedy, note, by, at) -> None:
@@ -295,7 +303,7 @@ def _fail_open_intercepts(ticket, *, by, at) -> None:
         record_failure(intercept, by=by, at=at, note=_("The parcel was declared lost."))
 
 
-def _remedy_by_policy(shipment: Shipment, *, by, now) -> tuple[AfterSalesTicket, Refund | None, str]:
+def _remedy_by_policy(shipment: Shipment, *, by, now) -> tuple[AfterSalesTicket, Refund | None, str, str]:
     """Nobody asked yet: act first for the buyer, as the shop's policy says (refund, or reship a replacement)."""
     policy = LostParcelPolicy.objects.filter(shop_id=shipment.shop_id).values_list("remedy", flat=True).first()
     remedy = policy or LostParcelPolicy.Remedy.REFUND
@@ -324,7 +332,7 @@ def _remedy_by_policy(shipment: Shipment, *, by, now) -> tuple[AfterSalesTicket,
             note=message,
             shipment=replacement,
         )
-        return ticket, None, ClaimRemedy.RESHIP
+        return ticket, None, ClaimRemedy.RESHIP, ""
     ticket = aftersales.ticket_open(
         order=order,
         kind=TicketKind.REFUND_ONLY,
@@ -333,8 +341,7 @@ def _remedy_by_policy(shipment: Shipment, *, by, now) -> tuple[AfterSalesTicket,
         requested_amount=order.refundable_amount,
         buyer_message=message,
     )
-    aftersales.ticket_parcel_lost(ticket=ticket, by=by, note=message)
-    return ticket, ticket.refunds.order_by("-pk").first(), ClaimRemedy.REFUND
+    return _refund_remedy(ticket, aftersales.ticket_parcel_lost(ticket=ticket, by=by, note=message))
 
 
 def lost_parcels_reappeared(shipments: list[Shipment]) -> None:

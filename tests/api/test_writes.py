@@ -389,11 +389,15 @@ def test_an_intercept_is_requested_as_a_ticket_move_and_answered_through_its_rou
 
     requested = api.post(f"/api/v1/tickets/{ticket.pk}/actions/request_intercept/", {}, format="json")
     [intercept] = api.get("/api/v1/intercepts/", {"ticket": ticket.pk}).json()["results"]
+    # The agent who asked cannot answer for the courier: that would release their own refund.
+    own_answer = api.post(f"/api/v1/intercepts/{intercept['id']}/answer/", {"answer": "confirmed"}, format="json")
+    authorised(api, make_staff("clerk", role="Warehouse", shops=[shipment.shop]))
     confirmed = api.post(f"/api/v1/intercepts/{intercept['id']}/answer/", {"answer": "confirmed"}, format="json")
     again = api.post(f"/api/v1/intercepts/{intercept['id']}/answer/", {"answer": "failed"}, format="json")
 
     assert (requested.status_code, requested.json()["ticket"]["state"]) == (200, TicketState.INTERCEPTING)
     assert (intercept["status"], intercept["courier"]) == ("requested", "SF")
+    assert own_answer.status_code == 403
     assert (confirmed.status_code, confirmed.json()["status"]) == (200, "confirmed")
     assert again.status_code in (400, 409)
     ticket.refresh_from_db()

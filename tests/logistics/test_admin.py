@@ -80,9 +80,9 @@ def test_the_intercept_queue_runs_the_same_queries_for_3_and_for_30(client, shop
     assert many == few
 
 
-def test_an_agent_records_the_couriers_confirmation_and_the_refund_starts(client, shop, agent):
+def test_a_clerk_records_the_couriers_confirmation_and_the_refund_starts(client, shop):
     intercept = intercepted(shop)
-    client.force_login(agent)
+    client.force_login(make_staff("clerk", role="Warehouse", shops=[shop]))
 
     response = client.post(INTERCEPTS, {"action": "courier_confirmed", "_selected_action": [intercept.pk]}, follow=True)
 

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from aftersales.errors import ActionRefused
-from aftersales.models import Order, Refund, TicketKind, TicketState
+from aftersales.models import ApprovalRequest, Order, Refund, TicketKind, TicketState
 from aftersales.services import cutoff_mark_gone
 from aftersales.ticket_actions import offered_actions, perform
 from logistics.models import CourierClaim, InterceptRequest, LogisticsEvent, RobotMessage, Shipment
@@ -38,6 +38,12 @@ def shipment():
 @pytest.fixture
 def agent(shipment):
     return make_staff("agent", role="Agent", shops=[shipment.shop])
+
+
+@pytest.fixture
+def clerk(shipment):
+    """Records the courier's answers (the group robot's reply); the agent who asked never does."""
+    return make_staff("clerk", role="Warehouse", shops=[shipment.shop])
 
 
 @pytest.fixture
@@ -98,10 +104,10 @@ def test_an_intercept_is_refused_for_a_delivered_parcel_another_shop_or_a_wareho
     assert not InterceptRequest.objects.exists()
 
 
-def test_a_confirmed_intercept_refunds_the_buyer(shipment, agent, ticket):
+def test_a_confirmed_intercept_refunds_the_buyer(shipment, agent, clerk, ticket):
     intercept = intercept_request(ticket=ticket, by=agent)
 
-    intercept_confirm(intercept=intercept, by=agent, note="快递已拦截")
+    intercept_confirm(intercept=intercept, by=clerk, note="快递已拦截")
 
     ticket.refresh_from_db()
     intercept.refresh_from_db()
@@ -111,8 +117,52 @@ def test_a_confirmed_intercept_refunds_the_buyer(shipment, agent, ticket):
     assert (intercept.status, shipment.status) == ("confirmed", "intercepted")
     assert intercept.answered_at is not None
     with pytest.raises(ActionRefused):
-        intercept_confirm(intercept=intercept, by=agent)
+        intercept_confirm(intercept=intercept, by=clerk)
     assert Refund.objects.count() == 1
+
+
+@pytest.mark.parametrize("answer", [intercept_confirm, intercept_fail, intercept_mark_returned])
+def test_an_agent_cannot_record_the_couriers_answer(agent, ticket, answer):
+    intercept = intercept_request(ticket=ticket, by=agent)
+
+    with pytest.raises(ActionRefused) as caught:
+        answer(intercept=intercept, by=agent)
+
+    assert caught.value.code == "not_permitted"
+    intercept.refresh_from_db()
+    assert (intercept.status, reload_state(ticket)) == ("requested", TicketState.INTERCEPTING)
+    assert not Refund.objects.exists()
+
+
+def test_whoever_asked_for_the_intercept_cannot_answer_it_even_with_the_permission(shipment, ticket):
+    supervisor = make_staff("boss", role="Supervisor", shops=[shipment.shop])  # may record answers
+    intercept = intercept_request(ticket=ticket, by=supervisor)
+
+    with pytest.raises(ActionRefused) as caught:
+        intercept_confirm(intercept=intercept, by=supervisor)
+
+    assert caught.value.code == "own_intercept"
+    assert not Refund.objects.exists()
+
+
+def test_a_confirmed_intercept_above_the_shops_automatic_cap_waits_for_a_supervisor(shipment, agent, clerk, ticket):
+    shop = shipment.shop
+    shop.auto_refund_max_amount = Decimal("100.00")  # the parcel's refund is 199
+    shop.save()
+    intercept = intercept_request(ticket=ticket, by=agent)
+
+    intercept_confirm(intercept=intercept, by=clerk)
+
+    ticket.refresh_from_db()
+    assert ticket.state == TicketState.AWAITING_APPROVAL
+    assert not Refund.objects.exists()
+    approval = ApprovalRequest.objects.get(ticket=ticket)
+    assert (approval.amount, approval.requested_by) == (Decimal("199.00"), system_user())
+
+
+def reload_state(ticket):
+    ticket.refresh_from_db()
+    return ticket.state
 
 
 def test_a_failed_intercept_of_a_delivered_parcel_returns_the_ticket_as_path_3(shipment, agent, ticket):
@@ -134,16 +184,16 @@ def test_a_failed_intercept_of_a_delivered_parcel_returns_the_ticket_as_path_3(s
     assert not Refund.objects.exists()
 
 
-def test_a_failed_intercept_of_a_parcel_still_moving_keeps_path_2(agent, ticket):
+def test_a_failed_intercept_of_a_parcel_still_moving_keeps_path_2(agent, clerk, ticket):
     intercept = intercept_request(ticket=ticket, by=agent)
 
-    intercept_fail(intercept=intercept, by=agent, note="已到驿站, 快递不接受拦截")
+    intercept_fail(intercept=intercept, by=clerk, note="已到驿站, 快递不接受拦截")
 
     ticket.refresh_from_db()
     assert (ticket.state, ticket.path, ticket.attention_note) == (TicketState.REQUESTED, 2, "已到驿站, 快递不接受拦截")
 
 
-def test_refunding_early_registers_a_claim_that_a_returned_parcel_withdraws(shipment, agent, ticket):
+def test_refunding_early_registers_a_claim_that_a_returned_parcel_withdraws(shipment, agent, clerk, ticket):
     grant_authority(agent, shipment.shop, "500")
     intercept = intercept_request(ticket=ticket, by=agent)
 
@@ -157,7 +207,7 @@ def test_refunding_early_registers_a_claim_that_a_returned_parcel_withdraws(ship
         Decimal("199.00"),
         "open",
     )
-    intercept_mark_returned(intercept=intercept, by=agent)
+    intercept_mark_returned(intercept=intercept, by=clerk)
     claim.refresh_from_db()
     intercept.refresh_from_db()
     assert (claim.status, intercept.status) == (CourierClaim.Status.WITHDRAWN, "returned_to_warehouse")
