@@ -4,6 +4,7 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -112,6 +113,14 @@ class CourierAgreement(ClaimTermsMixin, models.Model):
 
     def __str__(self):
         return f"{self.shop} · {self.courier}"
+
+    def clean(self):
+        super().clean()
+        # Half a robot would leave every message unsent with no one noticing why.
+        if self.robot_webhook_url and not self.robot_kind:
+            raise ValidationError({"robot_kind": _("Choose which kind of group robot the webhook URL is.")})
+        if self.robot_kind and not self.robot_webhook_url:
+            raise ValidationError({"robot_webhook_url": _("Give the group robot's webhook URL.")})
 
     @classmethod
     def defaults_for(cls, *, shop_id: int, courier: Courier) -> "CourierAgreement":

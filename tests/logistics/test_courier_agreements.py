@@ -7,7 +7,9 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -370,3 +372,33 @@ def test_a_supervisor_reads_the_agreements_but_does_not_change_them(client, shop
     assert response.status_code == 403
     agreement.refresh_from_db()
     assert agreement.intercept_contact == "刘经理"
+
+
+def test_a_robot_url_without_its_kind_is_refused_with_a_form_error(client, shop_1):
+    client.force_login(make_staff("manager-1", role=roles.MANAGER, shops=[shop_1]))
+
+    response = client.post(ADD_AGREEMENT, agreement_form(shop_1, courier("SF"), robot_kind=""))
+
+    assert response.status_code == 200
+    assert "robot_kind" in response.context["adminform"].form.errors
+    assert not CourierAgreement.objects.exists()
+
+
+def test_the_agreement_list_runs_the_same_queries_for_2_and_for_8_couriers(client, shop_1, shop_2):
+    client.force_login(make_staff("manager-1", role=roles.MANAGER, shops=[shop_1]))
+
+    def queries_for(count):
+        for number in range(count):
+            carrier = courier(f"C{count}-{number}")
+            courier_agreement_upsert(shop=shop_1, courier=carrier)
+            courier_agreement_upsert(shop=shop_2, courier=carrier)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(AGREEMENTS)
+        assert response.status_code == 200
+        return len(queries), len(response.context["cl"].result_list)
+
+    few, listed_few = queries_for(2)
+    many, listed_many = queries_for(6)
+
+    assert (listed_few, listed_many) == (2, 8)
+    assert many == few
