@@ -21,7 +21,7 @@ from aftersales.forms import OrderImportForm
 from aftersales.models import Order, OrderLine, Platform, Shop
 from aftersales.order_export import orders_to_xlsx
 from aftersales.order_import import ImportFileError, plan_order_import, read_rows
-from aftersales.selectors import shops_for_user
+from aftersales.selectors import shops_for_user, user_may_edit_platform
 from aftersales.services import order_import_apply, shop_set_members
 
 IMPORT_TOKEN_SALT = "aftersales.order-import"  # noqa: S105 - a signing namespace, not a secret
@@ -32,6 +32,9 @@ PREVIEW_ERROR_LIMIT = 500
 
 @admin.register(Platform)
 class PlatformAdmin(admin.ModelAdmin):
+    """A platform's deadlines are those of every shop on it: only a superuser, or a user assigned to every one of
+    those shops, changes them; the others read them."""
+
     list_display = [
         "__str__",
         "code",
@@ -44,6 +47,11 @@ class PlatformAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         # The six marketplaces are seeded by a migration; a new one needs code (its API adapter) anyway.
         return False
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        return obj is None or user_may_edit_platform(request.user, obj)
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -48,6 +48,27 @@ def user_works_in_shop(user, shop_id: int) -> bool:
     return shops_for_user(user).filter(pk=shop_id).exists()
 
 
+def user_covers_all_shops(user, shop_ids) -> bool:
+    """Whether the user is assigned to every one of `shop_ids` (a list or a queryset of ids). Rows that several shops
+    share (a platform, a courier) are changed only by such a user, so nobody changes what another shop works under."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return not Shop.objects.filter(pk__in=shop_ids).exclude(pk__in=shops_for_user(user)).exists()
+
+
+def shops_using_platform(platform) -> QuerySet[Shop]:
+    """The shops on a platform (its deadlines are theirs). A platform no shop is on yet is every shop's to come, so it
+    counts as used by all of them."""
+    shops = Shop.objects.filter(platform=platform)
+    return shops if shops.exists() else Shop.objects.all()
+
+
+def user_may_edit_platform(user, platform) -> bool:
+    return user_covers_all_shops(user, shops_using_platform(platform).values("pk"))
+
+
 def orders_for_user(user) -> QuerySet[Order]:
     return Order.objects.filter(shop__in=shops_for_user(user)).select_related("shop__platform")
 

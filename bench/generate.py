@@ -247,8 +247,8 @@ TABLES = {
         "due_at", "answered_at", "overdue_flagged_at", "note",
     ],
     "logistics_robotmessage": [
-        "id", "courier_id", "intercept_id", "purpose", "text", "status", "attempts", "last_error", "created_at",
-        "sent_at",
+        "id", "shop_id", "courier_id", "intercept_id", "purpose", "text", "status", "attempts", "last_error",
+        "created_at", "sent_at",
     ],
     "logistics_courierclaim": [
         "id", "shop_id", "courier_id", "order_id", "shipment_id", "ticket_id", "refund_id", "cause", "remedy",
@@ -1061,7 +1061,8 @@ class TicketPlan:
             sink.add(
                 "logistics_robotmessage",
                 (
-                    sink.next_id("logistics_robotmessage"), order.courier.pk, intercept["id"], "intercept_request",
+                    sink.next_id("logistics_robotmessage"), shop_id, order.courier.pk, intercept["id"],
+                    "intercept_request",
                     f"【拦截】{order.tracking} 请拦截退回，{intercept['due'].astimezone(CHINA):%H:%M} 前回复",
                     "sent", 1, "", intercept["at"], intercept["at"] + timedelta(seconds=rng.uniform(1, 30)),
                 ),

@@ -37,6 +37,7 @@ from logistics.models import LostParcelPolicy, Shipment, TrackingAccount, Tracki
 from logistics.services import (
     Scan,
     claims_register_for_courier_liability,
+    courier_agreement_upsert,
     courier_upsert,
     intercepts_open_for_waiting_tickets,
     lost_parcels_remedy_pending,
@@ -398,12 +399,12 @@ def load(*, seed: int = DEMO_SEED, today: datetime | None = None) -> DemoLoad:
     """
     today = today or demo_day()
     result = DemoLoad()
-    for code, name, _prefix in COURIERS:
-        courier_upsert(code=code, name=name, **COURIER_TERMS[code])
+    couriers = {code: courier_upsert(code=code, name=name, **COURIER_TERMS[code]) for code, name, _prefix in COURIERS}
     shops = {
         spec["code"]: shop_upsert(code=spec["code"], name=spec["name"], platform_code=spec["platform_code"])
         for spec in SHOPS
     }
+    _load_agreements(shops, couriers)
     for spec in SHOPS:
         shop = shops[spec["code"]]
         plan = plan_order_import(shop=shop, rows=order_rows(spec, today=today, seed=seed))
@@ -515,55 +516,62 @@ def _move_on(ticket: AfterSalesTicket, demo: DemoTicket, *, by, system) -> None:
 # Logistics: the couriers' agreements, the shops' tracking accounts and no-scan rules, scans, intercepts, lost parcels.
 # ---------------------------------------------------------------------------------------------------------------------
 
-# The robots' addresses are made up: `make run` records their messages instead of sending them.
-_ROBOT = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=demo-"
+# What every shop shares about a courier: the aggregators' codes, and the default answer time and claim terms for a
+# shop without its own agreement.
 COURIER_TERMS = {
+    "SF": {"kuaidi100_code": "shunfeng", "kdniao_code": "SF"},
+    "ZTO": {"kuaidi100_code": "zhongtong", "kdniao_code": "ZTO"},
+    "YTO": {"kuaidi100_code": "yuantong", "kdniao_code": "YTO"},
+    "YUNDA": {"kuaidi100_code": "yunda", "kdniao_code": "YD"},
+    "JD": {"kuaidi100_code": "jd", "kdniao_code": "JD"},
+    "EMS": {"kuaidi100_code": "ems", "kdniao_code": "EMS", "claim_postage_multiple": Decimal("3.00")},
+}
+# Each shop's agreement (快递协议) with each courier: its contact, its own group robot, its times and terms. The robots'
+# addresses are made up (one per shop, `<shop>` filled in): `make run` records their messages instead of sending them.
+_ROBOT = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=demo-"
+COURIER_AGREEMENTS = {
     "SF": {
-        "kuaidi100_code": "shunfeng",
-        "kdniao_code": "SF",
         "intercept_contact": "顺丰 刘经理",
         "robot_kind": "wecom",
-        "robot_webhook_url": _ROBOT + "sf",
+        "robot_webhook_url": _ROBOT + "sf-<shop>",
         "claim_terms": "保价件按声明价值, 未保价按实际损失",
     },
     "ZTO": {
-        "kuaidi100_code": "zhongtong",
-        "kdniao_code": "ZTO",
         "intercept_contact": "中通 陈主管",
         "robot_kind": "dingtalk",
-        "robot_webhook_url": "https://oapi.dingtalk.com/robot/send?access_token=demo-zto",
+        "robot_webhook_url": "https://oapi.dingtalk.com/robot/send?access_token=demo-zto-<shop>",
         "claim_max_amount": Decimal("1000.00"),
     },
     "YTO": {
-        "kuaidi100_code": "yuantong",
-        "kdniao_code": "YTO",
         "intercept_contact": "圆通 周专员",
         "robot_kind": "feishu",
-        "robot_webhook_url": "https://open.feishu.cn/open-apis/bot/v2/hook/demo-yto",
+        "robot_webhook_url": "https://open.feishu.cn/open-apis/bot/v2/hook/demo-yto-<shop>",
     },
     "YUNDA": {
-        "kuaidi100_code": "yunda",
-        "kdniao_code": "YD",
         "intercept_contact": "韵达 吴组长",
         "robot_kind": "wecom",
-        "robot_webhook_url": _ROBOT + "yunda",
+        "robot_webhook_url": _ROBOT + "yunda-<shop>",
     },
     "JD": {
-        "kuaidi100_code": "jd",
-        "kdniao_code": "JD",
         "intercept_contact": "京东 郑经理",
         "robot_kind": "wecom",
-        "robot_webhook_url": _ROBOT + "jd",
+        "robot_webhook_url": _ROBOT + "jd-<shop>",
         "intercept_answer_minutes": 60,
     },
     # No group: the intercept contact is phoned (the outbox says so).
-    "EMS": {
-        "kuaidi100_code": "ems",
-        "kdniao_code": "EMS",
-        "intercept_contact": "邮政 客户经理",
-        "claim_postage_multiple": Decimal("3.00"),
-    },
+    "EMS": {"intercept_contact": "邮政 客户经理", "claim_postage_multiple": Decimal("3.00")},
 }
+
+
+def _load_agreements(shops, couriers) -> None:
+    for shop in shops.values():
+        for code, terms in COURIER_AGREEMENTS.items():
+            terms = {**terms}
+            if "robot_webhook_url" in terms:
+                terms["robot_webhook_url"] = terms["robot_webhook_url"].replace("<shop>", shop.code)
+            courier_agreement_upsert(shop=shop, courier=couriers[code], **terms)
+
+
 # Douyin's remote list adds 云南 and 海南 to the seeds' six (DESIGN §5).
 DOUYIN_REMOTE = ["新疆", "西藏", "青海", "内蒙古", "甘肃", "宁夏", "云南", "海南"]
 # One parcel in this many gets no scan after pickup, so the no-scan rule has lost parcels to show.

@@ -18,11 +18,13 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from aftersales.admin_scoping import ReadOnlyAdminMixin, ShopScopedAdminMixin
+from aftersales.admin_scoping import AccessibleShopFilter, ReadOnlyAdminMixin, ShopScopedAdminMixin
 from aftersales.errors import ActionRefused
+from aftersales.selectors import shops_for_user
 from logistics.admin_inlines import EventInline
 from logistics.models import (
     Courier,
+    CourierAgreement,
     InterceptRequest,
     LostParcelPolicy,
     RobotMessage,
@@ -32,6 +34,7 @@ from logistics.models import (
 )
 from logistics.provinces import short_province
 from logistics.robots import robot_message_send
+from logistics.selectors import user_may_edit_courier
 from logistics.services import (
     intercept_confirm,
     intercept_fail,
@@ -54,12 +57,58 @@ def _local(moment) -> str:
 
 @admin.register(Courier)
 class CourierAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "intercept_contact", "robot_kind", "intercept_answer_minutes", "is_active"]
-    list_filter = ["is_active", "robot_kind"]
+    """A courier is every shop's row: only a superuser, or a user assigned to every shop using it, changes it; the
+    others read it. What a shop agreed with the courier is on its own agreement (CourierAgreementAdmin)."""
+
+    list_display = ["code", "name", "intercept_answer_minutes", "is_active"]
+    list_filter = ["is_active"]
     search_fields = ["code", "name"]
     fieldsets = [
         (None, {"fields": ["code", "name", "is_active"]}),
         (gettext_lazy("Tracking aggregators"), {"fields": ["kuaidi100_code", "kdniao_code"]}),
+        (
+            gettext_lazy("Defaults for shops without an agreement"),
+            {
+                "fields": ["intercept_answer_minutes", "claim_postage_multiple", "claim_max_amount", "claim_terms"],
+                "description": gettext_lazy(
+                    "A shop's contact (接口人), group robot, answer time and claim terms are set on its courier "
+                    "agreement (快递协议)."
+                ),
+            },
+        ),
+    ]
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and user_may_edit_courier(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        return obj is None or user_may_edit_courier(request.user, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CourierAgreement)
+class CourierAgreementAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
+    """快递协议: each shop's contact, group robot, answer time and claim terms with a courier; a user sees and edits
+    only their shops' agreements."""
+
+    list_display = [
+        "shop",
+        "courier",
+        "intercept_contact",
+        "intercept_contact_phone",
+        "robot_kind",
+        "intercept_answer_minutes",
+    ]
+    list_select_related = ["shop", "courier"]
+    list_filter = ["shop", "courier", "robot_kind"]
+    search_fields = ["courier__code", "courier__name", "intercept_contact"]
+    autocomplete_fields = ["courier"]
+    fieldsets = [
+        (None, {"fields": ["shop", "courier"]}),
         (
             gettext_lazy("Intercepts (拦截)"),
             {
@@ -380,20 +429,35 @@ class TrackingAccountAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(RobotMessage)
 class RobotMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["created_at_local", "courier", "purpose", "status", "attempts", "sent_at_local", "last_error"]
-    list_select_related = ["courier"]
-    list_filter = ["status", "purpose", "courier"]
+    list_display = [
+        "created_at_local",
+        "shop",
+        "courier",
+        "purpose",
+        "status",
+        "attempts",
+        "sent_at_local",
+        "last_error",
+    ]
+    list_select_related = ["shop", "courier"]
+    list_filter = ["status", "purpose", "courier", "shop"]
     ordering = ["-id"]
     show_full_result_count = False
     actions = ["send_again"]
 
     def get_queryset(self, request):
-        # Messages name couriers, not shops; a user sees those about their shops' intercepts, plus the couriers'
-        # batch messages (lost parcels, chases), which list waybill numbers only.
-        from aftersales.selectors import shops_for_user
-
+        # Each message is one shop's (its waybills, its robot); those written before messages had a shop are
+        # matched through their intercept, and the shopless batch ones only a superuser sees.
         queryset = super().get_queryset(request)
-        return queryset.filter(Q(intercept__isnull=True) | Q(intercept__shop__in=shops_for_user(request.user)))
+        if request.user.is_superuser:
+            return queryset
+        shops = shops_for_user(request.user)
+        return queryset.filter(Q(shop__in=shops) | Q(shop__isnull=True, intercept__shop__in=shops))
+
+    def get_list_filter(self, request):
+        filters = list(super().get_list_filter(request))
+        scoped = type("ScopedShopFilter", (AccessibleShopFilter,), {"shop_path": "shop"})
+        return [scoped if name == "shop" else name for name in filters]
 
     @admin.display(description=gettext_lazy("created at"), ordering="created_at")
     def created_at_local(self, message):
@@ -408,9 +472,12 @@ class RobotMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Send again now"), permissions=["send"])
     def send_again(self, request, queryset):
-        RobotMessage.objects.filter(pk__in=queryset.values("pk"), status=RobotMessage.Status.FAILED).update(
-            status=RobotMessage.Status.PENDING, attempts=0
-        )
+        # Failed ones, and those that waited for their shop's robot to be set up on its agreement.
+        RobotMessage.objects.filter(
+            pk__in=queryset.values("pk"),
+            status__in=[RobotMessage.Status.FAILED, RobotMessage.Status.NO_ROBOT],
+            shop__isnull=False,
+        ).update(status=RobotMessage.Status.PENDING, attempts=0)
         sent = sum(
             robot_message_send(message_id=pk) == RobotMessage.Status.SENT
             for pk in queryset.values_list("pk", flat=True)

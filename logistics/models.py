@@ -4,6 +4,7 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -30,28 +31,10 @@ class RobotKind(models.TextChoices):
     FEISHU = "feishu", _("Feishu group robot")
 
 
-class Courier(models.Model):
-    """A courier company and the shop's agreement with it (物流协议). Orders refer to it by `code`."""
+class ClaimTermsMixin(models.Model):
+    """Claim terms (理赔条款). Without a declared value the Postal Law (art. 47) caps a lost parcel at 3× the postage,
+    unless the contract says more; `claim_max_amount` is the contract's own cap, empty when it has none."""
 
-    code = models.CharField(_("code"), max_length=20, unique=True)
-    name = models.CharField(_("name"), max_length=50)
-    is_active = models.BooleanField(_("active"), default=True)
-    # The aggregators name couriers their own way (Kuaidi100 "shunfeng", Kdniao "SF"); pushes are matched by these.
-    kuaidi100_code = models.CharField(_("Kuaidi100 company code"), max_length=30, blank=True)
-    kdniao_code = models.CharField(_("Kdniao shipper code"), max_length=30, blank=True)
-    # 接口人: the courier's person who answers intercept requests, reached through a group robot.
-    intercept_contact = models.CharField(_("intercept contact (接口人)"), max_length=50, blank=True)
-    intercept_contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)
-    robot_kind = models.CharField(_("group robot"), max_length=20, choices=RobotKind.choices, blank=True)
-    robot_webhook_url = models.URLField(_("group robot webhook URL"), max_length=500, blank=True)
-    robot_secret = models.CharField(
-        _("group robot signing secret"), max_length=200, blank=True, help_text=_("DingTalk and Feishu “sign” secret.")
-    )
-    intercept_answer_minutes = models.PositiveIntegerField(
-        _("minutes the courier has to answer an intercept"), default=120, validators=[MinValueValidator(1)]
-    )
-    # Claim terms: without a declared value the Postal Law (art. 47) caps a lost parcel at 3× the postage, unless
-    # the shop's contract says more; `claim_max_amount` is the contract's own cap, empty when it has none.
     claim_postage_multiple = models.DecimalField(
         _("claim cap as a multiple of postage"),
         max_digits=5,
@@ -64,6 +47,36 @@ class Courier(models.Model):
     claim_terms = models.TextField(_("claim terms"), blank=True)
 
     class Meta:
+        abstract = True
+
+    def claimable(self, loss: Decimal, postage: Decimal | None) -> Decimal:
+        """What the courier owes for `loss` under these terms."""
+        amount = loss
+        if self.claim_postage_multiple is not None and postage:
+            amount = min(amount, (postage * self.claim_postage_multiple).quantize(Decimal("0.01")))
+        if self.claim_max_amount is not None:
+            amount = min(amount, self.claim_max_amount)
+        return amount
+
+
+class Courier(ClaimTermsMixin, models.Model):
+    """A courier company, the same for every shop. Orders refer to it by `code`.
+
+    Its answer time and claim terms are the defaults for a shop without its own agreement (CourierAgreement); what a
+    shop agreed (its contact, its group robot, its times and terms) is on that shop's agreement, never here, because
+    this row is every shop's."""
+
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=50)
+    is_active = models.BooleanField(_("active"), default=True)
+    # The aggregators name couriers their own way (Kuaidi100 "shunfeng", Kdniao "SF"); pushes are matched by these.
+    kuaidi100_code = models.CharField(_("Kuaidi100 company code"), max_length=30, blank=True)
+    kdniao_code = models.CharField(_("Kdniao shipper code"), max_length=30, blank=True)
+    intercept_answer_minutes = models.PositiveIntegerField(
+        _("minutes the courier has to answer an intercept"), default=120, validators=[MinValueValidator(1)]
+    )
+
+    class Meta:
         verbose_name = _("courier")
         verbose_name_plural = _("couriers")
         ordering = ["code"]
@@ -71,14 +84,60 @@ class Courier(models.Model):
     def __str__(self):
         return self.name
 
-    def claimable(self, loss: Decimal, postage: Decimal | None) -> Decimal:
-        """What the courier owes for `loss` under this courier's terms."""
-        amount = loss
-        if self.claim_postage_multiple is not None and postage:
-            amount = min(amount, (postage * self.claim_postage_multiple).quantize(Decimal("0.01")))
-        if self.claim_max_amount is not None:
-            amount = min(amount, self.claim_max_amount)
-        return amount
+
+class CourierAgreement(ClaimTermsMixin, models.Model):
+    """快递协议: what one shop agreed with one courier: the courier's person who answers its intercepts (接口人) and the
+    group robot that reaches them, the time they have to answer, and the claim terms.
+
+    Intercepts, robot messages and claims of the shop read this row. A shop without one uses the courier's default
+    answer time and claim terms, and its robot messages go nowhere (they wait as “no robot configured”)."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="courier_agreements", verbose_name=_("shop"))
+    courier = models.ForeignKey(Courier, on_delete=models.PROTECT, related_name="agreements", verbose_name=_("courier"))
+    intercept_contact = models.CharField(_("intercept contact (接口人)"), max_length=50, blank=True)
+    intercept_contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)
+    intercept_answer_minutes = models.PositiveIntegerField(
+        _("minutes the courier has to answer an intercept"), default=120, validators=[MinValueValidator(1)]
+    )
+    robot_kind = models.CharField(_("group robot"), max_length=20, choices=RobotKind.choices, blank=True)
+    robot_webhook_url = models.URLField(_("group robot webhook URL"), max_length=500, blank=True)
+    robot_secret = models.CharField(
+        _("group robot signing secret"), max_length=200, blank=True, help_text=_("DingTalk and Feishu “sign” secret.")
+    )
+
+    class Meta:
+        verbose_name = _("courier agreement")
+        verbose_name_plural = _("courier agreements (快递协议)")
+        ordering = ["shop_id", "courier_id"]
+        constraints = [models.UniqueConstraint(fields=["shop", "courier"], name="courier_agreement_unique")]
+
+    def __str__(self):
+        return f"{self.shop} · {self.courier}"
+
+    def clean(self):
+        super().clean()
+        # Half a robot would leave every message unsent with no one noticing why.
+        if self.robot_webhook_url and not self.robot_kind:
+            raise ValidationError({"robot_kind": _("Choose which kind of group robot the webhook URL is.")})
+        if self.robot_kind and not self.robot_webhook_url:
+            raise ValidationError({"robot_webhook_url": _("Give the group robot's webhook URL.")})
+
+    @classmethod
+    def defaults_for(cls, *, shop_id: int, courier: Courier) -> "CourierAgreement":
+        """The terms a shop without an agreement works under (never saved): the courier's default answer time and
+        claim terms, and no contact or robot."""
+        return cls(
+            shop_id=shop_id,
+            courier=courier,
+            intercept_answer_minutes=courier.intercept_answer_minutes,
+            claim_postage_multiple=courier.claim_postage_multiple,
+            claim_max_amount=courier.claim_max_amount,
+            claim_terms=courier.claim_terms,
+        )
+
+    @property
+    def has_robot(self) -> bool:
+        return bool(self.pk and self.robot_kind and self.robot_webhook_url)
 
 
 class LostParcelPolicy(models.Model):
@@ -485,9 +544,15 @@ class RobotMessage(models.Model):
         PENDING = "pending", _("pending")
         SENT = "sent", _("sent")
         FAILED = "failed", _("failed")
-        # The courier has no group robot configured: someone must phone the contact.
+        # The shop's agreement with the courier names no group robot: it was sent to nobody; someone must set the
+        # robot up on the agreement (then send it again) or phone the contact.
         NO_ROBOT = "no_robot", _("no robot configured")
 
+    # The shop whose agreement's robot the message goes to. Empty only on messages written before agreements were
+    # per shop (they are never sent again).
+    shop = models.ForeignKey(
+        Shop, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("shop")
+    )
     courier = models.ForeignKey(Courier, on_delete=models.PROTECT, related_name="robot_messages")
     intercept = models.ForeignKey(
         InterceptRequest, on_delete=models.CASCADE, null=True, blank=True, related_name="robot_messages"

@@ -1,8 +1,10 @@
 """Group robots: messages to a courier's group chat (WeCom, DingTalk or Feishu custom-robot webhooks).
 
-Messages are written to the RobotMessage outbox in the transaction that decided them and sent afterwards by a task,
-so a robot that is down or a worker that dies delays a message but never loses it. The transport is chosen by
-settings.GROUP_ROBOT_TRANSPORT: HTTP by default; `make run`'s demo uses the recorder, which sends nothing.
+Each message belongs to a shop and goes to the robot of that shop's agreement (快递协议) with the courier, never to an
+address another shop set. Messages are written to the RobotMessage outbox in the transaction that decided them and
+sent afterwards by a task, so a robot that is down or a worker that dies delays a message but never loses it. The
+transport is chosen by settings.GROUP_ROBOT_TRANSPORT: HTTP by default; `make run`'s demo uses the recorder, which
+sends nothing.
 """
 
 import base64
@@ -17,8 +19,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 
-from logistics.models import RobotKind, RobotMessage
+from logistics.models import CourierAgreement, RobotKind, RobotMessage
 
 logger = logging.getLogger(__name__)
 
@@ -109,26 +112,48 @@ def get_robot_transport():
     return import_string(settings.GROUP_ROBOT_TRANSPORT)()
 
 
+def _agreement_of(message: RobotMessage) -> CourierAgreement | None:
+    if message.shop_id is None:
+        return None
+    return CourierAgreement.objects.filter(shop_id=message.shop_id, courier_id=message.courier_id).first()
+
+
+def _no_robot_reason(message: RobotMessage, agreement: CourierAgreement | None) -> str:
+    if message.shop_id is None:
+        return gettext("Written before robots were set per shop; not sent.")
+    names = {"shop": message.shop.name, "courier": message.courier.name}
+    if agreement is None:
+        return gettext("%(shop)s has no agreement with %(courier)s: set one up with its group robot.") % names
+    return gettext("The agreement of %(shop)s with %(courier)s has no group robot: set it up.") % names
+
+
 def robot_message_send(*, message_id: int) -> str:
-    """Send one pending message; returns its status. Still `pending` means try again later (the task retries)."""
+    """Send one pending message to the group robot of its shop's agreement with the courier; returns its status.
+    Still `pending` means try again later (the task retries). No agreement or no robot on it: `no_robot`, sent to
+    nobody."""
     with transaction.atomic():
         message = (
             RobotMessage.objects.select_for_update(of=("self",), skip_locked=True)
-            .select_related("courier")
+            .select_related("courier", "shop")
             .filter(pk=message_id, status=RobotMessage.Status.PENDING)
             .first()
         )
         if message is None:
             return RobotMessage.objects.filter(pk=message_id).values_list("status", flat=True).first() or ""
-        courier = message.courier
-        if not (courier.robot_kind and courier.robot_webhook_url):
+        agreement = _agreement_of(message)
+        if agreement is None or not agreement.has_robot:
+            # Never a global address: without the shop's own robot the message goes to nobody and says why.
             message.status = RobotMessage.Status.NO_ROBOT
-            message.save(update_fields=["status"])
+            message.last_error = _no_robot_reason(message, agreement)[:300]
+            message.save(update_fields=["status", "last_error"])
             return message.status
         message.attempts += 1
         try:
             get_robot_transport().send(
-                kind=courier.robot_kind, url=courier.robot_webhook_url, secret=courier.robot_secret, text=message.text
+                kind=agreement.robot_kind,
+                url=agreement.robot_webhook_url,
+                secret=agreement.robot_secret,
+                text=message.text,
             )
         except RobotRefused as error:
             message.status, message.last_error = RobotMessage.Status.FAILED, str(error)[:300]

@@ -108,6 +108,7 @@ REFERENCE_DATA_MIGRATIONS = [
     ("aftersales.migrations.0007_ticket_role_permissions", "grant"),
     ("warehouse.migrations.0002_role_permissions", "grant"),
     ("logistics.migrations.0004_role_permissions", "grant"),
+    ("logistics.migrations.0006_courier_agreements_data", "grant"),
     ("aftersales.migrations.0010_sweep_run_permissions", "grant"),
     ("config.migrations.0001_beat_schedule", "create_schedule"),
     ("config.migrations.0002_enable_metrics_rollup", "enable"),

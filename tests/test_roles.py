@@ -91,6 +91,7 @@ EXPECTED = {
         "logistics.view_lostparcelpolicy",
         "logistics.view_logisticsevent",
         "logistics.view_robotmessage",
+        "logistics.view_courieragreement",
     },
     roles.WAREHOUSE: {
         "aftersales.view_order",
@@ -197,6 +198,9 @@ EXPECTED = {
         "logistics.view_logisticsevent",
         "logistics.add_courier",
         "logistics.change_courier",
+        "logistics.view_courieragreement",
+        "logistics.add_courieragreement",
+        "logistics.change_courieragreement",
     },
 }
 

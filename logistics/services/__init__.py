@@ -29,6 +29,7 @@ from logistics.services.lost import (
 from logistics.services.shipments import (
     IngestResult,
     Scan,
+    courier_agreement_upsert,
     courier_upsert,
     outbound_shipment_for,
     shipment_dispatch,
@@ -48,6 +49,7 @@ __all__ = [
     "claims_apply_settlement",
     "claims_register_for_courier_liability",
     "claims_submit",
+    "courier_agreement_upsert",
     "courier_upsert",
     "intercept_confirm",
     "intercept_fail",

@@ -20,6 +20,7 @@ from logistics.models import (
     CourierClaim,
     LogisticsEvent,
 )
+from logistics.selectors import agreements_for
 from logistics.services.common import (
     BATCH_SIZE,
     LOST_REASON_CODE,
@@ -60,6 +61,7 @@ def claims_register_for_courier_liability(*, batch_size: int = BATCH_SIZE, now=N
             last_id = tickets[-1].pk
             couriers = couriers_by_code(ticket.order.courier_code for ticket in tickets)
             refunds = _refunded_per_ticket(tickets)
+            agreements = agreements_for((ticket.shop_id, couriers[ticket.order.courier_code]) for ticket in tickets)
             rows = []
             for ticket in tickets:
                 courier = couriers[ticket.order.courier_code]
@@ -74,7 +76,7 @@ def claims_register_for_courier_liability(*, batch_size: int = BATCH_SIZE, now=N
                         cause=ClaimCause.LOST if ticket.reason.code == LOST_REASON_CODE else ClaimCause.DAMAGED,
                         remedy=ClaimRemedy.REFUND if refunded is not None else ClaimRemedy.RESHIP,
                         loss_amount=loss,
-                        claim_amount=courier.claimable(loss, None),
+                        claim_amount=agreements[ticket.shop_id, courier.pk].claimable(loss, None),
                         month=month_of(now),
                         created_at=now,
                     )

@@ -24,6 +24,7 @@ from logistics.models import (
     RobotMessage,
     Shipment,
 )
+from logistics.selectors import agreement_for
 from logistics.services.common import (
     ANSWER_INTERCEPT,
     BATCH_SIZE,
@@ -77,6 +78,8 @@ def intercept_request(*, ticket: AfterSalesTicket, by, note: str = "") -> Interc
     aftersales.ticket_start_intercept(ticket=ticket, by=by, note=note)
     now = timezone.now()
     courier = shipment.courier
+    # The shop's own agreement with the courier sets the answer time (the courier's default when it has none).
+    agreement = agreement_for(shop_id=ticket.shop_id, courier=courier)
     try:
         with transaction.atomic():
             intercept = InterceptRequest.objects.create(
@@ -86,7 +89,7 @@ def intercept_request(*, ticket: AfterSalesTicket, by, note: str = "") -> Interc
                 courier=courier,
                 requested_by=by,
                 requested_at=now,
-                due_at=now + timedelta(minutes=courier.intercept_answer_minutes),
+                due_at=now + timedelta(minutes=agreement.intercept_answer_minutes),
                 note=note,
             )
     except IntegrityError as error:
@@ -97,7 +100,11 @@ def intercept_request(*, ticket: AfterSalesTicket, by, note: str = "") -> Interc
     queue_robot_messages(
         [
             RobotMessage(
-                courier=courier, intercept=intercept, purpose="intercept_request", text=_intercept_message(intercept)
+                shop_id=ticket.shop_id,
+                courier=courier,
+                intercept=intercept,
+                purpose="intercept_request",
+                text=_intercept_message(intercept),
             )
         ]
     )
@@ -257,7 +264,9 @@ def intercept_refund_early(*, ticket: AfterSalesTicket, by, note: str = "") -> C
         cause=ClaimCause.INTERCEPT,
         remedy=ClaimRemedy.REFUND,
         loss_amount=refund.amount,
-        claim_amount=intercept.courier.claimable(refund.amount, intercept.shipment.postage),
+        claim_amount=agreement_for(shop_id=ticket.shop_id, courier=intercept.courier).claimable(
+            refund.amount, intercept.shipment.postage
+        ),
         month=month_of(now),
         created_at=now,
     )
@@ -266,8 +275,9 @@ def intercept_refund_early(*, ticket: AfterSalesTicket, by, note: str = "") -> C
 
 
 def intercepts_flag_overdue(*, now=None, batch_size: int = BATCH_SIZE) -> int:
-    """Intercepts the courier has not answered in time: flag them, chase the courier's group (one message per
-    courier per batch, listing the waybills) and put a note in front of each ticket's agent."""
+    """Intercepts the courier has not answered in time: flag them, chase the courier's group (one message per shop
+    and courier per batch, listing that shop's waybills, to the shop's own robot) and put a note in front of each
+    ticket's agent."""
     now = now or timezone.now()
     flagged = 0
     system = system_user()
@@ -300,18 +310,19 @@ def intercepts_flag_overdue(*, now=None, batch_size: int = BATCH_SIZE) -> int:
                 )
                 for i in batch
             )
-            per_courier = defaultdict(list)
+            per_shop_courier = defaultdict(list)
             for intercept in batch:
-                per_courier[intercept.courier].append(intercept)
+                per_shop_courier[intercept.shop_id, intercept.courier].append(intercept)
             queue_robot_messages(
                 [
                     RobotMessage(
+                        shop_id=shop_id,
                         courier=courier,
                         purpose="intercept_overdue",
                         text=_("[Intercepts overdue] Please answer now: %(numbers)s")
                         % {"numbers": ", ".join(i.shipment.tracking_number for i in intercepts)},
                     )
-                    for courier, intercepts in per_courier.items()
+                    for (shop_id, courier), intercepts in per_shop_courier.items()
                 ]
             )
             aftersales.tickets_flag_for_agent(ticket_ids=[i.ticket_id for i in batch], by=system, note=note)

@@ -28,6 +28,7 @@ from logistics.models import (
     Shipment,
 )
 from logistics.provinces import short_province
+from logistics.selectors import agreement_for, agreements_for
 from logistics.services.common import (
     BATCH_SIZE,
     LOST_REASON_CODE,
@@ -124,6 +125,7 @@ def _declare_lost(lost: list[Shipment], *, now, by) -> int:
         .exclude(status=CourierClaim.Status.WITHDRAWN)
         .values_list("shipment_id", flat=True)
     )
+    agreements = agreements_for((shipment.shop_id, shipment.courier) for shipment in lost)
     claims = CourierClaim.objects.bulk_create(
         [
             CourierClaim(
@@ -133,7 +135,9 @@ def _declare_lost(lost: list[Shipment], *, now, by) -> int:
                 shipment=shipment,
                 cause=ClaimCause.LOST,
                 loss_amount=shipment.order.paid_amount,
-                claim_amount=shipment.courier.claimable(shipment.order.paid_amount, shipment.postage),
+                claim_amount=agreements[shipment.shop_id, shipment.courier_id].claimable(
+                    shipment.order.paid_amount, shipment.postage
+                ),
                 month=month_of(now),
                 created_at=now,
             )
@@ -157,18 +161,20 @@ def _declare_lost(lost: list[Shipment], *, now, by) -> int:
         ]
         + [event_row(by=by, action="opened", at=now, to_state=claim.status, claim=claim) for claim in claims]
     )
-    per_courier = defaultdict(list)
+    # One message per shop and courier, to that shop's robot: a shop's waybills never reach another shop's group.
+    per_shop_courier = defaultdict(list)
     for shipment in lost:
-        per_courier[shipment.courier].append(shipment.tracking_number)
+        per_shop_courier[shipment.shop_id, shipment.courier].append(shipment.tracking_number)
     queue_robot_messages(
         [
             RobotMessage(
+                shop_id=shop_id,
                 courier=courier,
                 purpose="lost_parcels",
                 text=_("[Lost parcels] No scan within the agreed time; registered for a claim: %(numbers)s")
                 % {"numbers": ", ".join(numbers)},
             )
-            for courier, numbers in per_courier.items()
+            for (shop_id, courier), numbers in per_shop_courier.items()
         ]
     )
     for shipment in lost:
@@ -281,7 +287,8 @@ def _fill_claim(claim, *, shipment, ticket, refund, remedy, note, by, at) -> Non
     if refund is not None:
         claim.refund = refund
         claim.loss_amount = refund.amount
-        claim.claim_amount = shipment.courier.claimable(refund.amount, shipment.postage)
+        agreement = agreement_for(shop_id=shipment.shop_id, courier=shipment.courier)
+        claim.claim_amount = agreement.claimable(refund.amount, shipment.postage)
     if note and remedy == ClaimRemedy.PENDING:
         claim.review_note = note
     claim.save()

@@ -17,6 +17,7 @@ from aftersales.selectors import system_user
 from aftersales.services.tickets import normalise_tracking_number, require_in_shop
 from logistics.models import (
     Courier,
+    CourierAgreement,
     InterceptRequest,
     Shipment,
     TrackingEvent,
@@ -33,6 +34,12 @@ logger = logging.getLogger(__name__)
 def courier_upsert(*, code: str, name: str, **terms) -> Courier:
     courier, _created = Courier.objects.update_or_create(code=code, defaults={"name": name, **terms})
     return courier
+
+
+def courier_agreement_upsert(*, shop, courier: Courier, **terms) -> CourierAgreement:
+    """A shop's agreement (快递协议) with a courier: its contact, group robot, answer time and claim terms."""
+    agreement, _created = CourierAgreement.objects.update_or_create(shop=shop, courier=courier, defaults=terms)
+    return agreement
 
 
 # --- shipments ------------------------------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ from django.test import override_settings
 
 from logistics.models import RobotKind, RobotMessage
 from logistics.robots import MAX_ATTEMPTS, HttpRobotTransport, RecordingRobotTransport, robot_message_send
+from logistics.services import courier_agreement_upsert
+from tests.factories import ShopFactory
 from tests.logistics.parcels import courier
 
 pytestmark = pytest.mark.django_db
@@ -62,9 +64,12 @@ def robot():
     server.close()
 
 
-def message_to(kind, url, secret="", text="[拦截] 顺丰 SF0001"):
-    carrier = courier("SF", robot_kind=kind, robot_webhook_url=url, robot_secret=secret)
-    return RobotMessage.objects.create(courier=carrier, purpose="intercept_request", text=text)
+def message_to(kind, url, secret="", text="[拦截] 顺丰 SF0001", shop=None):
+    """A message of `shop` whose agreement with SF has this robot."""
+    shop = shop or ShopFactory()
+    carrier = courier("SF")
+    courier_agreement_upsert(shop=shop, courier=carrier, robot_kind=kind, robot_webhook_url=url, robot_secret=secret)
+    return RobotMessage.objects.create(shop=shop, courier=carrier, purpose="intercept_request", text=text)
 
 
 @override_settings(GROUP_ROBOT_TRANSPORT=HTTP)

@@ -16,5 +16,5 @@ def grant_back(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("logistics", "0004_role_permissions")]
+    dependencies = [("logistics", "0007_courier_without_shop_terms")]
     operations = [migrations.RunPython(revoke, grant_back)]
