@@ -7,6 +7,7 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from aftersales.order_import import COLUMNS
+from aftersales.spreadsheets import sheet_append
 
 # Every column the importer knows, in its order, so an export always imports back.
 EXPORT_COLUMNS = list(COLUMNS)
@@ -16,7 +17,7 @@ def orders_to_xlsx(orders) -> bytes:
     """`orders` must have its lines prefetched. Times are written in Asia/Shanghai, as the shop reads them."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet()
-    sheet.append([COLUMNS[name][0] for name in EXPORT_COLUMNS])
+    sheet_append(sheet, [COLUMNS[name][0] for name in EXPORT_COLUMNS])
     for order in orders:
         for line in order.lines.all():
             values = {
@@ -26,11 +27,12 @@ def orders_to_xlsx(orders) -> bytes:
                 "quantity": line.quantity,
                 "line_paid_amount": line.paid_amount,
             }
-            sheet.append(
+            sheet_append(
+                sheet,
                 [
                     spreadsheet_time(values[name]) if isinstance(values[name], datetime) else values[name]
                     for name in EXPORT_COLUMNS
-                ]
+                ],
             )
     buffer = io.BytesIO()
     workbook.save(buffer)

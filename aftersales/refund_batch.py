@@ -13,6 +13,7 @@ from openpyxl.cell import WriteOnlyCell
 
 from aftersales.models import Refund
 from aftersales.order_export import spreadsheet_time
+from aftersales.spreadsheets import sheet_append
 
 SHEET_TITLE = "批量退款"
 HEADERS = ["订单编号", "退款编号", "退款金额", "退款类型", "退款说明", "执行时间", "网关流水号"]
@@ -32,7 +33,7 @@ def refunds_to_batch_xlsx(refunds) -> bytes:
     sheet = workbook.create_sheet(SHEET_TITLE)
     for column, width in COLUMN_WIDTHS.items():
         sheet.column_dimensions[column].width = width
-    sheet.append(HEADERS)
+    sheet_append(sheet, HEADERS)
     with translation.override("zh-hans"):
         for refund in refunds:
             if refund.status != Refund.Status.SUCCEEDED:
@@ -41,7 +42,8 @@ def refunds_to_batch_xlsx(refunds) -> bytes:
             amount.number_format = AMOUNT_FORMAT
             executed_at = WriteOnlyCell(sheet, value=spreadsheet_time(refund.executed_at))
             executed_at.number_format = TIME_FORMAT
-            sheet.append(
+            sheet_append(
+                sheet,
                 [
                     refund.order.platform_order_id,
                     refund.ticket.platform_ticket_id,
@@ -50,7 +52,7 @@ def refunds_to_batch_xlsx(refunds) -> bytes:
                     refund.ticket.reason.label_zh,
                     executed_at,
                     refund.gateway_reference,
-                ]
+                ],
             )
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -302,7 +302,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "aftersales.api_support.DeskAutoSchema",
     "EXCEPTION_HANDLER": "aftersales.api_support.api_exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["aftersales.api_filters.DeskFilterBackend"],
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    # DRF's UserRateThrottle, except that an unreachable cache lets calls through (logged) instead of failing them.
+    "DEFAULT_THROTTLE_CLASSES": ["config.throttling.FailOpenUserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user": env_str("API_THROTTLE_USER_RATE", "6000/minute")},
 }
 # The API's docs are served from the sidecar's static files: nothing is fetched from a CDN.

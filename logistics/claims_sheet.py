@@ -22,6 +22,7 @@ from aftersales.errors import ActionRefused
 from aftersales.models import ZERO
 from aftersales.selectors import shops_for_user
 from aftersales.services import parse_amount
+from aftersales.spreadsheets import sheet_append
 from logistics.models import ClaimCause, ClaimRemedy, Courier, CourierClaim
 from logistics.services.claims import ClaimSettlementRow, claim_settlement_check
 
@@ -122,7 +123,7 @@ def claims_to_xlsx(claims) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = SHEET_TITLE
-    sheet.append(HEADERS)
+    sheet_append(sheet, HEADERS)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
@@ -131,7 +132,8 @@ def claims_to_xlsx(claims) -> bytes:
     count, loss_total, claim_total = 0, ZERO, ZERO
     for claim in claims:
         tracking_number = claim.shipment.tracking_number if claim.shipment_id else claim.order.tracking_number
-        sheet.append(
+        sheet_append(
+            sheet,
             [
                 claim.reference,
                 timezone.localtime(claim.created_at).date(),
@@ -146,7 +148,7 @@ def claims_to_xlsx(claims) -> bytes:
                 None,
                 None,
                 None,
-            ]
+            ],
         )
         row = sheet.max_row
         sheet.cell(row=row, column=2).number_format = DATE_FORMAT
@@ -160,7 +162,7 @@ def claims_to_xlsx(claims) -> bytes:
         answers = DataValidation(type="list", formula1=f'"{SETTLED_WORD},{REJECTED_WORD}"', allow_blank=True)
         answers.add(f"K2:K{count + 1}")
         sheet.add_data_validation(answers)
-    sheet.append([TOTAL_LABEL, count, None, None, None, None, None, loss_total, claim_total])
+    sheet_append(sheet, [TOTAL_LABEL, count, None, None, None, None, None, loss_total, claim_total])
     totals = sheet.max_row
     sheet.cell(row=totals, column=2).number_format = COUNT_FORMAT
     for column in (8, 9):

@@ -18,6 +18,7 @@ from openpyxl import Workbook
 from aftersales.desk_pages import permission_any, render_page
 from aftersales.models import OPEN_TICKET_STATES, AfterSalesTicket, ApprovalRequest, Order
 from aftersales.selectors import shops_for_user
+from aftersales.spreadsheets import sheet_append
 from metrics.definitions import CHINA, METRICS, Scope
 from metrics.models import ShopScorecard
 from metrics.rollups import figures_for
@@ -135,10 +136,11 @@ def _xlsx(rows, *, days: int, shop) -> HttpResponse:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = _("KPIs")
-    sheet.append([_("metric"), _("value"), _("previous period"), _("change"), _("numerator"), _("denominator")])
+    sheet_append(sheet, [_("metric"), _("value"), _("previous period"), _("change"), _("numerator"), _("denominator")])
     for row in rows:
         figure, before = row["figure"], row["before"]
-        sheet.append(
+        sheet_append(
+            sheet,
             [
                 str(row["metric"].name),
                 figure.value,
@@ -146,7 +148,7 @@ def _xlsx(rows, *, days: int, shop) -> HttpResponse:
                 row["change"],
                 figure.numerator,
                 figure.denominator,
-            ]
+            ],
         )
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -25,6 +25,16 @@ def _broker_assumed_up():
 
 
 @pytest.fixture(autouse=True)
+def _cache_assumed_up():
+    """A test whose cache failed must not leave the next test's API calls unthrottled (config.throttling's back-off)."""
+    from config import throttling
+
+    throttling._cache_down_until = 0.0
+    yield
+    throttling._cache_down_until = 0.0
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     """Tests share the real Redis (database 15); start each one from an empty cache."""
     cache.clear()
