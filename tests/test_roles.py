@@ -198,6 +198,9 @@ EXPECTED = {
         "logistics.view_logisticsevent",
         "logistics.add_courier",
         "logistics.change_courier",
+        # API tokens: who holds one, until when; a manager may revoke any (issue 16).
+        "config.view_apitoken",
+        "config.change_apitoken",
     },
 }
 
