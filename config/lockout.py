@@ -2,10 +2,12 @@
 Retry-After and a message in the caller's language; JSON in the API's error shape under /api/, the admin's lockout
 page elsewhere."""
 
+import ipaddress
 import math
 
 from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_cool_off
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import Max
 from django.http import JsonResponse
@@ -17,6 +19,20 @@ from config.middleware import API_PREFIX
 
 LOCKED_OUT_STATUS = 429
 LOCKED_OUT_CODE = "locked_out"
+
+
+def client_address(request) -> str | None:
+    """The caller's address for the lockout (AXES_CLIENT_IP_CALLABLE): with LOGIN_TRUSTED_PROXY_COUNT proxies in
+    front, the X-Forwarded-For entry the outermost of them added (entries further left are the client's to forge);
+    REMOTE_ADDR without proxies, or when the header is missing, short or not an address."""
+    count = settings.LOGIN_TRUSTED_PROXY_COUNT
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    if count > 0 and len(forwarded) >= count:
+        try:
+            return str(ipaddress.ip_address(forwarded[-count]))
+        except ValueError:
+            pass
+    return request.META.get("REMOTE_ADDR")
 
 
 def seconds_until_unlocked(request, credentials=None) -> int:

@@ -230,6 +230,12 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "config.lockout.locked_out_response"
+AXES_CLIENT_IP_CALLABLE = "config.lockout.client_address"
+# The address is REMOTE_ADDR unless this many proxies of ours stand in front and append to X-Forwarded-For: behind
+# the production TLS proxy every login would otherwise come from the proxy, and 5 tries would lock a user everywhere.
+LOGIN_TRUSTED_PROXY_COUNT = env_int(
+    "LOGIN_TRUSTED_PROXY_COUNT", 1 if IS_PRODUCTION and env_bool("DJANGO_BEHIND_TLS_PROXY", True) else 0
+)
 # Successful logins are not logged by axes (its log would open a session for every token request).
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False

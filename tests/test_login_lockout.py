@@ -187,3 +187,33 @@ def test_a_token_issued_resets_the_count(client, agent):
     for _ in range(4):
         assert token_login(client, "agent", "wrong").status_code == 400
     assert token_login(client, "agent", RIGHT).status_code == 200
+
+
+def test_behind_a_trusted_proxy_the_lock_keys_on_the_address_the_proxy_saw(client, agent, settings):
+    settings.LOGIN_TRUSTED_PROXY_COUNT = 1
+    proxy = "127.0.0.1"
+    for _ in range(5):
+        # The client forges an address on the left; the proxy appends the one it saw.
+        client.post(
+            ADMIN_LOGIN,
+            {"username": "agent", "password": "wrong"},
+            REMOTE_ADDR=proxy,
+            headers={"x-forwarded-for": "1.2.3.4, 203.0.113.7"},
+        )
+
+    assert AccessAttempt.objects.get(username="agent").ip_address == "203.0.113.7"
+    from_elsewhere = client.post(
+        ADMIN_LOGIN,
+        {"username": "agent", "password": RIGHT},
+        REMOTE_ADDR=proxy,
+        headers={"x-forwarded-for": "198.51.100.9"},
+    )
+    assert from_elsewhere.status_code == 302
+    client.logout()
+    forged = client.post(
+        ADMIN_LOGIN,
+        {"username": "agent", "password": RIGHT},
+        REMOTE_ADDR=proxy,
+        headers={"x-forwarded-for": "198.51.100.9, 203.0.113.7"},
+    )
+    assert forged.status_code == 429
