@@ -1,13 +1,13 @@
-"""The REST API's routes (/api/v1/): each app's resources, token auth, and the OpenAPI schema and docs served
-offline (drf-spectacular's sidecar static files)."""
+"""The REST API's routes (/api/v1/): each app's resources, expiring tokens (config.api_auth), and the OpenAPI
+schema and docs served offline (drf-spectacular's sidecar static files)."""
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from aftersales.api import ApprovalViewSet, OrderViewSet, ReasonViewSet, TicketViewSet
 from aftersales.api_marketplace import DouyinPushView
+from config.api_auth import ApiTokenView
 from logistics.api import ClaimViewSet, InterceptViewSet, ShipmentViewSet, TrackingEventViewSet
 from metrics.api import MetricsView, StaffingForecastView
 from metrics.api_platform_data import ChatSessionsPushView, ProductReviewsPushView, ProductScoresPushView
@@ -26,7 +26,7 @@ router.register("return-parcels", ReturnParcelViewSet, basename="return-parcel")
 router.register("inspections", InspectionViewSet, basename="inspection")
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", ApiTokenView.as_view(), name="api-token"),
     path("marketplaces/douyin/push/", DouyinPushView.as_view(), name="api-douyin-push"),
     path("metrics/", MetricsView.as_view(), name="api-metrics"),
     path("staffing-forecast/", StaffingForecastView.as_view(), name="api-staffing"),

@@ -9,6 +9,7 @@ Profiles (``DJANGO_ENV``):
 Every variable is listed in the README's production section.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -52,7 +53,8 @@ INSTALLED_APPS = [
     "guardian",
     "django_celery_beat",
     "rest_framework",
-    "rest_framework.authtoken",
+    # Failed logins counted per username and address, locked in the database (see "login lockout" below).
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -76,6 +78,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a login refused for a lockout into the lockout page (config.lockout).
+    "axes.middleware.AxesMiddleware",
 ]
 
 if IS_PRODUCTION:
@@ -198,6 +202,8 @@ API_IDEMPOTENCY_KEY_DAYS = env_int("API_IDEMPOTENCY_KEY_DAYS", 7)
 
 # --- auth and per-shop object permissions ---------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username + address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -212,6 +218,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+
+# Login lockout (django-axes): the admin's login page and the API's token endpoint count failed logins per username
+# and address; at AXES_FAILURE_LIMIT failures within the cool-off the pair is locked for the cool-off, with the right
+# password refused too. The attempts live in the database (not the cache), so the lock holds with Redis down.
+# A success resets the pair's count. Locked attempts do not extend the lock, so Retry-After tells the truth.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "config.lockout.locked_out_response"
+AXES_CLIENT_IP_CALLABLE = "config.lockout.client_address"
+# The address is REMOTE_ADDR unless this many proxies of ours stand in front and append to X-Forwarded-For: behind
+# the production TLS proxy every login would otherwise come from the proxy, and 5 tries would lock a user everywhere.
+LOGIN_TRUSTED_PROXY_COUNT = env_int(
+    "LOGIN_TRUSTED_PROXY_COUNT", 1 if IS_PRODUCTION and env_bool("DJANGO_BEHIND_TLS_PROXY", True) else 0
+)
+# Successful logins are not logged by axes (its log would open a session for every token request).
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+
+# API tokens (config.models.ApiToken) expire after this many hours; a password change revokes them at once.
+API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 720)
 
 # --- language and time ----------------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -295,7 +325,7 @@ DOUYIN_APP_SECRET = env_str("DOUYIN_APP_SECRET", "")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "config.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

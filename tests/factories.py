@@ -9,6 +9,7 @@ from django.utils import timezone
 from aftersales.models import Order, OrderLine, Platform, RefundAuthority, ReturnReason, Shop, TicketKind
 from aftersales.selectors import system_user
 from aftersales.services import shop_assign_user, ticket_open
+from config.services import api_token_issue
 
 
 class ShopFactory(factory.django.DjangoModelFactory):
@@ -52,6 +53,12 @@ def make_staff(username: str, *, role: str | None = None, shops=(), password: st
     for shop in shops:
         shop_assign_user(shop=shop, user=user)
     return user
+
+
+def api_token_for(user) -> str:
+    """A fresh API token's key for `user` (the key itself is not stored, only its hash)."""
+    _token, key = api_token_issue(user=user)
+    return key
 
 
 def reason(code: str = "changed_mind") -> ReturnReason:

@@ -201,6 +201,9 @@ EXPECTED = {
         "logistics.view_courieragreement",
         "logistics.add_courieragreement",
         "logistics.change_courieragreement",
+        # API tokens: who holds one, until when; a manager may revoke any (issue 16).
+        "config.view_apitoken",
+        "config.change_apitoken",
     },
 }
 

@@ -7,7 +7,6 @@ from django.contrib.auth.models import Permission
 from django.core import signals
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -17,7 +16,7 @@ from schemathesis.specs.openapi.checks import (
 
 from config.wsgi import application
 from tests.api.rows import fill_shop
-from tests.factories import ShopFactory, make_staff
+from tests.factories import ShopFactory, api_token_for, make_staff
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
@@ -47,7 +46,7 @@ def caller():
     user.user_permissions.add(*Permission.objects.filter(content_type__app_label__in=["aftersales", "logistics"]))
     fill_shop(mine, 3, user=user)
     fill_shop(ShopFactory(code="theirs"), 2, user=user)
-    return {"Authorization": f"Token {Token.objects.create(user=user).key}"}
+    return {"Authorization": f"Token {api_token_for(user)}"}
 
 
 @schema.parametrize()

@@ -10,11 +10,10 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from metrics.models import ChatSession, ProductReview, ProductScore
-from tests.factories import ShopFactory, make_staff
+from tests.factories import ShopFactory, api_token_for, make_staff
 
 pytestmark = pytest.mark.django_db
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -238,7 +237,7 @@ def pushed_queries(api, rows: list[dict]) -> int:
 
 def test_a_push_runs_the_same_queries_for_5_and_for_50_rows(api, shop, manager):
     # By token, as a client would: every request loads the caller and the permissions afresh.
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=manager).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(manager)}")
     few = pushed_queries(api, [chat(number) for number in range(5)])
     many = pushed_queries(api, [chat(number) for number in range(100, 150)])
     # And a replay of the 50, which only reads.
