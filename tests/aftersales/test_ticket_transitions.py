@@ -1184,7 +1184,9 @@ MOVES = {
     "intercept_confirmed": Move(
         lambda t, u: ticket_intercept_confirmed(ticket=t, by=u), (S.INTERCEPTING,), (*WORKERS, *HANDLERS, "Manager")
     ),
-    "intercept_failed": Move(lambda t, u: ticket_intercept_failed(ticket=t, by=u), (S.INTERCEPTING,), WORKERS),
+    "intercept_failed": Move(
+        lambda t, u: ticket_intercept_failed(ticket=t, by=u), (S.INTERCEPTING,), (*WORKERS, *HANDLERS, "Manager")
+    ),
     "return_shipped": Move(
         lambda t, u: ticket_return_shipped(ticket=t, by=u, courier_code="SF", tracking_number="SF2"),
         (S.AWAITING_RETURN,),
