@@ -109,6 +109,7 @@ REFERENCE_DATA_MIGRATIONS = [
     ("warehouse.migrations.0002_role_permissions", "grant"),
     ("logistics.migrations.0004_role_permissions", "grant"),
     ("aftersales.migrations.0010_sweep_run_permissions", "grant"),
+    ("aftersales.migrations.0018_order_events", "grant"),
     ("config.migrations.0001_beat_schedule", "create_schedule"),
     ("config.migrations.0002_enable_metrics_rollup", "enable"),
     ("config.migrations.0003_idempotency_keys_purge", "create"),

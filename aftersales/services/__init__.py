@@ -1,7 +1,10 @@
 """Writes. Each service runs in one transaction and is the only door through which its change happens."""
 
 from aftersales.services.orders import (
+    CorrectionOutcome,
     ImportSummary,
+    order_correct,
+    order_correction_decide,
     order_import_apply,
     orders_record_delivery,
     shop_assign_group,
@@ -49,12 +52,15 @@ from aftersales.services.tickets import (
 
 __all__ = [
     "AutoRuleOutcome",
+    "CorrectionOutcome",
     "ImportSummary",
     "RefundDecision",
     "approval_decide",
     "cutoff_confirm_hold",
     "cutoff_mark_gone",
     "derive_path",
+    "order_correct",
+    "order_correction_decide",
     "order_import_apply",
     "orders_record_delivery",
     "parse_amount",
