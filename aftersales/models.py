@@ -932,3 +932,47 @@ class OrderEvent(models.Model):
     def __str__(self):
         return f"{self.action} {self.order_id}"
 
+
+class AuthorityGrantEvent(models.Model):
+    """Every grant, change and revocation of a refund authority: who set whose authority in which shop, old → new."""
+
+    class Action(models.TextChoices):
+        GRANTED = "granted", _("granted")
+        CHANGED = "changed", _("changed")
+        REVOKED = "revoked", _("revoked")
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="+", verbose_name=_("shop"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    # PROTECT: the trail must outlive nobody it names (deactivate a user instead of deleting them).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    group = models.ForeignKey(
+        "auth.Group", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("group")
+    )
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    old_amount = MoneyField(_("old authority (CNY)"), null=True, blank=True)
+    new_amount = MoneyField(_("new authority (CNY)"), null=True, blank=True)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("authority grant event")
+        verbose_name_plural = _("authority grant events")
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, group__isnull=True) | Q(user__isnull=True, group__isnull=False),
+                name="authority_grant_event_user_xor_group",
+            ),
+        ]
+        indexes = [models.Index(fields=["shop", "-at"], name="authority_grant_event_shop_idx")]
+
+    def __str__(self):
+        return f"{self.user or self.group} @ {self.shop_id}: {self.old_amount} → {self.new_amount}"

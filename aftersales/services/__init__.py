@@ -1,5 +1,6 @@
 """Writes. Each service runs in one transaction and is the only door through which its change happens."""
 
+from aftersales.services.authority import refund_authority_grant, refund_authority_revoke
 from aftersales.services.orders import (
     CorrectionOutcome,
     ImportSummary,
@@ -64,6 +65,8 @@ __all__ = [
     "order_import_apply",
     "orders_record_delivery",
     "parse_amount",
+    "refund_authority_grant",
+    "refund_authority_revoke",
     "refund_execute",
     "refunds_execute",
     "shop_assign_group",
