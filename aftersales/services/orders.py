@@ -170,10 +170,18 @@ def order_import_apply(
         for order, requested in raises
     )
     written = [planned.status for planned, _fields in writes]
+    refused_ids = {planned.platform_order_id for planned in to_write} - {
+        planned.platform_order_id for planned, _fields in writes
+    }
     return ImportSummary(
         created=written.count(PlannedOrder.Status.NEW),
         updated=written.count(PlannedOrder.Status.UPDATED),
-        unchanged=plan.counts()["unchanged"] + written.count(PlannedOrder.Status.UNCHANGED),
+        # Unchanged but for a held raise counts as unchanged: nothing of it was written but the pending correction.
+        unchanged=sum(
+            1
+            for planned in plan.orders
+            if planned.status == PlannedOrder.Status.UNCHANGED and planned.platform_order_id not in refused_ids
+        ),
         rejected_rows=len(plan.errors) + len(refused),
         held=held,
         refused=tuple(refused),

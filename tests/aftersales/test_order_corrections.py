@@ -320,7 +320,8 @@ def test_an_import_that_raises_a_refunded_orders_paid_amount_holds_the_raise_for
 
     # The same file again finds the correction already waiting.
     plan = plan_order_import(shop=shop, rows=read_rows(content))
-    order_import_apply(plan=plan, by=lead, reason="again")
+    again = order_import_apply(plan=plan, by=lead, reason="again")
+    assert (again.created, again.updated, again.unchanged, len(again.held)) == (0, 0, 1, 1)
     assert OrderCorrection.objects.filter(order=order).count() == 1
 
     order_correction_decide(correction=correction, by=other_lead, confirm=True)
