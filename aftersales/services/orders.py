@@ -349,6 +349,8 @@ def _changed_fields(order: Order, changes: dict) -> dict:
     for name, value in changes.items():
         if name in TEXT_FIELDS:
             value = (value or "").strip()
+        if name == "courier_code":
+            value = value.upper()  # as the import and the tracking pushes spell courier codes
         if value != getattr(order, name):
             changed[name] = value
     return changed
