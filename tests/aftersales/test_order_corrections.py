@@ -138,7 +138,7 @@ def test_a_correction_writes_one_event_with_old_and_new_values_and_the_reason(cl
             paid_amount="120.00",
             shipped_at_0=shipped.strftime("%Y-%m-%d"),
             shipped_at_1=shipped.strftime("%H:%M:%S"),
-            courier_code="SF",
+            courier_code=" sf ",
             tracking_number="SF1234567890",
             reason="平台改价后实付 120 元，见工单截图",
         ),
