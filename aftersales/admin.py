@@ -1,10 +1,10 @@
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.contrib.admin.widgets import AdminSplitDateTime, FilteredSelectMultiple
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core import signing
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.http import HttpResponse
@@ -12,17 +12,26 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from aftersales.admin_paging import CappedCountAdminMixin
 from aftersales.admin_scoping import ShopScopedAdminMixin
+from aftersales.errors import ActionRefused
 from aftersales.forms import OrderImportForm
-from aftersales.models import Order, OrderLine, Platform, Shop
+from aftersales.models import Order, OrderCorrection, OrderEvent, OrderLine, Platform, Shop
 from aftersales.order_export import orders_to_xlsx
 from aftersales.order_import import ImportFileError, plan_order_import, read_rows
 from aftersales.selectors import shops_for_user, user_may_edit_platform
 from aftersales.services import order_import_apply, shop_set_members
+from aftersales.services.orders import (
+    CORRECTABLE_FIELDS,
+    DECIDE_CORRECTION,
+    order_correct,
+    order_correction_decide,
+)
 
 IMPORT_TOKEN_SALT = "aftersales.order-import"  # noqa: S105 - a signing namespace, not a secret
 IMPORT_TOKEN_MAX_AGE_SECONDS = 3600
@@ -111,9 +120,110 @@ class ShopAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
 
 
 class OrderLineInline(admin.TabularInline):
+    """The lines as the platform sent them: entered with a new order, read-only afterwards (their amounts are money,
+    changed only by the platform's import or push)."""
+
     model = OrderLine
     extra = 0
     fields = ["sku", "item_name", "quantity", "paid_amount"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields if obj is not None else []
+
+    def has_add_permission(self, request, obj=None):
+        return obj is None and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _changes_table(changes: dict):
+    """{field: {"old", "new"}} as "field: old → new" lines, with the fields' names in the user's language."""
+    rows = []
+    for name, values in (changes or {}).items():
+        try:
+            label = Order._meta.get_field(name).verbose_name
+        except FieldDoesNotExist:
+            label = name
+        rows.append((label, values.get("old") or "—", values.get("new") or "—"))
+    return format_html_join(mark_safe("<br>"), "{}: {} → {}", rows)  # noqa: S308 - a constant separator
+
+
+class OrderEventInline(admin.TabularInline):
+    """The order's trail: every correction, old → new, with its reason and who confirmed it."""
+
+    model = OrderEvent
+    fk_name = "order"
+    extra = 0
+    fields = ["at", "actor", "action", "changes_display", "reason", "confirmed_by"]
+    readonly_fields = fields
+    verbose_name_plural = gettext_lazy("corrections and updates")
+
+    @admin.display(description=gettext_lazy("old → new"))
+    def changes_display(self, event):
+        return _changes_table(event.changes)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor", "confirmed_by")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class OrderCorrectionInline(OrderEventInline):
+    """Corrections that waited, or wait, for a second supervisor; each links to its page to confirm or decline."""
+
+    model = OrderCorrection
+    fields = ["correction_link", "status", "requested_by", "requested_at", "changes_display", "reason", "decided_by"]
+    readonly_fields = fields
+    verbose_name_plural = gettext_lazy("corrections awaiting a supervisor")
+
+    @admin.display(description=gettext_lazy("correction"))
+    def correction_link(self, correction):
+        url = reverse("admin:aftersales_ordercorrection_change", args=[correction.pk])
+        return format_html('<a href="{}">#{}</a>', url, correction.pk)
+
+    def get_queryset(self, request):
+        return OrderCorrection.objects.select_related("requested_by", "decided_by").order_by("-requested_at", "-id")
+
+
+class OrderCorrectionForm(forms.Form):
+    """The correctable fields, prefilled with the order's values, and why."""
+
+    paid_amount = forms.DecimalField(
+        label=gettext_lazy("paid amount (CNY)"), max_digits=12, decimal_places=2, min_value=0
+    )
+    packed_at = forms.SplitDateTimeField(label=gettext_lazy("packed at"), required=False, widget=AdminSplitDateTime)
+    shipped_at = forms.SplitDateTimeField(label=gettext_lazy("shipped at"), required=False, widget=AdminSplitDateTime)
+    delivered_at = forms.SplitDateTimeField(
+        label=gettext_lazy("delivered at"), required=False, widget=AdminSplitDateTime
+    )
+    courier_code = forms.CharField(label=gettext_lazy("courier code"), max_length=20, required=False)
+    tracking_number = forms.CharField(label=gettext_lazy("tracking number"), max_length=40, required=False)
+    reason = forms.CharField(
+        label=gettext_lazy("reason"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("Why the platform's figures are wrong, and where the right ones come from."),
+    )
+
+
+# Where a service's refusal of a correction shows on the form.
+_CORRECTION_ERROR_FIELDS = {
+    "reason_required": "reason",
+    "below_refunded": "paid_amount",
+    "below_lines": "paid_amount",
+    "invalid_amount": "paid_amount",
+}
 
 
 @admin.register(Order)
@@ -139,8 +249,22 @@ class OrderAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.ModelAdmin):
     list_per_page = 50
     inlines = [OrderLineInline]
     actions = ["export_xlsx"]
+    # Money and fulfilment come from the platform; once the order exists they change only through the import, the
+    # API, or the "Correct this order" page (order_correct: a reason, an event, a second supervisor for a raise).
+    locked_fields = [
+        "shop",
+        "platform_order_id",
+        "paid_amount",
+        "refunded_amount",
+        "paid_at",
+        "packed_at",
+        "shipped_at",
+        "courier_code",
+        "tracking_number",
+        "delivered_at",
+    ]
     fieldsets = [
-        (None, {"fields": ["shop", "platform_order_id", "paid_amount", "paid_at"]}),
+        (None, {"fields": ["shop", "platform_order_id", "paid_amount", "refunded_amount", "paid_at"]}),
         (
             gettext_lazy("buyer"),
             {
@@ -169,11 +293,69 @@ class OrderAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.ModelAdmin):
         ),
     ]
 
+    def get_readonly_fields(self, request, obj=None):
+        return self.locked_fields if obj is not None else []
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None:
+            return self.fieldsets
+        # A new order has nothing refunded yet.
+        first, *rest = self.fieldsets
+        return [(None, {"fields": ["shop", "platform_order_id", "paid_amount", "paid_at"]}), *rest]
+
+    def get_inlines(self, request, obj):
+        return [OrderLineInline, OrderCorrectionInline, OrderEventInline] if obj is not None else [OrderLineInline]
+
     def get_urls(self):
         return [
             path("import/", self.admin_site.admin_view(self.import_view), name="aftersales_order_import"),
+            path(
+                "<path:object_id>/correct/",
+                self.admin_site.admin_view(self.correct_view),
+                name="aftersales_order_correct",
+            ),
             *super().get_urls(),
         ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        order = self.get_object(request, object_id)
+        can_correct = order is not None and self.has_change_permission(request, order)
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "can_correct": can_correct})
+
+    def correct_view(self, request, object_id):
+        """Correct this order: the correctable fields prefilled, a reason, one service (order_correct)."""
+        order = self.get_object(request, object_id)
+        if order is None or not self.has_change_permission(request, order):
+            raise PermissionDenied
+        initial = {name: getattr(order, name) for name in CORRECTABLE_FIELDS}
+        form = OrderCorrectionForm(request.POST or None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            changes = {name: form.cleaned_data[name] for name in CORRECTABLE_FIELDS}
+            try:
+                outcome = order_correct(
+                    order=order, by=request.user, changes=changes, reason=form.cleaned_data["reason"]
+                )
+            except ActionRefused as refusal:
+                form.add_error(_CORRECTION_ERROR_FIELDS.get(refusal.code), str(refusal.message))
+            else:
+                if outcome.event is not None:
+                    self.message_user(request, _("The order was corrected."), messages.SUCCESS)
+                if outcome.pending is not None:
+                    self.message_user(
+                        request,
+                        _(
+                            "The order has tickets or refunds, so raising its paid amount to ¥%(amount)s waits for "
+                            "another supervisor to confirm it."
+                        )
+                        % {"amount": outcome.pending.changes["paid_amount"]["new"]},
+                        messages.WARNING,
+                    )
+                return redirect("admin:aftersales_order_change", order.pk)
+        return self._render_import(
+            request,
+            "admin/aftersales/order/correct.html",
+            {"form": form, "original": order, "title": _("Correct order %(order)s") % {"order": order}},
+        )
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "can_import": self._can_import(request)}
@@ -225,6 +407,8 @@ class OrderAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.ModelAdmin):
                         "importable": bool(plan.orders_to_write),
                         "preview_orders": plan.orders[:PREVIEW_ORDER_LIMIT],
                         "preview_errors": plan.errors[:PREVIEW_ERROR_LIMIT],
+                        "held": plan.held_orders[:PREVIEW_ORDER_LIMIT],
+                        "held_count": len(plan.held_orders),
                         "hidden_errors": max(0, len(plan.errors) - PREVIEW_ERROR_LIMIT),
                         "token": token,
                     },
@@ -247,7 +431,9 @@ class OrderAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.ModelAdmin):
             content = stored.read()
         # Checked again: the database may have changed since the preview.
         plan = plan_order_import(shop=shop, rows=read_rows(content))
-        summary = order_import_apply(plan=plan)
+        summary = order_import_apply(
+            plan=plan, by=request.user, reason=_("Order import of %(name)s") % {"name": ticket["name"]}
+        )
         default_storage.delete(ticket["stored"])
         self.message_user(
             request,
@@ -265,6 +451,14 @@ class OrderAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.ModelAdmin):
             },
             messages.WARNING if summary.rejected_rows else messages.SUCCESS,
         )
+        for error in summary.refused:
+            self.message_user(
+                request,
+                _("Row %(row)d: %(message)s") % {"row": error.row_number, "message": error.message},
+                messages.ERROR,
+            )
+        for held in summary.held:
+            self.message_user(request, held_message(held), messages.WARNING)
         return redirect(f"{reverse('admin:aftersales_order_changelist')}?shop={shop.pk}")
 
     def _render_import(self, request, template, context):
@@ -278,6 +472,89 @@ class OrderAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.ModelAdmin):
                 **context,
             },
         )
+
+
+def held_message(held) -> str:
+    return _(
+        "Order %(order)s has tickets or refunds: its paid amount stays ¥%(current)s until another supervisor confirms "
+        "the raise to ¥%(requested)s (correction #%(correction)d)."
+    ) % {
+        "order": held.platform_order_id,
+        "current": held.current,
+        "requested": held.requested,
+        "correction": held.correction.pk,
+    }
+
+
+@admin.register(OrderCorrection)
+class OrderCorrectionAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
+    """The corrections waiting for a second supervisor (raised paid amounts of orders with after-sales): confirm or
+    decline from the list, never one's own."""
+
+    list_display = ["__str__", "order", "shop", "status", "changes_display", "reason", "requested_by", "requested_at"]
+    list_select_related = ["order", "shop", "requested_by"]
+    list_filter = ["status", "shop"]
+    search_fields = ["=order__platform_order_id"]
+    list_per_page = 50
+    show_full_result_count = False
+    actions = ["confirm_selected", "decline_selected"]
+    fields = [
+        "order",
+        "shop",
+        "source",
+        "status",
+        "changes_display",
+        "reason",
+        "requested_by",
+        "requested_at",
+        "decided_by",
+        "decided_at",
+        "decision_note",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("old → new"))
+    def changes_display(self, correction):
+        return _changes_table(correction.changes)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.has_perm(DECIDE_CORRECTION):
+            actions.pop("confirm_selected", None)
+            actions.pop("decline_selected", None)
+        return actions
+
+    @admin.action(description=gettext_lazy("Confirm the selected corrections"), permissions=["view"])
+    def confirm_selected(self, request, queryset):
+        self._decide(request, queryset, confirm=True)
+
+    @admin.action(description=gettext_lazy("Decline the selected corrections"), permissions=["view"])
+    def decline_selected(self, request, queryset):
+        self._decide(request, queryset, confirm=False)
+
+    def _decide(self, request, queryset, *, confirm: bool):
+        done = 0
+        for correction in queryset.filter(status=OrderCorrection.Status.PENDING).select_related("shop", "requested_by"):
+            try:
+                order_correction_decide(correction=correction, by=request.user, confirm=confirm)
+            except ActionRefused as refusal:
+                self.message_user(request, f"#{correction.pk}: {refusal.message}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            message = (
+                _("%(count)d corrections confirmed and applied.") if confirm else _("%(count)d corrections declined.")
+            )
+            self.message_user(request, message % {"count": done}, messages.SUCCESS)
 
 
 # The ticket desk and its configuration live in their own modules; importing them registers their admins.

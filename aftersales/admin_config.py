@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef
 from django.http import HttpResponse
 from django.urls import reverse
@@ -16,8 +17,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from aftersales.admin_scoping import ShopScopedAdminMixin
+from aftersales.admin_scoping import ReadOnlyAdminMixin, ShopScopedAdminMixin
+from aftersales.errors import ActionRefused
 from aftersales.models import (
+    AuthorityGrantEvent,
     EscalationWord,
     Refund,
     RefundAuthority,
@@ -27,6 +30,9 @@ from aftersales.models import (
 )
 from aftersales.refund_batch import refunds_to_batch_xlsx
 from aftersales.selectors import SHOP_PERMISSION_CODENAME, shops_for_user, user_works_in_shop
+from aftersales.services.authority import ADD as ADD_AUTHORITY
+from aftersales.services.authority import CHANGE as CHANGE_AUTHORITY
+from aftersales.services.authority import refund_authority_check, refund_authority_grant, refund_authority_revoke
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -170,8 +176,14 @@ def users_working_in(shops):
     )
 
 
+# Where a refusal of refund_authority_check shows on the authority form.
+_AUTHORITY_ERROR_FIELDS = {"over_authority": "max_amount", "invalid_amount": "max_amount"}
+
+
 class RefundAuthorityForm(forms.ModelForm):
-    """Says in words what the table's constraints would refuse: a user or a group, once per shop, not oneself."""
+    """Says in words what the table's constraints would refuse (a user or a group, once per shop) and what the
+    grant rules refuse (services.authority.refund_authority_check: not oneself, supervisors only to agents and
+    within their own authority). Shop, user and group are fixed once the row exists: only the amount changes."""
 
     class Meta:
         model = RefundAuthority
@@ -183,17 +195,42 @@ class RefundAuthorityForm(forms.ModelForm):
 
     def clean(self):
         cleaned_data = super().clean()
-        shop, user, group = cleaned_data.get("shop"), cleaned_data.get("user"), cleaned_data.get("group")
+        if "user" in self.fields:
+            shop, user, group = cleaned_data.get("shop"), cleaned_data.get("user"), cleaned_data.get("group")
+            if not self._check_new_row(shop, user, group):
+                return cleaned_data
+        else:
+            shop, user, group = self.instance.shop, self.instance.user, self.instance.group
+        max_amount = cleaned_data.get("max_amount")
+        if self.editor is None or shop is None or max_amount is None or self.errors:
+            return cleaned_data
+        try:
+            refund_authority_check(
+                shop=shop,
+                by=self.editor,
+                user=user,
+                group=group,
+                max_amount=max_amount,
+                permission=CHANGE_AUTHORITY if self.instance.pk else ADD_AUTHORITY,
+            )
+        except ActionRefused as refusal:
+            field = _AUTHORITY_ERROR_FIELDS.get(refusal.code, "user" if user else "group")
+            # On an existing row the user and group are shown, not fields: the refusal is the form's.
+            self.add_error(field if field in self.fields else None, str(refusal.message))
+        return cleaned_data
+
+    def _check_new_row(self, shop, user, group) -> bool:
         # Errors go on the user or group field: the model's own constraint checks then skip that field instead of
         # adding a second, unreadable "constraint violated" message.
         if user and group:
             self.add_error("user", _("Choose a user or a group, not both; make a second entry for the other."))
-            return cleaned_data
-        if not user and not group and "user" not in self.errors and "group" not in self.errors:
-            self.add_error("user", _("Choose the user or the group this authority is for."))
-            return cleaned_data
+            return False
+        if not user and not group:
+            if "user" not in self.errors and "group" not in self.errors:
+                self.add_error("user", _("Choose the user or the group this authority is for."))
+            return False
         if shop is None:
-            return cleaned_data
+            return False
         others = RefundAuthority.objects.filter(shop=shop).exclude(pk=self.instance.pk)
         if user and others.filter(user=user).exists():
             self.add_error(
@@ -212,24 +249,14 @@ class RefundAuthorityForm(forms.ModelForm):
                 _("The group %(who)s already has an authority in %(shop)s; change that one instead.")
                 % {"who": group.name, "shop": shop.name},
             )
-        self._refuse_own_authority(user, group)
-        return cleaned_data
-
-    def _refuse_own_authority(self, user, group):
-        # 逐级授权: a limit is set by someone above it, so nobody raises their own, directly or through a group.
-        editor = self.editor
-        if editor is None or editor.is_superuser:
-            return
-        if user and user.pk == editor.pk:
-            self.add_error("user", _("You cannot set your own authority; ask a manager or the shop owner."))
-        if group and editor.groups.filter(pk=group.pk).exists():
-            self.add_error(
-                "group", _("You cannot set the authority of a group you belong to; ask a manager or the shop owner.")
-            )
+        return not self.errors
 
 
 @admin.register(RefundAuthority)
 class RefundAuthorityAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
+    """Every grant, change and removal goes through services.authority, which checks who may set whose authority
+    and writes the AuthorityGrantEvent."""
+
     shop_path = "shop"
     form = RefundAuthorityForm
     list_display = ["shop", "user", "group", "max_amount"]
@@ -238,6 +265,9 @@ class RefundAuthorityAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
     search_fields = ["user__username", "group__name"]
     ordering = ["shop_id", "group__name", "user__username"]
     fields = ["shop", "user", "group", "max_amount"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["shop", "user", "group"] if obj is not None else []
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form_class = super().get_form(request, obj, change, **kwargs)
@@ -256,3 +286,36 @@ class RefundAuthorityAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
         elif db_field.name == "group":
             kwargs["queryset"] = Group.objects.order_by("name")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        try:
+            authority = refund_authority_grant(
+                shop=obj.shop, by=request.user, user=obj.user, group=obj.group, max_amount=obj.max_amount
+            )
+        except ActionRefused as refusal:
+            # The form checked the same rules; only a change made meanwhile by someone else gets here.
+            raise PermissionDenied(str(refusal.message)) from None
+        obj.pk = authority.pk
+
+    def delete_model(self, request, obj):
+        try:
+            refund_authority_revoke(authority=obj, by=request.user)
+        except ActionRefused as refusal:
+            raise PermissionDenied(str(refusal.message)) from None
+
+    def delete_queryset(self, request, queryset):
+        for authority in queryset.select_related("shop", "user", "group"):
+            self.delete_model(request, authority)
+
+
+@admin.register(AuthorityGrantEvent)
+class AuthorityGrantEventAdmin(ReadOnlyAdminMixin, ShopScopedAdminMixin, admin.ModelAdmin):
+    """Who set whose refund authority, when, old → new."""
+
+    shop_path = "shop"
+    list_display = ["at", "shop", "actor", "user", "group", "action", "old_amount", "new_amount"]
+    list_select_related = ["shop", "actor", "user", "group"]
+    list_filter = ["shop", "action"]
+    search_fields = ["user__username", "group__name", "actor__username"]
+    list_per_page = 50
+    show_full_result_count = False

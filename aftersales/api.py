@@ -19,7 +19,17 @@ from rest_framework.response import Response
 
 from aftersales import services
 from aftersales.api_support import IDEMPOTENCY_HEADER, CodeRelatedField, idempotent
-from aftersales.models import AfterSalesTicket, ApprovalRequest, Order, Refund, ReturnReason, Shop, TicketKind
+from aftersales.errors import ActionRefused
+from aftersales.models import (
+    AfterSalesTicket,
+    ApprovalRequest,
+    Order,
+    OrderCorrection,
+    Refund,
+    ReturnReason,
+    Shop,
+    TicketKind,
+)
 from aftersales.order_import import ORDER_FIELDS, PlannedOrder, plan_order_import
 from aftersales.selectors import approvals_for_user, orders_for_user, shops_for_user, tickets_for_user
 from aftersales.ticket_actions import ACTIONS_BY_NAME, offered_actions, perform
@@ -147,13 +157,31 @@ class OrderWriteSerializer(serializers.Serializer):
     lines = OrderLineWriteSerializer(many=True, allow_empty=False, max_length=500)
 
 
+class PendingPaidAmountSerializer(serializers.Serializer):
+    """A raise of the paid amount that was not applied: it waits for a supervisor's confirmation."""
+
+    id = serializers.IntegerField(help_text=gettext_lazy("The pending order correction."))
+    status = serializers.ChoiceField(choices=[("pending", "pending")])
+    current_paid_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    requested_paid_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    message = serializers.CharField()
+
+
 class OrderWriteResultSerializer(OrderSerializer):
     result = serializers.ChoiceField(
         choices=PlannedOrder.Status.choices, help_text=gettext_lazy("new, updated or unchanged.")
     )
+    paid_amount_correction = PendingPaidAmountSerializer(
+        allow_null=True,
+        help_text=gettext_lazy(
+            "Set (and the answer is 202) when the push raised the paid amount of an order that already has tickets "
+            "or refunds: that raise is not applied but waits for a supervisor's confirmation; the other fields were "
+            "applied. null otherwise."
+        ),
+    )
 
     class Meta(OrderSerializer.Meta):
-        fields = [*OrderSerializer.Meta.fields, "result"]
+        fields = [*OrderSerializer.Meta.fields, "result", "paid_amount_correction"]
 
 
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -171,10 +199,13 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(
         request=OrderWriteSerializer,
-        responses={201: OrderWriteResultSerializer, 200: OrderWriteResultSerializer},
+        responses={201: OrderWriteResultSerializer, 200: OrderWriteResultSerializer, 202: OrderWriteResultSerializer},
         description=gettext_lazy(
             "Create or update an order by (shop, platform_order_id): 201 when new, 200 when it existed. The lines "
-            "are upserted by SKU; lines left out are kept. Idempotent by its own key."
+            "are upserted by SKU; lines left out are kept. Idempotent by its own key. On an order that already has "
+            "tickets or refunds, a higher paid_amount is not applied: it waits for a supervisor's confirmation, the "
+            "answer is 202 and paid_amount_correction describes it (the other fields are applied). A paid_amount "
+            "below what was already refunded answers 400 with code below_refunded and writes nothing."
         ),
     )
     @idempotent
@@ -197,16 +228,36 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             for index, line in enumerate(lines)
         ]
         plan = plan_order_import(shop=shop, rows=rows)
+        below_refunded = [error for error in plan.errors if error.code == "below_refunded"]
+        if below_refunded:
+            raise ActionRefused("below_refunded", below_refunded[0].message)
         if plan.errors:
             raise ValidationError({"lines": {str(error.row_number): [error.message] for error in plan.errors}})
-        services.order_import_apply(plan=plan)
+        summary = services.order_import_apply(
+            plan=plan, by=request.user, reason=_("Pushed through the API"), source=OrderCorrection.Source.API
+        )
+        if summary.refused:
+            raise ActionRefused("below_refunded", summary.refused[0].message)
         planned = plan.orders[0]
         order = self.get_queryset().get(shop=shop, platform_order_id=planned.platform_order_id)
         order.result = planned.status
-        created = planned.status == PlannedOrder.Status.NEW
-        return Response(
-            OrderWriteResultSerializer(order).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        )
+        order.paid_amount_correction = None
+        answer = status.HTTP_201_CREATED if planned.status == PlannedOrder.Status.NEW else status.HTTP_200_OK
+        if summary.held:
+            held = summary.held[0]
+            order.paid_amount_correction = {
+                "id": held.correction.pk,
+                "status": held.correction.status,
+                "current_paid_amount": held.current,
+                "requested_paid_amount": held.requested,
+                "message": _(
+                    "The order has tickets or refunds: the paid amount stays ¥%(current)s until a supervisor "
+                    "confirms the raise to ¥%(requested)s."
+                )
+                % {"current": held.current, "requested": held.requested},
+            }
+            answer = status.HTTP_202_ACCEPTED
+        return Response(OrderWriteResultSerializer(order).data, status=answer)
 
 
 class TicketCreateSerializer(serializers.Serializer):

@@ -1,7 +1,7 @@
 """Row locks for the services, in one place. Lock a ticket before its children (refund, approval, cut-off) and
 before its order, always in that order, so two services never wait on each other in a circle."""
 
-from aftersales.models import AfterSalesTicket, ApprovalRequest, CutOffRequest, Order, Refund
+from aftersales.models import AfterSalesTicket, ApprovalRequest, CutOffRequest, Order, OrderCorrection, Refund
 
 
 def ticket_for_update(ticket_id: int) -> AfterSalesTicket:
@@ -22,3 +22,7 @@ def approval_for_update(approval_id: int) -> ApprovalRequest:
 
 def cutoff_for_update(cutoff_id: int) -> CutOffRequest:
     return CutOffRequest.objects.select_for_update().get(pk=cutoff_id)
+
+
+def order_correction_for_update(correction_id: int) -> OrderCorrection:
+    return OrderCorrection.objects.select_for_update().get(pk=correction_id)

@@ -839,3 +839,175 @@ class ApiIdempotencyKey(models.Model):
 
     def __str__(self):
         return self.key
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Order corrections and authority grants: who changed money, from what to what, and why
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+class OrderCorrection(ConcurrentTransitionMixin, models.Model):
+    """A correction of an order that waits for a second supervisor: raising the paid amount of an order that already
+    has tickets or refunds (more paid is more that can be refunded). Made by the admin's correction page, the order
+    import or the API; confirmed or declined by another person holding `decide_approvalrequest`.
+
+    `changes` holds {field: {"old": ..., "new": ...}} as text, as seen when it was requested.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        CONFIRMED = "confirmed", _("confirmed")
+        DECLINED = "declined", _("declined")
+        # A newer request for the same order replaced it before anyone decided.
+        SUPERSEDED = "superseded", _("superseded")
+
+    class Source(models.TextChoices):
+        ADMIN = "admin", _("correction page")
+        IMPORT = "import", _("order import")
+        API = "api", _("API")
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="corrections", verbose_name=_("order"))
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="+", verbose_name=_("shop"))
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    changes = models.JSONField(_("changes"), default=dict)
+    reason = models.TextField(_("reason"))
+    status = FSMField(_("status"), default=Status.PENDING, choices=Status.choices, protected=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+
+    class Meta:
+        verbose_name = _("order correction")
+        verbose_name_plural = _("order corrections")
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("requested_by")),
+                name="order_correction_not_decided_by_requester",
+            ),
+            models.UniqueConstraint(
+                fields=["order"], condition=Q(status="pending"), name="order_correction_one_pending_per_order"
+            ),
+        ]
+        indexes = [models.Index(fields=["shop", "status", "requested_at"], name="order_correction_queue_idx")]
+
+    def __str__(self):
+        return f"#{self.pk} {self.order_id}"
+
+    @transition(field=status, source=Status.PENDING, target=Status.CONFIRMED)
+    def confirm(self, *, by, at, note):
+        self.decided_by = by
+        self.decided_at = at
+        self.decision_note = note
+
+    @transition(field=status, source=Status.PENDING, target=Status.DECLINED)
+    def decline(self, *, by, at, note):
+        self.decided_by = by
+        self.decided_at = at
+        self.decision_note = note
+
+    @transition(field=status, source=Status.PENDING, target=Status.SUPERSEDED)
+    def supersede(self, *, at, note):
+        self.decided_at = at
+        self.decision_note = note
+
+
+class OrderEvent(models.Model):
+    """The audit trail of an order's corrections: each field's old and new value, who, why, and who confirmed."""
+
+    class Action(models.TextChoices):
+        CORRECTED = "corrected", _("corrected")
+        UPDATED_BY_PLATFORM = "updated_by_platform", _("updated by import or API")
+        CORRECTION_REQUESTED = "correction_requested", _("correction awaits confirmation")
+        CORRECTION_DECLINED = "correction_declined", _("correction declined")
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events", verbose_name=_("order"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    action = models.CharField(_("action"), max_length=40, choices=Action.choices)
+    # {field: {"old": text, "new": text}}
+    changes = models.JSONField(_("changes"), default=dict)
+    reason = models.TextField(_("reason"), blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("confirmed by"),
+    )
+    correction = models.ForeignKey(
+        OrderCorrection,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="events",
+        verbose_name=_("correction"),
+    )
+
+    class Meta:
+        verbose_name = _("order event")
+        verbose_name_plural = _("order events")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["order", "at"], name="order_event_order_at_idx")]
+
+    def __str__(self):
+        return f"{self.action} {self.order_id}"
+
+
+class AuthorityGrantEvent(models.Model):
+    """Every grant, change and revocation of a refund authority: who set whose authority in which shop, old → new."""
+
+    class Action(models.TextChoices):
+        GRANTED = "granted", _("granted")
+        CHANGED = "changed", _("changed")
+        REVOKED = "revoked", _("revoked")
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="+", verbose_name=_("shop"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    # PROTECT: the trail must outlive nobody it names (deactivate a user instead of deleting them).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    group = models.ForeignKey(
+        "auth.Group", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("group")
+    )
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    old_amount = MoneyField(_("old authority (CNY)"), null=True, blank=True)
+    new_amount = MoneyField(_("new authority (CNY)"), null=True, blank=True)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("authority grant event")
+        verbose_name_plural = _("authority grant events")
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, group__isnull=True) | Q(user__isnull=True, group__isnull=False),
+                name="authority_grant_event_user_xor_group",
+            ),
+        ]
+        indexes = [models.Index(fields=["shop", "-at"], name="authority_grant_event_shop_idx")]
+
+    def __str__(self):
+        return f"{self.user or self.group} @ {self.shop_id}: {self.old_amount} → {self.new_amount}"

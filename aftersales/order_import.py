@@ -17,11 +17,12 @@ from decimal import Decimal
 
 from django import forms
 from django.db import models
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import load_workbook
 
-from aftersales.models import Order, Shop
+from aftersales.models import AfterSalesTicket, Order, Shop
 
 MAX_ROWS = 50_000
 
@@ -122,6 +123,12 @@ class OrderRowForm(forms.Form):
 class RowError:
     row_number: int
     message: str
+    # The rule that refused it, for the API's error code: "invalid" for bad input.
+    code: str = "invalid"
+
+
+def below_refunded_message(refunded: Decimal) -> str:
+    return _("The paid amount is below the ¥%(refunded)s already refunded on this order.") % {"refunded": refunded}
 
 
 @dataclass
@@ -136,6 +143,9 @@ class PlannedOrder:
     lines: list[dict]
     row_numbers: list[int]
     status: Status = Status.NEW
+    # Set when the file raises the paid amount of an order that has tickets or refunds: the paid amount that stays
+    # until another supervisor confirms the raise (a pending OrderCorrection); the other columns still apply.
+    held_paid_amount: Decimal | None = None
 
 
 @dataclass
@@ -147,7 +157,15 @@ class ImportPlan:
 
     @property
     def orders_to_write(self) -> list[PlannedOrder]:
-        return [planned for planned in self.orders if planned.status != PlannedOrder.Status.UNCHANGED]
+        return [
+            planned
+            for planned in self.orders
+            if planned.status != PlannedOrder.Status.UNCHANGED or planned.held_paid_amount is not None
+        ]
+
+    @property
+    def held_orders(self) -> list[PlannedOrder]:
+        return [planned for planned in self.orders if planned.held_paid_amount is not None]
 
     def counts(self) -> dict[str, int]:
         counts = {status.value: 0 for status in PlannedOrder.Status}
@@ -288,20 +306,27 @@ def _classify_against_database(shop: Shop, plan: ImportPlan) -> None:
     ids = list(by_id)
     refused = set()
     for start in range(0, len(ids), 1000):
-        existing = Order.objects.filter(shop=shop, platform_order_id__in=ids[start : start + 1000]).prefetch_related(
-            "lines"
+        existing = (
+            Order.objects.filter(shop=shop, platform_order_id__in=ids[start : start + 1000])
+            .annotate(has_after_sales=Exists(AfterSalesTicket.objects.filter(order=OuterRef("pk"))))
+            .prefetch_related("lines")
         )
         for order in existing:
             planned = by_id[order.platform_order_id]
             if planned.fields["paid_amount"] < order.refunded_amount:
                 # The database would refuse it anyway (refunded never above paid); say why instead.
-                message = _("The paid amount is below the ¥%(refunded)s already refunded on this order.") % {
-                    "refunded": order.refunded_amount
-                }
-                plan.errors.extend(RowError(row_number, message) for row_number in planned.row_numbers)
+                message = below_refunded_message(order.refunded_amount)
+                plan.errors.extend(
+                    RowError(row_number, message, code="below_refunded") for row_number in planned.row_numbers
+                )
                 refused.add(order.platform_order_id)
                 continue
-            same_order = all(getattr(order, name) == value for name, value in planned.fields.items())
+            fields = dict(planned.fields)
+            if fields["paid_amount"] > order.paid_amount and (order.has_after_sales or order.refunded_amount):
+                # More paid is more that can be refunded: on an order with after-sales, a second supervisor decides.
+                planned.held_paid_amount = order.paid_amount
+                fields["paid_amount"] = order.paid_amount
+            same_order = all(getattr(order, name) == value for name, value in fields.items())
             stored_lines = {line.sku: {name: getattr(line, name) for name in LINE_FIELDS} for line in order.lines.all()}
             same_lines = all(stored_lines.get(line["sku"]) == line for line in planned.lines)
             planned.status = PlannedOrder.Status.UNCHANGED if same_order and same_lines else PlannedOrder.Status.UPDATED

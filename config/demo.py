@@ -408,7 +408,7 @@ def load(*, seed: int = DEMO_SEED, today: datetime | None = None) -> DemoLoad:
     for spec in SHOPS:
         shop = shops[spec["code"]]
         plan = plan_order_import(shop=shop, rows=order_rows(spec, today=today, seed=seed))
-        result.imports[shop] = order_import_apply(plan=plan)
+        result.imports[shop] = order_import_apply(plan=plan, by=system_user(), reason="demo data")
     users = _load_users(shops)
     _load_authorities(shops, users)
     # 提前换出 on Tmall for single items up to ¥300: an agent may send the replacement once the return is scanned.

@@ -120,6 +120,8 @@ REFERENCE_DATA_MIGRATIONS = [
     ("logistics.migrations.0004_role_permissions", "grant"),
     ("logistics.migrations.0006_courier_agreements_data", "grant"),
     ("aftersales.migrations.0010_sweep_run_permissions", "grant"),
+    ("aftersales.migrations.0018_order_events", "grant"),
+    ("aftersales.migrations.0019_authority_grant_events", "grant"),
     ("config.migrations.0001_beat_schedule", "create_schedule"),
     ("config.migrations.0002_enable_metrics_rollup", "enable"),
     ("config.migrations.0003_idempotency_keys_purge", "create"),

@@ -1,7 +1,11 @@
 """Writes. Each service runs in one transaction and is the only door through which its change happens."""
 
+from aftersales.services.authority import refund_authority_grant, refund_authority_revoke
 from aftersales.services.orders import (
+    CorrectionOutcome,
     ImportSummary,
+    order_correct,
+    order_correction_decide,
     order_import_apply,
     orders_record_delivery,
     shop_assign_group,
@@ -49,15 +53,20 @@ from aftersales.services.tickets import (
 
 __all__ = [
     "AutoRuleOutcome",
+    "CorrectionOutcome",
     "ImportSummary",
     "RefundDecision",
     "approval_decide",
     "cutoff_confirm_hold",
     "cutoff_mark_gone",
     "derive_path",
+    "order_correct",
+    "order_correction_decide",
     "order_import_apply",
     "orders_record_delivery",
     "parse_amount",
+    "refund_authority_grant",
+    "refund_authority_revoke",
     "refund_execute",
     "refunds_execute",
     "shop_assign_group",

@@ -290,6 +290,7 @@ def test_a_supervisor_sees_and_grants_authorities_only_in_their_shops(client, sh
 def test_a_supervisor_raises_an_agents_authority(client, shop_a, supervisor_a):
     agent = make_staff("agent-a", role=roles.AGENT, shops=[shop_a])
     authority = grant_authority(agent, shop_a, "100.00")
+    grant_authority(supervisor_a, shop_a, "2000.00")
     client.force_login(supervisor_a)
 
     response = client.post(

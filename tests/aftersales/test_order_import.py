@@ -17,6 +17,7 @@ from openpyxl import Workbook
 from aftersales import roles
 from aftersales.models import Order, OrderLine
 from aftersales.order_import import ImportFileError, plan_order_import, read_rows
+from aftersales.selectors import system_user
 from aftersales.services import order_import_apply
 from tests.factories import ShopFactory, make_staff
 
@@ -241,8 +242,8 @@ def test_the_same_order_id_in_another_shop_is_another_order(supervisor_client, s
     plan_a = plan_order_import(shop=shop, rows=read_rows(csv_bytes(GOOD_ROWS)))
     plan_b = plan_order_import(shop=other_shop, rows=read_rows(csv_bytes(GOOD_ROWS)))
 
-    order_import_apply(plan=plan_a)
-    order_import_apply(plan=plan_b)
+    order_import_apply(plan=plan_a, by=system_user(), reason="test")
+    order_import_apply(plan=plan_b, by=system_user(), reason="test")
 
     assert Order.objects.filter(platform_order_id="4100000000000000001").count() == 2
 
@@ -374,7 +375,7 @@ def test_import_queries_grow_with_batches_not_rows(shop):
     def queries_for(count, start):
         plan = plan_order_import(shop=shop, rows=read_rows(csv_bytes(rows(count, start))))
         with CaptureQueriesContext(connection) as queries:
-            order_import_apply(plan=plan)
+            order_import_apply(plan=plan, by=system_user(), reason="test")
         return len(queries)
 
     assert queries_for(10, 0) == queries_for(400, 1000)
@@ -397,7 +398,9 @@ def test_an_exported_workbook_imports_back_as_unchanged(shop):
 
 
 def test_a_reimport_cannot_lower_the_paid_amount_below_what_was_refunded(shop):
-    order_import_apply(plan=plan_order_import(shop=shop, rows=read_rows(csv_bytes(GOOD_ROWS))))
+    order_import_apply(
+        plan=plan_order_import(shop=shop, rows=read_rows(csv_bytes(GOOD_ROWS))), by=system_user(), reason="test"
+    )
     order = Order.objects.get(platform_order_id="4100000000000000001")
     Order.objects.filter(pk=order.pk).update(refunded_amount=Decimal("700.00"))  # as the refund trigger keeps it
     lowered = [[*row[:3], "¥600.00", *row[4:11], "300.00"] for row in GOOD_ROWS[:2]]

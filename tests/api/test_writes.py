@@ -11,17 +11,20 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from aftersales.errors import ActionRefused
 from aftersales.models import (
     AfterSalesTicket,
     ApiIdempotencyKey,
     ApprovalRequest,
     Order,
+    OrderCorrection,
     OrderLine,
     Refund,
     TicketEvent,
     TicketState,
 )
 from aftersales.services.housekeeping import idempotency_keys_purge
+from aftersales.services.orders import order_correction_decide
 from tests.api.test_foundation import authorised
 from tests.factories import ShopFactory, delivered_order, grant_authority, make_staff, open_ticket, shipped_order
 from tests.logistics.parcels import parcel
@@ -429,3 +432,76 @@ def test_idempotency_keys_are_purged_after_their_retention_and_a_late_retry_runs
     assert list(ApiIdempotencyKey.objects.order_by("key").values_list("key", flat=True)) == ["new", "old"]
     assert "Idempotent-Replayed" not in late_retry.headers
     assert AfterSalesTicket.objects.count() == 3
+
+
+# --- paid amounts of orders with after-sales --------------------------------------------------------------------------
+
+
+def refunded_api_order(api, shop, caller):
+    """T1001 at ¥259 pushed by `caller`, with a path-1 refund of ¥50 made by the shop's automatic rule."""
+    authorised(api, caller)
+    assert api.post("/api/v1/orders/", order_body(), format="json").status_code == 201
+    order = Order.objects.get(shop=shop, platform_order_id="T1001")
+    open_ticket(order, requested_amount="50.00")
+    order.refresh_from_db()
+    assert order.refunded_amount == Decimal("50.00")
+    return order
+
+
+def test_a_push_that_raises_a_refunded_orders_paid_amount_is_held_for_a_supervisor_and_answers_202(api, shop):
+    erp = make_staff("erp", role="Supervisor", shops=[shop])
+    lead = make_staff("lead", role="Supervisor", shops=[shop])
+    order = refunded_api_order(api, shop, erp)
+
+    response = api.post(
+        "/api/v1/orders/",
+        order_body(paid_amount="100000.00", buyer_nick="tb_小雨2"),
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    assert response.status_code == 202
+    body = response.json()
+    assert (body["paid_amount"], body["buyer_nick"], body["result"]) == ("259.00", "tb_小雨2", "updated")
+    held = body["paid_amount_correction"]
+    assert (held["status"], held["current_paid_amount"], held["requested_paid_amount"]) == (
+        "pending",
+        "259.00",
+        "100000.00",
+    )
+    assert "until a supervisor confirms" in held["message"]
+    order.refresh_from_db()
+    assert order.paid_amount == Decimal("259.00")
+    correction = OrderCorrection.objects.get(pk=held["id"])
+    assert (correction.source, correction.requested_by, correction.status) == ("api", erp, "pending")
+    with pytest.raises(ActionRefused):
+        order_correction_decide(correction=correction, by=erp, confirm=True)
+
+    order_correction_decide(correction=correction, by=lead, confirm=True)
+    order.refresh_from_db()
+    assert order.paid_amount == Decimal("100000.00")
+
+
+def test_a_push_below_what_was_refunded_is_a_400_in_the_error_shape_and_writes_nothing(api, shop):
+    order = refunded_api_order(api, shop, make_staff("erp", role="Supervisor", shops=[shop]))
+    body = order_body(paid_amount="40.00", buyer_nick="changed")
+    body["lines"] = [{"sku": "A1", "item_name": "羊毛围巾", "quantity": 1, "paid_amount": "40.00"}]
+
+    response = api.post("/api/v1/orders/", body, format="json", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "below_refunded"
+    assert "50.00 already refunded" in response.json()["message"]
+    order.refresh_from_db()
+    assert (order.paid_amount, order.buyer_nick) == (Decimal("259.00"), "tb_小雨")
+    assert not OrderCorrection.objects.exists()
+
+
+def test_an_order_without_after_sales_is_still_updated_by_a_push_with_a_higher_paid_amount(api, shop):
+    authorised(api, make_staff("erp", role="Supervisor", shops=[shop]))
+    api.post("/api/v1/orders/", order_body(), format="json")
+
+    response = api.post("/api/v1/orders/", order_body(paid_amount="300.00"), format="json")
+
+    assert (response.status_code, response.json()["paid_amount_correction"]) == (200, None)
+    assert Order.objects.get(platform_order_id="T1001").paid_amount == Decimal("300.00")

@@ -11,6 +11,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.usefixtures("re
 PASSWORD = "浏览器-Test-2026"
 _DESK = {"aftersales-aftersalesticket", "aftersales-approvalrequest", "aftersales-refund", "aftersales-cutoffrequest"}
 _CONFIG = {"aftersales-returnreason", "aftersales-refundauthority"}
+# Corrections waiting for a second supervisor, and the trail of authority grants: supervisors and managers.
+_TRAILS = {"aftersales-ordercorrection", "aftersales-authoritygrantevent"}
 # Return parcels, inspections and early exchanges for everyone; the early-exchange rule for all but the warehouse.
 _RETURNS = {"warehouse-returnparcel", "warehouse-inspection", "warehouse-earlyexchange"}
 _PARCELS = {"logistics-courier", "logistics-shipment", "logistics-interceptrequest"}
@@ -37,6 +39,7 @@ MENUS = {
         "logistics-courieragreement",
         *_DESK,
         *_CONFIG,
+        *_TRAILS,
         "aftersales-escalationword",
         "aftersales-sweeprun",
         *_SCORECARDS,
@@ -61,6 +64,7 @@ MENUS = {
         "logistics-courieragreement",
         *_DESK,
         *_CONFIG,
+        *_TRAILS,
         "aftersales-escalationword",
         "aftersales-sweeprun",
         *_SCORECARDS,
