@@ -517,7 +517,7 @@ def ticket_platform_ruling(
     PlatformRuling.objects.create(
         ticket=ticket, for_buyer=for_buyer, case_number=case_number, evidence=evidence, recorded_by=by
     )
-    note = f"{_('Platform case')} {case_number}. {note}".strip()
+    note = " ".join(part for part in (_("Platform case %(case)s.") % {"case": case_number}, note.strip()) if part)
     if for_buyer:
         _owed_refund(ticket, door=RefundDoor.PLATFORM_RULING, by=by, action="ruled_for_buyer", note=note)
     else:
