@@ -118,7 +118,7 @@ class ProductScoreRowForm(forms.Form):
 FORMS = {CHATS: ChatRowForm, REVIEWS: ReviewRowForm, PRODUCT_SCORES: ProductScoreRowForm}
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PlatformRowError(RowError):
     """A bad row: `message` as the file import prints it ("商品评分: …"); `field` (the English name, "" when the row as
     a whole is wrong) and `reason` (without the column's name) for the API."""
@@ -167,7 +167,7 @@ def plan_platform_import(*, shop: Shop, kind: str, rows: list[dict]) -> Platform
                 reason = _(
                     "The order number was stored by Excel as a number and has lost digits; format the column as text."
                 )
-                plan.errors.append(PlatformRowError(row_number, reason, key, reason))
+                plan.errors.append(PlatformRowError(row_number, reason, field=key, reason=reason))
                 continue
             form = FORMS[kind](data={name: _clean_raw(name, row.get(name)) for name in COLUMNS[kind]})
             if not form.is_valid():
@@ -180,8 +180,8 @@ def plan_platform_import(*, shop: Shop, kind: str, rows: list[dict]) -> Platform
                     PlatformRowError(
                         row_number,
                         _("%(key)s %(value)s appears twice in the file (first on row %(row)d).") % values,
-                        key,
-                        _("%(value)s appears twice (first on row %(row)d).") % values,
+                        field=key,
+                        reason=_("%(value)s appears twice (first on row %(row)d).") % values,
                     )
                 )
                 continue
@@ -267,7 +267,7 @@ def _clean_raw(name: str, value):
 def _field_error(kind: str, row_number: int, name: str, reason: str) -> PlatformRowError:
     """`name` is a field name, another key the row had, or "__all__" (the row as a whole)."""
     label = COLUMNS[kind][name][0] if name in COLUMNS[kind] else (_("row") if name == "__all__" else name)
-    return PlatformRowError(row_number, f"{label}: {reason}", "" if name == "__all__" else name, reason)
+    return PlatformRowError(row_number, f"{label}: {reason}", field="" if name == "__all__" else name, reason=reason)
 
 
 def _form_errors(form: forms.Form, kind: str, row_number: int) -> list[PlatformRowError]:
