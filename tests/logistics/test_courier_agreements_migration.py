@@ -33,9 +33,7 @@ def executor_leaf_nodes():
 
 def test_each_shop_using_a_courier_gets_an_agreement_with_the_couriers_values(old_apps):
     # A transactional test starts from a flushed database: the seeded platforms may be gone.
-    platform, _created = old_apps.get_model("aftersales", "Platform").objects.get_or_create(
-        code="tmall"
-    )
+    platform, _created = old_apps.get_model("aftersales", "Platform").objects.get_or_create(code="tmall")
     shop_model = old_apps.get_model("aftersales", "Shop")
     shop_1, shop_2, idle = (shop_model.objects.create(code=c, name=c, platform=platform) for c in ("s1", "s2", "s3"))
     courier = old_apps.get_model("logistics", "Courier").objects.create(
