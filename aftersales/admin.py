@@ -298,7 +298,15 @@ def _changes_table(changes: dict):
     rows = []
     for name, values in (changes or {}).items():
         try:
-            label = Order._meta.get_field(name).verbose_name
+            if name.startswith("lines."):
+                # "lines.<sku>.<field>": a line the import changed or added
+                sku, _dot, line_field = name.removeprefix("lines.").rpartition(".")
+                label = _("line %(sku)s: %(field)s") % {
+                    "sku": sku,
+                    "field": OrderLine._meta.get_field(line_field).verbose_name,
+                }
+            else:
+                label = Order._meta.get_field(name).verbose_name
         except FieldDoesNotExist:
             label = name
         rows.append((label, values.get("old") or "—", values.get("new") or "—"))
@@ -544,6 +552,7 @@ class OrderAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.ModelAdmin):
             else:
                 shop = form.cleaned_data["shop"]
                 plan = plan_order_import(shop=shop, rows=rows)
+                open_ticket, row_errors = plan.open_ticket_orders, plan.row_errors
                 stored_name = default_storage.save("order-imports/upload", ContentFile(content))
                 token = signing.dumps(
                     {"stored": stored_name, "shop": shop.pk, "user": request.user.pk, "name": upload.name},
@@ -558,11 +567,17 @@ class OrderAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.ModelAdmin):
                         "file_name": upload.name,
                         "counts": plan.counts(),
                         "importable": bool(plan.orders_to_write),
-                        "preview_orders": plan.orders[:PREVIEW_ORDER_LIMIT],
-                        "preview_errors": plan.errors[:PREVIEW_ERROR_LIMIT],
+                        # Updates of orders with an open ticket are listed apart, and confirmed apart.
+                        "preview_orders": [
+                            planned for planned in plan.orders if not planned.awaits_open_ticket_confirmation
+                        ][:PREVIEW_ORDER_LIMIT],
+                        "open_ticket_orders": open_ticket[:PREVIEW_ORDER_LIMIT],
+                        "open_ticket_count": len(open_ticket),
+                        "duplicates": plan.duplicates[:PREVIEW_ERROR_LIMIT],
+                        "preview_errors": row_errors[:PREVIEW_ERROR_LIMIT],
                         "held": plan.held_orders[:PREVIEW_ORDER_LIMIT],
                         "held_count": len(plan.held_orders),
-                        "hidden_errors": max(0, len(plan.errors) - PREVIEW_ERROR_LIMIT),
+                        "hidden_errors": max(0, len(row_errors) - PREVIEW_ERROR_LIMIT),
                         "token": token,
                     },
                 )
@@ -585,7 +600,10 @@ class OrderAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.ModelAdmin):
         # Checked again: the database may have changed since the preview.
         plan = plan_order_import(shop=shop, rows=read_rows(content))
         summary = order_import_apply(
-            plan=plan, by=request.user, reason=_("Order import of %(name)s") % {"name": ticket["name"]}
+            plan=plan,
+            by=request.user,
+            reason=_("Order import of %(name)s") % {"name": ticket["name"]},
+            apply_to_open_tickets=request.POST.get("apply_open_ticket_updates") == "on",
         )
         default_storage.delete(ticket["stored"])
         self.message_user(
@@ -612,6 +630,16 @@ class OrderAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.ModelAdmin):
             )
         for held in summary.held:
             self.message_user(request, held_message(held), messages.WARNING)
+        if summary.skipped:
+            self.message_user(
+                request,
+                _(
+                    "Skipped %(count)d orders with an open ticket, whose update was not confirmed: %(orders)s. "
+                    "Import the file again and tick their confirmation to update them."
+                )
+                % {"count": len(summary.skipped), "orders": ", ".join(summary.skipped)},
+                messages.WARNING,
+            )
         return redirect(f"{reverse('admin:aftersales_order_changelist')}?shop={shop.pk}")
 
     def _render_import(self, request, template, context):
