@@ -21,7 +21,7 @@ from aftersales.admin_paging import CappedCountAdminMixin
 from aftersales.admin_scoping import ShopScopedAdminMixin
 from aftersales.errors import ActionRefused
 from aftersales.forms import OrderImportForm
-from aftersales.models import Order, OrderCorrection, OrderEvent, OrderLine, Platform, Shop
+from aftersales.models import Order, OrderCorrection, OrderEvent, OrderLine, Platform, Shop, ShopEvent
 from aftersales.order_export import orders_to_xlsx
 from aftersales.order_import import ImportFileError, plan_order_import, read_rows
 from aftersales.selectors import shops_for_user, user_may_edit_platform
@@ -31,6 +31,12 @@ from aftersales.services.orders import (
     DECIDE_CORRECTION,
     order_correct,
     order_correction_decide,
+)
+from aftersales.services.shops import (
+    SHOP_SETTINGS_FIELDS,
+    SettingRefused,
+    shop_settings_check,
+    shop_update_settings,
 )
 
 IMPORT_TOKEN_SALT = "aftersales.order-import"  # noqa: S105 - a signing namespace, not a secret
@@ -66,7 +72,70 @@ class PlatformAdmin(admin.ModelAdmin):
         return False
 
 
-class ShopMembersForm(forms.ModelForm):
+class HoursWithSuggestions(forms.NumberInput):
+    """A number field that offers common values in the browser's list, while any other value may still be typed."""
+
+    def __init__(self, suggestions, attrs=None):
+        super().__init__(attrs)
+        self.suggestions = list(suggestions)
+
+    def render(self, name, value, attrs=None, renderer=None):
+        list_id = f"{(attrs or {}).get('id') or 'id_' + name}_suggestions"
+        field = super().render(name, value, {**(attrs or {}), "list": list_id}, renderer)
+        options = format_html_join("", '<option value="{}"></option>', ((value,) for value in self.suggestions))
+        return field + format_html('<datalist id="{}">{}</datalist>', list_id, options)
+
+
+# Shown under each setting on the shop's page; a setting added to SHOP_SETTINGS may add its help here.
+SETTING_HELP = {
+    "auto_refund_enabled": gettext_lazy(
+        "Refund-only requests on orders not shipped yet are refunded at once, up to the amount below, as “system”."
+    ),
+    "auto_refund_max_amount": gettext_lazy("Above it, an agent decides. ¥0.00 refunds nothing automatically."),
+    "approval_due_hours": gettext_lazy(
+        "Default 4 hours. 12 hours suits a team whose supervisors are not on duty all day."
+    ),
+    "sla_hours": gettext_lazy("Our own target for requests other than not-shipped refunds (default 24)."),
+    "path1_sla_minutes": gettext_lazy("Our own target for refund-only requests on orders not shipped (default 30)."),
+    "deadline_warning_hours": gettext_lazy(
+        "A ticket waiting for the shop this close to the platform's deadline goes to the top of the queue in the "
+        "next refund sweep (default 6)."
+    ),
+}
+SETTING_WIDGETS = {"approval_due_hours": HoursWithSuggestions([4, 12])}
+# Set when the shop is created (by a superuser); a manager does not move a shop to another marketplace.
+SHOP_IDENTITY_FIELDS = ["code", "name", "platform", "platform_shop_id", "is_active"]
+
+
+class ShopSettingsForm(forms.ModelForm):
+    """The shop's page: the settings are checked by the rules of services.shops (who, which values) before the
+    page saves them through shop_update_settings; a refusal shows on its field in the user's language."""
+
+    class Meta:
+        model = Shop
+        fields = [*SHOP_IDENTITY_FIELDS, *SHOP_SETTINGS_FIELDS]
+
+    def __init__(self, *args, editor=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.editor = editor
+
+    def settings_changes(self) -> dict:
+        return {name: self.cleaned_data[name] for name in SHOP_SETTINGS_FIELDS if name in self.cleaned_data}
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.editor is None or self.instance.pk is None:
+            return cleaned_data
+        try:
+            shop_settings_check(shop=self.instance, by=self.editor, changes=self.settings_changes())
+        except SettingRefused as refusal:
+            self.add_error(refusal.field if refusal.field in self.fields else None, str(refusal.message))
+        except ActionRefused as refusal:
+            self.add_error(None, str(refusal.message))
+        return cleaned_data
+
+
+class ShopMembersForm(ShopSettingsForm):
     """The shop form for superusers: only they decide who works on which shop (a manager must not widen their reach)."""
 
     members = forms.ModelMultipleChoiceField(
@@ -82,10 +151,6 @@ class ShopMembersForm(forms.ModelForm):
         widget=FilteredSelectMultiple(gettext_lazy("groups"), is_stacked=False),
     )
 
-    class Meta:
-        model = Shop
-        fields = ["code", "name", "platform", "platform_shop_id", "is_active"]
-
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk and "members" in self.fields:
@@ -93,21 +158,109 @@ class ShopMembersForm(forms.ModelForm):
             self.initial["member_groups"] = [p.group_id for p in self.instance.shopgroupobjectpermission_set.all()]
 
 
+def setting_value_display(field: str, text: str) -> str:
+    """A ShopEvent's stored value as people read it: on/off, ¥ with two decimals, or the number."""
+    if text in {"true", "false"}:
+        return _("on") if text == "true" else _("off")
+    if field.endswith("_amount"):
+        return f"¥{text}"
+    return text
+
+
+class ShopEventInline(admin.TabularInline):
+    """The shop's settings history: who changed which setting when, old → new."""
+
+    model = ShopEvent
+    extra = 0
+    fields = ["at", "actor", "setting", "old", "new"]
+    readonly_fields = fields
+    verbose_name_plural = gettext_lazy("settings history")
+
+    @admin.display(description=gettext_lazy("setting"))
+    def setting(self, event):
+        try:
+            return Shop._meta.get_field(event.field).verbose_name
+        except FieldDoesNotExist:
+            return event.field
+
+    @admin.display(description=gettext_lazy("old value"))
+    def old(self, event):
+        return setting_value_display(event.field, event.old_value)
+
+    @admin.display(description=gettext_lazy("new value"))
+    def new(self, event):
+        return setting_value_display(event.field, event.new_value)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Shop)
 class ShopAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
+    """A shop's identity (set by a superuser when it is created) and its after-sales settings, which its manager
+    changes here: every change goes through services.shops.shop_update_settings and shows in the history below."""
+
     shop_path = ""
     list_display = ["name", "code", "platform", "is_active"]
     list_select_related = ["platform"]
     list_filter = ["platform", "is_active"]
     search_fields = ["name", "code"]
 
-    def get_fields(self, request, obj=None):
-        fields = ["code", "name", "platform", "platform_shop_id", "is_active"]
-        return [*fields, "members", "member_groups"] if request.user.is_superuser else fields
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = [
+            (None, {"fields": SHOP_IDENTITY_FIELDS}),
+            (gettext_lazy("after-sales settings"), {"fields": list(SHOP_SETTINGS_FIELDS)}),
+        ]
+        if request.user.is_superuser:
+            fieldsets.append((gettext_lazy("assigned users"), {"fields": ["members", "member_groups"]}))
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if request.user.is_superuser else ["platform"]
+
+    def get_inlines(self, request, obj):
+        return [ShopEventInline] if obj is not None else []
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name in SETTING_WIDGETS:
+            kwargs["widget"] = SETTING_WIDGETS[db_field.name]
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if formfield is not None and db_field.name in SETTING_HELP:
+            formfield.help_text = SETTING_HELP[db_field.name]
+        return formfield
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        kwargs["form"] = ShopMembersForm if request.user.is_superuser else forms.ModelForm
-        return super().get_form(request, obj, change, **kwargs)
+        kwargs["form"] = ShopMembersForm if request.user.is_superuser else ShopSettingsForm
+        form_class = super().get_form(request, obj, change, **kwargs)
+
+        class FormForEditor(form_class):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, editor=request.user, **kwargs)
+
+        return FormForEditor
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.save()
+            return
+        try:
+            shop_update_settings(shop=obj, by=request.user, changes=form.settings_changes())
+        except ActionRefused as refusal:
+            # The form checked the same rules; only a change of roles made meanwhile gets here.
+            raise PermissionDenied(str(refusal.message)) from None
+        model_fields = {field.name for field in Shop._meta.concrete_fields}
+        identity = [name for name in form.changed_data if name in model_fields and name not in SHOP_SETTINGS_FIELDS]
+        if identity:
+            obj.save(update_fields=identity)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -145,7 +298,15 @@ def _changes_table(changes: dict):
     rows = []
     for name, values in (changes or {}).items():
         try:
-            label = Order._meta.get_field(name).verbose_name
+            if name.startswith("lines."):
+                # "lines.<sku>.<field>": a line the import changed or added
+                sku, _dot, line_field = name.removeprefix("lines.").rpartition(".")
+                label = _("line %(sku)s: %(field)s") % {
+                    "sku": sku,
+                    "field": OrderLine._meta.get_field(line_field).verbose_name,
+                }
+            else:
+                label = Order._meta.get_field(name).verbose_name
         except FieldDoesNotExist:
             label = name
         rows.append((label, values.get("old") or "—", values.get("new") or "—"))
@@ -391,6 +552,7 @@ class OrderAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.ModelAdmin):
             else:
                 shop = form.cleaned_data["shop"]
                 plan = plan_order_import(shop=shop, rows=rows)
+                open_ticket, row_errors = plan.open_ticket_orders, plan.row_errors
                 stored_name = default_storage.save("order-imports/upload", ContentFile(content))
                 token = signing.dumps(
                     {"stored": stored_name, "shop": shop.pk, "user": request.user.pk, "name": upload.name},
@@ -405,11 +567,17 @@ class OrderAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.ModelAdmin):
                         "file_name": upload.name,
                         "counts": plan.counts(),
                         "importable": bool(plan.orders_to_write),
-                        "preview_orders": plan.orders[:PREVIEW_ORDER_LIMIT],
-                        "preview_errors": plan.errors[:PREVIEW_ERROR_LIMIT],
+                        # Updates of orders with an open ticket are listed apart, and confirmed apart.
+                        "preview_orders": [
+                            planned for planned in plan.orders if not planned.awaits_open_ticket_confirmation
+                        ][:PREVIEW_ORDER_LIMIT],
+                        "open_ticket_orders": open_ticket[:PREVIEW_ORDER_LIMIT],
+                        "open_ticket_count": len(open_ticket),
+                        "duplicates": plan.duplicates[:PREVIEW_ERROR_LIMIT],
+                        "preview_errors": row_errors[:PREVIEW_ERROR_LIMIT],
                         "held": plan.held_orders[:PREVIEW_ORDER_LIMIT],
                         "held_count": len(plan.held_orders),
-                        "hidden_errors": max(0, len(plan.errors) - PREVIEW_ERROR_LIMIT),
+                        "hidden_errors": max(0, len(row_errors) - PREVIEW_ERROR_LIMIT),
                         "token": token,
                     },
                 )
@@ -432,7 +600,10 @@ class OrderAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.ModelAdmin):
         # Checked again: the database may have changed since the preview.
         plan = plan_order_import(shop=shop, rows=read_rows(content))
         summary = order_import_apply(
-            plan=plan, by=request.user, reason=_("Order import of %(name)s") % {"name": ticket["name"]}
+            plan=plan,
+            by=request.user,
+            reason=_("Order import of %(name)s") % {"name": ticket["name"]},
+            apply_to_open_tickets=request.POST.get("apply_open_ticket_updates") == "on",
         )
         default_storage.delete(ticket["stored"])
         self.message_user(
@@ -459,6 +630,16 @@ class OrderAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.ModelAdmin):
             )
         for held in summary.held:
             self.message_user(request, held_message(held), messages.WARNING)
+        if summary.skipped:
+            self.message_user(
+                request,
+                _(
+                    "Skipped %(count)d orders with an open ticket, whose update was not confirmed: %(orders)s. "
+                    "Import the file again and tick their confirmation to update them."
+                )
+                % {"count": len(summary.skipped), "orders": ", ".join(summary.skipped)},
+                messages.WARNING,
+            )
         return redirect(f"{reverse('admin:aftersales_order_changelist')}?shop={shop.pk}")
 
     def _render_import(self, request, template, context):

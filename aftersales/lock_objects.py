@@ -1,7 +1,15 @@
 """Row locks for the services, in one place. Lock a ticket before its children (refund, approval, cut-off) and
 before its order, always in that order, so two services never wait on each other in a circle."""
 
-from aftersales.models import AfterSalesTicket, ApprovalRequest, CutOffRequest, Order, OrderCorrection, Refund
+from aftersales.models import (
+    AfterSalesTicket,
+    ApprovalRequest,
+    CutOffRequest,
+    Order,
+    OrderCorrection,
+    Refund,
+    Shop,
+)
 
 
 def ticket_for_update(ticket_id: int) -> AfterSalesTicket:
@@ -26,3 +34,7 @@ def cutoff_for_update(cutoff_id: int) -> CutOffRequest:
 
 def order_correction_for_update(correction_id: int) -> OrderCorrection:
     return OrderCorrection.objects.select_for_update().get(pk=correction_id)
+
+
+def shop_for_update(shop_id: int) -> Shop:
+    return Shop.objects.select_for_update().get(pk=shop_id)

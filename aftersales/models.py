@@ -6,7 +6,7 @@ This app imports no other app of ours (DESIGN §2): an order keeps its courier a
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -16,6 +16,9 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 ZERO = Decimal("0.00")
+# The most a shop's hour and minute settings may say (30 days): beyond it a deadline is no longer a working target.
+MAX_SETTING_HOURS = 720
+MAX_SETTING_MINUTES = 24 * 60
 
 
 class MoneyField(models.DecimalField):
@@ -68,19 +71,33 @@ class Shop(models.Model):
     platform_shop_id = models.CharField(_("marketplace shop id"), max_length=40, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    # The shop's after-sales policy; a team lead tunes these in the admin.
+    # The shop's after-sales policy: its manager changes these on the shop's page, through
+    # services.shops.shop_update_settings (checked and audited as ShopEvent rows). The upper bounds keep every
+    # deadline computed from them a real date.
     approval_due_hours = models.PositiveIntegerField(
-        _("hours a supervisor has to decide an approval"), default=4, validators=[MinValueValidator(1)]
+        _("hours a supervisor has to decide an approval"),
+        default=4,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_SETTING_HOURS)],
     )
     auto_refund_enabled = models.BooleanField(_("refund unshipped orders automatically"), default=True)
     auto_refund_max_amount = MoneyField(
         _("largest automatic refund (CNY)"), default=Decimal("300.00"), validators=[MinValueValidator(ZERO)]
     )
     path1_sla_minutes = models.PositiveIntegerField(
-        _("minutes to answer a not-shipped refund"), default=30, validators=[MinValueValidator(1)]
+        _("minutes to answer a not-shipped refund"),
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_SETTING_MINUTES)],
     )
     sla_hours = models.PositiveIntegerField(
-        _("hours to answer other requests"), default=24, validators=[MinValueValidator(1)]
+        _("hours to answer other requests"),
+        default=24,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_SETTING_HOURS)],
+    )
+    # 即将超时: a ticket waiting for the shop this close to its platform deadline goes to the top of the queue.
+    deadline_warning_hours = models.PositiveIntegerField(
+        _("hours before the platform deadline to move a ticket to the top"),
+        default=6,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_SETTING_HOURS)],
     )
 
     class Meta:
@@ -116,6 +133,28 @@ class ShopGroupObjectPermission(GroupObjectPermissionBase):
     class Meta(GroupObjectPermissionBase.Meta):
         verbose_name = _("shop permission of a group")
         verbose_name_plural = _("shop permissions of groups")
+
+
+class ShopEvent(models.Model):
+    """The trail of a shop's settings: one row per changed field, who, when, old → new (values as text)."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="events", verbose_name=_("shop"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    field = models.CharField(_("setting"), max_length=40)
+    old_value = models.CharField(_("old value"), max_length=40)
+    new_value = models.CharField(_("new value"), max_length=40)
+
+    class Meta:
+        verbose_name = _("shop setting change")
+        verbose_name_plural = _("shop setting changes")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["shop", "-at"], name="shop_event_shop_at_idx")]
+
+    def __str__(self):
+        return f"{self.shop_id} {self.field}: {self.old_value} → {self.new_value}"
 
 
 class GoodsState(models.TextChoices):

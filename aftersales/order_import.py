@@ -18,11 +18,12 @@ from decimal import Decimal
 from django import forms
 from django.db import models
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import load_workbook
 
-from aftersales.models import AfterSalesTicket, Order, Shop
+from aftersales.models import OPEN_TICKET_STATES, AfterSalesTicket, Order, OrderLine, Shop
 
 MAX_ROWS = 50_000
 
@@ -119,6 +120,9 @@ class OrderRowForm(forms.Form):
         return data
 
 
+DUPLICATE = "duplicate"
+
+
 @dataclass
 class RowError:
     row_number: int
@@ -129,6 +133,15 @@ class RowError:
 
 def below_refunded_message(refunded: Decimal) -> str:
     return _("The paid amount is below the ¥%(refunded)s already refunded on this order.") % {"refunded": refunded}
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One value an import changes on an existing order, as people read it (money as ¥ with two decimals)."""
+
+    label: str
+    old: str
+    new: str
 
 
 @dataclass
@@ -146,6 +159,23 @@ class PlannedOrder:
     # Set when the file raises the paid amount of an order that has tickets or refunds: the paid amount that stays
     # until another supervisor confirms the raise (a pending OrderCorrection); the other columns still apply.
     held_paid_amount: Decimal | None = None
+    # An existing order's values the file changes, order columns then lines (empty for a new or unchanged order).
+    changes: list[FieldChange] = field(default_factory=list)
+    # The order exists and a ticket on it is still open: its update waits for its own confirmation.
+    has_open_ticket: bool = False
+
+    @property
+    def status_label(self) -> str:
+        return str(self.status.label)
+
+    @property
+    def is_written(self) -> bool:
+        """New, updated, or unchanged but for a paid amount raise that becomes a pending correction."""
+        return self.status != PlannedOrder.Status.UNCHANGED or self.held_paid_amount is not None
+
+    @property
+    def awaits_open_ticket_confirmation(self) -> bool:
+        return self.has_open_ticket and self.is_written
 
 
 @dataclass
@@ -157,15 +187,25 @@ class ImportPlan:
 
     @property
     def orders_to_write(self) -> list[PlannedOrder]:
-        return [
-            planned
-            for planned in self.orders
-            if planned.status != PlannedOrder.Status.UNCHANGED or planned.held_paid_amount is not None
-        ]
+        return [planned for planned in self.orders if planned.is_written]
 
     @property
     def held_orders(self) -> list[PlannedOrder]:
         return [planned for planned in self.orders if planned.held_paid_amount is not None]
+
+    @property
+    def open_ticket_orders(self) -> list[PlannedOrder]:
+        """Updates of orders with an open ticket: written only when the importer confirms them separately."""
+        return [planned for planned in self.orders if planned.awaits_open_ticket_confirmation]
+
+    @property
+    def duplicates(self) -> list[RowError]:
+        """Rows that repeat another row of the same order and SKU; their order is left out, never merged."""
+        return [error for error in self.errors if error.code == DUPLICATE]
+
+    @property
+    def row_errors(self) -> list[RowError]:
+        return [error for error in self.errors if error.code != DUPLICATE]
 
     def counts(self) -> dict[str, int]:
         counts = {status.value: 0 for status in PlannedOrder.Status}
@@ -239,7 +279,13 @@ def _plan_one_order(order_id: str, order_rows: list[tuple[int, dict]], errors: l
     lines: list[dict] = []
     row_errors: list[RowError] = []
     seen_skus: dict[str, int] = {}
+    rows_by_number = dict(order_rows)
     for row_number, data in order_rows:
+        if data["sku"] in seen_skus:
+            # Never merged: the same line twice may be a copied row or two sub-orders of one SKU; only the user knows.
+            row_errors.append(_duplicate(order_id, data, row_number, seen_skus[data["sku"]], rows_by_number))
+            continue
+        seen_skus[data["sku"]] = row_number
         differing = [name for name in ORDER_FIELDS if data[name] != order_fields[name]]
         if differing:
             row_errors.append(
@@ -250,16 +296,6 @@ def _plan_one_order(order_id: str, order_rows: list[tuple[int, dict]], errors: l
                 )
             )
             continue
-        if data["sku"] in seen_skus:
-            row_errors.append(
-                RowError(
-                    row_number,
-                    _("SKU %(sku)s appears twice in this order (first on row %(row)d).")
-                    % {"sku": data["sku"], "row": seen_skus[data["sku"]]},
-                )
-            )
-            continue
-        seen_skus[data["sku"]] = row_number
         line_paid = data["line_paid_amount"]
         if line_paid is None:
             if len(order_rows) > 1:
@@ -293,6 +329,21 @@ def _plan_one_order(order_id: str, order_rows: list[tuple[int, dict]], errors: l
     return PlannedOrder(order_id, order_fields, lines, [number for number, _data in order_rows])
 
 
+def _duplicate(order_id: str, data: dict, row_number: int, first_row: int, rows_by_number: dict) -> RowError:
+    values = {"first": first_row, "row": row_number, "order": order_id, "sku": data["sku"]}
+    if data == rows_by_number[first_row]:
+        message = _(
+            "Duplicate: rows %(first)d and %(row)d are the same line of order %(order)s (SKU %(sku)s). The order is "
+            "not imported: delete the copy, or put both on one row with the total quantity and amount."
+        )
+    else:
+        message = _(
+            "Duplicate: rows %(first)d and %(row)d are both SKU %(sku)s of order %(order)s, with different values. "
+            "The order is not imported: keep one row per SKU."
+        )
+    return RowError(row_number, message % values, code=DUPLICATE)
+
+
 def _whole_order_rejected(row_numbers: list[int], failed_row: int) -> list[RowError]:
     """The good rows of an order that has a bad row: reported too, so the user sees why nothing of it came in."""
     message = _("Row %(row)d of the same order has an error, so the whole order was not imported.") % {
@@ -308,7 +359,10 @@ def _classify_against_database(shop: Shop, plan: ImportPlan) -> None:
     for start in range(0, len(ids), 1000):
         existing = (
             Order.objects.filter(shop=shop, platform_order_id__in=ids[start : start + 1000])
-            .annotate(has_after_sales=Exists(AfterSalesTicket.objects.filter(order=OuterRef("pk"))))
+            .annotate(
+                has_after_sales=Exists(AfterSalesTicket.objects.filter(order=OuterRef("pk"))),
+                has_open_ticket=HAS_OPEN_TICKET,
+            )
             .prefetch_related("lines")
         )
         for order in existing:
@@ -330,7 +384,51 @@ def _classify_against_database(shop: Shop, plan: ImportPlan) -> None:
             stored_lines = {line.sku: {name: getattr(line, name) for name in LINE_FIELDS} for line in order.lines.all()}
             same_lines = all(stored_lines.get(line["sku"]) == line for line in planned.lines)
             planned.status = PlannedOrder.Status.UNCHANGED if same_order and same_lines else PlannedOrder.Status.UPDATED
+            planned.changes = _changes(order, planned, stored_lines)
+            planned.has_open_ticket = order.has_open_ticket
     plan.orders = [planned for planned in plan.orders if planned.platform_order_id not in refused]
+
+
+HAS_OPEN_TICKET = Exists(AfterSalesTicket.objects.filter(order=OuterRef("pk"), state__in=OPEN_TICKET_STATES))
+
+
+def line_changes(stored_lines: dict[str, dict], lines: list[dict]) -> dict[str, dict]:
+    """{(sku, field): (old, new)} for the file's lines against the stored ones ({sku: {field: value}}); a new line
+    has None as its old values. Lines the file leaves out are kept, so they change nothing."""
+    changed = {}
+    for line in lines:
+        stored = stored_lines.get(line["sku"], {})
+        for name in LINE_FIELDS[1:]:
+            if stored.get(name) != line[name]:
+                changed[line["sku"], name] = (stored.get(name), line[name])
+    return changed
+
+
+def _changes(order: Order, planned: PlannedOrder, stored_lines: dict[str, dict]) -> list[FieldChange]:
+    changes = []
+    for name in ORDER_FIELDS:
+        old, new = getattr(order, name), planned.fields[name]
+        if old == new:
+            continue
+        shown = shown_value(new)
+        if name == "paid_amount" and planned.held_paid_amount is not None:
+            shown = _("%(amount)s (waits for another supervisor)") % {"amount": shown}
+        changes.append(FieldChange(str(Order._meta.get_field(name).verbose_name), shown_value(old), shown))
+    for (sku, name), (old, new) in line_changes(stored_lines, planned.lines).items():
+        label = _("line %(sku)s: %(field)s") % {"sku": sku, "field": OrderLine._meta.get_field(name).verbose_name}
+        changes.append(FieldChange(label, shown_value(old), shown_value(new)))
+    return changes
+
+
+def shown_value(value) -> str:
+    """A value as the preview shows it: ¥ and two decimals for money, local time, a dash for nothing."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, Decimal):
+        return f"¥{value:.2f}"
+    if isinstance(value, datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)
 
 
 def _order_id_of(row: dict) -> str | None:

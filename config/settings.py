@@ -195,8 +195,8 @@ CELERY_TASK_PUBLISH_RETRY = False
 SWEEP_BATCH_SIZE = env_int("SWEEP_BATCH_SIZE", 200)
 # A refund still pending this long after it was made lost its task; the refund sweep pays it.
 SWEEP_PENDING_REFUND_GRACE_SECONDS = env_int("SWEEP_PENDING_REFUND_GRACE_SECONDS", 300)
-# 即将超时: a ticket waiting for the shop this close to its platform deadline goes to the top of the queue.
-SWEEP_DEADLINE_WARNING_HOURS = env_int("SWEEP_DEADLINE_WARNING_HOURS", 6)
+# 即将超时 (a ticket this close to its platform deadline goes to the top of the queue) is per shop:
+# Shop.deadline_warning_hours, set by the shop's manager.
 # How long the API remembers an Idempotency-Key and its answer (purged nightly).
 API_IDEMPOTENCY_KEY_DAYS = env_int("API_IDEMPOTENCY_KEY_DAYS", 7)
 

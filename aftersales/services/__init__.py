@@ -13,6 +13,7 @@ from aftersales.services.orders import (
     shop_set_members,
     shop_upsert,
 )
+from aftersales.services.shops import shop_update_settings
 from aftersales.services.tickets import (
     AutoRuleOutcome,
     RefundDecision,
@@ -72,6 +73,7 @@ __all__ = [
     "shop_assign_group",
     "shop_assign_user",
     "shop_set_members",
+    "shop_update_settings",
     "shop_upsert",
     "ticket_add_note",
     "ticket_agree_return",

@@ -24,7 +24,16 @@ from aftersales.models import (
     Platform,
     Shop,
 )
-from aftersales.order_import import ORDER_FIELDS, ImportPlan, PlannedOrder, RowError, below_refunded_message
+from aftersales.order_import import (
+    HAS_OPEN_TICKET,
+    LINE_FIELDS,
+    ORDER_FIELDS,
+    ImportPlan,
+    PlannedOrder,
+    RowError,
+    below_refunded_message,
+    line_changes,
+)
 from aftersales.selectors import SHOP_PERMISSION
 from aftersales.services.tickets import require_in_shop
 
@@ -86,11 +95,18 @@ class ImportSummary:
     held: tuple[HeldPaidAmount, ...] = ()
     # Orders refused when written (the database changed since the preview), as row errors.
     refused: tuple[RowError, ...] = ()
+    # Platform order ids of the updates left out because their order has an open ticket and they were not confirmed.
+    skipped: tuple[str, ...] = ()
 
 
 @transaction.atomic
 def order_import_apply(
-    *, plan: ImportPlan, by, reason: str, source: str = OrderCorrection.Source.IMPORT
+    *,
+    plan: ImportPlan,
+    by,
+    reason: str,
+    source: str = OrderCorrection.Source.IMPORT,
+    apply_to_open_tickets: bool = True,
 ) -> ImportSummary:
     """Write the valid orders of a checked plan; bad rows were already set aside by `plan_order_import`.
 
@@ -101,7 +117,12 @@ def order_import_apply(
     The orders that exist already are locked and checked again, as the database may have changed since the plan:
     a paid amount below what was refunded refuses that order; a paid amount that rises on an order with tickets or
     refunds is not written but becomes a pending correction (`reason` says where it came from) for another
-    supervisor to confirm. Each change of an existing order is written as an OrderEvent, old → new.
+    supervisor to confirm. Each change of an existing order, its lines' included, is written as an OrderEvent,
+    old → new.
+
+    With `apply_to_open_tickets` False (the admin's import, unless the importer confirmed those updates apart),
+    an existing order with an open ticket is left as it is, and its platform order id is reported as skipped: an
+    agent is working on it with its current lines and amounts.
     """
     to_write = plan.orders_to_write
     existing = _existing_orders_locked(plan.shop, [planned.platform_order_id for planned in to_write])
@@ -109,10 +130,14 @@ def order_import_apply(
     refused: list[RowError] = []
     raises: list[tuple[Order, Decimal]] = []
     events: list[OrderEvent] = []
+    skipped: list[str] = []
     for planned in to_write:
         fields = dict(planned.fields)
         current = existing.get(planned.platform_order_id)
         if current is not None:
+            if current.has_open_ticket and not apply_to_open_tickets:
+                skipped.append(planned.platform_order_id)
+                continue
             if fields["paid_amount"] < current.refunded_amount:
                 message = below_refunded_message(current.refunded_amount)
                 refused.extend(RowError(number, message, code="below_refunded") for number in planned.row_numbers)
@@ -122,7 +147,7 @@ def order_import_apply(
             ):
                 raises.append((current, fields["paid_amount"]))
                 fields["paid_amount"] = current.paid_amount
-            diff = _diff(current, fields)
+            diff = _diff(current, fields) | _lines_diff(current, planned.lines)
             if diff:
                 events.append(
                     OrderEvent(
@@ -173,6 +198,7 @@ def order_import_apply(
     refused_ids = {planned.platform_order_id for planned in to_write} - {
         planned.platform_order_id for planned, _fields in writes
     }
+    refused_ids -= set(skipped)
     return ImportSummary(
         created=written.count(PlannedOrder.Status.NEW),
         updated=written.count(PlannedOrder.Status.UPDATED),
@@ -185,6 +211,7 @@ def order_import_apply(
         rejected_rows=len(plan.errors) + len(refused),
         held=held,
         refused=tuple(refused),
+        skipped=tuple(skipped),
     )
 
 
@@ -196,9 +223,10 @@ def _existing_orders_locked(shop: Shop, platform_order_ids: list[str]) -> dict[s
         chunk = platform_order_ids[start : start + 1000]
         orders = (
             Order.objects.filter(shop=shop, platform_order_id__in=chunk)
-            .annotate(has_after_sales=_HAS_AFTER_SALES)
+            .annotate(has_after_sales=_HAS_AFTER_SALES, has_open_ticket=HAS_OPEN_TICKET)
             .select_for_update(of=("self",))
             .order_by("pk")
+            .prefetch_related("lines")
         )
         found.update((order.platform_order_id, order) for order in orders)
     return found
@@ -429,6 +457,16 @@ def _diff(order: Order, values: dict) -> dict:
         name: {"old": _as_text(getattr(order, name)), "new": _as_text(value)}
         for name, value in values.items()
         if getattr(order, name) != value
+    }
+
+
+def _lines_diff(order: Order, lines: list[dict]) -> dict:
+    """The file's line changes as event entries, {"lines.<sku>.<field>": {"old", "new"}}; a new line's olds are
+    None. Call with the order's lines prefetched."""
+    stored = {line.sku: {name: getattr(line, name) for name in LINE_FIELDS} for line in order.lines.all()}
+    return {
+        f"lines.{sku}.{name}": {"old": _as_text(old), "new": _as_text(new)}
+        for (sku, name), (old, new) in line_changes(stored, lines).items()
     }
 
 

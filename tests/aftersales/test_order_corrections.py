@@ -306,7 +306,11 @@ def test_an_import_that_raises_a_refunded_orders_paid_amount_holds_the_raise_for
     assert preview.status_code == 200
     assert [planned.platform_order_id for planned in preview.context["held"]] == [order.platform_order_id]
     assert 'data-count="held">1<' in preview.content.decode()
-    confirmed = client.post(IMPORT_URL, {"token": preview.context["token"]}, follow=True)
+    # The order's ticket is still open: its update is confirmed apart (tests/aftersales/test_order_import.py).
+    assert [planned.platform_order_id for planned in preview.context["open_ticket_orders"]] == [order.platform_order_id]
+    confirmed = client.post(
+        IMPORT_URL, {"token": preview.context["token"], "apply_open_ticket_updates": "on"}, follow=True
+    )
 
     order.refresh_from_db()
     assert (order.paid_amount, order.receiver_name) == (Decimal("100.00"), "王芳芳")

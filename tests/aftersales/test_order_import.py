@@ -7,6 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import override_settings
@@ -15,11 +16,11 @@ from django.urls import reverse
 from openpyxl import Workbook
 
 from aftersales import roles
-from aftersales.models import Order, OrderLine
+from aftersales.models import OPEN_TICKET_STATES, Order, OrderEvent, OrderLine
 from aftersales.order_import import ImportFileError, plan_order_import, read_rows
 from aftersales.selectors import system_user
 from aftersales.services import order_import_apply
-from tests.factories import ShopFactory, make_staff
+from tests.factories import ShopFactory, make_staff, open_ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -410,3 +411,178 @@ def test_a_reimport_cannot_lower_the_paid_amount_below_what_was_refunded(shop):
     assert plan.orders == []
     assert [error.row_number for error in plan.errors] == [2, 3]
     assert "700.00" in plan.errors[0].message
+
+
+# --- what the preview shows: status, changes, open tickets, duplicates ------------------------------------------------
+
+
+def imported(client, shop, rows):
+    client.post(IMPORT_URL, {"token": upload(client, shop, csv_bytes(rows)).context["token"]})
+
+
+def changed_second_order(paid="1,399.00", quantity="3"):
+    """Order …002 shipped, paid more, one more pair: its one line (no line amount: the order's) changes too."""
+    row = GOOD_ROWS[2]
+    return [*row[:3], paid, row[4], "2026-11-12 08:00:00", "YTO", "YT0000000000002", *row[8:10], quantity, ""]
+
+
+NEW_ORDER_ROW = ["4100000000000000007", "赵敏", "上海市", "59.00", "2026-11-11 11:00:00", "", "", ""] + [
+    "SY-HL-060",
+    "头灯",
+    "1",
+    "",
+]
+
+
+def test_the_preview_shows_each_orders_status_and_the_changes_of_an_updated_order(supervisor_client, shop):
+    imported(supervisor_client, shop, GOOD_ROWS)
+
+    preview = upload(supervisor_client, shop, csv_bytes([*GOOD_ROWS[:2], changed_second_order(), NEW_ORDER_ROW]))
+
+    html = preview.content.decode()
+    assert '<td class="status-unchanged">无变化</td>' in html
+    assert '<td class="status-updated">更新</td>' in html
+    assert '<td class="status-new">新增</td>' in html
+    updated = {planned.platform_order_id: planned for planned in preview.context["preview_orders"]}[
+        "4100000000000000002"
+    ]
+    assert [(change.old, change.new) for change in updated.changes] == [
+        ("¥1299.00", "¥1399.00"),
+        ("—", "2026-11-12 08:00:00"),
+        ("—", "YTO"),
+        ("—", "YT0000000000002"),
+        ("2", "3"),
+        ("¥1299.00", "¥1399.00"),
+    ]
+    assert "SY-SH-020" in updated.changes[-1].label
+    assert "¥1299.00 → ¥1399.00" in html
+    assert "— → YT0000000000002" in html
+
+
+def test_an_update_of_an_order_with_an_open_ticket_is_listed_apart_and_skipped_without_its_own_confirmation(
+    supervisor_client, shop
+):
+    imported(supervisor_client, shop, GOOD_ROWS)
+    order = Order.objects.get(platform_order_id="4100000000000000002")
+    ticket = open_ticket(order, requested_amount="100.00")
+    assert ticket.state in OPEN_TICKET_STATES
+    other_order = [[row[0], "王芳芳", *row[2:]] for row in GOOD_ROWS[:2]]
+
+    preview = upload(supervisor_client, shop, csv_bytes([*other_order, changed_second_order()]))
+
+    assert [planned.platform_order_id for planned in preview.context["open_ticket_orders"]] == [order.platform_order_id]
+    assert [planned.platform_order_id for planned in preview.context["preview_orders"]] == ["4100000000000000001"]
+    html = preview.content.decode()
+    assert 'id="import-open-ticket"' in html
+    assert 'name="apply_open_ticket_updates"' in html
+    assert 'data-count="open-ticket">1<' in html
+
+    done = supervisor_client.post(IMPORT_URL, {"token": preview.context["token"]})
+
+    order.refresh_from_db()
+    assert (order.paid_amount, order.tracking_number) == (Decimal("1299.00"), "")
+    assert list(order.lines.values_list("quantity", "paid_amount")) == [(2, Decimal("1299.00"))]
+    assert not OrderEvent.objects.filter(order=order).exists()
+    assert Order.objects.get(platform_order_id="4100000000000000001").receiver_name == "王芳芳"
+    assert any(order.platform_order_id in str(message) for message in get_messages(done.wsgi_request))
+
+
+def test_an_update_of_an_order_with_an_open_ticket_is_applied_with_its_confirmation_and_its_lines_are_in_the_trail(
+    supervisor_client, shop
+):
+    imported(supervisor_client, shop, GOOD_ROWS)
+    order = Order.objects.get(platform_order_id="4100000000000000002")
+    open_ticket(order, requested_amount="100.00")
+
+    preview = upload(supervisor_client, shop, csv_bytes([changed_second_order(paid="1,299.00")]))
+    supervisor_client.post(IMPORT_URL, {"token": preview.context["token"], "apply_open_ticket_updates": "on"})
+
+    order.refresh_from_db()
+    assert order.tracking_number == "YT0000000000002"
+    assert list(order.lines.values_list("quantity", "paid_amount")) == [(3, Decimal("1299.00"))]
+    event = OrderEvent.objects.get(order=order, action="updated_by_platform")
+    assert event.changes["lines.SY-SH-020.quantity"] == {"old": "2", "new": "3"}
+    assert event.changes["tracking_number"] == {"old": "", "new": "YT0000000000002"}
+    page = supervisor_client.get(reverse("admin:aftersales_order_change", args=[order.pk])).content.decode()
+    assert "明细 SY-SH-020：数量: 2 → 3" in page
+
+
+def test_the_api_still_updates_an_order_with_an_open_ticket(shop):
+    order_import_apply(
+        plan=plan_order_import(shop=shop, rows=read_rows(csv_bytes(GOOD_ROWS))), by=system_user(), reason="test"
+    )
+    order = Order.objects.get(platform_order_id="4100000000000000002")
+    open_ticket(order, requested_amount="100.00")
+
+    summary = order_import_apply(
+        plan=plan_order_import(shop=shop, rows=read_rows(csv_bytes([changed_second_order(paid="1,299.00")]))),
+        by=system_user(),
+        reason="pushed",
+    )
+
+    assert (summary.updated, summary.skipped) == (1, ())
+    assert Order.objects.get(pk=order.pk).tracking_number == "YT0000000000002"
+
+
+def test_a_row_repeated_in_the_file_is_reported_as_a_duplicate_with_both_row_numbers_and_never_merged(
+    supervisor_client, shop
+):
+    same_sku_other_quantity = [*GOOD_ROWS[1][:10], "2", "258.00"]
+    rows = [
+        GOOD_ROWS[2],  # row 2
+        NEW_ORDER_ROW,  # row 3
+        GOOD_ROWS[2],  # row 4: row 2 again
+        GOOD_ROWS[0],  # row 5
+        GOOD_ROWS[1],  # row 6
+        same_sku_other_quantity,  # row 7: SKU of row 6 again, other values
+    ]
+
+    preview = upload(supervisor_client, shop, csv_bytes(rows))
+
+    duplicates = preview.context["duplicates"]
+    assert [error.row_number for error in duplicates] == [4, 7]
+    assert "第 2 行和第 4 行是订单 4100000000000000002 的同一行（SKU SY-SH-020）" in duplicates[0].message
+    assert "第 6 行和第 7 行都是订单 4100000000000000001 的 SKU SY-TS-010，但内容不同" in duplicates[1].message
+    assert {planned.platform_order_id for planned in preview.context["plan"].orders} == {"4100000000000000007"}
+    html = preview.content.decode()
+    assert 'id="import-duplicates"' in html
+    assert duplicates[0].message in html
+    supervisor_client.post(IMPORT_URL, {"token": preview.context["token"]})
+    assert list(Order.objects.values_list("platform_order_id", flat=True)) == ["4100000000000000007"]
+
+
+def test_updating_orders_with_their_lines_costs_queries_by_batches_not_rows(shop):
+    def rows(count, start, quantity):
+        return [
+            [
+                f"43{start + n:017d}",
+                "王芳",
+                "浙江省",
+                "10.00",
+                "2026-11-11 09:00:00",
+                "",
+                "",
+                "",
+                "SKU",
+                "袜",
+                quantity,
+                "",
+            ]
+            for n in range(count)
+        ]
+
+    def update_queries(count, start):
+        order_import_apply(
+            plan=plan_order_import(shop=shop, rows=read_rows(csv_bytes(rows(count, start, "1")))),
+            by=system_user(),
+            reason="first",
+        )
+        plan = plan_order_import(shop=shop, rows=read_rows(csv_bytes(rows(count, start, "2"))))
+        assert plan.counts()["updated"] == count
+        with CaptureQueriesContext(connection) as queries:
+            summary = order_import_apply(plan=plan, by=system_user(), reason="again")
+        assert summary.updated == count
+        return len(queries)
+
+    assert update_queries(10, 0) == update_queries(400, 1000)
+    assert OrderEvent.objects.filter(changes__has_key="lines.SKU.quantity").count() == 410
