@@ -25,13 +25,13 @@ from django.db.models.functions import Coalesce, RowNumber, TruncWeek
 from django.utils import timezone
 
 from aftersales.models import Order, Refund, TicketEvent
+from aftersales.money import YuanSum, to_yuan
 from aftersales.selectors import system_user
 from metrics.definitions import CHINA, HOUR, MERCHANT_DECISIONS, Scope, first_events
 from metrics.models import DailyMetric, TicketDecision
 from metrics.rollups import DECISIONS_CODE, day_bounds
 
 HOURS = Decimal("0.01")
-CENTS = Decimal("0.01")
 
 
 def _hours(duration: timedelta | None) -> Decimal | None:
@@ -187,7 +187,7 @@ def _per_agent(decisions, *, shop_id, buyer_nick, at, opened_at, username):
         handled=Count("pk"),
         waited_total=Sum("waited"),
         repurchases=Sum("later_count"),
-        sales_after=Sum("later_sales"),
+        sales_after=YuanSum("later_sales"),
     )
 
 
@@ -231,7 +231,7 @@ def _later_orders_since_counted(scope: Scope, *, rolled_until: datetime, system,
             {
                 "actor_id": actor_id,
                 "repurchases": count,
-                "sales_after": None if total is None else Decimal(str(total)).quantize(CENTS, ROUND_HALF_UP),
+                "sales_after": to_yuan(total),
             }
             for actor_id, count, total in cursor.fetchall()
         ]
@@ -253,7 +253,7 @@ def agent_table(scope: Scope, *, rolled_until: datetime | None = None) -> list[A
             handled=Count("pk"),
             waited_total=Sum(ExpressionWrapper(F("decided_at") - F("opened_at"), output_field=DurationField())),
             repurchases=Sum("later_orders"),
-            sales_after=Sum("later_sales_amount"),
+            sales_after=YuanSum("later_sales_amount"),
             counted_from=Min("later_counted_until"),
         )
     )
@@ -299,7 +299,7 @@ def agent_table(scope: Scope, *, rolled_until: datetime | None = None) -> list[A
             executed_at__lt=scope.end,
         )
         .values("requested_by_id")
-        .annotate(total=Sum("amount"))
+        .annotate(total=YuanSum("amount"))
         .values_list("requested_by_id", "total")
     )
     table = []

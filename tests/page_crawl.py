@@ -3,7 +3,8 @@
 `crawl()` logs in as every demo user and GETs every desk page (enumerated from the URLconf) and every admin index,
 changelist, add page, change page of the first object and extra page without arguments (enumerated from
 `admin.site._registry`), the ones the role may reach as the admin itself decides. Each visit is a dict of role, URL and
-status, with the money strings that show float residue (`¥` and more than two decimals) found in the page.
+status, with the money strings that show float residue (`¥`, or a form's money input, and more than two decimals)
+found in the page, the money inputs and the list totals.
 
 Run as a script (`python -m tests.page_crawl`) it migrates the database of the environment it is given, loads the
 demo and prints the visits as JSON on the last line: tests/test_every_page.py runs it so on the embedded default
@@ -32,6 +33,10 @@ NOT_PAGES = {
 SKIPPED_PREFIXES = ("admin/", "api/")
 # `¥` then a number with three or more decimals: float or Decimal residue a person should never read.
 MONEY_RESIDUE = re.compile(r"¥\s*-?[\d,]+\.\d{3,}")
+# The money a form is prefilled with (an amount field, the staffing calculator's GMV and average order value).
+MONEY_INPUT = re.compile(r'<input[^>]*\bname="((?:[\w-]*amount|gmv|average_order_value))"[^>]*\bvalue="([^"]*)"')
+# The totals under a list (`<td data-total="loss">¥258.90</td>`).
+TOTAL_CELL = re.compile(r'data-total="(\w+)">([^<]*)<')
 SENSIBLE = {200, 302, 403}
 
 
@@ -145,12 +150,19 @@ def crawl() -> list[dict]:
             body = ""
             if response.get("Content-Type", "").startswith("text/html") and not response.streaming:
                 body = response.content.decode("utf-8", "replace")
+            money_inputs = dict(MONEY_INPUT.findall(body))
+            residue_found = set(MONEY_RESIDUE.findall(body))
+            residue_found.update(
+                f"{name}={value}" for name, value in money_inputs.items() if re.fullmatch(r"-?\d+\.\d{3,}", value)
+            )
             visits.append(
                 {
                     "role": username,
                     "url": url,
                     "status": response.status_code,
-                    "money_residue": sorted(set(MONEY_RESIDUE.findall(body))),
+                    "money_residue": sorted(residue_found),
+                    "money_inputs": money_inputs,
+                    "totals": dict(TOTAL_CELL.findall(body)),
                     "error": _error_of(response),
                 }
             )

@@ -1,8 +1,9 @@
 """Every page every demo role may reach answers below 500, on the embedded default (SQLite) and on PostgreSQL
-(issue 17, point 1). The pages come from the URLconf and the admin's registry (tests/page_crawl.py), so a new page is
-covered without touching this file."""
+(issue 17, point 1), and shows money as yuan with two decimals (point 6). The pages come from the URLconf and the
+admin's registry (tests/page_crawl.py), so a new page is covered without touching this file."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -21,6 +22,15 @@ def assert_every_page_answers(visits):
     assert any(visit["url"] == "/metrics/" and visit["status"] == 200 for visit in visits)
     broken = page_crawl.failures(visits)
     assert not broken, f"{len(broken)} of {len(visits)} pages answered badly:\n" + "\n".join(broken)
+
+
+def assert_money_has_two_decimals(visits):
+    found = page_crawl.residue(visits)
+    assert not found, "money with more than two decimals:\n" + "\n".join(found)
+
+
+def visit(visits, role, url):
+    return next(visit for visit in visits if visit["role"] == role and visit["url"] == url)
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +55,25 @@ def test_every_page_answers_for_every_demo_role_on_sqlite_the_embedded_default(s
     assert_every_page_answers(sqlite_crawl["visits"])
 
 
+def test_no_page_shows_money_with_more_than_two_decimals_on_sqlite(sqlite_crawl):
+    """SQLite hands Django a float for every sum of money ("¥5628.10000000000" under the claims list)."""
+    assert_money_has_two_decimals(sqlite_crawl["visits"])
+
+
+def test_the_claims_total_and_the_staffing_prefill_read_as_yuan_with_two_decimals_on_sqlite(sqlite_crawl):
+    """The issue's two findings, on the demo: the claims list's totals and the GMV the staffing form starts from were
+    sums of money that SQLite returned as floats (¥5628.10000000000, 157578.700000000)."""
+    claims = visit(sqlite_crawl["visits"], "manager", "/admin/logistics/courierclaim/")
+    staffing = visit(sqlite_crawl["visits"], "manager", "/metrics/staffing/")
+
+    assert claims["totals"]["count"].isdigit()
+    for name in ("loss", "claimed", "settled"):
+        assert re.fullmatch(r"¥\d+\.\d\d", claims["totals"][name]), claims["totals"]
+    assert claims["totals"]["loss"] != "¥0.00"
+    for name in ("gmv", "average_order_value"):
+        assert re.fullmatch(r"\d+\.\d\d", staffing["money_inputs"][name]), staffing["money_inputs"]
+
+
 def test_the_database_p90_and_agent_table_are_the_golden_figures_on_sqlite(sqlite_crawl):
     """The same hand-worked figures as tests/metrics/test_vendor_golden.py on PostgreSQL."""
     assert sqlite_crawl["golden"]["weeks"] == GOLDEN_WEEKS
@@ -57,4 +86,7 @@ def test_every_page_answers_for_every_demo_role_on_postgresql():
 
     demo.load()
 
-    assert_every_page_answers(page_crawl.crawl())
+    visits = page_crawl.crawl()
+
+    assert_every_page_answers(visits)
+    assert_money_has_two_decimals(visits)
