@@ -15,6 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from aftersales.money import format_yuan
+
 ZERO = Decimal("0.00")
 # The most a shop's hour and minute settings may say (30 days): beyond it a deadline is no longer a working target.
 MAX_SETTING_HOURS = 720
@@ -630,7 +632,7 @@ class Refund(ConcurrentTransitionMixin, models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} ¥{self.amount}"
+        return f"{self.get_kind_display()} {format_yuan(self.amount)}"
 
     @transition(field=status, source=Status.PENDING, target=Status.SUCCEEDED)
     def succeed(self, *, at, gateway, reference):
@@ -696,7 +698,7 @@ class ApprovalRequest(ConcurrentTransitionMixin, models.Model):
         indexes = [models.Index(fields=["shop", "status", "due_at"], name="approval_queue_idx")]
 
     def __str__(self):
-        return f"#{self.pk} ¥{self.amount}"
+        return f"#{self.pk} {format_yuan(self.amount)}"
 
     @transition(field=status, source=Status.PENDING, target=Status.APPROVED)
     def approve(self, *, by, at, note):

@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from aftersales.models import (
     ZERO,
@@ -18,6 +18,7 @@ from aftersales.models import (
     ShopGroupObjectPermission,
     ShopUserObjectPermission,
 )
+from aftersales.money import YuanMax, YuanSum
 
 SHOP_PERMISSION_CODENAME = "work_in_shop"
 SHOP_PERMISSION = f"aftersales.{SHOP_PERMISSION_CODENAME}"
@@ -117,12 +118,14 @@ def refund_authority_for(*, user, shop_id: int) -> Decimal | None:
     if user.is_superuser or is_system_user(user):
         return None
     found = RefundAuthority.objects.filter(shop_id=shop_id).filter(Q(user=user) | Q(group__user=user))
-    return found.aggregate(limit=Max("max_amount"))["limit"] or ZERO
+    return found.aggregate(limit=YuanMax("max_amount"))["limit"] or ZERO
 
 
 def ticket_refunded_amount(ticket_id: int) -> Decimal:
     """What this ticket has refunded or is refunding: every refund that has not failed."""
-    total = Refund.objects.filter(ticket_id=ticket_id).exclude(status=Refund.Status.FAILED).aggregate(s=Sum("amount"))
+    total = (
+        Refund.objects.filter(ticket_id=ticket_id).exclude(status=Refund.Status.FAILED).aggregate(s=YuanSum("amount"))
+    )
     return total["s"] or ZERO
 
 
@@ -134,7 +137,7 @@ def authority_used(*, user, order_id: int, ticket_id: int | None = None) -> Deci
         Refund.objects.filter(order_id=order_id)
         .filter(Q(requested_by=user) | on_this_ticket)
         .exclude(status=Refund.Status.FAILED)
-        .aggregate(s=Sum("amount"))
+        .aggregate(s=YuanSum("amount"))
     )
     return total["s"] or ZERO
 
@@ -145,7 +148,7 @@ def authority_used_by_orders(*, user, order_ids) -> dict[int, Decimal]:
         Refund.objects.filter(order_id__in=list(order_ids), requested_by=user)
         .exclude(status=Refund.Status.FAILED)
         .values("order_id")
-        .annotate(s=Sum("amount"))
+        .annotate(s=YuanSum("amount"))
     )
     return {row["order_id"]: row["s"] for row in rows}
 

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Sum
+from django.db.models import Count
 from django.http import HttpResponse
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from aftersales.admin_scoping import ReadOnlyAdminMixin, ShopScopedAdminMixin
 from aftersales.errors import ActionRefused
+from aftersales.money import YuanSum
 from logistics.admin_inlines import EventInline
 from logistics.claims_sheet import (
     MAX_BYTES,
@@ -195,9 +196,9 @@ class CourierClaimAdmin(ShopScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
             # The filtered list's totals in one aggregate, whatever page is shown.
             context["claim_totals"] = context["cl"].queryset.aggregate(
                 count=Count("id"),
-                loss=Sum("loss_amount"),
-                claimed=Sum("claim_amount"),
-                settled=Sum("settled_amount"),
+                loss=YuanSum("loss_amount"),
+                claimed=YuanSum("claim_amount"),
+                settled=YuanSum("settled_amount"),
             )
         return response
 

@@ -347,7 +347,8 @@ class ShopScorecardAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form_class = super().get_form(request, obj, change, **kwargs)
-        if obj is not None:
+        # Someone who may only view the choice (a supervisor) gets a form without the field: it is shown read-only.
+        if obj is not None and "scorecard" in form_class.base_fields:
             # Only the shop's platform's scorecards make sense; the model's clean() refuses the others anyway.
             field = form_class.base_fields["scorecard"]
             field.queryset = field.queryset.filter(platform_id=obj.shop.platform_id)

@@ -47,6 +47,7 @@ from aftersales.models import (
     TicketPath,
     TicketState,
 )
+from aftersales.money import YuanSum
 from metrics.models import ChatSession, ProductReview, ProductScore
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -372,7 +373,7 @@ def compensation_per_case(scope: Scope) -> Figure:
         status=Refund.Status.SUCCEEDED,
         executed_at__gte=scope.start,
         executed_at__lt=scope.end,
-    ).aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+    ).aggregate(total=YuanSum("amount"))["total"] or Decimal("0.00")
     if not handled:
         return Figure(None, paid, 0)
     return Figure((paid / handled).quantize(Decimal("0.01"), ROUND_HALF_UP), paid, handled)

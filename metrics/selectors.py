@@ -8,7 +8,6 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
 from django.db.models import (
-    Aggregate,
     Count,
     DecimalField,
     DurationField,
@@ -20,11 +19,13 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
+    Window,
 )
-from django.db.models.functions import Coalesce, TruncWeek
+from django.db.models.functions import Coalesce, RowNumber, TruncWeek
 from django.utils import timezone
 
 from aftersales.models import Order, Refund, TicketEvent
+from aftersales.money import YuanSum, to_yuan
 from aftersales.selectors import system_user
 from metrics.definitions import CHINA, HOUR, MERCHANT_DECISIONS, Scope, first_events
 from metrics.models import DailyMetric, TicketDecision
@@ -77,19 +78,6 @@ def _split(scope: Scope, rolled_until: datetime | None):
     return rolled, live, rolled_until
 
 
-class NearestRankP90(Aggregate):
-    """The 90th percentile by nearest rank: the ⌈0.9 n⌉-th smallest value of the group (PostgreSQL), exactly as the
-    row-number rule picks it; percentile_disc would compute the rank in floating point."""
-
-    function = "ARRAY_AGG"
-    template = "(%(function)s(%(expressions)s ORDER BY %(expressions)s))[(COUNT(*) * 9 + 9) / 10]"
-    output_field = DurationField()
-
-    def as_sql(self, compiler, connection, **extra_context):
-        sql, params = super().as_sql(compiler, connection, **extra_context)
-        return sql, (*params, *params)  # the expression is written twice
-
-
 def _week(at: datetime) -> date:
     day = timezone.localtime(at, CHINA).date()
     return day - timedelta(days=day.weekday())
@@ -112,19 +100,29 @@ def path_timeliness(scope: Scope, *, rolled_until: datetime | None = None) -> li
     """Merchant time (application → the merchant's decision) of the tickets decided in the scope, per path and per
     week (weeks start on Monday, China time): how many, the average and the 90th percentile (nearest rank).
 
-    The weeks before the one where the rollups end are summed by the database over TicketDecision in one grouped
-    query (the p90 the ⌈0.9 n⌉-th of each group's sorted times); that last week's rolled-up and live decisions
-    (a few days) are read as rows and summed here. Three queries, and one more to find `rolled_until` when not given.
+    The weeks before the one where the rollups end are summed by the database over TicketDecision in one query with
+    window functions (the p90 the ⌈0.9 n⌉-th of each group's sorted times); that last week's rolled-up and live
+    decisions (a few days) are read as rows and summed here. Three queries, and one more to find `rolled_until` when
+    not given.
     """
     rolled, live, rolled_until = _split(scope, rolled_until)
     recent = datetime.combine(_week(rolled_until), time(), tzinfo=CHINA)
     merchant_time = ExpressionWrapper(F("decided_at") - F("opened_at"), output_field=DurationField())
     groups = {}
+    # The p90 by window functions, which PostgreSQL and SQLite both have: each group's times are numbered in order
+    # and the row numbered ⌈0.9 n⌉ (an integer division, no floating point) is kept, carrying its group's size and
+    # total. PostgreSQL's ARRAY_AGG(… ORDER BY …) would do it in one aggregate, but SQLite (`make run`) has none.
+    partition = [F("path"), F("week")]
     rows = (
         rolled.filter(decided_at__lt=recent)
         .annotate(week=TruncWeek("decided_at", tzinfo=CHINA), merchant_time=merchant_time)
-        .values("path", "week")
-        .annotate(size=Count("pk"), total=Sum("merchant_time"), p90=NearestRankP90("merchant_time"))
+        .annotate(
+            size=Window(Count("pk"), partition_by=partition),
+            total=Window(Sum("merchant_time"), partition_by=partition),
+            rank=Window(RowNumber(), partition_by=partition, order_by=[F("merchant_time").asc(), F("pk").asc()]),
+        )
+        .filter(rank=(F("size") * 9 + 9) / 10)
+        .values("path", "week", "size", "total", p90=F("merchant_time"))
     )
     for row in rows:
         week = row["week"].astimezone(CHINA).date() if hasattr(row["week"], "astimezone") else row["week"]
@@ -189,21 +187,22 @@ def _per_agent(decisions, *, shop_id, buyer_nick, at, opened_at, username):
         handled=Count("pk"),
         waited_total=Sum("waited"),
         repurchases=Sum("later_count"),
-        sales_after=Sum("later_sales"),
+        sales_after=YuanSum("later_sales"),
     )
 
 
 # The orders paid since the rolled-up decisions' later orders were counted (the night before, usually today's
 # orders), per person. SQL, because the ORM cannot join two tables without a relation between them; the redundant
 # bound on o.paid_at lets the database read only those recent orders and join them to the decisions by buyer.
+# The shops are a list of placeholders, not `= ANY(%(shops)s)`: SQLite (`make run`) binds no arrays.
 LATER_ORDERS_SINCE_COUNTED = """
 SELECT d.actor_id, COUNT(o.id), SUM(o.paid_amount)
 FROM {decisions} d
 JOIN {orders} o ON o.shop_id = d.shop_id AND o.buyer_nick = d.buyer_nick
     AND o.paid_at > d.decided_at AND o.paid_at >= d.later_counted_until
-WHERE d.shop_id = ANY(%(shops)s) AND d.decided_at >= %(start)s AND d.decided_at < %(end)s
+WHERE d.shop_id IN ({shops}) AND d.decided_at >= %(start)s AND d.decided_at < %(end)s
     AND d.actor_id <> %(system)s AND d.buyer_nick <> ''
-    AND o.shop_id = ANY(%(shops)s) AND o.paid_at >= %(counted_from)s
+    AND o.shop_id IN ({shops}) AND o.paid_at >= %(counted_from)s
 GROUP BY d.actor_id
 """
 
@@ -211,12 +210,14 @@ GROUP BY d.actor_id
 def _later_orders_since_counted(scope: Scope, *, rolled_until: datetime, system, counted_from) -> list[dict]:
     if counted_from is None:  # no rolled-up decisions in the window
         return []
+    shops = {f"shop{index}": shop_id for index, shop_id in enumerate(scope.shop_ids)}
     sql = LATER_ORDERS_SINCE_COUNTED.format(
         decisions=connection.ops.quote_name(TicketDecision._meta.db_table),
         orders=connection.ops.quote_name(Order._meta.db_table),
+        shops=", ".join(f"%({name})s" for name in shops),
     )
     params = {
-        "shops": list(scope.shop_ids),
+        **shops,
         "start": scope.start,
         "end": rolled_until,
         "system": system.pk,
@@ -224,8 +225,14 @@ def _later_orders_since_counted(scope: Scope, *, rolled_until: datetime, system,
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        # Raw SQL gets no field converters: SQLite's SUM of a decimal column is an int or a float, PostgreSQL's a
+        # Decimal; both become Decimal yuan with two places.
         return [
-            {"actor_id": actor_id, "repurchases": count, "sales_after": total}
+            {
+                "actor_id": actor_id,
+                "repurchases": count,
+                "sales_after": to_yuan(total),
+            }
             for actor_id, count, total in cursor.fetchall()
         ]
 
@@ -246,7 +253,7 @@ def agent_table(scope: Scope, *, rolled_until: datetime | None = None) -> list[A
             handled=Count("pk"),
             waited_total=Sum(ExpressionWrapper(F("decided_at") - F("opened_at"), output_field=DurationField())),
             repurchases=Sum("later_orders"),
-            sales_after=Sum("later_sales_amount"),
+            sales_after=YuanSum("later_sales_amount"),
             counted_from=Min("later_counted_until"),
         )
     )
@@ -292,7 +299,7 @@ def agent_table(scope: Scope, *, rolled_until: datetime | None = None) -> list[A
             executed_at__lt=scope.end,
         )
         .values("requested_by_id")
-        .annotate(total=Sum("amount"))
+        .annotate(total=YuanSum("amount"))
         .values_list("requested_by_id", "total")
     )
     table = []

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
-from django.db.models import Count, Sum
+from django.db.models import Count
 from django.utils import timezone
 
 from aftersales.models import AfterSalesTicket, Order, TicketKind
+from aftersales.money import YuanSum
 
 OTHER_AFTER_SALES_SHARE = Decimal("0.40")
 HISTORY_DAYS = 30
@@ -117,7 +118,7 @@ def staffing_inputs_from_history(*, shops, now=None) -> dict:
     until = now or timezone.now()
     since = until - timedelta(days=HISTORY_DAYS)
     orders = Order.objects.filter(shop__in=shops, paid_at__gte=since, paid_at__lt=until).aggregate(
-        gmv=Sum("paid_amount"), paid_orders=Count("id")
+        gmv=YuanSum("paid_amount"), paid_orders=Count("id")
     )
     refunded = AfterSalesTicket.objects.filter(
         shop__in=shops, kind__in=REFUND_KINDS, opened_at__gte=since, opened_at__lt=until

@@ -7,6 +7,7 @@ is "not found" before any figure is computed.
 
 import io
 from datetime import timedelta
+from decimal import Decimal
 
 from django.db.models import Count, Q
 from django.http import HttpResponse
@@ -17,6 +18,7 @@ from openpyxl import Workbook
 
 from aftersales.desk_pages import permission_any, render_page
 from aftersales.models import OPEN_TICKET_STATES, AfterSalesTicket, ApprovalRequest, Order
+from aftersales.money import to_yuan
 from aftersales.selectors import shops_for_user
 from aftersales.spreadsheets import sheet_append
 from metrics.definitions import CHINA, METRICS, Scope
@@ -139,6 +141,7 @@ def _xlsx(rows, *, days: int, shop) -> HttpResponse:
     sheet_append(sheet, [_("metric"), _("value"), _("previous period"), _("change"), _("numerator"), _("denominator")])
     for row in rows:
         figure, before = row["figure"], row["before"]
+        is_money = row["metric"].unit == "money"
         sheet_append(
             sheet,
             [
@@ -150,6 +153,11 @@ def _xlsx(rows, *, days: int, shop) -> HttpResponse:
                 figure.denominator,
             ],
         )
+        if is_money:  # yuan to the fen, as the pages show them (the numerator is a sum of the window's money)
+            for cell in sheet[sheet.max_row][1:3] + sheet[sheet.max_row][4:5]:
+                if isinstance(cell.value, (int, float, Decimal)):
+                    cell.value = to_yuan(cell.value)
+                    cell.number_format = "0.00"
     buffer = io.BytesIO()
     workbook.save(buffer)
     name = f"kpi-{shop.code if shop else 'all'}-{days}d-{timezone.localdate():%Y%m%d}.xlsx"

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from aftersales.desk_pages import permission_any, render_page
+from aftersales.money import to_yuan
 from aftersales.selectors import shops_for_user
 from metrics.forms import DEFAULT_DAILY_CAPACITY, DEFAULT_DAYS, INPUT_FIELDS, StaffingForm
 from metrics.staffing import OTHER_AFTER_SALES_SHARE, staffing_inputs_from_history
@@ -50,9 +51,10 @@ def staffing_forecast(request):
         form = StaffingForm(
             initial={
                 "shop": shop,
-                "gmv": history["gmv"],
+                # Yuan with two places, as a person types them (never a sum's "157578.700000000").
+                "gmv": to_yuan(history["gmv"]),
                 "refund_rate": None if rate is None else (rate * 100).quantize(PERCENT_STEP),
-                "average_order_value": history["average_order_value"],
+                "average_order_value": to_yuan(history["average_order_value"]),
                 "daily_capacity": DEFAULT_DAILY_CAPACITY,
                 "days": DEFAULT_DAYS,
             },

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from aftersales.models import ZERO, AfterSalesTicket, MoneyField, OrderLine, Shop
+from aftersales.money import format_yuan
 
 
 class ReturnParcel(ConcurrentTransitionMixin, models.Model):
@@ -187,7 +188,7 @@ class EarlyExchangeRule(models.Model):
         verbose_name_plural = _("early exchange rules")
 
     def __str__(self):
-        return f"{self.shop}: ≤ ¥{self.max_price}"
+        return f"{self.shop}: ≤ {format_yuan(self.max_price)}"
 
 
 class EarlyExchange(models.Model):

@@ -36,6 +36,7 @@ from aftersales.models import (
     TicketKind,
     TicketState,
 )
+from aftersales.money import to_yuan
 from aftersales.selectors import authority_used, authority_used_by_orders, refund_authority_for, system_user
 
 
@@ -213,7 +214,7 @@ def refunds_start_automatic(tickets: list[AfterSalesTicket], *, now, note_for) -
 
 
 def _over_authority(door, *, amount, limit, used) -> ActionRefused:
-    values = {"amount": amount, "limit": limit, "used": used}
+    values = {"amount": to_yuan(amount), "limit": to_yuan(limit), "used": to_yuan(used)}
     if door == RefundDoor.APPROVAL:
         message = _("¥%(amount)s is above your own authority of ¥%(limit)s; ask a manager.") % values
     else:
@@ -226,7 +227,7 @@ def _over_authority(door, *, amount, limit, used) -> ActionRefused:
 def over_paid(order: Order) -> ActionRefused:
     return ActionRefused(
         "over_paid",
-        _("At most ¥%(left)s of this order can still be refunded.") % {"left": order.refundable_amount},
+        _("At most ¥%(left)s of this order can still be refunded.") % {"left": to_yuan(order.refundable_amount)},
     )
 
 

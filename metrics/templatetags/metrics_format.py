@@ -7,6 +7,8 @@ from django import template
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from aftersales.money import format_yuan
+
 register = template.Library()
 
 
@@ -17,7 +19,7 @@ def figure(value, unit: str):
     if unit == "rate":
         return f"{(Decimal(value) * 100).quantize(Decimal('0.01'))}%"
     if unit == "money":
-        return f"¥{value}"
+        return format_yuan(value)
     if unit == "seconds":
         return f"{value} s"
     if unit == "points":

@@ -628,6 +628,18 @@ def test_a_supervisor_may_read_the_scorecards_but_not_add_one(client, shop):
 
 
 @pytest.mark.django_db
+def test_a_supervisor_reads_a_shops_scorecard_choice_without_a_form_to_change_it(client, shop):
+    """The supervisor may view, not change, the choice: the page shows it read-only (it raised KeyError)."""
+    choice = ShopScorecard.objects.create(shop=shop, scorecard=seeded("tmall", "20009524"))
+    client.force_login(make_staff("lead", role=roles.SUPERVISOR, shops=[shop]))
+
+    response = client.get(reverse("admin:metrics_shopscorecard_change", args=[choice.pk]))
+
+    assert response.status_code == 200
+    assert 'name="scorecard"' not in response.content.decode()
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("role", [roles.AGENT, roles.WAREHOUSE])
 def test_the_scorecard_pages_are_refused_to_an_agent_and_the_warehouse(client, shop, role):
     client.force_login(make_staff("someone", role=role, shops=[shop]))

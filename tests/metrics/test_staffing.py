@@ -481,3 +481,31 @@ def test_the_page_only_answers_get(client, manager):
     client.force_login(manager)
 
     assert client.post(STAFFING, WORKED_EXAMPLE).status_code == 405
+
+
+@pytest.mark.django_db
+def test_the_form_starts_from_a_gmv_with_two_decimals_whatever_places_the_sum_came_with(client, manager, monkeypatch):
+    """SQLite hands the GMV sum back as 157578.700000000; the form shows what a person would type, 157578.70, and the
+    history line ¥157578.70 and ¥525.26 (157578.70 ÷ 300)."""
+    from metrics import views_staffing
+
+    def history_with_residue(*, shops):
+        return {
+            "since": timezone.now() - timedelta(days=30),
+            "until": timezone.now(),
+            "paid_orders": 300,
+            "refunded_orders": 12,
+            "gmv": Decimal("157578.700000000"),
+            "refund_rate": Decimal("0.04"),
+            "average_order_value": Decimal("525.262333333333"),
+        }
+
+    monkeypatch.setattr(views_staffing, "staffing_inputs_from_history", history_with_residue)
+    client.force_login(manager)
+
+    html = client.get(STAFFING).content.decode()
+
+    assert input_value(html, "gmv") == "157578.70"
+    assert input_value(html, "average_order_value") == "525.26"
+    assert "¥157578.70" in html
+    assert "157578.700" not in html
