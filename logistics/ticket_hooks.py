@@ -7,15 +7,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from aftersales.models import GoodsState, TicketKind, TicketState
-from aftersales.ticket_actions import TicketAction
+from aftersales.ticket_actions import TicketAction, _text
 from logistics import services
 from logistics.models import CourierClaim, InterceptRequest, Shipment
 from logistics.services.common import REQUEST_INTERCEPT
-
-
-def _text(data: dict, key: str) -> str:
-    value = data.get(key, "")
-    return value.strip() if isinstance(value, str) else str(value)
 
 
 def _request_intercept(ticket, by, data, idempotency_key=None) -> str:

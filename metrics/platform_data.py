@@ -142,9 +142,13 @@ def read_platform_rows(content: bytes, kind: str) -> list[dict]:
     return read_rows(content, map_header=partial(_map_header, kind=kind))
 
 
-def plan_platform_import(*, shop: Shop, kind: str, rows: list[dict]) -> PlatformImportPlan:
+def plan_platform_import(*, shop: Shop, kind: str, rows: list[dict], typed: bool = False) -> PlatformImportPlan:
     """Check every row; the plan holds the clean records, or the errors of every bad row. Each row is a dict of field
-    names (COLUMNS' keys) and '_row', its number as the user counts it. Reads nothing from the database."""
+    names (COLUMNS' keys) and '_row', its number as the user counts it. Reads nothing from the database.
+
+    `typed` rows come from JSON, where each field must have its type (`_expected_types`): a time given as a number,
+    an id given as a decimal number, is a row error naming the field, never stored as "1.5". true or false is a
+    row error from a file or JSON alike, never stored as "True"."""
     plan = PlatformImportPlan(shop=shop, kind=kind, row_count=len(rows))
     key = KEYS[kind]
     seen: dict[str, int] = {}
@@ -162,6 +166,11 @@ def plan_platform_import(*, shop: Shop, kind: str, rows: list[dict]) -> Platform
                 for name in nested:
                     reason = _("Expected a single value, not a list or an object.")
                     plan.errors.append(_field_error(kind, row_number, name, reason))
+                continue
+            mistyped = sorted(name for name in COLUMNS[kind] if _wrong_type(kind, name, row.get(name), typed=typed))
+            if mistyped:
+                for name in mistyped:
+                    plan.errors.append(_field_error(kind, row_number, name, _type_reason(kind, name)))
                 continue
             if kind == REVIEWS and isinstance(row.get(key), float):
                 reason = _(
@@ -262,6 +271,34 @@ def _clean_raw(name: str, value):
     if name in SUFFIXED_FIELDS:
         text = text.removesuffix(next((suffix for suffix in STAR_SUFFIXES if text.endswith(suffix)), "")).strip()
     return text
+
+
+def _expected_types(kind: str, name: str) -> tuple[type, ...]:
+    """The JSON types a field accepts: a time only as a string; an id as a string or a whole number (platforms send
+    long ids as JSON integers, which keep every digit); a number as a number or a string."""
+    form_field = FORMS[kind].base_fields[name]
+    if isinstance(form_field, forms.IntegerField | forms.DecimalField):
+        return (str, int, float)
+    if isinstance(form_field, forms.DateTimeField | forms.DateField):
+        return (str,)
+    return (str, int)
+
+
+def _wrong_type(kind: str, name: str, value, *, typed: bool) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return True
+    return typed and not isinstance(value, _expected_types(kind, name))
+
+
+def _type_reason(kind: str, name: str) -> str:
+    expected = _expected_types(kind, name)
+    if expected == (str,):
+        return _("Expected text (a JSON string), not a number, true or false.")
+    if float not in expected:
+        return _("Expected text or a whole number, not a decimal number, true or false.")
+    return _("Expected a number or text, not true or false.")
 
 
 def _field_error(kind: str, row_number: int, name: str, reason: str) -> PlatformRowError:
