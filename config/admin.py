@@ -63,7 +63,7 @@ class CrontabScheduleForm(forms.ModelForm):
 
     class Meta:
         model = CrontabSchedule
-        fields = "__all__"
+        fields = ["minute", "hour", "day_of_month", "month_of_year", "day_of_week", "timezone"]
 
     def clean(self):
         cleaned = super().clean()

@@ -381,9 +381,7 @@ class ProvinceListField(forms.CharField):
         names = []
         for name in text.split():
             if len(name) > self.max_name_length:
-                raise forms.ValidationError(
-                    _("“%(name)s” is not a province.") % {"name": echo(name)}, code="invalid"
-                )
+                raise forms.ValidationError(_("“%(name)s” is not a province.") % {"name": echo(name)}, code="invalid")
             short = short_province(name)
             if short not in names:
                 names.append(short)

@@ -54,9 +54,7 @@ def error_messages(response) -> list[str]:
     return [str(message) for message in response.context["messages"] if message.level_tag == "error"]
 
 
-def test_a_60_character_waybill_on_the_act_form_is_refused_with_a_message_and_nothing_is_written(
-    client, shop, agent
-):
+def test_a_60_character_waybill_on_the_act_form_is_refused_with_a_message_and_nothing_is_written(client, shop, agent):
     ticket = open_ticket(delivered_order(shop=shop))
     ticket_agree_return(ticket=ticket, by=agent)
     events = TicketEvent.objects.count()
