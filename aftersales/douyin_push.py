@@ -175,14 +175,16 @@ FIELD_MAX_LENGTHS = {
     "logistics_code": max_length_of(AfterSalesTicket, "return_courier_code"),
 }
 MULTILINE_FIELDS = {"buyer_message"}
+ID_FIELDS = {"shop_id", "aftersale_id", "p_id"}
 DEFAULT_MAX_LENGTH = 2000
 
 
 def field_text(data: dict, key: str, *, required: bool = True) -> str:
-    """A text field of a message, checked by input_checks.clean_text against its column's length; a whole number
-    is read as its digits (抖店 sends some ids as numbers)."""
+    """A text field of a message, checked by input_checks.clean_text against its column's length. An id may be a
+    whole number, read as its digits (抖店 sends ids as numbers); any other field must be a JSON string."""
     value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    types = (str, int) if key in ID_FIELDS else (str,)
+    if isinstance(value, bool) or not isinstance(value, types):
         if required or value is not None:
             raise _invalid(_("%(field)s is missing or not text.") % {"field": key})
         return ""

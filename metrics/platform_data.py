@@ -146,9 +146,9 @@ def plan_platform_import(*, shop: Shop, kind: str, rows: list[dict], typed: bool
     """Check every row; the plan holds the clean records, or the errors of every bad row. Each row is a dict of field
     names (COLUMNS' keys) and '_row', its number as the user counts it. Reads nothing from the database.
 
-    `typed` rows come from JSON, where each field must have its type (`_expected_types`): a time given as a number,
-    an id given as a decimal number, is a row error naming the field, never stored as "1.5". true or false is a
-    row error from a file or JSON alike, never stored as "True"."""
+    `typed` rows come from JSON, where each field must have its type (`_expected_types`): an id or a time given as
+    a number is a row error naming the field, never stored as "1" (a JSON number is not an id: it may have lost
+    digits on its way). true or false is a row error from a file or JSON alike, never stored as "True"."""
     plan = PlatformImportPlan(shop=shop, kind=kind, row_count=len(rows))
     key = KEYS[kind]
     seen: dict[str, int] = {}
@@ -274,14 +274,12 @@ def _clean_raw(name: str, value):
 
 
 def _expected_types(kind: str, name: str) -> tuple[type, ...]:
-    """The JSON types a field accepts: a time only as a string; an id as a string or a whole number (platforms send
-    long ids as JSON integers, which keep every digit); a number as a number or a string."""
+    """The JSON types a field accepts, as the API's schema shows them: a number as a number or a string; an id or a
+    time only as a string."""
     form_field = FORMS[kind].base_fields[name]
     if isinstance(form_field, forms.IntegerField | forms.DecimalField):
         return (str, int, float)
-    if isinstance(form_field, forms.DateTimeField | forms.DateField):
-        return (str,)
-    return (str, int)
+    return (str,)
 
 
 def _wrong_type(kind: str, name: str, value, *, typed: bool) -> bool:
@@ -293,11 +291,8 @@ def _wrong_type(kind: str, name: str, value, *, typed: bool) -> bool:
 
 
 def _type_reason(kind: str, name: str) -> str:
-    expected = _expected_types(kind, name)
-    if expected == (str,):
+    if _expected_types(kind, name) == (str,):
         return _("Expected text (a JSON string), not a number, true or false.")
-    if float not in expected:
-        return _("Expected text or a whole number, not a decimal number, true or false.")
     return _("Expected a number or text, not true or false.")
 
 
