@@ -15,6 +15,7 @@ the marketplace pushes and the tracking webhooks all call these.
 import json
 import unicodedata
 
+from django import forms
 from django.conf import settings
 from django.utils.translation import gettext as _
 
@@ -155,3 +156,19 @@ def _too_deep() -> InputRejected:
     return InputRejected(
         _("The JSON is nested too deeply (at most %(max)d levels).") % {"max": MAX_JSON_DEPTH}, code="too_deep"
     )
+
+
+class CleanCharField(forms.CharField):
+    """A form's text field checked by `clean_text`: control characters (but line breaks and tabs in `multiline`
+    text) and invalid Unicode are a form error, as NUL already is in Django's CharField."""
+
+    def __init__(self, *, multiline: bool = False, **kwargs):
+        self.multiline = multiline
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        try:
+            return clean_text(value, max_length=None, multiline=self.multiline)
+        except InputRejected as rejected:
+            raise forms.ValidationError(rejected.message, code="invalid") from None

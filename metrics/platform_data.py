@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aftersales.input_checks import CleanCharField
 from aftersales.models import Shop
 from aftersales.order_import import (
     DATETIME_FORMATS,
@@ -79,14 +80,14 @@ BATCH_SIZE = 1000
 
 
 class ChatRowForm(forms.Form):
-    platform_session_id = forms.CharField(max_length=64)
+    platform_session_id = CleanCharField(max_length=64)
     started_at = forms.DateTimeField(input_formats=DATETIME_FORMATS)
     first_response_seconds = forms.IntegerField(min_value=0, max_value=10_000_000, required=False)
     rating = forms.IntegerField(min_value=1, max_value=5, required=False)
 
 
 class ReviewRowForm(forms.Form):
-    platform_order_id = forms.CharField(max_length=64)
+    platform_order_id = CleanCharField(max_length=64)
     reviewed_at = forms.DateTimeField(input_formats=DATETIME_FORMATS)
     rating = forms.IntegerField(min_value=1, max_value=5)
     logistics_rating = forms.IntegerField(min_value=1, max_value=5, required=False)
