@@ -467,7 +467,8 @@ K100_ITEM = {
     "statusCode": "0",
     "areaName": "杭州",
 }
-# The push's top-level "status" (polling, abort, …) is not read, so no value of it is bad.
+# Fields the reader ignores have no bad values: the top-level "status" (polling, abort, …), and an item's "time"
+# when its "ftime" is given.
 K100_SPEC = {
     "lastResult": {
         "nu": ("text", 40),
@@ -475,7 +476,6 @@ K100_SPEC = {
         "state": ("code",),
         "data": [
             {
-                "time": ("time",),
                 "ftime": ("time",),
                 "context": ("free",),
                 "status": ("free",),
