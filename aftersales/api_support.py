@@ -18,7 +18,7 @@ import hashlib
 import json
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import DataError, IntegrityError, transaction
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
@@ -30,7 +30,7 @@ from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import exception_handler
 
-from aftersales.api_parsers import api_input_error
+from aftersales.api_parsers import PayloadTooLarge, api_input_error
 from aftersales.errors import ActionRefused
 from aftersales.input_checks import InputRejected, clean_text, echo, safe_text
 from aftersales.models import ApiIdempotencyKey
@@ -149,6 +149,11 @@ def _shaped_response(exc, context):
         return Response({"code": exc.code, "message": str(exc.message)}, status=refusal_status(exc.code))
     if isinstance(exc, InputRejected):
         exc = api_input_error(exc)
+    elif isinstance(exc, RequestDataTooBig):
+        # Django's own limit, met when the body was read before a parser (request.body): the same 413.
+        exc = PayloadTooLarge()
+    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        exc = exceptions.ParseError(_("The form has too many fields."))
     elif isinstance(exc, UNREADABLE_INPUT):
         logger.warning("input no check refused reached %s: %r", context.get("view"), exc)
         return Response(
@@ -261,13 +266,15 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 
 # The errors every route may answer, beside those its method adds.
 ERROR_STATUSES_READ = ("400", "401", "403", "404", "429")
-ERROR_STATUSES_WRITE = ("400", "401", "403", "404", "409", "429")
+ERROR_STATUSES_WRITE = ("400", "401", "403", "404", "409", "413", "415", "429")
 ERROR_DESCRIPTIONS = {
     "400": gettext_lazy("Invalid input or query parameters, or a rule refused it (see code)."),
     "401": gettext_lazy("No valid token."),
     "403": gettext_lazy("The role or the shop does not allow this."),
     "404": gettext_lazy("Not found among the caller's shops."),
     "409": gettext_lazy("The object's state does not allow this now, or the Idempotency-Key was reused."),
+    "413": gettext_lazy("The body is larger than the limit (DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB by default)."),
+    "415": gettext_lazy("The body is not JSON (send Content-Type: application/json)."),
     "429": gettext_lazy("Too many requests; retry after the time in Retry-After."),
 }
 

@@ -66,7 +66,8 @@ REASONS = {
 # 售后关闭 with this close reason is the buyer's own cancellation (撤销申请); others (rejected, timed out) are ours.
 BUYER_CANCELLED = "buyer_cancel"
 MAX_MESSAGES = 200
-MAX_ID_LENGTH = 64
+# A tag or message id is echoed in the answer, not stored: any printable text up to this length.
+MAX_ID_LENGTH = 200
 
 
 @dataclass(frozen=True)

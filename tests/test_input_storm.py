@@ -443,7 +443,7 @@ def test_no_malformed_douyin_push_answers_5xx_or_writes(world, storm):
     for index, mutated in enumerate(mutated_bodies(data, spec)):
         inner = encode(mutated, index).decode("utf-8", "surrogatepass")
         bodies.append(encode([{"tag": "200", "msg_id": f"m{index}", "data": inner}], index))
-    envelope_spec = {"tag": ("code",), "msg_id": ("id", 64), "data": ("free",)}
+    envelope_spec = {"tag": ("code",), "msg_id": ("id", 200), "data": ("free",)}
     for index, mutated in enumerate(
         mutated_bodies({"tag": "200", "msg_id": "m", "data": json.dumps(data)}, envelope_spec, 60)
     ):
