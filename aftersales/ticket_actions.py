@@ -84,20 +84,20 @@ def clean_action_data(data, fields=()) -> dict:
     return cleaned
 
 
-def _text(data: dict, key: str) -> str:
+def action_text(data: dict, key: str) -> str:
     """A field of `clean_action_data`'s result, as text."""
     value = data.get(key, "")
     return value if isinstance(value, str) else str(value)
 
 
 def _refund(ticket, by, data, idempotency_key=None) -> str:
-    kind = _text(data, "kind") or None
+    kind = action_text(data, "kind") or None
     decision = services.ticket_approve_refund(
         ticket=ticket,
         by=by,
-        amount=data.get("amount") if _text(data, "amount") else None,
+        amount=data.get("amount") if action_text(data, "amount") else None,
         kind=kind,
-        note=_text(data, "note"),
+        note=action_text(data, "note"),
         idempotency_key=idempotency_key,
     )
     if decision.approval:
@@ -115,7 +115,11 @@ def _full_refund(ticket, by, data, idempotency_key=None) -> str:
 
 def _request_approval(ticket, by, data, idempotency_key=None) -> str:
     approval = services.ticket_request_approval(
-        ticket=ticket, by=by, amount=data.get("amount"), kind=_text(data, "kind") or None, reason=_text(data, "note")
+        ticket=ticket,
+        by=by,
+        amount=data.get("amount"),
+        kind=action_text(data, "kind") or None,
+        reason=action_text(data, "note"),
     )
     return _("Sent to the supervisors, due %(due)s.") % {"due": _local(approval.due_at)}
 
@@ -126,9 +130,9 @@ def _ruling(for_buyer: bool, message):
             ticket=ticket,
             by=by,
             for_buyer=for_buyer,
-            case_number=_text(data, "case_number"),
-            evidence=_text(data, "evidence"),
-            note=_text(data, "note"),
+            case_number=action_text(data, "case_number"),
+            evidence=action_text(data, "evidence"),
+            note=action_text(data, "note"),
         )
         return str(message)
 
@@ -153,13 +157,16 @@ def _cutoff(ticket, by, data, idempotency_key=None) -> str:
 
 def _return_shipped(ticket, by, data, idempotency_key=None) -> str:
     services.ticket_return_shipped(
-        ticket=ticket, by=by, courier_code=_text(data, "courier_code"), tracking_number=_text(data, "tracking_number")
+        ticket=ticket,
+        by=by,
+        courier_code=action_text(data, "courier_code"),
+        tracking_number=action_text(data, "tracking_number"),
     )
     return _("Return tracking number recorded.")
 
 
 def _change_reason(ticket, by, data, idempotency_key=None) -> str:
-    services.ticket_change_reason(ticket=ticket, by=by, reason=_reason(data), note=_text(data, "note"))
+    services.ticket_change_reason(ticket=ticket, by=by, reason=_reason(data), note=action_text(data, "note"))
     return _("Reason corrected.")
 
 
@@ -167,7 +174,7 @@ def _calls(service, message, **fixed):
     """An action that calls `service(ticket=…, by=…, note=…)` and answers `message`."""
 
     def run(ticket, by, data, idempotency_key=None):
-        service(ticket=ticket, by=by, note=_text(data, "note"), **fixed)
+        service(ticket=ticket, by=by, note=action_text(data, "note"), **fixed)
         return str(message)
 
     return run
