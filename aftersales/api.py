@@ -18,13 +18,15 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from aftersales import services
-from aftersales.api_support import IDEMPOTENCY_HEADER, CodeRelatedField, idempotent
+from aftersales.api_support import IDEMPOTENCY_HEADER, CodeRelatedField, TextField, idempotent
 from aftersales.errors import ActionRefused
+from aftersales.input_checks import max_length_of
 from aftersales.models import (
     AfterSalesTicket,
     ApprovalRequest,
     Order,
     OrderCorrection,
+    OrderLine,
     Refund,
     ReturnReason,
     Shop,
@@ -32,7 +34,7 @@ from aftersales.models import (
 )
 from aftersales.order_import import ORDER_FIELDS, PlannedOrder, plan_order_import
 from aftersales.selectors import approvals_for_user, orders_for_user, shops_for_user, tickets_for_user
-from aftersales.ticket_actions import ACTIONS_BY_NAME, offered_actions, perform
+from aftersales.ticket_actions import ACTIONS_BY_NAME, NOTE_MAX_LENGTH, TEXT_LIMITS, offered_actions, perform
 
 
 class CanViewModel(permissions.BasePermission):
@@ -127,8 +129,10 @@ class ScopedReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
 
 class OrderLineWriteSerializer(serializers.Serializer):
-    sku = serializers.CharField(max_length=64, help_text=gettext_lazy("SKU code, unique within the order."))
-    item_name = serializers.CharField(max_length=200)
+    sku = TextField(
+        max_length=max_length_of(OrderLine, "sku"), help_text=gettext_lazy("SKU code, unique within the order.")
+    )
+    item_name = TextField(max_length=max_length_of(OrderLine, "item_name"))
     quantity = serializers.IntegerField(min_value=1, max_value=100_000)
     paid_amount = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=0, help_text=gettext_lazy("What the buyer paid for this line (CNY).")
@@ -136,23 +140,24 @@ class OrderLineWriteSerializer(serializers.Serializer):
 
 
 class OrderWriteSerializer(serializers.Serializer):
-    """An order as the marketplace or the ERP knows it; the same checks as the order import's rows."""
+    """An order as the marketplace or the ERP knows it; the same checks as the order import's rows. Texts are
+    checked by input_checks (TextField) against their columns' lengths."""
 
     shop = CallerShopField()
-    platform_order_id = serializers.CharField(max_length=64)
-    buyer_nick = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    receiver_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    receiver_phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
-    province = serializers.CharField(max_length=40, required=False, allow_blank=True)
-    city = serializers.CharField(max_length=40, required=False, allow_blank=True)
-    district = serializers.CharField(max_length=40, required=False, allow_blank=True)
-    address = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    platform_order_id = TextField(max_length=max_length_of(Order, "platform_order_id"))
+    buyer_nick = TextField(max_length=max_length_of(Order, "buyer_nick"), required=False, allow_blank=True)
+    receiver_name = TextField(max_length=max_length_of(Order, "receiver_name"), required=False, allow_blank=True)
+    receiver_phone = TextField(max_length=max_length_of(Order, "receiver_phone"), required=False, allow_blank=True)
+    province = TextField(max_length=max_length_of(Order, "province"), required=False, allow_blank=True)
+    city = TextField(max_length=max_length_of(Order, "city"), required=False, allow_blank=True)
+    district = TextField(max_length=max_length_of(Order, "district"), required=False, allow_blank=True)
+    address = TextField(max_length=max_length_of(Order, "address"), required=False, allow_blank=True)
     paid_amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
     paid_at = serializers.DateTimeField()
     packed_at = serializers.DateTimeField(required=False, allow_null=True)
     shipped_at = serializers.DateTimeField(required=False, allow_null=True)
-    courier_code = serializers.CharField(max_length=20, required=False, allow_blank=True)
-    tracking_number = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    courier_code = TextField(max_length=max_length_of(Order, "courier_code"), required=False, allow_blank=True)
+    tracking_number = TextField(max_length=max_length_of(Order, "tracking_number"), required=False, allow_blank=True)
     delivered_at = serializers.DateTimeField(required=False, allow_null=True)
     lines = OrderLineWriteSerializer(many=True, allow_empty=False, max_length=500)
 
@@ -262,7 +267,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
 class TicketCreateSerializer(serializers.Serializer):
     shop = CallerShopField()
-    platform_order_id = serializers.CharField(max_length=64)
+    platform_order_id = TextField(max_length=max_length_of(Order, "platform_order_id"))
     kind = serializers.ChoiceField(choices=TicketKind.choices)
     reason = CodeRelatedField(
         slug_field="code",
@@ -277,9 +282,9 @@ class TicketCreateSerializer(serializers.Serializer):
         allow_null=True,
         help_text=gettext_lazy("CNY; left out: what is left to refund on the order (0 for a reship or exchange)."),
     )
-    buyer_message = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-    platform_ticket_id = serializers.CharField(
-        max_length=64,
+    buyer_message = TextField(max_length=NOTE_MAX_LENGTH, multiline=True, required=False, allow_blank=True)
+    platform_ticket_id = TextField(
+        max_length=max_length_of(AfterSalesTicket, "platform_ticket_id"),
         required=False,
         allow_blank=True,
         help_text=gettext_lazy("The marketplace's after-sales id: a second push with it returns the same ticket."),
@@ -291,12 +296,12 @@ class TicketActionSerializer(serializers.Serializer):
 
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True)
     kind = serializers.ChoiceField(choices=Refund.Kind.choices, required=False)
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    note = TextField(max_length=TEXT_LIMITS["note"], multiline=True, required=False, allow_blank=True)
     reason = CodeRelatedField(slug_field="code", queryset=ReturnReason.objects.filter(is_active=True), required=False)
-    courier_code = serializers.CharField(max_length=20, required=False, allow_blank=True)
-    tracking_number = serializers.CharField(max_length=40, required=False, allow_blank=True)
-    case_number = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    evidence = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    courier_code = TextField(max_length=TEXT_LIMITS["courier_code"], required=False, allow_blank=True)
+    tracking_number = TextField(max_length=TEXT_LIMITS["tracking_number"], required=False, allow_blank=True)
+    case_number = TextField(max_length=TEXT_LIMITS["case_number"], required=False, allow_blank=True)
+    evidence = TextField(max_length=TEXT_LIMITS["evidence"], multiline=True, required=False, allow_blank=True)
 
 
 class TicketActionResultSerializer(serializers.Serializer):
@@ -441,8 +446,12 @@ class ApprovalSerializer(serializers.ModelSerializer):
 
 class ApprovalDecisionSerializer(serializers.Serializer):
     approve = serializers.BooleanField(help_text=gettext_lazy("true approves (the refund starts); false declines."))
-    note = serializers.CharField(
-        max_length=2000, required=False, allow_blank=True, help_text=gettext_lazy("Required when declining.")
+    note = TextField(
+        max_length=NOTE_MAX_LENGTH,
+        multiline=True,
+        required=False,
+        allow_blank=True,
+        help_text=gettext_lazy("Required when declining."),
     )
 
 

@@ -12,17 +12,22 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from aftersales import douyin_push
+from aftersales.api_parsers import api_input_error
 from aftersales.errors import ActionRefused
+from aftersales.input_checks import InputRejected, read_body
 from aftersales.services.marketplace import douyin_push_apply
 
 
 class RawBodyParser(BaseParser):
-    """The signature covers the exact bytes, so the view reads the body itself."""
+    """The signature covers the exact bytes, so the view reads the body itself (up to the size limit: 413)."""
 
     media_type = "*/*"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        return stream.read() if stream else b""
+        try:
+            return read_body(stream)
+        except InputRejected as rejected:
+            raise api_input_error(rejected) from None
 
 
 OutcomeSerializer = inline_serializer(

@@ -16,9 +16,10 @@ header `Idempotent-Replayed: true`; the same key with a different method, path o
 import functools
 import hashlib
 import json
+import logging
 
-from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.db import DataError, IntegrityError, transaction
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -29,8 +30,12 @@ from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import exception_handler
 
+from aftersales.api_parsers import PayloadTooLarge, api_input_error
 from aftersales.errors import ActionRefused
+from aftersales.input_checks import InputRejected, clean_text, echo, safe_text
 from aftersales.models import ApiIdempotencyKey
+
+logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = ApiIdempotencyKey._meta.get_field("key").max_length
@@ -78,13 +83,47 @@ class ErrorSerializer(serializers.Serializer):
     )
 
 
-class CodeRelatedField(serializers.SlugRelatedField):
-    """An object by its code. Text PostgreSQL cannot store (a NUL character) is an unknown code, not a 500."""
+class TextField(serializers.CharField):
+    """A string and only a string: true, 1, a list or an object is refused (DRF's CharField would store "True" or
+    "1"). The text is checked by input_checks.clean_text (no control characters but line breaks and tabs in
+    `multiline` text, valid Unicode). Give `max_length` from the column (input_checks.max_length_of)."""
+
+    def __init__(self, *, multiline: bool = False, **kwargs):
+        self.multiline = multiline
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data):
-        if isinstance(data, str) and "\x00" in data:
-            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
-        return super().to_internal_value(data)
+        if not isinstance(data, str):
+            self.fail("invalid")
+        try:
+            return clean_text(data, max_length=None, multiline=self.multiline)
+        except InputRejected as rejected:
+            raise serializers.ValidationError(rejected.message, code="invalid") from None
+
+
+class CodeRelatedField(serializers.SlugRelatedField):
+    """An object by its code. Only a string is a code; text PostgreSQL cannot store (a NUL character) is an unknown
+    code, not a 500, and the message quotes the code only as far as it can be shown."""
+
+    default_error_messages = {
+        **serializers.SlugRelatedField.default_error_messages,
+        "does_not_exist": gettext_lazy("No object has the code {value}."),
+    }
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        try:
+            data = clean_text(data, max_length=self.max_code_length())
+        except InputRejected:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=echo(data))
+        try:
+            return self.get_queryset().get(**{self.slug_field: data})
+        except (TypeError, ValueError, self.get_queryset().model.DoesNotExist):
+            self.fail("does_not_exist", slug_name=self.slug_field, value=echo(data))
+
+    def max_code_length(self) -> int | None:
+        return self.get_queryset().model._meta.get_field(self.slug_field).max_length
 
 
 def api_not_found(request, exception=None):
@@ -93,9 +132,34 @@ def api_not_found(request, exception=None):
 
 
 def api_exception_handler(exc, context):
-    """DRF's handler, with ActionRefused as a 4xx and every error in the one shape described above."""
+    """DRF's handler, with ActionRefused as a 4xx and every error in the one shape described above. Every text of
+    the answer is made encodable, so a message quoting bad input can never turn the answer into a 500."""
+    response = _shaped_response(exc, context)
+    if response is not None:
+        response.data = _encodable(response.data)
+    return response
+
+
+# The last line only: input that should have been refused by a check (input_checks) but reached a deeper layer.
+UNREADABLE_INPUT = (RecursionError, UnicodeError, DataError)
+
+
+def _shaped_response(exc, context):
     if isinstance(exc, ActionRefused):
         return Response({"code": exc.code, "message": str(exc.message)}, status=refusal_status(exc.code))
+    if isinstance(exc, InputRejected):
+        exc = api_input_error(exc)
+    elif isinstance(exc, RequestDataTooBig):
+        # Django's own limit, met when the body was read before a parser (request.body): the same 413.
+        exc = PayloadTooLarge()
+    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        exc = exceptions.ParseError(_("The form has too many fields."))
+    elif isinstance(exc, UNREADABLE_INPUT):
+        logger.warning("input no check refused reached %s: %r", context.get("view"), exc)
+        return Response(
+            {"code": "invalid", "message": _("The request holds values the desk cannot store.")},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -111,6 +175,16 @@ def api_exception_handler(exc, context):
         code = detail.code if hasattr(detail, "code") else exc.default_code
         response.data = {"code": str(code), "message": str(detail)}
     return response
+
+
+def _encodable(value):
+    if isinstance(value, str):
+        return safe_text(value)
+    if isinstance(value, list):
+        return [_encodable(item) for item in value]
+    if isinstance(value, dict):
+        return {_encodable(key) if isinstance(key, str) else key: _encodable(item) for key, item in value.items()}
+    return value
 
 
 def _json_safe(data):
@@ -163,6 +237,10 @@ def idempotent(handler):
                 response = handler(view, request, *args, **kwargs)
             except Exception as error:  # noqa: BLE001 - turned into its 4xx here so the refusal is stored too
                 response = view.handle_exception(error)
+                if isinstance(error, UNREADABLE_INPUT):
+                    # The database may have refused a statement: nothing of this call is kept, not even its key.
+                    transaction.set_rollback(True)
+                    return response
             if response.status_code >= 500:
                 transaction.set_rollback(True)
                 return response
@@ -188,13 +266,15 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 
 # The errors every route may answer, beside those its method adds.
 ERROR_STATUSES_READ = ("400", "401", "403", "404", "429")
-ERROR_STATUSES_WRITE = ("400", "401", "403", "404", "409", "429")
+ERROR_STATUSES_WRITE = ("400", "401", "403", "404", "409", "413", "415", "429")
 ERROR_DESCRIPTIONS = {
     "400": gettext_lazy("Invalid input or query parameters, or a rule refused it (see code)."),
     "401": gettext_lazy("No valid token."),
     "403": gettext_lazy("The role or the shop does not allow this."),
     "404": gettext_lazy("Not found among the caller's shops."),
     "409": gettext_lazy("The object's state does not allow this now, or the Idempotency-Key was reused."),
+    "413": gettext_lazy("The body is larger than the limit (DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB by default)."),
+    "415": gettext_lazy("The body is not JSON (send Content-Type: application/json)."),
     "429": gettext_lazy("Too many requests; retry after the time in Retry-After."),
 }
 

@@ -14,7 +14,6 @@ so that a difference from the live platform is corrected in one place.
 
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -22,7 +21,8 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from aftersales.errors import ActionRefused
-from aftersales.models import TicketKind
+from aftersales.input_checks import InputRejected, clean_text, echo, loads_json, max_length_of
+from aftersales.models import AfterSalesTicket, Order, Shop, TicketKind
 
 TAG_CREATED = "200"
 TAG_RETURN_SHIPPED = "203"
@@ -66,6 +66,8 @@ REASONS = {
 # 售后关闭 with this close reason is the buyer's own cancellation (撤销申请); others (rejected, timed out) are ours.
 BUYER_CANCELLED = "buyer_cancel"
 MAX_MESSAGES = 200
+# A tag or message id is echoed in the answer, not stored: any printable text up to this length.
+MAX_ID_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -99,29 +101,43 @@ def signature_valid(*, body: bytes, app_key: str, app_secret: str, method: str, 
 
 
 def read_messages(body: bytes) -> list[PushMessage]:
-    """The push's messages; ActionRefused("invalid_push") for a body that is not the documented shape."""
-    try:
-        payload = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise _invalid(_("The body is not JSON.")) from error
+    """The push's messages; ActionRefused("invalid_push") for a body that is not the documented shape. The body and
+    each message's data are read by input_checks.loads_json (UTF-8, bounded nesting, no NUL or lone surrogate)."""
+    payload = _loads(body, _("The body is not JSON."))
     if not isinstance(payload, list) or not payload:
         raise _invalid(_("The body must be a non-empty JSON array of messages."))
     if len(payload) > MAX_MESSAGES:
         raise _invalid(_("At most %(max)d messages per push.") % {"max": MAX_MESSAGES})
     messages = []
     for index, item in enumerate(payload):
-        if not isinstance(item, dict) or not isinstance(item.get("tag"), str | int):
+        if not isinstance(item, dict) or not _is_code(item.get("tag")):
             raise _invalid(_("Message %(index)d has no tag.") % {"index": index})
+        msg_id = item.get("msg_id", "")
+        if not _is_code(msg_id) and msg_id != "":
+            raise _invalid(_("Message %(index)d: msg_id is not valid.") % {"index": index})
         data = item.get("data")
         if isinstance(data, str):
-            try:
-                data = json.loads(data)
-            except json.JSONDecodeError as error:
-                raise _invalid(_("Message %(index)d: data is not JSON.") % {"index": index}) from error
+            data = _loads(data, _("Message %(index)d: data is not JSON.") % {"index": index})
         if not isinstance(data, dict):
             raise _invalid(_("Message %(index)d: data must be a JSON object.") % {"index": index})
-        messages.append(PushMessage(tag=str(item["tag"]), msg_id=str(item.get("msg_id", "")), data=data))
+        messages.append(PushMessage(tag=str(item["tag"]), msg_id=str(msg_id), data=data))
     return messages
+
+
+def _loads(raw, message):
+    try:
+        return loads_json(raw)
+    except InputRejected as rejected:
+        raise _invalid(f"{message} {rejected.message}") from None
+
+
+def _is_code(value) -> bool:
+    """A tag or message id: a whole number or a short printable text."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return abs(value) < 10**20
+    return isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH and value.isprintable()
 
 
 def refund_created(message: PushMessage) -> RefundCreated | None:
@@ -133,7 +149,8 @@ def refund_created(message: PushMessage) -> RefundCreated | None:
     label = field_text(data, "reason")
     if label not in REASONS:
         raise ActionRefused(
-            "unknown_reason", _("The Douyin reason “%(label)s” is not mapped to a reason of ours.") % {"label": label}
+            "unknown_reason",
+            _("The Douyin reason “%(label)s” is not mapped to a reason of ours.") % {"label": echo(label)},
         )
     amount = _integer(data, "refund_amount")
     if amount < 0:
@@ -150,14 +167,35 @@ def refund_created(message: PushMessage) -> RefundCreated | None:
     )
 
 
+# The longest text each field may hold: the column it is stored in, or for a field only looked up, that column.
+FIELD_MAX_LENGTHS = {
+    "shop_id": max_length_of(Shop, "platform_shop_id"),
+    "aftersale_id": max_length_of(AfterSalesTicket, "platform_ticket_id"),
+    "p_id": max_length_of(Order, "platform_order_id"),
+    "tracking_no": max_length_of(AfterSalesTicket, "return_tracking_number"),
+    "logistics_code": max_length_of(AfterSalesTicket, "return_courier_code"),
+}
+MULTILINE_FIELDS = {"buyer_message"}
+ID_FIELDS = {"shop_id", "aftersale_id", "p_id"}
+DEFAULT_MAX_LENGTH = 2000
+
+
 def field_text(data: dict, key: str, *, required: bool = True) -> str:
+    """A text field of a message, checked by input_checks.clean_text against its column's length. An id may be a
+    whole number, read as its digits (抖店 sends ids as numbers); any other field must be a JSON string."""
     value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    types = (str, int) if key in ID_FIELDS else (str,)
+    if isinstance(value, bool) or not isinstance(value, types):
         if required or value is not None:
             raise _invalid(_("%(field)s is missing or not text.") % {"field": key})
         return ""
-    text = str(value).strip()
-    if (required and not text) or "\x00" in text or len(text) > 2000:
+    try:
+        text = clean_text(
+            str(value), max_length=FIELD_MAX_LENGTHS.get(key, DEFAULT_MAX_LENGTH), multiline=key in MULTILINE_FIELDS
+        )
+    except InputRejected as rejected:
+        raise _invalid(f"{key}: {rejected.message}") from None
+    if required and not text:
         raise _invalid(_("%(field)s is not valid.") % {"field": key})
     return text
 

@@ -6,6 +6,7 @@ and the same rules at every door. Each entry parses its input and calls exactly 
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,7 +14,8 @@ from django.utils.translation import gettext_lazy
 
 from aftersales import services
 from aftersales.errors import ActionRefused
-from aftersales.models import AfterSalesTicket, GoodsState, Refund, ReturnReason, TicketState
+from aftersales.input_checks import InputRejected, clean_text, max_length_of
+from aftersales.models import AfterSalesTicket, GoodsState, PlatformRuling, Refund, ReturnReason, TicketState
 
 S = TicketState
 
@@ -31,19 +33,71 @@ class TicketAction:
     offered_when: Callable[[AfterSalesTicket], bool] = lambda ticket: True
 
 
-def _text(data: dict, key: str) -> str:
+# Every text a move reads, with its limit: the column it is stored in (or looked up by). Free texts (notes, evidence)
+# go into unbounded columns and keep a limit of their own; the API's serializer declares the same ones.
+NOTE_MAX_LENGTH = 2000
+TEXT_LIMITS = {
+    "note": NOTE_MAX_LENGTH,
+    "evidence": NOTE_MAX_LENGTH,
+    "case_number": max_length_of(PlatformRuling, "case_number"),
+    "courier_code": max_length_of(AfterSalesTicket, "return_courier_code"),
+    "tracking_number": max_length_of(AfterSalesTicket, "return_tracking_number"),
+    "kind": max_length_of(Refund, "kind"),
+    "amount": 40,
+    "reason": 20,
+}
+MULTILINE = {"note", "evidence"}
+LABELS = {
+    "note": gettext_lazy("note"),
+    "evidence": gettext_lazy("evidence"),
+    "case_number": gettext_lazy("platform case number"),
+    "courier_code": gettext_lazy("courier code"),
+    "tracking_number": gettext_lazy("tracking number"),
+    "kind": gettext_lazy("kind"),
+    "amount": gettext_lazy("amount"),
+    "reason": gettext_lazy("reason"),
+}
+
+
+def clean_action_data(data, fields=()) -> dict:
+    """The fields any move reads, checked for every door (input_checks.clean_text: text only, no control
+    characters, at most the column's length); ActionRefused("invalid") names the first bad field. Numbers the API
+    has already parsed (an amount, a reason's id) pass as they are."""
+    cleaned = {}
+    limits = {**{name: NOTE_MAX_LENGTH for name in fields}, **TEXT_LIMITS}
+    for key, max_length in limits.items():
+        value = data.get(key)
+        if value is None:
+            continue
+        if key in ("amount", "reason") and isinstance(value, int | Decimal) and not isinstance(value, bool):
+            cleaned[key] = value
+            continue
+        try:
+            cleaned[key] = clean_text(
+                value, max_length=max_length, multiline=key in MULTILINE or key not in TEXT_LIMITS
+            )
+        except InputRejected as rejected:
+            raise ActionRefused(
+                "invalid",
+                _("%(field)s: %(problem)s") % {"field": LABELS.get(key, key), "problem": rejected.message},
+            ) from None
+    return cleaned
+
+
+def action_text(data: dict, key: str) -> str:
+    """A field of `clean_action_data`'s result, as text."""
     value = data.get(key, "")
-    return value.strip() if isinstance(value, str) else str(value)
+    return value if isinstance(value, str) else str(value)
 
 
 def _refund(ticket, by, data, idempotency_key=None) -> str:
-    kind = _text(data, "kind") or None
+    kind = action_text(data, "kind") or None
     decision = services.ticket_approve_refund(
         ticket=ticket,
         by=by,
-        amount=data.get("amount") if _text(data, "amount") else None,
+        amount=data.get("amount") if action_text(data, "amount") else None,
         kind=kind,
-        note=_text(data, "note"),
+        note=action_text(data, "note"),
         idempotency_key=idempotency_key,
     )
     if decision.approval:
@@ -61,7 +115,11 @@ def _full_refund(ticket, by, data, idempotency_key=None) -> str:
 
 def _request_approval(ticket, by, data, idempotency_key=None) -> str:
     approval = services.ticket_request_approval(
-        ticket=ticket, by=by, amount=data.get("amount"), kind=_text(data, "kind") or None, reason=_text(data, "note")
+        ticket=ticket,
+        by=by,
+        amount=data.get("amount"),
+        kind=action_text(data, "kind") or None,
+        reason=action_text(data, "note"),
     )
     return _("Sent to the supervisors, due %(due)s.") % {"due": _local(approval.due_at)}
 
@@ -72,9 +130,9 @@ def _ruling(for_buyer: bool, message):
             ticket=ticket,
             by=by,
             for_buyer=for_buyer,
-            case_number=_text(data, "case_number"),
-            evidence=_text(data, "evidence"),
-            note=_text(data, "note"),
+            case_number=action_text(data, "case_number"),
+            evidence=action_text(data, "evidence"),
+            note=action_text(data, "note"),
         )
         return str(message)
 
@@ -99,13 +157,16 @@ def _cutoff(ticket, by, data, idempotency_key=None) -> str:
 
 def _return_shipped(ticket, by, data, idempotency_key=None) -> str:
     services.ticket_return_shipped(
-        ticket=ticket, by=by, courier_code=_text(data, "courier_code"), tracking_number=_text(data, "tracking_number")
+        ticket=ticket,
+        by=by,
+        courier_code=action_text(data, "courier_code"),
+        tracking_number=action_text(data, "tracking_number"),
     )
     return _("Return tracking number recorded.")
 
 
 def _change_reason(ticket, by, data, idempotency_key=None) -> str:
-    services.ticket_change_reason(ticket=ticket, by=by, reason=_reason(data), note=_text(data, "note"))
+    services.ticket_change_reason(ticket=ticket, by=by, reason=_reason(data), note=action_text(data, "note"))
     return _("Reason corrected.")
 
 
@@ -113,7 +174,7 @@ def _calls(service, message, **fixed):
     """An action that calls `service(ticket=…, by=…, note=…)` and answers `message`."""
 
     def run(ticket, by, data, idempotency_key=None):
-        service(ticket=ticket, by=by, note=_text(data, "note"), **fixed)
+        service(ticket=ticket, by=by, note=action_text(data, "note"), **fixed)
         return str(message)
 
     return run
@@ -280,8 +341,9 @@ def perform(*, ticket: AfterSalesTicket, by, name: str, data: dict, idempotency_
     """Run the named move with the submitted data; returns the message for the user or raises ActionRefused.
 
     `idempotency_key` is the door's own, made by the server and bound to the ticket (and user); a key in `data` is
-    ignored, so nobody can take a key another shop's refund will need."""
+    ignored, so nobody can take a key another shop's refund will need. Every field is checked first
+    (`clean_action_data`), whichever door it came through."""
     action = ACTIONS_BY_NAME.get(name)
     if action is None:
         raise ActionRefused("unknown_action", _("Unknown action."))
-    return action.run(ticket, by, data, idempotency_key)
+    return action.run(ticket, by, clean_action_data(data, action.fields), idempotency_key)

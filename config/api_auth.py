@@ -11,6 +11,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from aftersales.api_support import TextField
 from config.authentication import ApiTokenAuthentication
 from config.lockout import LOCKED_OUT_CODE, LOCKED_OUT_STATUS, locked_out_message, seconds_until_unlocked
 from config.models import ApiToken
@@ -18,7 +19,7 @@ from config.services import api_token_issue, api_tokens_revoke
 
 
 class TokenLoginSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
+    username = TextField(max_length=150)
     password = serializers.CharField(max_length=4096, trim_whitespace=False, write_only=True)
 
 

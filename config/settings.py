@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "config.middleware.ChosenLanguageMiddleware",
+    # After the language is chosen, so its refusals are in the user's language.
+    "config.middleware.RefuseUnstorableInputMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -292,6 +294,9 @@ GROUP_ROBOT_TRANSPORT = env_str("GROUP_ROBOT_TRANSPORT", "logistics.robots.HttpR
 
 ORDER_IMPORT_MAX_BYTES = env_int("ORDER_IMPORT_MAX_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
+# The largest body a form, an API call or a marketplace push may send (aftersales.input_checks.read_body); bigger
+# ones are answered 413. Files (evidence, imports) stream past it and have their own limits above.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2621440)
 
 # --- security -------------------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -330,6 +335,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "aftersales.api_support.DeskAutoSchema",
+    # DRF's parsers through aftersales.input_checks: a size limit (413), bounded JSON nesting, no NUL or lone
+    # surrogate in any string.
+    "DEFAULT_PARSER_CLASSES": [
+        "aftersales.api_parsers.StrictJSONParser",
+        "aftersales.api_parsers.LimitedFormParser",
+        "aftersales.api_parsers.LimitedMultiPartParser",
+    ],
     "EXCEPTION_HANDLER": "aftersales.api_support.api_exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["aftersales.api_filters.DeskFilterBackend"],
     # DRF's UserRateThrottle, except that an unreachable cache lets calls through (logged) instead of failing them.

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from aftersales.admin_scoping import AccessibleShopFilter, ReadOnlyAdminMixin, ShopScopedAdminMixin
 from aftersales.errors import ActionRefused
+from aftersales.input_checks import InputRejected, clean_text, echo
 from aftersales.selectors import shops_for_user
 from logistics.admin_inlines import EventInline
 from logistics.models import (
@@ -367,12 +368,20 @@ class ProvinceListField(forms.CharField):
             return "、".join(value)
         return value
 
+    # A province's name is short; a longer word is a typo, and the list is shown in every policy's row.
+    max_name_length = 20
+
     def to_python(self, value):
-        text = super().to_python(value) or ""
-        for separator in "，,、;；\n":
+        try:
+            text = clean_text(super().to_python(value) or "", max_length=2000, multiline=True)
+        except InputRejected as rejected:
+            raise forms.ValidationError(rejected.message, code="invalid") from None
+        for separator in "，,、;；\n\r\t":
             text = text.replace(separator, " ")
         names = []
         for name in text.split():
+            if len(name) > self.max_name_length:
+                raise forms.ValidationError(_("“%(name)s” is not a province.") % {"name": echo(name)}, code="invalid")
             short = short_province(name)
             if short not in names:
                 names.append(short)

@@ -9,7 +9,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from aftersales.api import ScopedReadViewSet
-from aftersales.api_support import idempotent
+from aftersales.api_support import TextField, idempotent
+from aftersales.ticket_actions import NOTE_MAX_LENGTH
 from logistics.models import CourierClaim, InterceptRequest, Shipment, TrackingEvent
 from logistics.services import intercepts
 from logistics.services.common import ANSWER_INTERCEPT
@@ -143,7 +144,7 @@ class InterceptAnswerSerializer(serializers.Serializer):
             "confirmed: the courier stopped the parcel; failed: it could not; returned: it is back at the warehouse."
         ),
     )
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    note = TextField(max_length=NOTE_MAX_LENGTH, multiline=True, required=False, allow_blank=True)
 
 
 ANSWERS = {

@@ -7,19 +7,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from aftersales.models import GoodsState, TicketKind, TicketState
-from aftersales.ticket_actions import TicketAction
+from aftersales.ticket_actions import TicketAction, action_text
 from logistics import services
 from logistics.models import CourierClaim, InterceptRequest, Shipment
 from logistics.services.common import REQUEST_INTERCEPT
 
 
-def _text(data: dict, key: str) -> str:
-    value = data.get(key, "")
-    return value.strip() if isinstance(value, str) else str(value)
-
-
 def _request_intercept(ticket, by, data, idempotency_key=None) -> str:
-    intercept = services.intercept_request(ticket=ticket, by=by, note=_text(data, "note"))
+    intercept = services.intercept_request(ticket=ticket, by=by, note=action_text(data, "note"))
     return _("Intercept requested from %(courier)s; answer due %(due)s.") % {
         "courier": intercept.courier.name,
         "due": timezone.localtime(intercept.due_at).strftime("%Y-%m-%d %H:%M"),
@@ -27,7 +22,7 @@ def _request_intercept(ticket, by, data, idempotency_key=None) -> str:
 
 
 def _refund_early(ticket, by, data, idempotency_key=None) -> str:
-    claim = services.intercept_refund_early(ticket=ticket, by=by, note=_text(data, "note"))
+    claim = services.intercept_refund_early(ticket=ticket, by=by, note=action_text(data, "note"))
     return _("Refund started; the parcel is registered in the claims ledger as %(claim)s.") % {"claim": claim}
 
 

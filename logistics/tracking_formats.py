@@ -9,7 +9,6 @@ our courier code for the aggregator's, comes from the `couriers` function the ca
 import base64
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -18,6 +17,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aftersales.input_checks import InputRejected, loads_json
 from aftersales.services.tickets import normalise_tracking_number
 from logistics.models import TrackingStatus
 from logistics.services import Scan
@@ -332,11 +332,13 @@ def _form_field(form: Mapping[str, str], name: str) -> str:
 
 
 def _json(raw: str | bytes, where: str):
+    """Read by input_checks.loads_json, as every JSON door: UTF-8 only, bounded nesting, and no NUL or lone
+    surrogate in any string (the push is refused, so the aggregator's retry can carry a corrected one)."""
     try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
-        # ValueError covers bad JSON, bad UTF-8 and integers too long to read; RecursionError absurd nesting.
-        raise _malformed(where, _("is not valid JSON.")) from None
+        return loads_json(raw)
+    except InputRejected as rejected:
+        problem = _("is not valid JSON.") if rejected.code == "parse_error" else rejected.message
+        raise _malformed(where, problem) from None
 
 
 def _object(value, where: str) -> dict:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from aftersales.input_checks import InputRejected, read_body
 from logistics.models import Courier, TrackingAccount, TrackingProvider
 from logistics.services import IngestResult, Scan, tracking_ingest
 from logistics.tracking_formats import (
@@ -142,10 +143,10 @@ def bulk_push(request, shop_code):
         content_type = request.content_type or ""
         if content_type != "application/json":
             raise PushRejected(415, _("Send the events as application/json."))
-        # Read past the limit by one byte to know the body is too big without reading all of it.
-        body = request.read(BULK_MAX_BYTES + 1)
-        if len(body) > BULK_MAX_BYTES:
-            raise PushRejected(413, _("The request is too large."))
+        try:
+            body = read_body(request, BULK_MAX_BYTES)
+        except InputRejected as rejected:
+            raise PushRejected(rejected.status, rejected.message) from None
         return bulk_scans(body, signature=request.headers.get("X-Signature"), signing_key=account.signing_key)
 
     try:

@@ -14,10 +14,10 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from aftersales.api_parsers import StrictJSONParser
 from aftersales.selectors import shops_for_user
 from metrics.platform_data import (
     CHATS,
@@ -166,7 +166,7 @@ class PlatformDataView(APIView):
     """Thin: the envelope, the permission and the shop here; every rule about a row in metrics/platform_data.py."""
 
     kind: str = ""
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
     permission_classes = [permissions.IsAuthenticated, CanImportPlatformData]
 
     def push(self, request):
@@ -177,7 +177,7 @@ class PlatformDataView(APIView):
         if shop is None:
             raise NotFound(_("You are not assigned to a shop with the code %(code)s.") % {"code": code})
         rows = [{**row, "_row": number} for number, row in enumerate(body.validated_data["rows"], start=1)]
-        plan = plan_platform_import(shop=shop, kind=self.kind, rows=rows)
+        plan = plan_platform_import(shop=shop, kind=self.kind, rows=rows, typed=True)
         if plan.errors:
             detail = _("%(count)d of %(total)d rows have errors; nothing was imported.") % {
                 "count": len({error.row_number for error in plan.errors}),

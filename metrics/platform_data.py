@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aftersales.input_checks import CleanCharField
 from aftersales.models import Shop
 from aftersales.order_import import (
     DATETIME_FORMATS,
@@ -79,14 +80,14 @@ BATCH_SIZE = 1000
 
 
 class ChatRowForm(forms.Form):
-    platform_session_id = forms.CharField(max_length=64)
+    platform_session_id = CleanCharField(max_length=64)
     started_at = forms.DateTimeField(input_formats=DATETIME_FORMATS)
     first_response_seconds = forms.IntegerField(min_value=0, max_value=10_000_000, required=False)
     rating = forms.IntegerField(min_value=1, max_value=5, required=False)
 
 
 class ReviewRowForm(forms.Form):
-    platform_order_id = forms.CharField(max_length=64)
+    platform_order_id = CleanCharField(max_length=64)
     reviewed_at = forms.DateTimeField(input_formats=DATETIME_FORMATS)
     rating = forms.IntegerField(min_value=1, max_value=5)
     logistics_rating = forms.IntegerField(min_value=1, max_value=5, required=False)
@@ -142,9 +143,13 @@ def read_platform_rows(content: bytes, kind: str) -> list[dict]:
     return read_rows(content, map_header=partial(_map_header, kind=kind))
 
 
-def plan_platform_import(*, shop: Shop, kind: str, rows: list[dict]) -> PlatformImportPlan:
+def plan_platform_import(*, shop: Shop, kind: str, rows: list[dict], typed: bool = False) -> PlatformImportPlan:
     """Check every row; the plan holds the clean records, or the errors of every bad row. Each row is a dict of field
-    names (COLUMNS' keys) and '_row', its number as the user counts it. Reads nothing from the database."""
+    names (COLUMNS' keys) and '_row', its number as the user counts it. Reads nothing from the database.
+
+    `typed` rows come from JSON, where each field must have its type (`_expected_types`): an id or a time given as
+    a number is a row error naming the field, never stored as "1" (a JSON number is not an id: it may have lost
+    digits on its way). true or false is a row error from a file or JSON alike, never stored as "True"."""
     plan = PlatformImportPlan(shop=shop, kind=kind, row_count=len(rows))
     key = KEYS[kind]
     seen: dict[str, int] = {}
@@ -162,6 +167,11 @@ def plan_platform_import(*, shop: Shop, kind: str, rows: list[dict]) -> Platform
                 for name in nested:
                     reason = _("Expected a single value, not a list or an object.")
                     plan.errors.append(_field_error(kind, row_number, name, reason))
+                continue
+            mistyped = sorted(name for name in COLUMNS[kind] if _wrong_type(kind, name, row.get(name), typed=typed))
+            if mistyped:
+                for name in mistyped:
+                    plan.errors.append(_field_error(kind, row_number, name, _type_reason(kind, name)))
                 continue
             if kind == REVIEWS and isinstance(row.get(key), float):
                 reason = _(
@@ -262,6 +272,29 @@ def _clean_raw(name: str, value):
     if name in SUFFIXED_FIELDS:
         text = text.removesuffix(next((suffix for suffix in STAR_SUFFIXES if text.endswith(suffix)), "")).strip()
     return text
+
+
+def _expected_types(kind: str, name: str) -> tuple[type, ...]:
+    """The JSON types a field accepts, as the API's schema shows them: a number as a number or a string; an id or a
+    time only as a string."""
+    form_field = FORMS[kind].base_fields[name]
+    if isinstance(form_field, forms.IntegerField | forms.DecimalField):
+        return (str, int, float)
+    return (str,)
+
+
+def _wrong_type(kind: str, name: str, value, *, typed: bool) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return True
+    return typed and not isinstance(value, _expected_types(kind, name))
+
+
+def _type_reason(kind: str, name: str) -> str:
+    if _expected_types(kind, name) == (str,):
+        return _("Expected text (a JSON string), not a number, true or false.")
+    return _("Expected a number or text, not true or false.")
 
 
 def _field_error(kind: str, row_number: int, name: str, reason: str) -> PlatformRowError:

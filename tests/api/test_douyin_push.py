@@ -174,3 +174,42 @@ def test_an_unmapped_reason_or_unknown_order_is_refused_alone_while_the_good_mes
 
 def test_every_mapped_douyin_reason_names_a_reason_of_the_taxonomy():
     assert set(REASONS.values()) <= set(ReturnReason.objects.values_list("code", flat=True))
+
+
+def push_bytes(body: bytes):
+    signature = hashlib.md5(APP_KEY.encode() + body + APP_SECRET.encode()).hexdigest()  # noqa: S324
+    return APIClient().post(URL, body, content_type="application/json", HTTP_EVENT_SIGN=signature)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        '{"shop_id": "88001", "aftersale_id": "7300\\ud800", "p_id": "6920000000000001"}',
+        '{"shop_id": "88001", "aftersale_id": "7300\\u0000", "p_id": "6920000000000001"}',
+        '{"a": ' + "[" * 5000 + "]" * 5000 + "}",
+    ],
+)
+def test_a_signed_push_with_a_lone_surrogate_a_nul_or_deep_nesting_is_refused_and_writes_nothing(order, data):
+    answer = push_bytes(json.dumps([{"tag": "200", "msg_id": "m", "data": data}]).encode())
+
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "invalid_push"
+    assert not AfterSalesTicket.objects.exists()
+
+
+def test_a_signed_push_with_raw_invalid_utf8_or_5000_deep_json_is_refused(order):
+    assert push_bytes(b'[{"tag": "200", "msg_id": "\xed\xa0\x80", "data": {}}]').status_code == 400
+    assert push_bytes(b"[" * 5000 + b"]" * 5000).status_code == 400
+    assert not AfterSalesTicket.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("aftersale_id", "7" * 65), ("p_id", "6" * 65), ("buyer_message", 12), ("buyer_message", "x" * 2001)],
+)
+def test_an_over_long_id_or_a_message_that_is_not_text_is_refused_before_the_database(order, field, value):
+    answer = push([created(**{field: value})])
+
+    assert answer.status_code == 400
+    assert field in answer.json()["message"]
+    assert not AfterSalesTicket.objects.exists()

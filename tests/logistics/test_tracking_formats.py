@@ -209,13 +209,13 @@ def signed_k100_param(param: str) -> dict:
     ("param", "expected"),
     [
         ("not json", "param: is not valid JSON."),
-        ("[" * 100_000, "param: is not valid JSON."),
+        ("[" * 100_000, "param: The JSON is nested too deeply (at most 64 levels)."),
         ("[1]", "param: must be an object."),
         ("{}", "lastResult: must be an object."),
         ('{"lastResult": {"data": []}}', "lastResult.nu: must be a string."),
         ('{"lastResult": {"nu": "  ", "data": []}}', "lastResult.nu: is empty."),
         ('{"lastResult": {"nu": "' + "9" * 41 + '"}}', "lastResult.nu: is not a tracking number."),
-        ('{"lastResult": {"nu": "SF\\u00001"}}', "lastResult.nu: is not a tracking number."),
+        ('{"lastResult": {"nu": "SF\\u00001"}}', "param: The JSON holds a NUL character or an unpaired surrogate."),
         ('{"lastResult": {"nu": "SF1", "com": 5}}', "lastResult.com: must be a string."),
         ('{"lastResult": {"nu": "SF1", "state": "signed"}}', "lastResult.state: must be a status code."),
         ('{"lastResult": {"nu": "SF1", "data": {}}}', "lastResult.data: must be a list."),
@@ -262,12 +262,16 @@ def test_a_scan_an_hour_ahead_of_our_clock_is_still_plausible():
     assert scan.scanned_at == NOW + timedelta(hours=1)
 
 
-def test_characters_postgresql_cannot_store_are_dropped_from_texts():
-    param = '{"lastResult": {"nu": "SF1", "data": [{"time": "2026-11-22 08:00:00", "context": "a\\u0000b\\ud800c"}]}}'
+@pytest.mark.parametrize("escape", ["\\u0000", "\\ud800"])
+def test_a_push_with_characters_postgresql_cannot_store_is_refused(escape):
+    context = json.dumps({"time": "2026-11-22 08:00:00", "context": "a"})[:-2] + escape + 'b"}'
+    param = '{"lastResult": {"nu": "SF1", "data": [%s]}}' % context  # noqa: UP031 - braces would need escaping
 
-    [scan] = read_k100(signed_k100_param(param))
+    with pytest.raises(PushRejected) as caught:
+        read_k100(signed_k100_param(param))
 
-    assert scan.text == "abc"
+    assert caught.value.status == 400
+    assert "param" in caught.value.reason
 
 
 # --- Kdniao ---------------------------------------------------------------------------------------------------------

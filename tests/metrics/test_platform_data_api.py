@@ -75,7 +75,7 @@ def test_a_manager_pushes_product_reviews(api, shop, manager):
             "rating": 1,
             "logistics_rating": 2,
         },
-        {"platform_order_id": 6950000000000000002, "reviewed_at": "2026-11-11 20:00", "rating": 4},
+        {"platform_order_id": "6950000000000000002", "reviewed_at": "2026-11-11 20:00", "rating": 4},
     ]
     response = as_user(api, manager).post(REVIEWS_URL, {"shop": "shanye", "rows": rows}, format="json")
 
@@ -83,8 +83,28 @@ def test_a_manager_pushes_product_reviews(api, shop, manager):
     assert response.json() == {"created": 2, "updated": 0, "unchanged": 0}
     first, second = ProductReview.objects.filter(shop=shop).order_by("platform_order_id")
     assert (first.rating, first.logistics_rating) == (1, 2)
-    # A JSON integer keeps all its digits (unlike Excel's floats).
     assert (second.platform_order_id, second.logistics_rating) == ("6950000000000000002", None)
+
+
+@pytest.mark.parametrize(
+    ("url", "row", "field"),
+    [
+        (CHATS_URL, {"platform_session_id": True, "started_at": "2026-11-03 10:00"}, "platform_session_id"),
+        (CHATS_URL, {"platform_session_id": 7, "started_at": "2026-11-03 10:00"}, "platform_session_id"),
+        (CHATS_URL, {"platform_session_id": "S1", "started_at": 1762135200}, "started_at"),
+        (CHATS_URL, {"platform_session_id": "S1", "started_at": "2026-11-03 10:00", "rating": True}, "rating"),
+        (REVIEWS_URL, {"platform_order_id": True, "reviewed_at": "2026-11-10 09:30", "rating": 5}, "platform_order_id"),
+        (REVIEWS_URL, {"platform_order_id": 695, "reviewed_at": "2026-11-10 09:30", "rating": 5}, "platform_order_id"),
+    ],
+)
+def test_a_wrong_json_type_is_a_row_error_naming_the_field_and_nothing_is_stored(api, shop, manager, url, row, field):
+    response = as_user(api, manager).post(url, {"shop": "shanye", "rows": [row]}, format="json")
+
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid_rows"
+    assert [(error["row"], error["field"]) for error in response.json()["errors"]] == [(1, field)]
+    assert not ChatSession.objects.exists()
+    assert not ProductReview.objects.exists()
 
 
 def test_bad_rows_are_all_named_with_field_and_reason_and_nothing_is_written(api, shop, manager):
