@@ -50,13 +50,13 @@ class RefundAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
         "status",
         "requested_by",
         "created_at",
-        "executed_at",
+        "confirmed_at",
         "gateway_reference",
     ]
     # The ticket column links to the ticket; the kind opens the refund itself (its key, gateway and failure).
     list_display_links = ["kind"]
     list_select_related = ["order", "shop", "requested_by"]
-    list_filter = ["shop", "status", "kind", ("executed_at", admin.DateFieldListFilter)]
+    list_filter = ["shop", "status", "kind", ("confirmed_at", admin.DateFieldListFilter)]
     # Exact matches only: the order id and the idempotency key are both indexed.
     search_fields = ["=order__platform_order_id", "=idempotency_key"]
     show_full_result_count = False
@@ -72,7 +72,7 @@ class RefundAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
         "idempotency_key",
         "requested_by",
         "created_at",
-        "executed_at",
+        "confirmed_at",
         "gateway",
         "gateway_reference",
         "failure_reason",
@@ -103,7 +103,7 @@ class RefundAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
         refunds = list(
             queryset.filter(status=Refund.Status.SUCCEEDED)
             .select_related("order", "ticket__reason")
-            .order_by("executed_at", "id")
+            .order_by("confirmed_at", "id")
         )
         if not refunds:
             self.message_user(

@@ -182,7 +182,7 @@ class TicketEventInline(ReadOnlyInline):
 
 class RefundInline(ReadOnlyInline):
     model = Refund
-    fields = ["kind", "amount", "status", "requested_by", "created_at", "executed_at", "failure_reason"]
+    fields = ["kind", "amount", "status", "requested_by", "created_at", "confirmed_at", "failure_reason"]
     readonly_fields = fields
 
     def get_queryset(self, request):

@@ -5,7 +5,7 @@ Not-shipped orders of the generated shop, paid within its automatic cap, get a t
 second. The path-1 rule refunds each at once and queues the payment after commit; a real worker (`celery -A config
 worker`, prefork, `concurrency` processes, on REDIS_URL) pays it through REFUND_GATEWAY (the default batch-file
 gateway records the payment; no outside call). Latency per ticket: from just before `ticket_open` to the refund's
-`executed_at` written by the worker (same machine, same clock). The orders, tickets and refunds are removed
+`sent_at` written by the worker (same machine, same clock). The orders, tickets and refunds are removed
 afterwards.
 """
 
@@ -115,7 +115,7 @@ def latency_benchmark(*, shop: Shop, tickets: int = 300, rate: float = 10.0, con
             while time.monotonic() < deadline:
                 paid = dict(
                     Refund.objects.filter(ticket_id__in=opened_at, status=Refund.Status.SUCCEEDED).values_list(
-                        "ticket_id", "executed_at"
+                        "ticket_id", "sent_at"
                     )
                 )
                 if len(paid) == len(opened_at):

@@ -107,9 +107,9 @@ def test_the_refund_list_filters_by_the_day_it_was_executed(client, shop_a):
     client.force_login(make_staff("agent-a", role=roles.AGENT, shops=[shop_a]))
 
     # What the filter's "Today" link asks for: the Beijing day, as aware times.
-    midnight = timezone.localtime(executed.executed_at).replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = timezone.localtime(executed.confirmed_at).replace(hour=0, minute=0, second=0, microsecond=0)
     today = client.get(
-        REFUNDS, {"executed_at__gte": str(midnight), "executed_at__lt": str(midnight + timedelta(days=1))}
+        REFUNDS, {"confirmed_at__gte": str(midnight), "confirmed_at__lt": str(midnight + timedelta(days=1))}
     )
 
     assert [refund.pk for refund in today.context["cl"].result_list] == [executed.pk]

@@ -11,7 +11,7 @@ import time_machine
 from django.utils import translation
 from openpyxl import load_workbook
 
-from aftersales.gateways import GatewayResult
+from aftersales.gateways import SendOutcome, SendResult
 from aftersales.models import Refund
 from aftersales.refund_batch import HEADERS, refunds_to_batch_xlsx
 from aftersales.services import refund_execute
@@ -25,8 +25,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 class RefusingGateway:
     name = "refusing"
 
-    def execute(self, refund):
-        return GatewayResult(succeeded=False, error="买家账户异常")
+    def send(self, refund):
+        return SendResult(SendOutcome.FAILED, error="买家账户异常")
 
 
 def auto_refund(shop, order_id, amount, *, platform_ticket_id, reason_code="late_shipping"):

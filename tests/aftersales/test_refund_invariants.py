@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from aftersales.errors import ActionRefused
-from aftersales.gateways import GatewayResult
+from aftersales.gateways import SendOutcome, SendResult
 from aftersales.models import (
     OPEN_TICKET_STATES,
     ZERO,
@@ -71,10 +71,10 @@ class SwitchableGateway:
     name = "switchable"
     failing = False
 
-    def execute(self, refund):
+    def send(self, refund):
         if SwitchableGateway.failing:
-            return GatewayResult(succeeded=False, error="网关拒绝 (gateway refused)")
-        return GatewayResult(succeeded=True, reference=f"SW-{refund.pk}")
+            return SendResult(SendOutcome.FAILED, error="网关拒绝 (gateway refused)")
+        return SendResult(SendOutcome.SENT, reference=f"SW-{refund.pk}")
 
 
 AMOUNTS = st.one_of(

@@ -231,7 +231,7 @@ def test_a_batch_of_refunds_is_paid_one_by_one_and_a_second_run_pays_nothing_twi
 
 
 def test_a_gateway_that_cannot_be_reached_leaves_that_refund_pending_and_the_others_paid(monkeypatch):
-    from aftersales.gateways import BatchFileGateway, GatewayResult, RefundGatewayUnavailable
+    from aftersales.gateways import BatchFileGateway, SendOutcome, SendResult, RefundGatewayUnavailable
     from aftersales.services import refunds_execute
 
     tickets = left_waiting(3)
@@ -239,12 +239,12 @@ def test_a_gateway_that_cannot_be_reached_leaves_that_refund_pending_and_the_oth
     refunds = list(Refund.objects.filter(ticket__in=tickets).order_by("pk"))
     unreachable = refunds[1].pk
 
-    def execute(self, refund):
+    def send(self, refund):
         if refund.pk == unreachable:
             raise RefundGatewayUnavailable("timeout")
-        return GatewayResult(succeeded=True, reference=f"R{refund.pk}")
+        return SendResult(SendOutcome.SENT, reference=f"R{refund.pk}")
 
-    monkeypatch.setattr(BatchFileGateway, "execute", execute)
+    monkeypatch.setattr(BatchFileGateway, "send", execute)
     with pytest.raises(RefundGatewayUnavailable):
         refunds_execute(refund_ids=[refund.pk for refund in refunds])
 

@@ -12,7 +12,7 @@ from django.db.models import Max, Sum
 from django.utils import timezone, translation
 
 from aftersales.errors import ActionRefused
-from aftersales.gateways import GatewayResult, RefundGatewayUnavailable
+from aftersales.gateways import SendOutcome, SendResult, RefundGatewayUnavailable
 from aftersales.models import (
     AfterSalesTicket,
     ApprovalRequest,
@@ -72,14 +72,14 @@ class RefusingGateway:
 
     name = "refusing"
 
-    def execute(self, refund):
-        return GatewayResult(succeeded=False, error="买家账户已注销 (buyer account closed)")
+    def send(self, refund):
+        return SendResult(SendOutcome.FAILED, error="买家账户已注销 (buyer account closed)")
 
 
 class UnreachableGateway:
     name = "unreachable"
 
-    def execute(self, refund):
+    def send(self, refund):
         raise RefundGatewayUnavailable("timed out")
 
 

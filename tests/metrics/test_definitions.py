@@ -101,7 +101,7 @@ def paid_refund(t: AfterSalesTicket, *, executed: datetime, amount: str = "100.0
         idempotency_key=f"golden-{t.pk}-{kind}",
         requested_by=system_user(),
         status=Refund.Status.SUCCEEDED,
-        executed_at=executed,
+        confirmed_at=executed,
     )
 
 
