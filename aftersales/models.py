@@ -86,7 +86,9 @@ class Shop(models.Model):
         _("hours a sent refund may wait for the marketplace's confirmation"),
         default=24,
         validators=[MinValueValidator(1)],
-        help_text=_("Sent refunds still unconfirmed after this many hours show in the daily clearance and the dashboard."),
+        help_text=_(
+            "Sent refunds still unconfirmed after this many hours show in the daily clearance and the dashboard."
+        ),
     )
 
     class Meta:

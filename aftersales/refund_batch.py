@@ -1,7 +1,8 @@
 """The batch-refund file (批量退款): what a shop on the default BatchFileGateway uploads to the marketplace.
 
-Each file is one RefundBatch (services/refunds.py refund_batch_create): its refunds are sent when it is made, and
-stay "sent, awaiting the marketplace" until the batch tool's result file (matched on 网关流水号) confirms them. The headers follow the platforms' templates, so the file is in Chinese whatever
+Each file is one RefundBatch (services/refunds.py refund_batch_create): its refunds are sent when it is made,
+and stay "sent, awaiting the marketplace" until the batch tool's result file (matched on 网关流水号)
+confirms them. The headers follow the platforms' templates, so the file is in Chinese whatever
 language the person downloading it reads the desk in.
 """
 
