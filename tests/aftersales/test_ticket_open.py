@@ -17,7 +17,7 @@ from aftersales.models import (
     TicketState,
 )
 from aftersales.selectors import system_user
-from aftersales.services import refund_execute, ticket_add_note, ticket_open
+from aftersales.services import ticket_add_note, ticket_open
 from tests.factories import (
     OrderFactory,
     confirm_refund,

@@ -12,7 +12,7 @@ from django.db.models import Max, Sum
 from django.utils import timezone, translation
 
 from aftersales.errors import ActionRefused
-from aftersales.gateways import SendOutcome, SendResult, RefundGatewayUnavailable
+from aftersales.gateways import RefundGatewayUnavailable, SendOutcome, SendResult
 from aftersales.models import (
     AfterSalesTicket,
     ApprovalRequest,
@@ -51,9 +51,9 @@ from aftersales.services import (
     ticket_withdraw,
 )
 from tests.factories import (
-    confirm_refund,
     OrderFactory,
     ShopFactory,
+    confirm_refund,
     delivered_order,
     grant_authority,
     make_staff,
