@@ -225,9 +225,9 @@ def pending_refunds_execute(ctx: SweepContext) -> None:
         last_id = 0
         while True:
             rows = list(
-                queryset.filter(pk__gt=last_id).order_by("pk").values_list("pk", "ticket_id", "status")[
-                    : ctx.batch_size
-                ]
+                queryset.filter(pk__gt=last_id)
+                .order_by("pk")
+                .values_list("pk", "ticket_id", "status")[: ctx.batch_size]
             )
             if not rows:
                 break

@@ -50,7 +50,9 @@ def result_csv(*rows, header=("网关流水号", "退款结果", "失败原因")
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_gateway_is_called_while_another_connection_can_lock_the_ticket_and_the_refund(stub_gateway, reference_data):
+def test_the_gateway_is_called_while_another_connection_can_lock_the_ticket_and_the_refund(
+    stub_gateway, reference_data
+):
     shop = ShopFactory(auto_refund_enabled=False)
     agent = make_staff("agent", role=roles.AGENT, shops=[shop])
     from aftersales.services import ticket_approve_refund
@@ -103,7 +105,8 @@ def test_a_refund_sent_through_an_api_waits_for_the_confirmation_before_the_tick
     sent = refund_execute(refund_id=refund.pk)
 
     assert (sent.status, sent.gateway_reference, sent.send_started_at) == ("sent", f"MP-{refund.pk}", None)
-    assert sent.sent_at is not None and sent.confirmed_at is None
+    assert sent.sent_at is not None
+    assert sent.confirmed_at is None
     assert reload(refund.ticket).state == S.REFUNDING
     stub_gateway.status_answers = {refund.pk: StatusOutcome.SENT}
     assert refund_settle(refund_id=refund.pk).status == "sent"
@@ -266,7 +269,8 @@ def test_the_result_file_confirms_and_fails_its_refunds_and_reports_rows_that_ma
     assert (report.confirmed, report.failed) == (1, 1)
     assert [row for row, _ref, _why in report.problems] == [4, 5, 6, 7]
     good, bad = reload(good), reload(bad)
-    assert good.status == "succeeded" and good.confirmed_at is not None
+    assert good.status == "succeeded"
+    assert good.confirmed_at is not None
     assert reload(good.ticket).state == S.REFUNDED
     assert (bad.status, bad.failure_reason) == ("failed", "买家账户异常")
     assert reload(bad.ticket).state == S.REQUESTED
@@ -399,3 +403,37 @@ def test_the_ticket_page_says_the_refund_is_sent_and_awaits_the_marketplace(clie
     assert "已提交，等待平台确认" in sent
     assert "已提交，等待平台确认" not in waiting
     assert AfterSalesTicket.objects.get(pk=refund.ticket_id).state == S.REFUNDING
+
+
+def _one_unconfirmed_and_one_in_time(shop):
+    late, in_time = waiting_refund(shop), waiting_refund(shop)
+    refund_batch_create(shop=shop, by=late.requested_by)
+    Refund.objects.filter(pk=late.pk).update(
+        sent_at=timezone.now() - timedelta(hours=shop.unconfirmed_refund_hours + 1)
+    )
+    return late, in_time
+
+
+@pytest.mark.django_db
+def test_the_daily_clearance_lists_refunds_unconfirmed_past_the_shops_hours_with_a_link_to_the_list(client):
+    shop = ShopFactory(unconfirmed_refund_hours=12)
+    late, _in_time = _one_unconfirmed_and_one_in_time(shop)
+    client.force_login(make_staff("agent", role=roles.AGENT, shops=[shop]))
+
+    html = client.get(reverse("warehouse:clearance")).content.decode()
+
+    assert 'id="count-refunds-unconfirmed">1<' in html
+    assert f"#{late.ticket_id}</a>" in html
+    assert reverse("admin:aftersales_refund_changelist") + "?unconfirmed=overdue" in html
+
+
+@pytest.mark.django_db
+def test_the_dashboard_counts_refunds_unconfirmed_past_the_shops_hours_with_a_link_to_the_list(client):
+    shop = ShopFactory(unconfirmed_refund_hours=6)
+    _one_unconfirmed_and_one_in_time(shop)
+    client.force_login(make_staff("manager", role=roles.MANAGER, shops=[shop]))
+
+    response = client.get(reverse("metrics:dashboard"), {"shop": shop.pk})
+
+    assert response.context["summary"]["refunds_unconfirmed"] == 1
+    assert reverse("admin:aftersales_refund_changelist") + "?unconfirmed=overdue" in response.content.decode()

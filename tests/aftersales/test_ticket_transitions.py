@@ -563,7 +563,8 @@ def test_a_refund_sent_through_the_batch_file_waits_and_only_the_confirmation_cl
     queued = refund_execute(refund_id=refund.pk)
 
     # The batch-file gateway sends nothing by itself: the refund waits for the shop's next batch file.
-    assert (queued.status, queued.gateway, queued.sent_at, queued.send_started_at) == ("pending", "batch_file", None, None)
+    assert (queued.status, queued.gateway) == ("pending", "batch_file")
+    assert (queued.sent_at, queued.send_started_at) == (None, None)
     assert reload(ticket).state == S.REFUNDING
     assert events_since(ticket, mark) == [("refund_queued", "system", "refunding", "refunding")]
     before = everything(ticket)
