@@ -437,3 +437,25 @@ def test_the_dashboard_counts_refunds_unconfirmed_past_the_shops_hours_with_a_li
 
     assert response.context["summary"]["refunds_unconfirmed"] == 1
     assert reverse("admin:aftersales_refund_changelist") + "?unconfirmed=overdue" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_batch_confirmation_page_needs_a_note_and_a_supervisor(client):
+    shop = ShopFactory()
+    refund = waiting_refund(shop)
+    batch = refund_batch_create(shop=shop, by=refund.requested_by)
+    url = reverse("admin:aftersales_refundbatch_confirm", args=[batch.pk])
+    client.force_login(make_staff("agent", role=roles.AGENT, shops=[shop]))
+    refused = client.post(url, {"note": "平台后台已核对"})
+    assert refused.status_code == 200
+    assert reload(refund).status == "sent"
+    client.force_login(make_staff("sup", role=roles.SUPERVISOR, shops=[shop]))
+
+    empty = client.post(url, {"note": ""})
+    done = client.post(url, {"note": "平台后台已核对"})
+
+    assert empty.status_code == 200
+    assert empty.context["form"].errors
+    assert done.status_code == 302
+    assert reload(refund).status == "succeeded"
+    assert reload(batch).confirmation_note == "平台后台已核对"
