@@ -104,6 +104,7 @@ class Migration(migrations.Migration):
             model_name="shop",
             name="unconfirmed_refund_hours",
             field=models.PositiveIntegerField(
+                db_default=24,
                 default=24,
                 help_text="Sent refunds still unconfirmed after this many hours show in the daily clearance and the dashboard.",
                 validators=[django.core.validators.MinValueValidator(1)],
