@@ -97,6 +97,10 @@ SETTING_HELP = {
     ),
     "sla_hours": gettext_lazy("Our own target for requests other than not-shipped refunds (default 24)."),
     "path1_sla_minutes": gettext_lazy("Our own target for refund-only requests on orders not shipped (default 30)."),
+    "unconfirmed_refund_hours": gettext_lazy(
+        "Sent refunds still unconfirmed after this many hours show in the daily clearance and the dashboard "
+        "(default 24)."
+    ),
     "deadline_warning_hours": gettext_lazy(
         "A ticket waiting for the shop this close to the platform's deadline goes to the top of the queue in the "
         "next refund sweep (default 6)."

@@ -10,8 +10,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef
-from django.http import HttpResponse
-from django.urls import reverse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
@@ -24,17 +25,40 @@ from aftersales.models import (
     EscalationWord,
     Refund,
     RefundAuthority,
+    RefundBatch,
     ReturnReason,
+    Shop,
     ShopGroupObjectPermission,
     ShopUserObjectPermission,
 )
-from aftersales.refund_batch import refunds_to_batch_xlsx
-from aftersales.selectors import SHOP_PERMISSION_CODENAME, shops_for_user, user_works_in_shop
+from aftersales.selectors import SHOP_PERMISSION_CODENAME, shops_for_user, unconfirmed_refunds_q, user_works_in_shop
 from aftersales.services.authority import ADD as ADD_AUTHORITY
 from aftersales.services.authority import CHANGE as CHANGE_AUTHORITY
 from aftersales.services.authority import refund_authority_check, refund_authority_grant, refund_authority_revoke
+from aftersales.services.refunds import refund_batch_confirm, refund_batch_create, refund_batch_results_import
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def batch_file_response(batch: RefundBatch) -> HttpResponse:
+    response = HttpResponse(bytes(batch.content), content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{batch.filename}"'
+    return response
+
+
+class UnconfirmedFilter(admin.SimpleListFilter):
+    """Sent refunds the marketplace has not confirmed within the shop's hours (日清 and the dashboard link here)."""
+
+    title = gettext_lazy("confirmation")
+    parameter_name = "unconfirmed"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", gettext_lazy("sent, unconfirmed past the shop's hours"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "overdue":
+            return queryset.filter(unconfirmed_refunds_q(timezone.now()))
+        return queryset
 
 
 @admin.register(Refund)
@@ -50,13 +74,15 @@ class RefundAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
         "status",
         "requested_by",
         "created_at",
-        "executed_at",
+        "sent_at",
+        "confirmed_at",
+        "batch_link",
         "gateway_reference",
     ]
     # The ticket column links to the ticket; the kind opens the refund itself (its key, gateway and failure).
     list_display_links = ["kind"]
     list_select_related = ["order", "shop", "requested_by"]
-    list_filter = ["shop", "status", "kind", ("executed_at", admin.DateFieldListFilter)]
+    list_filter = ["shop", "status", UnconfirmedFilter, "kind", ("confirmed_at", admin.DateFieldListFilter)]
     # Exact matches only: the order id and the idempotency key are both indexed.
     search_fields = ["=order__platform_order_id", "=idempotency_key"]
     show_full_result_count = False
@@ -72,7 +98,10 @@ class RefundAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
         "idempotency_key",
         "requested_by",
         "created_at",
-        "executed_at",
+        "send_attempts",
+        "sent_at",
+        "confirmed_at",
+        "batch",
         "gateway",
         "gateway_reference",
         "failure_reason",
@@ -95,39 +124,173 @@ class RefundAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
         return format_html('<a href="{}">#{}</a>', url, refund.ticket_id)
 
     @admin.action(
-        description=gettext_lazy("Download the batch-refund file of the selected refunds (succeeded ones only)"),
+        description=gettext_lazy("Make the batch-refund file of the shop's refunds waiting for one"),
         permissions=["view"],
     )
     def download_batch_file(self, request, queryset):
-        """The file a shop uploads to the marketplace's batch-refund tool (批量退款): one shop per file."""
-        refunds = list(
-            queryset.filter(status=Refund.Status.SUCCEEDED)
-            .select_related("order", "ticket__reason")
-            .order_by("executed_at", "id")
-        )
-        if not refunds:
-            self.message_user(
-                request,
-                _("None of the selected refunds has succeeded; the batch-refund file lists succeeded refunds only."),
-                messages.WARNING,
-            )
-            return None
-        shop_count = len({refund.shop_id for refund in refunds})
-        if shop_count > 1:
+        """The file a shop uploads to the marketplace's batch-refund tool (批量退款): the selection names the shop; the
+        file holds every refund of that shop waiting for a batch, recorded as a RefundBatch (refund_batch_create)."""
+        shop_ids = set(queryset.values_list("shop_id", flat=True).distinct())
+        if len(shop_ids) > 1:
             self.message_user(
                 request,
                 _(
                     "The selected refunds belong to %(count)d shops, and each shop uploads its own file to its "
                     "marketplace. Filter the list by shop first."
                 )
-                % {"count": shop_count},
+                % {"count": len(shop_ids)},
                 messages.ERROR,
             )
             return None
-        response = HttpResponse(refunds_to_batch_xlsx(refunds), content_type=XLSX_CONTENT_TYPE)
-        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        response["Content-Disposition"] = f'attachment; filename="refunds-{stamp}.xlsx"'
-        return response
+        shop = Shop.objects.get(pk=shop_ids.pop())
+        try:
+            batch = refund_batch_create(shop=shop, by=request.user)
+        except ActionRefused as refusal:
+            self.message_user(request, refusal.message, messages.ERROR)
+            return None
+        if batch is None:
+            self.message_user(
+                request,
+                _("No refund of this shop is waiting for a batch file. Earlier files are on the refund batches page."),
+                messages.WARNING,
+            )
+            return None
+        return batch_file_response(batch)
+
+    @admin.display(description=gettext_lazy("batch"), ordering="batch_id")
+    def batch_link(self, refund):
+        if refund.batch_id is None:
+            return "—"
+        url = reverse("admin:aftersales_refundbatch_change", args=[refund.batch_id])
+        return format_html('<a href="{}">#{}</a>', url, refund.batch_id)
+
+
+class ResultFileForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("result file (xlsx or csv)"),
+        help_text=gettext_lazy("The batch tool's result: a refund reference column (网关流水号) and a result column."),
+    )
+
+
+class BatchConfirmForm(forms.Form):
+    note = forms.CharField(
+        label=gettext_lazy("note"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=1000,
+        help_text=gettext_lazy("Why the batch is confirmed without the marketplace's result file."),
+    )
+
+
+@admin.register(RefundBatch)
+class RefundBatchAdmin(ShopScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """批量退款文件: every batch file made, to download again, to import its result, or to confirm by hand."""
+
+    list_display = ["number", "shop", "created_by", "created_at", "refund_count", "total", "confirmed_at"]
+    list_display_links = ["number"]
+    list_select_related = ["shop", "created_by"]
+    list_filter = ["shop"]
+    fields = [
+        "shop",
+        "number",
+        "created_by",
+        "created_at",
+        "refund_count",
+        "total",
+        "confirmed_by",
+        "confirmed_at",
+        "confirmation_note",
+        "links",
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    @admin.display(description=gettext_lazy("file and results"))
+    def links(self, batch):
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a> · <a href="{}">{}</a> · <a href="{}">{}</a>',
+            reverse("admin:aftersales_refundbatch_download", args=[batch.pk]),
+            _("Download the file again"),
+            reverse("admin:aftersales_refundbatch_results", args=[batch.pk]),
+            _("Import the marketplace's result file"),
+            reverse("admin:aftersales_refundbatch_confirm", args=[batch.pk]),
+            _("Confirm the whole batch by hand"),
+            reverse("admin:aftersales_refund_changelist") + f"?batch__id__exact={batch.pk}",
+            _("Its refunds"),
+        )
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:object_id>/download/", view(self.download_view), name="aftersales_refundbatch_download"),
+            path("<int:object_id>/results/", view(self.results_view), name="aftersales_refundbatch_results"),
+            path("<int:object_id>/confirm/", view(self.confirm_view), name="aftersales_refundbatch_confirm"),
+            *super().get_urls(),
+        ]
+
+    def _batch(self, request, object_id) -> RefundBatch:
+        batch = self.get_object(request, str(object_id))
+        if batch is None or not self.has_view_permission(request, batch):
+            raise Http404
+        return batch
+
+    def download_view(self, request, object_id):
+        return batch_file_response(self._batch(request, object_id))
+
+    def _page(self, request, batch, form, *, title, intro, submit_label, report=None):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": title,
+            "intro": intro,
+            "form": form,
+            "report": report,
+            "submit_label": submit_label,
+            "back_url": reverse("admin:aftersales_refundbatch_change", args=[batch.pk]),
+        }
+        return TemplateResponse(request, "admin/aftersales/refundbatch/form.html", context)
+
+    def results_view(self, request, object_id):
+        batch = self._batch(request, object_id)
+        form = ResultFileForm(request.POST or None, request.FILES or None)
+        report = None
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                report = refund_batch_results_import(
+                    shop=batch.shop, content=upload.read(), filename=upload.name, by=request.user
+                )
+            except ActionRefused as refusal:
+                form.add_error("file", refusal.message)
+        return self._page(
+            request,
+            batch,
+            form,
+            title=_("Import the result file of batch %(number)s") % {"number": batch.number},
+            intro=_("Each row confirms or fails the refund it names; rows that match nothing are listed, not guessed."),
+            submit_label=_("Import"),
+            report=report,
+        )
+
+    def confirm_view(self, request, object_id):
+        batch = self._batch(request, object_id)
+        form = BatchConfirmForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                count = refund_batch_confirm(batch=batch, by=request.user, note=form.cleaned_data["note"])
+            except ActionRefused as refusal:
+                form.add_error(None, refusal.message)
+            else:
+                self.message_user(request, _("%(count)d refunds confirmed.") % {"count": count}, messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:aftersales_refundbatch_change", args=[batch.pk]))
+        return self._page(
+            request,
+            batch,
+            form,
+            title=_("Confirm batch %(number)s by hand") % {"number": batch.number},
+            intro=_("Only when no result file exists: every refund of the batch still waiting is confirmed."),
+            submit_label=_("Confirm"),
+        )
 
 
 @admin.register(ReturnReason)

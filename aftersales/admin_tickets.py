@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from aftersales.admin_paging import CappedCountAdminMixin
 from aftersales.admin_scoping import ShopScopedAdminMixin
 from aftersales.errors import ActionRefused
+from aftersales.gateways import BatchFileGateway
 from aftersales.models import (
     OPEN_TICKET_STATES,
     AfterSalesTicket,
@@ -113,8 +114,12 @@ EVENT_LABELS = {
     "approval_requested": gettext_lazy("approval requested"),
     "approval_approved": gettext_lazy("approved by a supervisor"),
     "approval_declined": gettext_lazy("declined by a supervisor"),
-    "refund_succeeded": gettext_lazy("refund paid"),
+    "refund_succeeded": gettext_lazy("refund confirmed by the marketplace"),
+    "refund_confirmed": gettext_lazy("refund confirmed by the marketplace"),
     "refund_failed": gettext_lazy("refund failed"),
+    "refund_queued": gettext_lazy("refund waiting for the next batch file"),
+    "refund_sent": gettext_lazy("refund sent, awaiting the marketplace"),
+    "refund_send_lost": gettext_lazy("refund never reached the marketplace; sent again"),
     "rejected": gettext_lazy("rejected"),
     "return_agreed": gettext_lazy("return agreed"),
     "resolved_reship": gettext_lazy("reshipped"),
@@ -182,8 +187,21 @@ class TicketEventInline(ReadOnlyInline):
 
 class RefundInline(ReadOnlyInline):
     model = Refund
-    fields = ["kind", "amount", "status", "requested_by", "created_at", "executed_at", "failure_reason"]
+    fields = ["kind", "amount", "progress", "requested_by", "created_at", "sent_at", "confirmed_at", "failure_reason"]
     readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("status"))
+    def progress(self, refund):
+        """Where the money is: the ticket stays 退款中 until the marketplace confirms, and this says why."""
+        if refund.status == Refund.Status.PENDING:
+            if refund.send_started_at is not None:
+                return _("pending: being sent to the marketplace")
+            if refund.gateway == BatchFileGateway.name:
+                return _("pending: waiting for the shop's next batch-refund file")
+            return _("pending: not sent yet")
+        if refund.status == Refund.Status.SENT and refund.batch_id is not None:
+            return _("sent, awaiting the marketplace (batch %(batch)s)") % {"batch": refund.batch_id}
+        return refund.get_status_display()
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("requested_by")

@@ -1,23 +1,53 @@
 """How a refund reaches the buyer. A marketplace adapter implements RefundGateway; the default needs no API.
 
-The default, BatchFileGateway, is how many shops work: the refund is recorded as executed here and listed in the
-day's batch-refund file (批量退款), which the shop uploads to the marketplace's batch tool (see refund_batch.py).
+Two calls, both made outside any transaction (no row is locked while the marketplace thinks):
+
+- `send(refund)` hands the refund to the marketplace: SENT (it has it, confirmation follows), FAILED (a definite
+  refusal, with the reason), QUEUED (nothing was sent: the refund waits for the shop's next batch file), or raises
+  RefundGatewayUnavailable when the answer never came;
+- `status(refund)` asks what the marketplace knows of that refund: CONFIRMED, FAILED, SENT (has it, not confirmed
+  yet), NOT_FOUND (never reached it: only then may it be sent again) or UNKNOWN (could not tell).
+
+The default, BatchFileGateway, is how many shops work: `send` queues the refund for the shop's next batch-refund
+file (批量退款, see refund_batch.py); making that file records a RefundBatch and moves its refunds to sent; the
+marketplace's batch tool's result file, imported back, confirms or fails each one.
 Settings: REFUND_GATEWAY, a dotted path to a class with no constructor arguments.
 """
 
+import enum
 from dataclasses import dataclass
 from typing import Protocol
 
 from django.conf import settings
-from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from aftersales.models import Refund
 
 
+class SendOutcome(enum.StrEnum):
+    SENT = "sent"
+    FAILED = "failed"
+    QUEUED = "queued"
+
+
+class StatusOutcome(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    FAILED = "failed"
+    SENT = "sent"
+    NOT_FOUND = "not_found"
+    UNKNOWN = "unknown"
+
+
 @dataclass(frozen=True)
-class GatewayResult:
-    succeeded: bool
+class SendResult:
+    outcome: SendOutcome
+    reference: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    outcome: StatusOutcome
     reference: str = ""
     error: str = ""
 
@@ -25,28 +55,37 @@ class GatewayResult:
 class RefundGatewayUnavailable(Exception):
     """The gateway could not be reached or did not answer; the refund may or may not have been made.
 
-    The refund stays pending and is retried with the same idempotency key, which the marketplace deduplicates.
-    """
+    The refund stays claimed for sending; it is settled later by asking the gateway's `status`, never by sending again
+    blindly."""
 
 
 class RefundGateway(Protocol):
     name: str
 
-    def execute(self, refund: Refund) -> GatewayResult:
-        """Pay `refund` back to the buyer, deduplicating on `refund.idempotency_key`.
+    def send(self, refund: Refund) -> SendResult:
+        """Hand `refund` to the marketplace (deduplicating on `refund.idempotency_key` where it can)."""
+        ...
 
-        Return a failed result for a definite refusal (the ticket goes back to the agent); raise
-        RefundGatewayUnavailable when the outcome is unknown.
-        """
+    def status(self, refund: Refund) -> StatusResult:
+        """What the marketplace knows of `refund`."""
         ...
 
 
 class BatchFileGateway:
     name = "batch_file"
 
-    def execute(self, refund: Refund) -> GatewayResult:
-        batch_day = timezone.localdate()
-        return GatewayResult(succeeded=True, reference=f"BATCH-{batch_day:%Y%m%d}-{refund.pk}")
+    def send(self, refund: Refund) -> SendResult:
+        return SendResult(SendOutcome.QUEUED)
+
+    def status(self, refund: Refund) -> StatusResult:
+        """The batch tool has no API: what it knows is what this desk recorded (a batch made, a result imported)."""
+        if refund.status == Refund.Status.SUCCEEDED:
+            return StatusResult(StatusOutcome.CONFIRMED, reference=refund.gateway_reference)
+        if refund.status == Refund.Status.FAILED:
+            return StatusResult(StatusOutcome.FAILED, error=refund.failure_reason)
+        if refund.batch_id is not None:
+            return StatusResult(StatusOutcome.SENT, reference=refund.gateway_reference)
+        return StatusResult(StatusOutcome.NOT_FOUND)
 
 
 def get_refund_gateway() -> RefundGateway:

@@ -99,7 +99,17 @@ class Shop(models.Model):
     deadline_warning_hours = models.PositiveIntegerField(
         _("hours before the platform deadline to move a ticket to the top"),
         default=6,
+        db_default=6,  # rows written by an older migration's model state (a migration test) get it too
         validators=[MinValueValidator(1), MaxValueValidator(MAX_SETTING_HOURS)],
+    )
+    unconfirmed_refund_hours = models.PositiveIntegerField(
+        _("hours a sent refund may wait for the marketplace's confirmation"),
+        default=24,
+        db_default=24,  # rows written by an older migration's model state (a migration test) get it too
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "Sent refunds still unconfirmed after this many hours show in the daily clearance and the dashboard."
+        ),
     )
 
     class Meta:
@@ -579,9 +589,54 @@ class AfterSalesTicket(ConcurrentTransitionMixin, models.Model):
         self.closed_at = at
 
 
+class RefundBatch(models.Model):
+    """批量退款文件: one batch-refund file a shop uploads to its marketplace's batch tool, as it was downloaded.
+
+    Made by refund_batch_create, which moves every waiting refund of the shop into it (each refund is in one batch
+    at most); downloading it again gives the same bytes. The tool's result file (refund_batch_results_import) or a
+    supervisor's word (refund_batch_confirm) confirms or fails its refunds."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="refund_batches", verbose_name=_("shop"))
+    number = models.PositiveIntegerField(_("number"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("made by")
+    )
+    created_at = models.DateTimeField(_("made at"), default=timezone.now)
+    filename = models.CharField(_("file name"), max_length=120)
+    content = models.BinaryField(_("file"))
+    refund_count = models.PositiveIntegerField(_("refunds"), default=0)
+    total = MoneyField(_("total (CNY)"), default=Decimal("0"))
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("confirmed by hand by"),
+    )
+    confirmed_at = models.DateTimeField(_("confirmed by hand at"), null=True, blank=True)
+    confirmation_note = models.TextField(_("confirmation note"), blank=True)
+
+    class Meta:
+        verbose_name = _("refund batch")
+        verbose_name_plural = _("refund batches")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "number"], name="refund_batch_number_per_shop"),
+        ]
+
+    def __str__(self):
+        return f"{self.shop.code} #{self.number}"
+
+
 class Refund(ConcurrentTransitionMixin, models.Model):
     """退款单. The database keeps Order.refunded_amount as the running total of non-failed refunds (a trigger, see
-    migration 0005) and refuses any refund that would take it above the paid amount (a check constraint)."""
+    migration 0005) and refuses any refund that would take it above the paid amount (a check constraint).
+
+    pending → sent → succeeded | failed; a definite refusal may fail it from pending or sent. "Succeeded" means the
+    marketplace confirmed it. While pending, `send_started_at` marks a call to the gateway in flight (claimed by
+    refund_execute, cleared when its answer is recorded): a claim with no answer is settled by asking the gateway.
+    """
 
     class Kind(models.TextChoices):
         FULL = "full", _("full refund")
@@ -591,6 +646,7 @@ class Refund(ConcurrentTransitionMixin, models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", _("pending")
+        SENT = "sent", _("sent, awaiting the marketplace")
         SUCCEEDED = "succeeded", _("succeeded")
         FAILED = "failed", _("failed")
 
@@ -608,7 +664,18 @@ class Refund(ConcurrentTransitionMixin, models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    executed_at = models.DateTimeField(_("executed at"), null=True, blank=True)
+    send_started_at = models.DateTimeField(_("send started at"), null=True, blank=True)
+    send_attempts = models.PositiveIntegerField(_("send attempts"), default=0, db_default=0)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    batch = models.ForeignKey(
+        RefundBatch,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refunds",
+        verbose_name=_("batch"),
+    )
     gateway = models.CharField(_("gateway"), max_length=40, blank=True)
     gateway_reference = models.CharField(_("gateway reference"), max_length=120, blank=True)
     failure_reason = models.TextField(_("failure reason"), blank=True)
@@ -619,30 +686,49 @@ class Refund(ConcurrentTransitionMixin, models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+            # A refund is sent before it is confirmed, and one in a batch was sent with it.
+            models.CheckConstraint(
+                condition=Q(confirmed_at__isnull=True) | Q(sent_at__isnull=False), name="refund_confirmed_after_sent"
+            ),
+            models.CheckConstraint(
+                condition=Q(batch__isnull=True) | Q(sent_at__isnull=False), name="refund_batched_is_sent"
+            ),
         ]
         indexes = [
-            models.Index(fields=["shop", "status", "executed_at"], name="refund_shop_status_idx"),
+            models.Index(fields=["shop", "status", "confirmed_at"], name="refund_shop_status_idx"),
             # The dashboard's compensation per agent (赔偿单价): paid compensations of a shop in a window.
             models.Index(
-                fields=["shop", "kind", "executed_at"],
+                fields=["shop", "kind", "confirmed_at"],
                 condition=Q(status="succeeded"),
                 name="refund_paid_kind_idx",
             ),
             models.Index(fields=["status", "created_at"], name="refund_status_created_idx"),
+            # 日清 and the dashboard: sent refunds still waiting for the marketplace, oldest first.
+            models.Index(fields=["shop", "sent_at"], condition=Q(status="sent"), name="refund_unconfirmed_idx"),
         ]
 
     def __str__(self):
         return f"{self.get_kind_display()} {format_yuan(self.amount)}"
 
-    @transition(field=status, source=Status.PENDING, target=Status.SUCCEEDED)
-    def succeed(self, *, at, gateway, reference):
-        self.executed_at = at
+    @transition(field=status, source=Status.PENDING, target=Status.SENT)
+    def mark_sent(self, *, at, gateway, reference, batch=None):
+        self.sent_at = at
+        self.send_started_at = None
         self.gateway = gateway
-        self.gateway_reference = reference
+        self.gateway_reference = reference or self.gateway_reference
+        if batch is not None:
+            self.batch = batch
 
-    @transition(field=status, source=Status.PENDING, target=Status.FAILED)
+    @transition(field=status, source=Status.SENT, target=Status.SUCCEEDED)
+    def confirm(self, *, at, reference=""):
+        self.confirmed_at = at
+        if reference:
+            self.gateway_reference = reference
+
+    @transition(field=status, source=[Status.PENDING, Status.SENT], target=Status.FAILED)
     def fail(self, *, gateway, reason):
-        self.gateway = gateway
+        self.send_started_at = None
+        self.gateway = gateway or self.gateway
         self.failure_reason = reason
 
 

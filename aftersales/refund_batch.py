@@ -1,7 +1,8 @@
 """The batch-refund file (批量退款): what a shop on the default BatchFileGateway uploads to the marketplace.
 
-The gateway records a refund as executed here; the money reaches the buyer when the shop uploads this file to the
-marketplace's batch-refund tool. The headers follow the platforms' templates, so the file is in Chinese whatever
+Each file is one RefundBatch (services/refunds.py refund_batch_create): its refunds are sent when it is made,
+and stay "sent, awaiting the marketplace" until the batch tool's result file (matched on 网关流水号)
+confirms them. The headers follow the platforms' templates, so the file is in Chinese whatever
 language the person downloading it reads the desk in.
 """
 
@@ -11,20 +12,19 @@ from django.utils import translation
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
-from aftersales.models import Refund
 from aftersales.order_export import spreadsheet_time
 from aftersales.spreadsheets import sheet_append
 
 SHEET_TITLE = "批量退款"
-HEADERS = ["订单编号", "退款编号", "退款金额", "退款类型", "退款说明", "执行时间", "网关流水号"]
+HEADERS = ["订单编号", "退款编号", "退款金额", "退款类型", "退款说明", "提交时间", "网关流水号"]
 AMOUNT_FORMAT = "0.00"
 TIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 COLUMN_WIDTHS = {"A": 24, "B": 24, "C": 12, "D": 12, "E": 28, "F": 20, "G": 28}
 
 
-def refunds_to_batch_xlsx(refunds) -> bytes:
-    """One row per succeeded refund of `refunds`, in the order given; others are left out (nothing to upload yet,
-    or nothing to pay). Select `order` and `ticket__reason` with the refunds: the file reads both for every row.
+def refunds_to_batch_xlsx(refunds, *, batch=None) -> bytes:
+    """One row per refund of `refunds` in `batch`, in the order given. Select `order` and `ticket__reason` with the
+    refunds: the file reads both for every row. The 网关流水号 column is the reference the result file names.
 
     Amounts are written as the Decimal itself with two places shown, so 19.90 is 19.90 and not 19.899999…;
     execution times are Beijing wall-clock times, naive, since a spreadsheet cell has no time zone.
@@ -36,12 +36,12 @@ def refunds_to_batch_xlsx(refunds) -> bytes:
     sheet_append(sheet, HEADERS)
     with translation.override("zh-hans"):
         for refund in refunds:
-            if refund.status != Refund.Status.SUCCEEDED:
+            if batch is not None and refund.batch_id != batch.pk:
                 continue
             amount = WriteOnlyCell(sheet, value=refund.amount)
             amount.number_format = AMOUNT_FORMAT
-            executed_at = WriteOnlyCell(sheet, value=spreadsheet_time(refund.executed_at))
-            executed_at.number_format = TIME_FORMAT
+            sent_at = WriteOnlyCell(sheet, value=spreadsheet_time(refund.sent_at))
+            sent_at.number_format = TIME_FORMAT
             sheet_append(
                 sheet,
                 [
@@ -50,7 +50,7 @@ def refunds_to_batch_xlsx(refunds) -> bytes:
                     amount,
                     str(refund.get_kind_display()),
                     refund.ticket.reason.label_zh,
-                    executed_at,
+                    sent_at,
                     refund.gateway_reference,
                 ],
             )

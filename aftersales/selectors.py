@@ -1,9 +1,11 @@
 """Reads. Every list a user sees starts from `shops_for_user`, so no door shows another shop's rows."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from aftersales.models import (
     ZERO,
@@ -163,3 +165,19 @@ def remaining_authority_for(*, user, ticket: AfterSalesTicket) -> Decimal | None
 
 def escalation_words() -> list[str]:
     return list(EscalationWord.objects.filter(is_active=True).values_list("word", flat=True))
+
+
+def unconfirmed_refunds_q(now) -> Q:
+    """Sent refunds the marketplace has not confirmed within their shop's `unconfirmed_refund_hours` of `now`.
+
+    One condition per distinct number of hours (shops share a handful), so the query is the same on every database."""
+    hours = Shop.objects.order_by().values_list("unconfirmed_refund_hours", flat=True).distinct()
+    overdue = Q(pk__in=[])
+    for value in hours:
+        overdue |= Q(shop__unconfirmed_refund_hours=value, sent_at__lt=now - timedelta(hours=value))
+    return Q(status=Refund.Status.SENT) & overdue
+
+
+def unconfirmed_refunds(shops, *, now=None) -> QuerySet[Refund]:
+    """日清 and the dashboard: the shops' sent refunds still unconfirmed past their shop's hours, oldest first."""
+    return Refund.objects.filter(unconfirmed_refunds_q(now or timezone.now()), shop__in=shops).order_by("sent_at")

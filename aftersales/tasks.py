@@ -44,7 +44,8 @@ def refund_execute_task(refund_id: int) -> None:
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=8)
 def refunds_execute_task(refund_ids: list[int]) -> None:
-    """A sweep batch's refunds. Run again after a failure, it skips the ones already paid."""
+    """A sweep batch's refunds. Run again after a failure, it sends none twice: one already sent or claimed is
+    skipped (a claim whose answer never came is settled by asking the gateway, not by sending again)."""
     from aftersales.services import refunds_execute
 
     refunds_execute(refund_ids=refund_ids)

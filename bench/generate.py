@@ -227,7 +227,7 @@ TABLES = {
     ],
     "aftersales_refund": [
         "id", "ticket_id", "order_id", "shop_id", "kind", "amount", "status", "idempotency_key", "requested_by_id",
-        "created_at", "executed_at", "gateway", "gateway_reference", "failure_reason",
+        "created_at", "sent_at", "confirmed_at", "gateway", "gateway_reference", "failure_reason",
     ],
     "aftersales_approvalrequest": [
         "id", "ticket_id", "shop_id", "requested_by_id", "amount", "refund_kind", "reason", "status", "requested_at",
@@ -765,7 +765,7 @@ class TicketPlan:
             "kind": "compensation" if self.kind == "compensation" else
                     ("full" if amount == self.order.paid else "partial"),
             "key": f"ticket-{self.id}-attempt-{self.refund_attempt}", "by": by, "created_at": self.now,
-            "executed_at": None, "failure": "",
+            "confirmed_at": None, "failure": "",
         }  # fmt: skip
         self.refunds.append(refund)
         if on_start:
@@ -780,7 +780,7 @@ class TicketPlan:
             self.refund(self.agent_later(20, 300), self.agent(), "refund_approved", amount=amount)
             return
         self.event(answered, self.gen.people.system, "refund_succeeded", "refunded", amount=amount)
-        refund.update(status="succeeded", executed_at=self.now)
+        refund.update(status="succeeded", confirmed_at=self.now)
         self.attention_note = ""
 
     def approval(self, amount: int) -> None:
@@ -1013,12 +1013,12 @@ class TicketPlan:
                 ),  # fmt: skip
             )
         for refund in self.refunds:
-            executed = refund["executed_at"]
+            executed = refund["confirmed_at"]
             sink.add(
                 "aftersales_refund",
                 (
                     refund["id"], self.id, order.id, shop_id, refund["kind"], money(refund["amount"]), refund["status"],
-                    refund["key"], refund["by"], refund["created_at"], executed,
+                    refund["key"], refund["by"], refund["created_at"], executed, executed,
                     "batch_file" if refund["status"] != "pending" else "",
                     f"BATCH-{executed.astimezone(CHINA):%Y%m%d}-{refund['id']}" if executed else "", refund["failure"],
                 ),

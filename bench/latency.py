@@ -1,12 +1,13 @@
-"""Path-1 ticket in → refund paid, with a real Celery worker running (DESIGN §7: p95 ≤ 5 s).
+"""Path-1 ticket in → refund sent, with a real Celery worker running (DESIGN §7: p95 ≤ 5 s).
 
 Not-shipped orders of the generated shop, paid within its automatic cap, get a ticket each through `ticket_open`
 (the service the admin's "new ticket" page and the API call), as one of the shop's agents, at `rate` tickets a
-second. The path-1 rule refunds each at once and queues the payment after commit; a real worker (`celery -A config
-worker`, prefork, `concurrency` processes, on REDIS_URL) pays it through REFUND_GATEWAY (the default batch-file
-gateway records the payment; no outside call). Latency per ticket: from just before `ticket_open` to the refund's
-`executed_at` written by the worker (same machine, same clock). The orders, tickets and refunds are removed
-afterwards.
+second. The path-1 rule refunds each at once and queues the send after commit; a real worker (`celery -A config
+worker`, prefork, `concurrency` processes, on REDIS_URL) sends it through REFUND_GATEWAY (the default batch-file
+gateway queues it for the shop's next batch file; no outside call). Latency per ticket: from just before
+`ticket_open` to the ticket event the worker writes with the gateway's answer (`refund_queued`, or `refund_sent`
+for an API gateway; same machine, same clock). The marketplace's confirmation comes later and is not timed here.
+The orders, tickets and refunds are removed afterwards.
 """
 
 import signal
@@ -16,14 +17,18 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.db.models import Min
 from django.utils import timezone
 
-from aftersales.models import AfterSalesTicket, Order, Refund, ReturnReason, Shop
+from aftersales.models import AfterSalesTicket, Order, ReturnReason, Shop, TicketEvent
 from aftersales.services import ticket_open
 from bench.generate import prefixed_tickets_remove
 from bench.processes import PYTHON, ROOT, child_env
 from bench.report import percentile
 from config.celery import app
+
+# The worker recorded the gateway's answer: queued for the batch file, or sent to the marketplace's API.
+ANSWERED = ("refund_queued", "refund_sent")
 
 PREFIX = "LATENCY"
 
@@ -114,9 +119,10 @@ def latency_benchmark(*, shop: Shop, tickets: int = 300, rate: float = 10.0, con
             paid = {}
             while time.monotonic() < deadline:
                 paid = dict(
-                    Refund.objects.filter(ticket_id__in=opened_at, status=Refund.Status.SUCCEEDED).values_list(
-                        "ticket_id", "executed_at"
-                    )
+                    TicketEvent.objects.filter(ticket_id__in=opened_at, action__in=ANSWERED)
+                    .values("ticket_id")
+                    .annotate(first=Min("at"))
+                    .values_list("ticket_id", "first")
                 )
                 if len(paid) == len(opened_at):
                     break

@@ -68,7 +68,7 @@ WITH moved AS (
 ), refunds AS (
     INSERT INTO aftersales_refund
         (ticket_id, order_id, shop_id, kind, amount, status, idempotency_key, requested_by_id, created_at,
-         executed_at, gateway, gateway_reference, failure_reason)
+         confirmed_at, gateway, gateway_reference, failure_reason)
     SELECT id, order_id, shop_id, CASE WHEN requested_amount = remaining THEN 'full' ELSE 'partial' END,
            requested_amount, 'pending', 'ticket-' || id || '-attempt-' || refund_attempt, %(system)s, now(),
            NULL, '', '', ''

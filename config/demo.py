@@ -487,10 +487,24 @@ def _load_tickets(shop, plan: list[DemoTicket], *, by) -> list[AfterSalesTicket]
             _move_on(ticket, demo, by=by, system=system)
         tickets.append(ticket)
     # The demo's gateway runs at once rather than on a worker: refunds the rules or the agent started are paid.
-    pending = Refund.objects.filter(ticket__in=tickets, status=Refund.Status.PENDING)
+    _pay_refunds(Refund.objects.filter(ticket__in=tickets, status=Refund.Status.PENDING))
+    return tickets
+
+
+def _pay_refunds(pending) -> None:
+    """Send the pending refunds; on the batch-file gateway, make each shop's batch file and confirm it as the
+    marketplace's batch tool would (the demo has no result file: a supervisor's confirmation with a note)."""
+    from aftersales.models import Shop
+    from aftersales.services import refund_batch_confirm, refund_batch_create
+
+    shop_ids = set(pending.values_list("shop_id", flat=True))
     for refund_id in pending.values_list("pk", flat=True):
         refund_execute(refund_id=refund_id)
-    return tickets
+    system = system_user()
+    for shop in Shop.objects.filter(pk__in=shop_ids).order_by("pk"):
+        batch = refund_batch_create(shop=shop, by=system)
+        if batch is not None:
+            refund_batch_confirm(batch=batch, by=system, note="Demo: the batch tool paid every refund of the file.")
 
 
 def _move_on(ticket: AfterSalesTicket, demo: DemoTicket, *, by, system) -> None:
@@ -590,8 +604,7 @@ def _load_logistics(shops, *, today: datetime) -> dict:
     _scan_parcels_in_transit(shops, today=today)
     lost = shipments_declare_lost(now=today)
     lost_parcels_remedy_pending()
-    for refund_id in Refund.objects.filter(status=Refund.Status.PENDING).values_list("pk", flat=True):
-        refund_execute(refund_id=refund_id)
+    _pay_refunds(Refund.objects.filter(status=Refund.Status.PENDING))
     return {
         "intercepts": intercepts_open_for_waiting_tickets(),
         "lost": lost.declared,

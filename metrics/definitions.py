@@ -282,8 +282,8 @@ def quality_refund_rate(scope: Scope) -> Figure:
         Refund.objects.filter(
             shop_id__in=scope.shop_ids,
             status=Refund.Status.SUCCEEDED,
-            executed_at__gte=scope.start,
-            executed_at__lt=scope.end,
+            confirmed_at__gte=scope.start,
+            confirmed_at__lt=scope.end,
             ticket__reason__category=ReasonCategory.QUALITY,  # the last reason
         )
         .values("order_id")
@@ -371,8 +371,8 @@ def compensation_per_case(scope: Scope) -> Figure:
         shop_id__in=scope.shop_ids,
         kind=Refund.Kind.COMPENSATION,
         status=Refund.Status.SUCCEEDED,
-        executed_at__gte=scope.start,
-        executed_at__lt=scope.end,
+        confirmed_at__gte=scope.start,
+        confirmed_at__lt=scope.end,
     ).aggregate(total=YuanSum("amount"))["total"] or Decimal("0.00")
     if not handled:
         return Figure(None, paid, 0)

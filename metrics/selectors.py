@@ -295,8 +295,8 @@ def agent_table(scope: Scope, *, rolled_until: datetime | None = None) -> list[A
             shop_id__in=scope.shop_ids,
             kind=Refund.Kind.COMPENSATION,
             status=Refund.Status.SUCCEEDED,
-            executed_at__gte=scope.start,
-            executed_at__lt=scope.end,
+            confirmed_at__gte=scope.start,
+            confirmed_at__lt=scope.end,
         )
         .values("requested_by_id")
         .annotate(total=YuanSum("amount"))

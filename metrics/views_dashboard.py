@@ -19,7 +19,7 @@ from openpyxl import Workbook
 from aftersales.desk_pages import permission_any, render_page
 from aftersales.models import OPEN_TICKET_STATES, AfterSalesTicket, ApprovalRequest, Order
 from aftersales.money import to_yuan
-from aftersales.selectors import shops_for_user
+from aftersales.selectors import shops_for_user, unconfirmed_refunds
 from aftersales.spreadsheets import sheet_append
 from metrics.definitions import CHINA, METRICS, Scope
 from metrics.models import ShopScorecard
@@ -79,6 +79,8 @@ def overdue_summary(shop_ids, *, now) -> dict:
     summary["approvals_overdue"] = ApprovalRequest.objects.filter(
         shop_id__in=shop_ids, status=ApprovalRequest.Status.PENDING, due_at__lt=now
     ).count()
+    # Refunds sent and not confirmed by the marketplace within the shop's hours: the money may not have moved.
+    summary["refunds_unconfirmed"] = unconfirmed_refunds(shop_ids, now=now).count()
     return summary
 
 

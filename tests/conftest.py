@@ -139,3 +139,14 @@ REFERENCE_DATA_MIGRATIONS = [
 def reference_data(transactional_db):
     for module_name, function_name in REFERENCE_DATA_MIGRATIONS:
         getattr(importlib.import_module(module_name), function_name)(apps, None)
+
+
+@pytest.fixture
+def stub_gateway(settings):
+    """The refund gateway is tests.gateway_stub.StubGateway, reset: it counts sends and questions per refund."""
+    from tests.gateway_stub import StubGateway
+
+    StubGateway.reset()
+    settings.REFUND_GATEWAY = "tests.gateway_stub.StubGateway"
+    yield StubGateway
+    StubGateway.reset()

@@ -22,10 +22,12 @@ from django.test import override_settings
 from django.urls import reverse
 
 from aftersales.models import AfterSalesTicket, Order, Refund, Shop, SweepRun, TicketEvent, TicketState
+from aftersales.selectors import system_user
+from aftersales.services import refund_batch_confirm, refund_batch_create
 from aftersales.tasks import refund_sweep_task
 from config.celery import app
 from tests.conftest import ROOT
-from tests.factories import OrderFactory, ShopFactory, make_staff, open_ticket, reason
+from tests.factories import OrderFactory, ShopFactory, confirm_refund, make_staff, open_ticket, reason
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("reference_data")]
 
@@ -190,8 +192,14 @@ def test_two_sweeps_started_together_never_act_on_the_same_ticket(start_workers)
     ticket_ids = {ticket.pk for ticket in tickets}
     assert per_ticket(Refund.objects.all()) == Counter(dict.fromkeys(ticket_ids, 1))
     assert per_ticket(TicketEvent.objects.filter(action="auto_refund")) == Counter(dict.fromkeys(ticket_ids, 1))
-    # The payments the sweeps queued are made once each, within what the buyers paid.
-    assert wait_for(lambda: not Refund.objects.exclude(status=Refund.Status.SUCCEEDED).exists(), seconds=60)
+    # The sends the sweeps queued are made once each (the batch-file gateway puts each in the shop's next batch);
+    # the shop's batch file and its confirmation pay them, once each, within what the buyers paid.
+    assert wait_for(lambda: not Refund.objects.exclude(gateway="batch_file").exists(), seconds=60)
+    assert per_ticket(TicketEvent.objects.filter(action="refund_queued")) == Counter(dict.fromkeys(ticket_ids, 1))
+    assert not AfterSalesTicket.objects.filter(state=TicketState.REFUNDED).exists()
+    batch = refund_batch_create(shop=shop, by=system_user())
+    refund_batch_confirm(batch=batch, by=system_user(), note="批量退款工具已全部成功")
+    assert batch.refund_count == tickets_count
     assert per_ticket(TicketEvent.objects.filter(action="refund_succeeded")) == Counter(dict.fromkeys(ticket_ids, 1))
     assert set(AfterSalesTicket.objects.values_list("state", flat=True)) == {TicketState.REFUNDED}
     assert set(Order.objects.filter(shop=shop).values_list("refunded_amount", flat=True)) == {Decimal("50.00")}
@@ -215,16 +223,29 @@ def test_a_worker_killed_mid_sweep_loses_no_ticket_and_pays_no_refund_twice(star
     (doomed,) = start_workers("doomed", **slow)
 
     refund_sweep_task.apply_async()
-    paid = Refund.objects.filter(status=Refund.Status.SUCCEEDED)
-    assert wait_for(lambda: paid.count() >= 5, seconds=30), "the sweep never started paying"
+    sent = Refund.objects.filter(status__in=[Refund.Status.SENT, Refund.Status.SUCCEEDED])
+
+    def sending_one():  # at least 5 sent, and the gateway is in the middle of the next send
+        lines = calls.read_text().splitlines() if calls.exists() else []
+        return sent.count() >= 5 and lines and lines[-1].startswith("call ")
+
+    assert wait_for(sending_one, seconds=30, every=0.02), "the sweep never started sending"
     os.killpg(doomed.pid, signal.SIGKILL)
     doomed.wait(timeout=10)
 
-    paid_before = paid.count()
-    assert 5 <= paid_before < refunds_count, "the worker was not killed in the middle of the sweep"
+    sent_before = sent.count()
+    confirmed_before = Refund.objects.filter(status=Refund.Status.SUCCEEDED).count()
+    assert 5 <= sent_before < refunds_count, "the worker was not killed in the middle of the sweep"
+    # The refund whose send the kill interrupted: claimed, no answer recorded.
+    in_flight = set(
+        Refund.objects.filter(status=Refund.Status.PENDING, send_started_at__isnull=False).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    assert len(in_flight) == 1, in_flight
     (killed_run,) = refund_sweeps()
     assert killed_run.status == SweepRun.Status.RUNNING
-    assert AfterSalesTicket.objects.filter(state=TicketState.REFUNDING).count() == refunds_count - paid_before
+    assert AfterSalesTicket.objects.filter(state=TicketState.REFUNDING).count() == refunds_count - confirmed_before
 
     start_workers("rescuer", **slow)
     refund_sweep_task.apply_async()
@@ -233,8 +254,16 @@ def test_a_worker_killed_mid_sweep_loses_no_ticket_and_pays_no_refund_twice(star
     (rerun,) = finished_refund_sweeps()
     assert rerun.pk != killed_run.pk
     assert rerun.errors == []
-    assert rerun.counts.get("refund_paid") == refunds_count - paid_before
-    # Every ticket has its one refund, paid once, and nothing more left any order than its ticket asked for.
+    # The rescuer sends what was never sent, asks about the interrupted one (never received: sent again), and asks
+    # the marketplace about the refunds the killed run had sent; the next run confirms the ones sent just now.
+    assert rerun.counts == {
+        "refund_sent": refunds_count - sent_before,
+        "refund_succeeded": sent_before - confirmed_before,
+    }
+    refund_sweep_task.apply_async()
+    assert wait_for(lambda: len(finished_refund_sweeps()) == 2, seconds=40), refund_sweeps()
+    assert finished_refund_sweeps()[-1].counts == {"refund_succeeded": refunds_count - sent_before}
+    # Every ticket has its one refund, confirmed once, and nothing more left any order than its ticket asked for.
     ticket_ids = {ticket.pk for ticket in tickets}
     assert per_ticket(Refund.objects.all()) == Counter(dict.fromkeys(ticket_ids, 1))
     for refund in Refund.objects.all():
@@ -244,15 +273,18 @@ def test_a_worker_killed_mid_sweep_loses_no_ticket_and_pays_no_refund_twice(star
     assert set(AfterSalesTicket.objects.values_list("state", flat=True)) == {TicketState.REFUNDED}
     refunded = Order.objects.filter(pk__in=[order.pk for order in orders]).values_list("refunded_amount", flat=True)
     assert set(refunded) == {Decimal("40.00")}
-    # Every refund recorded as paid really went out, and the gateway was asked once per refund, except at most the
-    # one the killed worker was paying when it died: that payment was never recorded, so it was asked again under
-    # the same idempotency key (which the marketplace deduplicates).
+    # Every refund was sent once, except the one the kill interrupted: that one was first asked about (status),
+    # and sent again only because the marketplace said it never got it (its send never finished: no "paid").
     log = [line.split() for line in calls.read_text().splitlines()]
-    asked = Counter(key for event, key in log if event == "call")
     keys = set(Refund.objects.values_list("idempotency_key", flat=True))
+    sends = Counter(key for event, key in log if event == "call")
     assert {key for event, key in log if event == "paid"} == keys
-    assert set(asked) == keys
-    assert sorted(asked.values(), reverse=True)[1:] == [1] * (refunds_count - 1), asked
+    assert set(sends) == keys
+    assert {key: count for key, count in sends.items() if count != 1} == dict.fromkeys(in_flight, 2)
+    (interrupted,) = in_flight
+    its_log = [event for event, key in log if key == interrupted]
+    assert its_log[:2] == ["call", "status"], its_log
+    assert its_log[2:4] == ["call", "paid"], its_log
     # The killed run says so: it never finished (a run older than RUN_STALE_AFTER is marked failed later).
     assert SweepRun.objects.get(pk=killed_run.pk).status == SweepRun.Status.RUNNING
 
@@ -289,8 +321,8 @@ def test_with_redis_down_the_admin_still_opens_a_ticket_and_the_next_sweep_pays_
     refund_sweep_task.apply_async()
 
     assert wait_for(lambda: len(finished_refund_sweeps()) == 1, seconds=30), refund_sweeps()
-    assert finished_refund_sweeps()[0].counts.get("refund_paid") == 1
-    refund.refresh_from_db()
+    assert finished_refund_sweeps()[0].counts.get("refund_queued") == 1
+    refund = confirm_refund(refund)
     ticket.refresh_from_db()
     order.refresh_from_db()
     assert refund.status == Refund.Status.SUCCEEDED

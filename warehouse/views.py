@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from aftersales.desk_pages import permission_any, render_page
 from aftersales.errors import ActionRefused
 from aftersales.models import CutOffRequest, TicketKind
-from aftersales.selectors import shops_for_user
+from aftersales.selectors import shops_for_user, unconfirmed_refunds
 from aftersales.services import cutoff_confirm_hold, cutoff_mark_gone
 from aftersales.services.tickets import HANDLE_RETURNS, WORK
 from warehouse.forms import InspectionForm, ScanForm, UnexpectedParcelForm
@@ -282,11 +282,14 @@ def clearance(request):
     """What is left from before today, oldest first, with the counts of each list at the top."""
     user = request.user
     counts = clearance_counts(user)
+    unconfirmed = unconfirmed_refunds(shops_for_user(user))
     context = {
         "counts": counts,
         "limit": LIST_LIMIT,
         "received": clearance_received_not_inspected(user).order_by("received_at", "id")[:LIST_LIMIT],
         "not_refunded": clearance_inspected_not_refunded(user).order_by("inspected_at", "id")[:LIST_LIMIT],
         "early": early_exchanges_without_return(user)[:LIST_LIMIT],
+        "unconfirmed_count": unconfirmed.count(),
+        "unconfirmed": unconfirmed.select_related("shop", "order")[:LIST_LIMIT],
     }
     return _render(request, "warehouse/clearance.html", context, title=_("Daily clearance"), section="clearance")

@@ -24,7 +24,7 @@ def revoke(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("aftersales", "0019_authority_grant_events"),
+        ("aftersales", "0020_refund_lifecycle"),
         ("auth", "0012_alter_user_first_name_max_length"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
@@ -34,6 +34,7 @@ class Migration(migrations.Migration):
             model_name="shop",
             name="deadline_warning_hours",
             field=models.PositiveIntegerField(
+                db_default=6,
                 default=6,
                 validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(720)],
                 verbose_name="hours before the platform deadline to move a ticket to the top",

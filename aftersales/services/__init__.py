@@ -13,6 +13,14 @@ from aftersales.services.orders import (
     shop_set_members,
     shop_upsert,
 )
+from aftersales.services.refunds import (
+    refund_batch_confirm,
+    refund_batch_create,
+    refund_batch_results_import,
+    refund_execute,
+    refund_settle,
+    refunds_execute,
+)
 from aftersales.services.shops import shop_update_settings
 from aftersales.services.tickets import (
     AutoRuleOutcome,
@@ -22,8 +30,6 @@ from aftersales.services.tickets import (
     cutoff_mark_gone,
     derive_path,
     parse_amount,
-    refund_execute,
-    refunds_execute,
     ticket_add_note,
     ticket_agree_return,
     ticket_apply_auto_rules,
@@ -68,7 +74,11 @@ __all__ = [
     "parse_amount",
     "refund_authority_grant",
     "refund_authority_revoke",
+    "refund_batch_confirm",
+    "refund_batch_create",
+    "refund_batch_results_import",
     "refund_execute",
+    "refund_settle",
     "refunds_execute",
     "shop_assign_group",
     "shop_assign_user",

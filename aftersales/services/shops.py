@@ -73,6 +73,7 @@ SHOP_SETTINGS: dict[str, Callable[[str, object], object]] = {
     "sla_hours": _whole_number(1, MAX_SETTING_HOURS),
     "path1_sla_minutes": _whole_number(1, MAX_SETTING_MINUTES),
     "deadline_warning_hours": _whole_number(1, MAX_SETTING_HOURS),
+    "unconfirmed_refund_hours": _whole_number(1, MAX_SETTING_HOURS),
 }
 SHOP_SETTINGS_FIELDS = tuple(SHOP_SETTINGS)
 

@@ -41,7 +41,8 @@ from aftersales.models import (
 )
 from aftersales.selectors import system_user
 from aftersales.services.refund_gate import refunds_start_automatic
-from aftersales.services.tickets import AutoRuleOutcome, refund_execute, ticket_apply_auto_rules
+from aftersales.services.refunds import refund_execute, refund_settle
+from aftersales.services.tickets import AutoRuleOutcome, ticket_apply_auto_rules
 
 logger = logging.getLogger(__name__)
 
@@ -206,30 +207,41 @@ def _execute_after_commit(refund_ids: list[int]) -> None:
 
 
 def pending_refunds_execute(ctx: SweepContext) -> None:
-    """Refunds still pending a while after they were made: their task was lost (broker down, worker killed).
+    """Refunds whose send or answer is overdue: their task was lost (broker down, worker killed) or the marketplace
+    has not confirmed yet.
 
-    Each is paid here through the same idempotent service (the gateway call is one per refund by nature; the
-    platform's idempotency key makes a payment the lost task did make come back as the same payment).
+    - pending refunds never sent (no claim, not waiting for a batch file) are sent through refund_execute;
+    - refunds claimed for sending with no recorded answer are settled by asking the gateway (refund_settle), never by
+      sending again blindly: only a "not found" sends them again;
+    - sent refunds outside a batch (an API gateway) are asked whether the marketplace confirmed them. A batch's
+      refunds wait for its result file.
     """
-    grace = timedelta(seconds=settings.SWEEP_PENDING_REFUND_GRACE_SECONDS)
-    pending = Refund.objects.filter(status=Refund.Status.PENDING, created_at__lte=ctx.now - grace)
-    last_id = 0
-    while True:
-        rows = list(pending.filter(pk__gt=last_id).order_by("pk").values_list("pk", "ticket_id")[: ctx.batch_size])
-        if not rows:
-            return
-        last_id = rows[-1][0]
-        for refund_id, ticket_id in rows:
-            asked_at = timezone.now()
-            try:
-                refund = refund_execute(refund_id=refund_id)
-            except RefundGatewayUnavailable as error:
-                ctx.failed("pending_refunds", ticket_id, error)
-                continue
-            if refund.status == Refund.Status.FAILED:
-                ctx.done("refund_failed")
-            elif refund.executed_at >= asked_at:  # not one its own task or another sweep paid meanwhile
-                ctx.done("refund_paid")
+    cutoff = ctx.now - timedelta(seconds=settings.SWEEP_PENDING_REFUND_GRACE_SECONDS)
+    unsent = Refund.objects.filter(
+        status=Refund.Status.PENDING, send_started_at__isnull=True, gateway="", created_at__lte=cutoff
+    )
+    in_flight = Refund.objects.filter(status=Refund.Status.PENDING, send_started_at__lte=cutoff)
+    awaited = Refund.objects.filter(status=Refund.Status.SENT, batch__isnull=True, sent_at__lte=cutoff)
+    for queryset, service in ((unsent, refund_execute), (in_flight, refund_settle), (awaited, refund_settle)):
+        last_id = 0
+        while True:
+            rows = list(
+                queryset.filter(pk__gt=last_id)
+                .order_by("pk")
+                .values_list("pk", "ticket_id", "status")[: ctx.batch_size]
+            )
+            if not rows:
+                break
+            last_id = rows[-1][0]
+            for refund_id, ticket_id, status in rows:
+                try:
+                    refund = service(refund_id=refund_id)
+                except RefundGatewayUnavailable as error:
+                    ctx.failed("pending_refunds", ticket_id, error)
+                    continue
+                if refund.status != status or service is refund_execute:
+                    queued = refund.status == Refund.Status.PENDING and refund.send_started_at is None
+                    ctx.done("refund_queued" if queued else f"refund_{refund.status}")
 
 
 def tickets_escalate_near_deadline(ctx: SweepContext) -> None:

@@ -18,7 +18,6 @@ from django_fsm import can_proceed
 
 from aftersales import lock_objects
 from aftersales.errors import ActionRefused
-from aftersales.gateways import RefundGatewayUnavailable, get_refund_gateway
 from aftersales.models import (
     ZERO,
     AfterSalesTicket,
@@ -383,50 +382,6 @@ def approval_decide(*, approval: ApprovalRequest, by, approve: bool, note: str =
     approval.approve(by=by, at=now, note=note)
     approval.save()
     return approval
-
-
-@transaction.atomic
-def refund_execute(*, refund_id: int) -> Refund:
-    """Pay a pending refund through the gateway and settle the ticket; a second call changes nothing.
-
-    A definite failure frees the amount and returns the ticket to the agent with the gateway's message (retriable:
-    the next attempt gets a new idempotency key). An unreachable gateway raises and leaves the refund pending.
-    """
-    ticket_id = Refund.objects.values_list("ticket_id", flat=True).get(pk=refund_id)
-    ticket = lock_objects.ticket_for_update(ticket_id)
-    refund = lock_objects.refund_for_update(refund_id)
-    if refund.status != Refund.Status.PENDING:
-        return refund
-    gateway = get_refund_gateway()
-    result = gateway.execute(refund)
-    system = system_user()
-    if result.succeeded:
-        refund.succeed(at=timezone.now(), gateway=gateway.name, reference=result.reference)
-        refund.save()
-        still_pending = ticket.refunds.filter(status=Refund.Status.PENDING).exists()
-        if ticket.state == TicketState.REFUNDING and not still_pending:
-            _move(ticket, system, "refund_succeeded", ticket.confirm_refund, amount=refund.amount, at=timezone.now())
-        return refund
-    error = result.error or _("The refund gateway refused the refund.")
-    refund.fail(gateway=gateway.name, reason=error)
-    refund.save()
-    if ticket.state == TicketState.REFUNDING:
-        _move(ticket, system, "refund_failed", ticket.fail_refund, note=error, amount=refund.amount, error=error)
-    return refund
-
-
-def refunds_execute(*, refund_ids: list[int]) -> None:
-    """Pay several pending refunds, each through refund_execute in its own transaction. One whose gateway cannot be
-    reached stays pending; the others are still tried, then the error is raised so the caller retries (the paid ones
-    are skipped the second time)."""
-    unavailable = None
-    for refund_id in refund_ids:
-        try:
-            refund_execute(refund_id=refund_id)
-        except RefundGatewayUnavailable as error:
-            unavailable = error
-    if unavailable is not None:
-        raise unavailable
 
 
 def _owed_refund(ticket, *, door: RefundDoor, by, action: str, note: str) -> RefundDecision:

@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from aftersales import roles
 from aftersales.models import EscalationWord, Refund, RefundAuthority, ReturnReason
 from aftersales.services import refund_execute
-from tests.factories import OrderFactory, ShopFactory, grant_authority, make_staff, open_ticket
+from tests.factories import OrderFactory, ShopFactory, confirm_refund, grant_authority, make_staff, open_ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -38,10 +38,15 @@ def shop_b():
 
 
 def make_refund(shop, amount="19.90", *, succeeded=True, order_id=None):
-    """A path-1 refund made by the shop's automatic rule through the real services; executed unless told."""
+    """A path-1 refund made by the shop's automatic rule through the real services; confirmed unless told."""
     order = OrderFactory(shop=shop, **({"platform_order_id": order_id} if order_id else {}))
     refund = open_ticket(order, requested_amount=amount).refunds.get()
-    return refund_execute(refund_id=refund.pk) if succeeded else refund
+    return confirm_refund(refund) if succeeded else refund
+
+
+def queued_refund(shop, amount="19.90", *, order_id=None):
+    """A refund sent through the batch-file gateway: it waits for the shop's next batch file."""
+    return refund_execute(refund_id=make_refund(shop, amount, succeeded=False, order_id=order_id).pk)
 
 
 def count_queries(client, url):
@@ -101,31 +106,28 @@ def test_nobody_adds_changes_or_deletes_a_refund_in_the_admin_not_even_the_super
     assert refund.amount == Decimal("19.90")
 
 
-def test_the_refund_list_filters_by_the_day_it_was_executed(client, shop_a):
+def test_the_refund_list_filters_by_the_day_it_was_confirmed(client, shop_a):
     executed = make_refund(shop_a)
     make_refund(shop_a, succeeded=False)
     client.force_login(make_staff("agent-a", role=roles.AGENT, shops=[shop_a]))
 
     # What the filter's "Today" link asks for: the Beijing day, as aware times.
-    midnight = timezone.localtime(executed.executed_at).replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = timezone.localtime(executed.confirmed_at).replace(hour=0, minute=0, second=0, microsecond=0)
     today = client.get(
-        REFUNDS, {"executed_at__gte": str(midnight), "executed_at__lt": str(midnight + timedelta(days=1))}
+        REFUNDS, {"confirmed_at__gte": str(midnight), "confirmed_at__lt": str(midnight + timedelta(days=1))}
     )
 
     assert [refund.pk for refund in today.context["cl"].result_list] == [executed.pk]
 
 
-def test_the_batch_file_action_exports_the_selected_succeeded_refunds_of_the_users_shop(client, shop_a, shop_b):
-    first = make_refund(shop_a, "19.90", order_id="A-0001")
-    second = make_refund(shop_a, "33.30", order_id="A-0002")
+def test_the_batch_file_action_makes_the_batch_of_the_waiting_refunds_of_the_users_shop(client, shop_a, shop_b):
+    first = queued_refund(shop_a, "19.90", order_id="A-0001")
+    second = queued_refund(shop_a, "33.30", order_id="A-0002")
     pending = make_refund(shop_a, succeeded=False, order_id="A-0003")
-    foreign = make_refund(shop_b, order_id="B-0001")
+    foreign = queued_refund(shop_b, order_id="B-0001")
     client.force_login(make_staff("agent-a", role=roles.AGENT, shops=[shop_a]))
 
-    response = client.post(
-        REFUNDS,
-        {"action": "download_batch_file", "_selected_action": [first.pk, second.pk, pending.pk, foreign.pk]},
-    )
+    response = client.post(REFUNDS, {"action": "download_batch_file", "_selected_action": [first.pk, foreign.pk]})
 
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith('attachment; filename="refunds-')
@@ -133,10 +135,12 @@ def test_the_batch_file_action_exports_the_selected_succeeded_refunds_of_the_use
     sheet = load_workbook(io.BytesIO(response.content)).active
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
     assert [(row[0], row[2]) for row in rows] == [("A-0001", 19.9), ("A-0002", 33.3)]
-    assert Refund.objects.get(pk=pending.pk).status == Refund.Status.PENDING  # exporting changes nothing
+    assert Refund.objects.get(pk=pending.pk).status == Refund.Status.PENDING  # never sent: not in the file
+    assert Refund.objects.get(pk=foreign.pk).status == Refund.Status.PENDING  # another shop's
+    assert {Refund.objects.get(pk=refund.pk).status for refund in (first, second)} == {Refund.Status.SENT}
 
 
-def test_the_batch_file_action_says_so_when_nothing_selected_has_succeeded(client, shop_a):
+def test_the_batch_file_action_says_so_when_nothing_is_waiting_for_a_batch(client, shop_a):
     pending = make_refund(shop_a, succeeded=False)
     client.force_login(make_staff("agent-a", role=roles.AGENT, shops=[shop_a]))
 

@@ -11,10 +11,11 @@ import time_machine
 from django.utils import translation
 from openpyxl import load_workbook
 
-from aftersales.gateways import GatewayResult
+from aftersales.gateways import SendOutcome, SendResult
 from aftersales.models import Refund
 from aftersales.refund_batch import HEADERS, refunds_to_batch_xlsx
-from aftersales.services import refund_execute
+from aftersales.selectors import system_user
+from aftersales.services import refund_batch_create, refund_execute
 from tests.factories import OrderFactory, ShopFactory, open_ticket
 
 pytestmark = pytest.mark.django_db
@@ -25,8 +26,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 class RefusingGateway:
     name = "refusing"
 
-    def execute(self, refund):
-        return GatewayResult(succeeded=False, error="买家账户异常")
+    def send(self, refund):
+        return SendResult(SendOutcome.FAILED, error="买家账户异常")
 
 
 def auto_refund(shop, order_id, amount, *, platform_ticket_id, reason_code="late_shipping"):
@@ -40,19 +41,19 @@ def read_back(content):
     return sheet, [list(row) for row in sheet.iter_rows(values_only=True)]
 
 
-def test_the_batch_file_has_one_row_per_succeeded_refund_with_the_platforms_headers(settings):
+def test_the_batch_file_has_one_row_per_refund_of_its_batch_with_the_platforms_headers(settings):
     shop = ShopFactory()
-    # Executed at 10:30:15.123456 Beijing time, 02:30 UTC: the file shows the Beijing wall-clock time.
-    with time_machine.travel(datetime(2026, 11, 24, 10, 30, 15, 123456, tzinfo=SHANGHAI), tick=False):
-        partial = refund_execute(refund_id=auto_refund(shop, "4001", "19.90", platform_ticket_id="RF-1").pk)
-        full = refund_execute(refund_id=auto_refund(shop, "4002", "199.00", platform_ticket_id="RF-2").pk)
-    pending = auto_refund(shop, "4003", "33.30", platform_ticket_id="RF-3")
+    partial = refund_execute(refund_id=auto_refund(shop, "4001", "19.90", platform_ticket_id="RF-1").pk)
+    full = refund_execute(refund_id=auto_refund(shop, "4002", "199.00", platform_ticket_id="RF-2").pk)
+    never_sent = auto_refund(shop, "4003", "33.30", platform_ticket_id="RF-3")
     settings.REFUND_GATEWAY = "tests.aftersales.test_refund_batch.RefusingGateway"
     failed = refund_execute(refund_id=auto_refund(shop, "4004", "12.00", platform_ticket_id="RF-4").pk)
-    assert (pending.status, failed.status) == (Refund.Status.PENDING, Refund.Status.FAILED)
-    refunds = Refund.objects.select_related("order", "ticket__reason").order_by("id")
+    assert (never_sent.status, failed.status) == (Refund.Status.PENDING, Refund.Status.FAILED)
+    # Made at 10:30:15.123456 Beijing time, 02:30 UTC: the file shows the Beijing wall-clock time.
+    with time_machine.travel(datetime(2026, 11, 24, 10, 30, 15, 123456, tzinfo=SHANGHAI), tick=False):
+        batch = refund_batch_create(shop=shop, by=system_user())
 
-    content = refunds_to_batch_xlsx(refunds)
+    content = bytes(batch.content)
 
     sheet, rows = read_back(content)
     with translation.override("zh-hans"):
@@ -60,9 +61,9 @@ def test_the_batch_file_has_one_row_per_succeeded_refund_with_the_platforms_head
     executed = datetime(2026, 11, 24, 10, 30, 15)  # noqa: DTZ001 - a spreadsheet cell has no time zone
     assert sheet.title == "批量退款"
     assert rows == [
-        ["订单编号", "退款编号", "退款金额", "退款类型", "退款说明", "执行时间", "网关流水号"],
-        ["4001", "RF-1", 19.9, partial_label, "未按约定时间发货", executed, f"BATCH-20261124-{partial.pk}"],
-        ["4002", "RF-2", 199, full_label, "未按约定时间发货", executed, f"BATCH-20261124-{full.pk}"],
+        ["订单编号", "退款编号", "退款金额", "退款类型", "退款说明", "提交时间", "网关流水号"],
+        ["4001", "RF-1", 19.9, partial_label, "未按约定时间发货", executed, f"B{shop.pk}-00001-{partial.pk}"],
+        ["4002", "RF-2", 199, full_label, "未按约定时间发货", executed, f"B{shop.pk}-00001-{full.pk}"],
     ]
     assert rows[0] == HEADERS
     assert [sheet.cell(row=row, column=3).number_format for row in (2, 3)] == ["0.00", "0.00"]
@@ -76,16 +77,16 @@ def test_the_batch_file_has_one_row_per_succeeded_refund_with_the_platforms_head
 
 def test_the_batch_file_is_in_chinese_whatever_language_the_desk_is_read_in():
     shop = ShopFactory()
-    refund = refund_execute(refund_id=auto_refund(shop, "4001", "19.90", platform_ticket_id="RF-1").pk)
+    refund_execute(refund_id=auto_refund(shop, "4001", "19.90", platform_ticket_id="RF-1").pk)
 
     with translation.override("en"):
-        _sheet, rows = read_back(refunds_to_batch_xlsx([refund]))
+        _sheet, rows = read_back(bytes(refund_batch_create(shop=shop, by=system_user()).content))
 
     assert rows[0][0] == "订单编号"
     assert rows[1][4] == "未按约定时间发货"
 
 
-def test_a_batch_file_of_no_succeeded_refunds_has_only_the_headers():
+def test_a_batch_file_of_no_refunds_has_only_the_headers():
     _sheet, rows = read_back(refunds_to_batch_xlsx([]))
 
     assert rows == [HEADERS]

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from aftersales.errors import ActionRefused
-from aftersales.gateways import GatewayResult
+from aftersales.gateways import SendOutcome, SendResult, StatusOutcome, StatusResult
 from aftersales.models import (
     OPEN_TICKET_STATES,
     ZERO,
@@ -36,6 +36,7 @@ from aftersales.selectors import system_user
 from aftersales.services import (
     approval_decide,
     refund_execute,
+    refund_settle,
     ticket_apply_auto_rules,
     ticket_approve_refund,
     ticket_open,
@@ -71,10 +72,16 @@ class SwitchableGateway:
     name = "switchable"
     failing = False
 
-    def execute(self, refund):
+    def send(self, refund):
         if SwitchableGateway.failing:
-            return GatewayResult(succeeded=False, error="网关拒绝 (gateway refused)")
-        return GatewayResult(succeeded=True, reference=f"SW-{refund.pk}")
+            return SendResult(SendOutcome.FAILED, error="网关拒绝 (gateway refused)")
+        return SendResult(SendOutcome.SENT, reference=f"SW-{refund.pk}")
+
+    def status(self, refund):
+        """What it did with a sent refund: paid it, or (when refusing now) closed it."""
+        if SwitchableGateway.failing:
+            return StatusResult(StatusOutcome.FAILED, error="网关拒绝 (gateway refused)")
+        return StatusResult(StatusOutcome.CONFIRMED, reference=f"SW-{refund.pk}")
 
 
 AMOUNTS = st.one_of(
@@ -271,14 +278,22 @@ class RefundMachine(RuleBasedStateMachine):
         pending = list(Refund.objects.filter(shop=self.shop, status="pending").values_list("pk", flat=True))
         if pending:
             refund = refund_execute(refund_id=data.draw(st.sampled_from(pending)))
+            assert refund.status == ("failed" if SwitchableGateway.failing else "sent")
+
+    @rule(data=st.data())
+    def the_marketplace_answers_for_one_refund(self, data):
+        sent = list(Refund.objects.filter(shop=self.shop, status="sent").values_list("pk", flat=True))
+        if sent:
+            refund = refund_settle(refund_id=data.draw(st.sampled_from(sent)))
             assert refund.status == ("failed" if SwitchableGateway.failing else "succeeded")
 
     @rule()
     def the_sweep_runs(self):
         for refund_id in Refund.objects.filter(shop=self.shop, status="pending").values_list("pk", flat=True):
             refund_execute(refund_id=refund_id)
-        if not SwitchableGateway.failing:
-            assert not Refund.objects.filter(shop=self.shop, status="pending").exists()
+        for refund_id in Refund.objects.filter(shop=self.shop, status="sent").values_list("pk", flat=True):
+            refund_settle(refund_id=refund_id)
+        assert not Refund.objects.filter(shop=self.shop, status__in=["pending", "sent"]).exists()
         for ticket in AfterSalesTicket.objects.filter(shop=self.shop, state=S.REQUESTED):
             self.attempt(lambda t=ticket: ticket_apply_auto_rules(ticket=t), compare=False)  # many: keep it quick
 
@@ -293,7 +308,7 @@ class RefundMachine(RuleBasedStateMachine):
         last_event = TicketEvent.objects.filter(ticket=OuterRef("pk")).order_by("-pk")
         return AfterSalesTicket.objects.filter(shop=self.shop).annotate(
             pending_approvals=Count("approvals", filter=Q(approvals__status="pending"), distinct=True),
-            pending_refunds=Count("refunds", filter=Q(refunds__status="pending"), distinct=True),
+            pending_refunds=Count("refunds", filter=Q(refunds__status__in=["pending", "sent"]), distinct=True),
             succeeded_refunds=Count("refunds", filter=Q(refunds__status="succeeded"), distinct=True),
             history_ends_in=Subquery(last_event.values("to_state")[:1]),
         )
@@ -301,7 +316,7 @@ class RefundMachine(RuleBasedStateMachine):
     @invariant()
     def no_order_refunds_more_than_was_paid_and_the_running_total_is_right(self):
         orders = Order.objects.filter(shop=self.shop).annotate(
-            live=Coalesce(Sum("refunds__amount", filter=Q(refunds__status__in=["pending", "succeeded"])), ZERO)
+            live=Coalesce(Sum("refunds__amount", filter=Q(refunds__status__in=["pending", "sent", "succeeded"])), ZERO)
         )
         for paid, refunded, live in orders.values_list("paid_amount", "refunded_amount", "live"):
             assert live <= paid
@@ -318,7 +333,8 @@ class RefundMachine(RuleBasedStateMachine):
             # At most one pending approval, and a ticket awaits approval exactly when it has one.
             assert ticket.pending_approvals <= 1
             assert (ticket.pending_approvals == 1) == (ticket.state == S.AWAITING_APPROVAL)
-            # A ticket is refunding exactly when one refund is pending, refunded exactly when one succeeded.
+            # A ticket is refunding exactly when one refund is pending or sent (not yet confirmed), refunded exactly
+            # when the marketplace confirmed one.
             assert ticket.pending_refunds <= 1
             assert (ticket.pending_refunds == 1) == (ticket.state == S.REFUNDING)
             assert (ticket.succeeded_refunds == 1) == (ticket.state == S.REFUNDED)

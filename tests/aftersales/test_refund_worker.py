@@ -1,4 +1,5 @@
-"""Refunds are paid by a real Celery worker after the transaction commits, not by the request that made them."""
+"""Refunds are sent by a real Celery worker after the transaction commits, not by the request that made them; the
+ticket is refunded only once the marketplace confirms (here: the shop's batch file and its result)."""
 
 import os
 import subprocess
@@ -14,7 +15,7 @@ from aftersales.models import Refund, TicketState
 from aftersales.services import ticket_approve_refund
 from config.celery import app
 from tests.conftest import ROOT
-from tests.factories import OrderFactory, delivered_order, grant_authority, make_staff, open_ticket
+from tests.factories import OrderFactory, confirm_refund, delivered_order, grant_authority, make_staff, open_ticket
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("reference_data")]
 
@@ -57,12 +58,16 @@ def test_a_path_one_ticket_is_refunded_by_the_worker_within_seconds(worker):
 
     ticket = open_ticket(order, requested_amount="89.00")
 
-    assert ticket.state == TicketState.REFUNDING  # the request only queued the payment
-    assert wait_for(lambda: Refund.objects.get(ticket=ticket).status == Refund.Status.SUCCEEDED), "worker never paid"
+    assert ticket.state == TicketState.REFUNDING  # the request only queued the send
+    assert wait_for(lambda: Refund.objects.get(ticket=ticket).gateway == "batch_file"), "worker never sent it"
+    ticket.refresh_from_db()
+    assert ticket.state == TicketState.REFUNDING  # waiting for the shop's batch file, not refunded yet
+    assert ticket.events.filter(action="refund_queued").count() == 1
+    refund = confirm_refund(Refund.objects.get(ticket=ticket))
+    assert refund.gateway_reference.startswith(f"B{order.shop_id}-")
     ticket.refresh_from_db()
     assert ticket.state == TicketState.REFUNDED
     assert ticket.events.filter(action="refund_succeeded").count() == 1
-    assert Refund.objects.get(ticket=ticket).gateway_reference.startswith("BATCH-")
 
 
 def test_an_agents_compensation_is_paid_by_the_worker(worker):
@@ -73,6 +78,7 @@ def test_an_agents_compensation_is_paid_by_the_worker(worker):
 
     refund = ticket_approve_refund(ticket=ticket, by=agent, amount="30.00").refund
 
-    assert wait_for(lambda: Refund.objects.get(pk=refund.pk).status == Refund.Status.SUCCEEDED), "worker never paid"
+    assert wait_for(lambda: Refund.objects.get(pk=refund.pk).gateway == "batch_file"), "worker never sent it"
+    assert confirm_refund(refund).status == Refund.Status.SUCCEEDED
     ticket.refresh_from_db()
     assert ticket.state == TicketState.REFUNDED

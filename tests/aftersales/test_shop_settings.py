@@ -27,6 +27,7 @@ NEW_VALUES = {
     "sla_hours": "8",
     "path1_sla_minutes": "20",
     "deadline_warning_hours": "3",
+    "unconfirmed_refund_hours": "48",
 }
 # As the events store them: old (the defaults) → new.
 EXPECTED_EVENTS = {
@@ -36,6 +37,7 @@ EXPECTED_EVENTS = {
     ("sla_hours", "24", "8"),
     ("path1_sla_minutes", "30", "20"),
     ("deadline_warning_hours", "6", "3"),
+    ("unconfirmed_refund_hours", "24", "48"),
 }
 
 
@@ -96,6 +98,7 @@ def test_a_manager_changes_each_setting_on_the_shops_page_and_each_change_is_an_
         "sla_hours": 8,
         "path1_sla_minutes": 20,
         "deadline_warning_hours": 3,
+        "unconfirmed_refund_hours": 48,
     }
     events = ShopEvent.objects.filter(shop=shop)
     assert set(events.values_list("field", "old_value", "new_value")) == EXPECTED_EVENTS

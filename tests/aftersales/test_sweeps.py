@@ -117,17 +117,77 @@ def test_tickets_near_their_platform_deadline_go_to_the_top_of_the_queue_once():
     assert refund_sweep_run(now=now).counts == {}
 
 
-def test_refunds_left_pending_are_paid_once_their_task_is_overdue():
+def test_refunds_left_unsent_are_sent_once_their_task_is_overdue():
     old, fresh = left_waiting(2)
     refund_sweep_run()
     Refund.objects.filter(ticket=old).update(created_at=timezone.now() - timedelta(minutes=6))
 
     run = refund_sweep_run()
 
-    assert run.counts == {"refund_paid": 1}
-    assert Refund.objects.get(ticket=old).status == Refund.Status.SUCCEEDED
-    assert AfterSalesTicket.objects.get(pk=old.pk).state == S.REFUNDED
-    assert Refund.objects.get(ticket=fresh).status == Refund.Status.PENDING  # its task may still be on its way
+    # The batch-file gateway queues it for the shop's next batch file; nothing is confirmed, the ticket waits.
+    assert run.counts == {"refund_queued": 1}
+    refund = Refund.objects.get(ticket=old)
+    assert (refund.status, refund.gateway) == (Refund.Status.PENDING, "batch_file")
+    assert AfterSalesTicket.objects.get(pk=old.pk).state == S.REFUNDING
+    assert Refund.objects.get(ticket=fresh).gateway == ""  # its task may still be on its way
+    assert refund_sweep_run().counts == {}
+
+
+def test_a_send_whose_answer_never_came_is_asked_about_and_not_sent_again_unless_the_marketplace_never_got_it(
+    stub_gateway,
+):
+    from aftersales.gateways import RefundGatewayUnavailable, StatusOutcome
+    from aftersales.services import refunds_execute
+
+    tickets = left_waiting(3)
+    refund_sweep_run()
+    got_it, refused, never_got = Refund.objects.filter(ticket__in=tickets).order_by("pk")
+    stub_gateway.send_answer = "unavailable"
+    with pytest.raises(RefundGatewayUnavailable):
+        refunds_execute(refund_ids=[got_it.pk, refused.pk, never_got.pk])
+    assert set(Refund.objects.filter(ticket__in=tickets).values_list("status", flat=True)) == {"pending"}
+    assert Refund.objects.filter(ticket__in=tickets, send_started_at__isnull=True).count() == 0
+    stub_gateway.send_answer = "sent"
+    # A second try of the task (or an agent's click) sends nothing while the claim's answer may still come.
+    refunds_execute(refund_ids=[got_it.pk, refused.pk, never_got.pk])
+    assert stub_gateway.sends == {got_it.pk: 1, refused.pk: 1, never_got.pk: 1}
+    Refund.objects.filter(ticket__in=tickets).update(send_started_at=timezone.now() - timedelta(minutes=6))
+    stub_gateway.status_answers = {got_it.pk: StatusOutcome.CONFIRMED, refused.pk: StatusOutcome.FAILED}
+
+    run = refund_sweep_run()
+
+    assert stub_gateway.asked == {got_it.pk: 1, refused.pk: 1, never_got.pk: 1}
+    # Only the one the marketplace never received went out again.
+    assert stub_gateway.sends == {got_it.pk: 1, refused.pk: 1, never_got.pk: 2}
+    statuses = dict(Refund.objects.filter(ticket__in=tickets).values_list("pk", "status"))
+    assert statuses == {got_it.pk: "succeeded", refused.pk: "failed", never_got.pk: "sent"}
+    assert run.counts == {"refund_succeeded": 1, "refund_failed": 1, "refund_sent": 1}
+    assert AfterSalesTicket.objects.get(pk=got_it.ticket_id).state == S.REFUNDED
+    assert AfterSalesTicket.objects.get(pk=refused.ticket_id).state == S.REQUESTED
+    assert Refund.objects.get(pk=refused.pk).failure_reason == "退款关闭"
+    assert TicketEvent.objects.filter(ticket_id=never_got.ticket_id, action="refund_send_lost").count() == 1
+
+
+def test_a_sent_refund_is_confirmed_when_the_marketplace_says_so_and_left_alone_while_it_does_not(stub_gateway):
+    from aftersales.gateways import StatusOutcome
+    from aftersales.services import refunds_execute
+
+    confirmed, waiting = left_waiting(2)
+    refund_sweep_run()
+    refunds = list(Refund.objects.filter(ticket__in=[confirmed, waiting]).order_by("pk"))
+    refunds_execute(refund_ids=[refund.pk for refund in refunds])
+    Refund.objects.filter(pk__in=[refund.pk for refund in refunds]).update(
+        sent_at=timezone.now() - timedelta(minutes=6)
+    )
+    stub_gateway.status_answers = {refunds[0].pk: StatusOutcome.CONFIRMED, refunds[1].pk: StatusOutcome.SENT}
+
+    run = refund_sweep_run()
+
+    assert run.counts == {"refund_succeeded": 1}
+    assert state_of([confirmed]) == {S.REFUNDED}
+    assert state_of([waiting]) == {S.REFUNDING}
+    assert Refund.objects.get(pk=refunds[1].pk).status == Refund.Status.SENT
+    assert stub_gateway.sends == {refunds[0].pk: 1, refunds[1].pk: 1}
 
 
 def test_overdue_approvals_are_escalated_once():
@@ -214,7 +274,7 @@ def test_the_sweep_queues_one_payment_task_per_batch_after_commit(django_capture
     assert sorted(refund_id for args in sent for refund_id in args[0]) == refund_ids
 
 
-def test_a_batch_of_refunds_is_paid_one_by_one_and_a_second_run_pays_nothing_twice():
+def test_a_batch_of_refunds_is_sent_one_by_one_and_a_second_run_sends_nothing_twice(stub_gateway):
     from aftersales.services import refunds_execute
 
     tickets = left_waiting(3)
@@ -222,31 +282,28 @@ def test_a_batch_of_refunds_is_paid_one_by_one_and_a_second_run_pays_nothing_twi
     refund_ids = list(Refund.objects.filter(ticket__in=tickets).values_list("pk", flat=True))
 
     refunds_execute(refund_ids=refund_ids)
-    paid_at = sorted(Refund.objects.filter(pk__in=refund_ids).values_list("executed_at", flat=True))
+    sent_at = sorted(Refund.objects.filter(pk__in=refund_ids).values_list("sent_at", flat=True))
     refunds_execute(refund_ids=refund_ids)
 
-    assert state_of(tickets) == {S.REFUNDED}
-    assert sorted(Refund.objects.filter(pk__in=refund_ids).values_list("executed_at", flat=True)) == paid_at
-    assert TicketEvent.objects.filter(ticket__in=tickets, action="refund_succeeded").count() == 3
+    assert stub_gateway.sends == dict.fromkeys(refund_ids, 1)
+    assert state_of(tickets) == {S.REFUNDING}  # sent, awaiting the marketplace
+    assert sorted(Refund.objects.filter(pk__in=refund_ids).values_list("sent_at", flat=True)) == sent_at
+    assert TicketEvent.objects.filter(ticket__in=tickets, action="refund_sent").count() == 3
 
 
-def test_a_gateway_that_cannot_be_reached_leaves_that_refund_pending_and_the_others_paid(monkeypatch):
-    from aftersales.gateways import BatchFileGateway, GatewayResult, RefundGatewayUnavailable
+def test_a_gateway_that_cannot_be_reached_leaves_that_refund_claimed_and_the_others_sent(stub_gateway):
+    from aftersales.gateways import RefundGatewayUnavailable
     from aftersales.services import refunds_execute
 
     tickets = left_waiting(3)
     refund_sweep_run()
     refunds = list(Refund.objects.filter(ticket__in=tickets).order_by("pk"))
     unreachable = refunds[1].pk
+    stub_gateway.unavailable_for = {unreachable}
 
-    def execute(self, refund):
-        if refund.pk == unreachable:
-            raise RefundGatewayUnavailable("timeout")
-        return GatewayResult(succeeded=True, reference=f"R{refund.pk}")
-
-    monkeypatch.setattr(BatchFileGateway, "execute", execute)
     with pytest.raises(RefundGatewayUnavailable):
         refunds_execute(refund_ids=[refund.pk for refund in refunds])
 
     statuses = dict(Refund.objects.filter(ticket__in=tickets).values_list("pk", "status"))
-    assert statuses == {refunds[0].pk: "succeeded", unreachable: "pending", refunds[2].pk: "succeeded"}
+    assert statuses == {refunds[0].pk: "sent", unreachable: "pending", refunds[2].pk: "sent"}
+    assert Refund.objects.get(pk=unreachable).send_started_at is not None

@@ -17,8 +17,16 @@ from aftersales.models import (
     TicketState,
 )
 from aftersales.selectors import system_user
-from aftersales.services import refund_execute, ticket_add_note, ticket_open
-from tests.factories import OrderFactory, delivered_order, make_staff, open_ticket, reason, shipped_order
+from aftersales.services import ticket_add_note, ticket_open
+from tests.factories import (
+    OrderFactory,
+    confirm_refund,
+    delivered_order,
+    make_staff,
+    open_ticket,
+    reason,
+    shipped_order,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -116,7 +124,7 @@ def test_path_one_within_the_cap_is_refunded_on_arrival_as_the_system_user():
     refund = Refund.objects.get(ticket=ticket)
     assert (refund.amount, refund.kind, refund.requested_by) == (Decimal("99.00"), "full", system_user())
     assert ticket.events.get(action="auto_refund").actor == system_user()
-    refund_execute(refund_id=refund.pk)
+    confirm_refund(refund)
     ticket.refresh_from_db()
     assert ticket.state == TicketState.REFUNDED
 

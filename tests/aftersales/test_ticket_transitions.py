@@ -12,7 +12,7 @@ from django.db.models import Max, Sum
 from django.utils import timezone, translation
 
 from aftersales.errors import ActionRefused
-from aftersales.gateways import GatewayResult, RefundGatewayUnavailable
+from aftersales.gateways import RefundGatewayUnavailable, SendOutcome, SendResult
 from aftersales.models import (
     AfterSalesTicket,
     ApprovalRequest,
@@ -53,6 +53,7 @@ from aftersales.services import (
 from tests.factories import (
     OrderFactory,
     ShopFactory,
+    confirm_refund,
     delivered_order,
     grant_authority,
     make_staff,
@@ -72,14 +73,14 @@ class RefusingGateway:
 
     name = "refusing"
 
-    def execute(self, refund):
-        return GatewayResult(succeeded=False, error="买家账户已注销 (buyer account closed)")
+    def send(self, refund):
+        return SendResult(SendOutcome.FAILED, error="买家账户已注销 (buyer account closed)")
 
 
 class UnreachableGateway:
     name = "unreachable"
 
-    def execute(self, refund):
+    def send(self, refund):
         raise RefundGatewayUnavailable("timed out")
 
 
@@ -154,7 +155,7 @@ def ticket_in(state, *, shop, agent, warehouse):
         elif state in (S.REFUNDING, S.REFUNDED):
             decision = ticket_approve_refund(ticket=ticket, by=agent, amount="50.00")
             if state == S.REFUNDED:
-                refund_execute(refund_id=decision.refund.pk)
+                confirm_refund(decision.refund)
         elif state in (S.REJECTED, S.CLOSED):
             ticket_reject(ticket=ticket, by=agent, note="超过售后期")
             if state == S.CLOSED:
@@ -554,27 +555,42 @@ def test_approving_more_than_is_left_of_the_order_is_refused(approval, superviso
 # --- refund_execute -------------------------------------------------------------------------------------------------
 
 
-def test_a_refund_that_succeeds_closes_the_ticket_and_a_second_call_changes_nothing(shop, agent):
+def test_a_refund_sent_through_the_batch_file_waits_and_only_the_confirmation_closes_the_ticket(shop, agent):
     ticket = requested_ticket(shop)
     refund = ticket_approve_refund(ticket=ticket, by=agent, amount="50.00").refund
     mark = event_mark(ticket)
 
-    done = refund_execute(refund_id=refund.pk)
+    queued = refund_execute(refund_id=refund.pk)
+
+    # The batch-file gateway sends nothing by itself: the refund waits for the shop's next batch file.
+    assert (queued.status, queued.gateway) == ("pending", "batch_file")
+    assert (queued.sent_at, queued.send_started_at) == (None, None)
+    assert reload(ticket).state == S.REFUNDING
+    assert events_since(ticket, mark) == [("refund_queued", "system", "refunding", "refunding")]
+    before = everything(ticket)
+    assert refund_execute(refund_id=refund.pk).status == "pending"
+    assert everything(ticket) == before
+
+    done = confirm_refund(refund)
 
     assert (done.status, done.gateway) == ("succeeded", "batch_file")
     assert done.gateway_reference.endswith(f"-{refund.pk}")
-    assert done.executed_at is not None
+    assert done.sent_at is not None
+    assert done.confirmed_at >= done.sent_at
     ticket = reload(ticket)
     assert ticket.state == S.REFUNDED
-    assert ticket.closed_at is not None
+    assert ticket.closed_at == done.confirmed_at
     assert ticket.order.refunded_amount == Decimal("50.00")
-    assert events_since(ticket, mark) == [("refund_succeeded", "system", "refunding", "refunded")]
+    assert events_since(ticket, mark)[1:] == [
+        ("refund_sent", "system", "refunding", "refunding"),
+        ("refund_succeeded", "system", "refunding", "refunded"),
+    ]
     before = everything(ticket)
 
     again = refund_execute(refund_id=refund.pk)
 
     assert again.status == "succeeded"
-    assert again.executed_at == done.executed_at
+    assert again.confirmed_at == done.confirmed_at
     assert everything(ticket) == before
 
 
@@ -606,7 +622,7 @@ def test_a_refused_refund_frees_the_amount_and_returns_the_ticket_to_the_agent(s
     assert retry.idempotency_key != refund.idempotency_key
     assert reload(ticket).attention_note == ""
     assert reload(ticket).order.refunded_amount == Decimal("50.00")
-    refund_execute(refund_id=retry.pk)
+    confirm_refund(retry)
     assert reload(ticket).state == S.REFUNDED
 
 

@@ -12,10 +12,18 @@ from PIL import Image
 
 from aftersales.models import AfterSalesTicket, Refund, TicketKind, TicketState
 from aftersales.selectors import system_user
-from aftersales.services import refund_execute, ticket_agree_return, ticket_return_shipped
+from aftersales.services import ticket_agree_return, ticket_return_shipped
 from tests.browser.conftest import SCREENSHOTS
 from tests.browser.test_role_menus import PASSWORD, log_in
-from tests.factories import OrderFactory, OrderLineFactory, ShopFactory, delivered_order, make_staff, open_ticket
+from tests.factories import (
+    OrderFactory,
+    OrderLineFactory,
+    ShopFactory,
+    confirm_refund,
+    delivered_order,
+    make_staff,
+    open_ticket,
+)
 from warehouse.models import Evidence, ReturnParcel
 from warehouse.services import (
     early_exchange_rule_set,
@@ -119,7 +127,8 @@ def test_a_clerk_scans_a_return_inspects_it_with_a_photo_and_the_ticket_is_refun
     page.screenshot(path=str(SCREENSHOTS / "receiving-station-after-inspection-zh.png"), full_page=True)
 
     # No Celery worker runs beside the live server: the clean inspection leaves the ticket refunding with a pending
-    # refund, which the test then pays the way the worker's task would (refund_execute) and checks it is refunded.
+    # refund, which the test then sends the way the worker's task would and confirms through the shop's batch file
+    # and its result (confirm_refund), and checks it is refunded.
     ticket.refresh_from_db()
     refund = Refund.objects.get(ticket=ticket)
     assert ticket.state == TicketState.REFUNDING
@@ -128,7 +137,7 @@ def test_a_clerk_scans_a_return_inspects_it_with_a_photo_and_the_ticket_is_refun
     assert (evidence.content_type, evidence.original_name) == ("image/jpeg", "unboxing.jpg")
     assert ReturnParcel.objects.get().inspection.notes == "外包装完好，吊牌在"
 
-    refund_execute(refund_id=refund.pk)
+    confirm_refund(refund)
 
     ticket.refresh_from_db()
     assert ticket.state == TicketState.REFUNDED

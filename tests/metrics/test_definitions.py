@@ -101,7 +101,8 @@ def paid_refund(t: AfterSalesTicket, *, executed: datetime, amount: str = "100.0
         idempotency_key=f"golden-{t.pk}-{kind}",
         requested_by=system_user(),
         status=Refund.Status.SUCCEEDED,
-        executed_at=executed,
+        sent_at=executed,
+        confirmed_at=executed,
     )
 
 
@@ -339,6 +340,32 @@ def test_compensation_per_case(shop):
     result = figure("compensation_per_case", shop)
 
     assert (result.value, result.numerator, result.denominator) == (Decimal("7.50"), Decimal("30.00"), 4)
+
+
+def test_a_refund_counts_when_the_marketplace_confirmed_it_not_when_it_was_sent(shop):
+    """Compensations of ¥10 sent in October and confirmed in November, of ¥20 sent in November and confirmed only in
+    December, of ¥40 sent and never confirmed: November paid ¥10 over its 2 handled tickets → ¥5.00."""
+    handled = [ticket(shop, opened=at(3), state="refunded", closed=at(4)) for _ in range(2)]
+    early = paid_refund(handled[0], executed=at(4), amount="10.00", kind="compensation")
+    late = paid_refund(handled[1], executed=at(4), amount="20.00", kind="compensation")
+    Refund.objects.filter(pk=early.pk).update(sent_at=at(28, month=10))
+    Refund.objects.filter(pk=late.pk).update(confirmed_at=at(2, month=12))
+    unconfirmed = ticket(shop, opened=at(3), state="refunding")
+    Refund.objects.create(
+        ticket=unconfirmed,
+        order=unconfirmed.order,
+        shop=shop,
+        kind="compensation",
+        amount=Decimal("40.00"),
+        idempotency_key="golden-unconfirmed",
+        requested_by=system_user(),
+        status=Refund.Status.SENT,
+        sent_at=at(4),
+    )
+
+    result = figure("compensation_per_case", shop)
+
+    assert (result.value, result.numerator, result.denominator) == (Decimal("5.00"), Decimal("10.00"), 2)
 
 
 def test_repurchase_rate_counts_later_orders_of_handled_buyers(shop):

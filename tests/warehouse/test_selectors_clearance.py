@@ -12,8 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from aftersales.models import AfterSalesTicket, Refund, TicketKind, TicketState
 from aftersales.selectors import system_user
-from aftersales.services import refund_execute, ticket_agree_return, ticket_return_shipped
-from tests.factories import OrderLineFactory, ShopFactory, delivered_order, make_staff, open_ticket
+from aftersales.services import ticket_agree_return, ticket_return_shipped
+from tests.factories import OrderLineFactory, ShopFactory, confirm_refund, delivered_order, make_staff, open_ticket
 from warehouse.selectors import (
     clearance_counts,
     clearance_inspected_not_refunded,
@@ -144,7 +144,7 @@ def test_only_a_clean_inspection_from_before_today_whose_ticket_is_not_refunded_
     with at(YESTERDAY_LATE):
         refunding = inspected(shop, clerk, "ZT0001")
         refunded = inspected(shop, clerk, "ZT0002")
-        refund_execute(refund_id=Refund.objects.get(ticket=refunded.ticket).pk)
+        confirm_refund(Refund.objects.get(ticket=refunded.ticket))
         abnormal = inspected(shop, clerk, "ZT0003", result="damaged")
         exchanged = inspected(shop, clerk, "ZT0004", kind=TicketKind.EXCHANGE)
     with at(TODAY_EARLY):

@@ -132,7 +132,8 @@ class Command(BaseCommand):
                         idempotency_key=f"bench-{ticket.pk}",
                         requested_by=agent,
                         status="succeeded",
-                        executed_at=ticket.closed_at,
+                        sent_at=ticket.closed_at,
+                        confirmed_at=ticket.closed_at,
                     )
                 )
         TicketEvent.objects.bulk_create(events, batch_size=5000)
