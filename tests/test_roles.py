@@ -9,6 +9,7 @@ pytestmark = pytest.mark.django_db
 
 EXPECTED = {
     roles.AGENT: {
+        "aftersales.view_refundbatch",  # the batch-refund files and their results
         "aftersales.view_shop",
         "aftersales.view_order",
         "aftersales.view_orderline",
@@ -37,6 +38,7 @@ EXPECTED = {
         "logistics.view_logisticsevent",
     },
     roles.SUPERVISOR: {
+        "aftersales.view_refundbatch",  # the batch-refund files and their results
         "aftersales.view_shop",
         "aftersales.view_order",
         "aftersales.add_order",
@@ -118,6 +120,7 @@ EXPECTED = {
         "logistics.view_logisticsevent",
     },
     roles.MANAGER: {
+        "aftersales.view_refundbatch",  # the batch-refund files and their results
         "aftersales.view_platform",
         "aftersales.change_platform",
         "aftersales.view_shop",

@@ -9,7 +9,13 @@ from tests.factories import OrderFactory, ShopFactory, make_staff
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.usefixtures("reference_data")]
 
 PASSWORD = "浏览器-Test-2026"
-_DESK = {"aftersales-aftersalesticket", "aftersales-approvalrequest", "aftersales-refund", "aftersales-cutoffrequest"}
+_DESK = {
+    "aftersales-aftersalesticket",
+    "aftersales-approvalrequest",
+    "aftersales-refund",
+    "aftersales-refundbatch",
+    "aftersales-cutoffrequest",
+}
 _CONFIG = {"aftersales-returnreason", "aftersales-refundauthority"}
 # Corrections waiting for a second supervisor, and the trail of authority grants: supervisors and managers.
 _TRAILS = {"aftersales-ordercorrection", "aftersales-authoritygrantevent"}
@@ -71,6 +77,7 @@ MENUS = {
         "django_celery_beat-periodictask",
         "django_celery_beat-crontabschedule",
         "django_celery_beat-intervalschedule",
+        "config-apitoken",  # managers revoke tokens
         *_RETURNS,
         "warehouse-earlyexchangerule",
     },
