@@ -123,7 +123,7 @@ def refund_or_escalate(
     if within_authority(limit=limit, used=used, amount=amount):
         if door in FACT_DOORS:
             note = _("%(fact)s. Paid under the shop's automatic cap of ¥%(cap)s.") % {
-                "fact": note or RefundDoor(door).label,
+                "fact": _fact(door, note),
                 "cap": limit,
             }
         refund = _start_refund(
@@ -144,7 +144,7 @@ def refund_or_escalate(
         raise _over_authority(door, amount=amount, limit=limit, used=used)
     if door in FACT_DOORS:
         reason = _("%(fact)s: ¥%(amount)s is above the shop's automatic cap of ¥%(cap)s; approve the refund.") % {
-            "fact": note or RefundDoor(door).label,
+            "fact": _fact(door, note),
             "amount": amount,
             "cap": limit,
         }
@@ -211,6 +211,11 @@ def refunds_start_automatic(tickets: list[AfterSalesTicket], *, now, note_for) -
     )
     TicketEvent.objects.bulk_create(events)
     return refunds
+
+
+def _fact(door: RefundDoor, note: str) -> str:
+    # The recorder's note ("Held in the warehouse.") or the door's name, without its full stop: the sentence goes on.
+    return (note or str(RefundDoor(door).label)).rstrip(".。 ")
 
 
 def _over_authority(door, *, amount, limit, used) -> ActionRefused:
