@@ -257,9 +257,7 @@ class RefundBatchAdmin(ShopScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                report = refund_batch_results_import(
-                    shop=batch.shop, content=upload.read(), filename=upload.name, by=request.user
-                )
+                report = refund_batch_results_import(shop=batch.shop, content=upload.read(), by=request.user)
             except ActionRefused as refusal:
                 form.add_error("file", refusal.message)
         return self._page(

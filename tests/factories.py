@@ -111,6 +111,6 @@ def confirm_refund(refund) -> Refund:
         refund.refresh_from_db()
     if refund.status == Refund.Status.SENT:
         result = f"网关流水号,退款结果\n{refund.gateway_reference},成功\n".encode()
-        refund_batch_results_import(shop=refund.shop, content=result, filename="result.csv", by=system_user())
+        refund_batch_results_import(shop=refund.shop, content=result, by=system_user())
         refund.refresh_from_db()
     return refund

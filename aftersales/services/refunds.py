@@ -11,8 +11,6 @@ marketplace tool's result file (refund_batch_results_import) or by a supervisor'
 Every state change writes its ticket event in the transaction that makes it.
 """
 
-import csv
-import io
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -35,6 +33,7 @@ from aftersales.gateways import (
     get_refund_gateway,
 )
 from aftersales.models import ZERO, AfterSalesTicket, Refund, RefundBatch, Shop, TicketState
+from aftersales.order_import import ImportFileError, read_rows
 from aftersales.selectors import system_user
 from aftersales.services.tickets import DECIDE, WORK, _move, _record, require_in_shop
 
@@ -333,29 +332,24 @@ class ResultImport:
     problems: list[tuple[int, str, str]] = field(default_factory=list)  # (row number, reference, what is wrong)
 
 
-def _result_rows(content: bytes, filename: str) -> list[list[str]]:
-    if filename.lower().endswith(".csv"):
-        text = content.decode("utf-8-sig")
-        return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
-    from openpyxl import load_workbook
-
-    workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    sheet = workbook.worksheets[0]
-    return [["" if cell is None else str(cell).strip() for cell in row] for row in sheet.iter_rows(values_only=True)]
-
-
-def _columns(header: list[str]) -> dict[str, int]:
-    names = [name.strip().lower() for name in header]
+def _result_columns(header: list) -> dict[str, int]:
+    """The order import's reader calls this with the header row: {reference|result|reason: column index}."""
+    names = [str(name or "").strip().lower() for name in header]
     found = {}
     for key, accepted in RESULT_COLUMNS.items():
         for name in accepted:
             if name.lower() in names:
                 found[key] = names.index(name.lower())
                 break
+    if "reference" not in found or "result" not in found:
+        raise ActionRefused(
+            "bad_file",
+            _("The file needs a refund reference column (商家退款单号) and a result column (退款结果)."),
+        )
     return found
 
 
-def refund_batch_results_import(*, shop: Shop, content: bytes, filename: str, by) -> ResultImport:
+def refund_batch_results_import(*, shop: Shop, content: bytes, by) -> ResultImport:
     """Read the result file of the marketplace's batch-refund tool (xlsx or csv, see README) for `shop`.
 
     Each row names a refund by the reference of its batch file and says success or failure (with a reason): the
@@ -363,23 +357,17 @@ def refund_batch_results_import(*, shop: Shop, content: bytes, filename: str, by
     that matches nothing, or a refund not waiting for an answer, is reported and changes nothing."""
     require_in_shop(by, shop, WORK)
     try:
-        rows = _result_rows(content, filename)
-    except Exception as error:  # a file that is not the format says so; nothing is written
-        raise ActionRefused("bad_file", _("This file could not be read as xlsx or csv.")) from error
-    if not rows:
-        raise ActionRefused("bad_file", _("The file is empty."))
-    columns = _columns(rows[0])
-    if "reference" not in columns or "result" not in columns:
-        raise ActionRefused(
-            "bad_file",
-            _("The file needs a refund reference column (商家退款单号) and a result column (退款结果)."),
-        )
+        # The order import's reader: xlsx or CSV (UTF-8 or GBK) told apart by their bytes, at most MAX_ROWS rows.
+        rows = read_rows(content, map_header=_result_columns)
+    except ImportFileError as error:
+        raise ActionRefused("bad_file", str(error)) from None
     outcome = ResultImport()
-    for number, row in enumerate(rows[1:], start=2):
+    for row in rows:
+        number = row["_row"]
 
         def cell(key, row=row):
-            index = columns.get(key)
-            return row[index] if index is not None and index < len(row) else ""
+            value = row.get(key)
+            return "" if value is None else str(value).strip()
 
         reference, result, reason = cell("reference"), cell("result").lower(), cell("reason")
         if not reference and not result:
