@@ -38,6 +38,7 @@ from aftersales.models import (
 )
 from aftersales.money import to_yuan
 from aftersales.selectors import authority_used, authority_used_by_orders, refund_authority_for, system_user
+from aftersales.services.ticket_events import ticket_move
 
 
 class RefundDoor(models.TextChoices):
@@ -268,12 +269,7 @@ def _start_refund(ticket, order, *, by, payer, amount, kind, idempotency_key, ac
         if "order_refunded_within_paid" in str(error):
             raise ActionRefused("over_paid", _("This would refund more than the buyer paid.")) from error
         raise ActionRefused("duplicate_refund", _("This refund was already made.")) from error
-    from_state = ticket.state
-    ticket.start_refund()
-    ticket.save()
-    TicketEvent.objects.create(
-        ticket=ticket, actor=by, action=action, from_state=from_state, to_state=ticket.state, note=note, amount=amount
-    )
+    ticket_move(ticket, by, action, ticket.start_refund, note=note, amount=amount)
     _execute_after_commit(refund)
     return refund
 
@@ -300,16 +296,5 @@ def open_approval(ticket, *, by, requested_by, amount, kind, reason) -> Approval
         requested_at=now,
         due_at=now + timedelta(hours=ticket.shop.approval_due_hours),
     )
-    from_state = ticket.state
-    ticket.request_approval()
-    ticket.save()
-    TicketEvent.objects.create(
-        ticket=ticket,
-        actor=by,
-        action="approval_requested",
-        from_state=from_state,
-        to_state=ticket.state,
-        note=reason,
-        amount=amount,
-    )
+    ticket_move(ticket, by, "approval_requested", ticket.request_approval, note=reason, amount=amount)
     return approval

@@ -35,7 +35,8 @@ from aftersales.gateways import (
 from aftersales.models import ZERO, AfterSalesTicket, Refund, RefundBatch, Shop, TicketState
 from aftersales.order_import import ImportFileError, read_rows
 from aftersales.selectors import system_user
-from aftersales.services.tickets import DECIDE, WORK, _move, _record, require_in_shop
+from aftersales.services.ticket_events import ticket_event_record, ticket_move
+from aftersales.services.tickets import DECIDE, WORK, require_in_shop
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ def _record_send(refund_id: int, attempt: int, gateway: str, result: SendResult)
         refund.send_started_at = None
         refund.gateway = gateway
         refund.save(update_fields=["send_started_at", "gateway"])
-        _record(
+        ticket_event_record(
             ticket,
             system,
             "refund_queued",
@@ -170,7 +171,7 @@ def _record_status(
     elif answer.outcome == StatusOutcome.NOT_FOUND and in_flight:
         refund.send_started_at = None
         refund.save(update_fields=["send_started_at"])
-        _record(
+        ticket_event_record(
             ticket,
             system,
             "refund_send_lost",
@@ -188,7 +189,7 @@ def _record_status(
 def _sent(ticket, refund, by, *, gateway: str, reference: str, batch=None, at=None) -> None:
     refund.mark_sent(at=at or timezone.now(), gateway=gateway, reference=reference, batch=batch)
     refund.save()
-    _record(
+    ticket_event_record(
         ticket,
         by,
         "refund_sent",
@@ -203,9 +204,9 @@ def _confirmed(ticket, refund, by, *, at, reference: str = "", note: str = "") -
     refund.save()
     still_open = ticket.refunds.filter(status__in=OPEN_STATUSES).exclude(pk=refund.pk).exists()
     if ticket.state == TicketState.REFUNDING and not still_open:
-        _move(ticket, by, "refund_succeeded", ticket.confirm_refund, note=note, amount=refund.amount, at=at)
+        ticket_move(ticket, by, "refund_succeeded", ticket.confirm_refund, note=note, amount=refund.amount, at=at)
     else:
-        _record(ticket, by, "refund_confirmed", ticket.state, note=note, amount=refund.amount)
+        ticket_event_record(ticket, by, "refund_confirmed", ticket.state, note=note, amount=refund.amount)
 
 
 def _failed(ticket, refund, by, *, gateway: str, reason: str) -> None:
@@ -213,9 +214,9 @@ def _failed(ticket, refund, by, *, gateway: str, reason: str) -> None:
     refund.fail(gateway=gateway, reason=error)
     refund.save()
     if ticket.state == TicketState.REFUNDING:
-        _move(ticket, by, "refund_failed", ticket.fail_refund, note=error, amount=refund.amount, error=error)
+        ticket_move(ticket, by, "refund_failed", ticket.fail_refund, note=error, amount=refund.amount, error=error)
     else:
-        _record(ticket, by, "refund_failed", ticket.state, note=error, amount=refund.amount)
+        ticket_event_record(ticket, by, "refund_failed", ticket.state, note=error, amount=refund.amount)
 
 
 # --- the batch-refund file ------------------------------------------------------------------------------------------

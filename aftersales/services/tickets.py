@@ -50,6 +50,7 @@ from aftersales.services.refund_gate import (
     within_authority,
     wrong_state,
 )
+from aftersales.services.ticket_events import ticket_event_record, ticket_move
 
 logger = logging.getLogger(__name__)
 
@@ -153,26 +154,6 @@ def _require_note(note: str) -> str:
     return note
 
 
-def _record(ticket, by, action: str, from_state: str, *, note: str = "", amount=None) -> TicketEvent:
-    return TicketEvent.objects.create(
-        ticket=ticket,
-        actor=by,
-        action=action,
-        from_state=from_state,
-        to_state=ticket.state,
-        note=note,
-        amount=amount,
-    )
-
-
-def _move(ticket: AfterSalesTicket, by, action: str, transition, *, note: str = "", amount=None, **kwargs) -> None:
-    """Run a checked transition of a locked ticket, save it and write its event."""
-    from_state = ticket.state
-    transition(**kwargs)
-    ticket.save()
-    _record(ticket, by, action, from_state, note=note, amount=amount)
-
-
 # --- opening --------------------------------------------------------------------------------------------------------
 
 
@@ -240,7 +221,7 @@ def ticket_open_or_find(
                 deadline=now + timedelta(hours=response_hours),
                 sla_due=min(now + sla, now + timedelta(hours=response_hours)),
             )
-            _record(ticket, by, "opened", "", note=buyer_message, amount=amount)
+            ticket_event_record(ticket, by, "opened", "", note=buyer_message, amount=amount)
     except IntegrityError:
         # The same platform push arrived twice at once; the other one created it.
         if platform_ticket_id:
@@ -367,7 +348,9 @@ def approval_decide(*, approval: ApprovalRequest, by, approve: bool, note: str =
         note = _require_note(note)
         approval.decline(by=by, at=now, note=note)
         approval.save()
-        _move(ticket, by, "approval_declined", ticket.decline_approval, note=note, amount=approval.amount, message=note)
+        ticket_move(
+            ticket, by, "approval_declined", ticket.decline_approval, note=note, amount=approval.amount, message=note
+        )
         return approval
     refund_or_escalate(
         ticket,
@@ -402,7 +385,7 @@ def ticket_reject(*, ticket: AfterSalesTicket, by, note: str) -> AfterSalesTicke
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, WORK)
     _require_transition(ticket, ticket.reject)
-    _move(ticket, by, "rejected", ticket.reject, note=_require_note(note))
+    ticket_move(ticket, by, "rejected", ticket.reject, note=_require_note(note))
     return ticket
 
 
@@ -415,7 +398,7 @@ def ticket_agree_return(*, ticket: AfterSalesTicket, by, note: str = "") -> Afte
     _require_transition(ticket, ticket.agree_return)
     if ticket.order.goods_state != GoodsState.DELIVERED:
         raise ActionRefused("not_delivered", _("The buyer has not received the goods; nothing can be returned yet."))
-    _move(ticket, by, "return_agreed", ticket.agree_return, note=note)
+    ticket_move(ticket, by, "return_agreed", ticket.agree_return, note=note)
     return ticket
 
 
@@ -427,7 +410,7 @@ def ticket_resolve_by_replacement(*, ticket: AfterSalesTicket, by, kind: str, no
     if kind not in REPLACEMENT_KINDS:
         raise ActionRefused("invalid_kind", _("Choose reship or exchange."))
     _require_state(ticket, TicketState.REQUESTED)
-    _move(ticket, by, f"resolved_{kind}", ticket.resolve, note=note, kind=kind, at=timezone.now())
+    ticket_move(ticket, by, f"resolved_{kind}", ticket.resolve, note=note, kind=kind, at=timezone.now())
     return ticket
 
 
@@ -437,7 +420,7 @@ def ticket_withdraw(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSal
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, WORK)
     _require_transition(ticket, ticket.withdraw)
-    _move(ticket, by, "withdrawn", ticket.withdraw, note=note, at=timezone.now())
+    ticket_move(ticket, by, "withdrawn", ticket.withdraw, note=note, at=timezone.now())
     return ticket
 
 
@@ -447,7 +430,7 @@ def ticket_escalate_to_platform(*, ticket: AfterSalesTicket, by, note: str = "")
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, WORK)
     _require_transition(ticket, ticket.escalate_to_platform)
-    _move(ticket, by, "platform_review", ticket.escalate_to_platform, note=note)
+    ticket_move(ticket, by, "platform_review", ticket.escalate_to_platform, note=note)
     return ticket
 
 
@@ -476,7 +459,7 @@ def ticket_platform_ruling(
     if for_buyer:
         _owed_refund(ticket, door=RefundDoor.PLATFORM_RULING, by=by, action="ruled_for_buyer", note=note)
     else:
-        _move(ticket, by, "ruled_for_merchant", ticket.close, note=note, at=timezone.now())
+        ticket_move(ticket, by, "ruled_for_merchant", ticket.close, note=note, at=timezone.now())
     return ticket
 
 
@@ -486,7 +469,7 @@ def ticket_close(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesT
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, WORK)
     _require_state(ticket, TicketState.REJECTED)
-    _move(ticket, by, "closed", ticket.close, note=note, at=timezone.now())
+    ticket_move(ticket, by, "closed", ticket.close, note=note, at=timezone.now())
     return ticket
 
 
@@ -499,7 +482,7 @@ def ticket_add_note(*, ticket: AfterSalesTicket, by, note: str) -> AfterSalesTic
     if has_escalation_word(note) and not ticket.escalation_risk:
         ticket.escalation_risk = True
         ticket.save(update_fields=["escalation_risk", "updated_at"])
-    _record(ticket, by, "note", ticket.state, note=note)
+    ticket_event_record(ticket, by, "note", ticket.state, note=note)
     return ticket
 
 
@@ -515,7 +498,9 @@ def ticket_change_reason(*, ticket: AfterSalesTicket, by, reason: ReturnReason, 
     previous = ticket.reason
     ticket.reason = reason
     ticket.save(update_fields=["reason", "updated_at"])
-    _record(ticket, by, "reason_changed", ticket.state, note=f"{previous.code} → {reason.code}. {note}".strip())
+    ticket_event_record(
+        ticket, by, "reason_changed", ticket.state, note=f"{previous.code} → {reason.code}. {note}".strip()
+    )
     return ticket
 
 
@@ -524,7 +509,9 @@ def ticket_change_reason(*, ticket: AfterSalesTicket, by, reason: ReturnReason, 
 
 def _open_cutoff(ticket, by) -> CutOffRequest:
     cutoff = CutOffRequest.objects.create(ticket=ticket, shop_id=ticket.shop_id)
-    _move(ticket, by, "cutoff_requested", ticket.start_intercept, note=_("Packed: the warehouse is asked to hold it."))
+    ticket_move(
+        ticket, by, "cutoff_requested", ticket.start_intercept, note=_("Packed: the warehouse is asked to hold it.")
+    )
     return cutoff
 
 
@@ -566,7 +553,7 @@ def cutoff_mark_gone(*, cutoff: CutOffRequest, by, note: str = "") -> CutOffRequ
     cutoff.save()
     if ticket.state == TicketState.INTERCEPTING:
         message = note or _("Already shipped: the warehouse could not hold it.")
-        _move(
+        ticket_move(
             ticket,
             by,
             "cutoff_failed",
@@ -586,7 +573,7 @@ def ticket_start_intercept(*, ticket: AfterSalesTicket, by, note: str = "") -> A
     _require_transition(ticket, ticket.start_intercept)
     if ticket.order.goods_state != GoodsState.SHIPPED:
         raise ActionRefused("not_in_transit", _("Only a parcel on its way can be intercepted."))
-    _move(ticket, by, "intercept_requested", ticket.start_intercept, note=note)
+    ticket_move(ticket, by, "intercept_requested", ticket.start_intercept, note=note)
     return ticket
 
 
@@ -612,7 +599,7 @@ def ticket_intercept_failed(*, ticket: AfterSalesTicket, by, note: str = "") -> 
         message = note or _("The intercept failed; the parcel was delivered.")
     else:
         message = note or _("The intercept failed; the parcel is still on its way to the buyer.")
-    _move(
+    ticket_move(
         ticket,
         by,
         "intercept_failed",
@@ -687,7 +674,7 @@ def ticket_return_shipped(*, ticket: AfterSalesTicket, by, courier_code: str, tr
     tracking_number = normalise_tracking_number(tracking_number)
     if not tracking_number:
         raise ActionRefused("tracking_required", _("Enter the return's tracking number."))
-    _move(
+    ticket_move(
         ticket,
         by,
         "return_shipped",
@@ -705,7 +692,7 @@ def ticket_return_received(*, ticket: AfterSalesTicket, by) -> AfterSalesTicket:
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, HANDLE_RETURNS)
     _require_transition(ticket, ticket.receive_return)
-    _move(ticket, by, "return_received", ticket.receive_return)
+    ticket_move(ticket, by, "return_received", ticket.receive_return)
     return ticket
 
 
@@ -716,7 +703,7 @@ def ticket_inspection_passed(*, ticket: AfterSalesTicket, by, note: str = "") ->
     require_in_shop(by, ticket.shop, HANDLE_RETURNS)
     _require_state(ticket, TicketState.RECEIVED)
     if ticket.kind == TicketKind.EXCHANGE:
-        _move(ticket, by, "resolved_exchange", ticket.resolve, note=note, kind=ticket.kind, at=timezone.now())
+        ticket_move(ticket, by, "resolved_exchange", ticket.resolve, note=note, kind=ticket.kind, at=timezone.now())
     else:
         _owed_refund(ticket, door=RefundDoor.INSPECTION_PASSED, by=by, action="inspection_passed", note=note)
     return ticket
@@ -729,7 +716,7 @@ def ticket_flag_for_agent(*, ticket: AfterSalesTicket, by, note: str) -> AfterSa
     require_in_shop(by, ticket.shop, HANDLE_RETURNS if by.has_perm(HANDLE_RETURNS) else WORK)
     ticket.attention_note = _require_note(note)
     ticket.save(update_fields=["attention_note", "updated_at"])
-    _record(ticket, by, "flagged", ticket.state, note=ticket.attention_note)
+    ticket_event_record(ticket, by, "flagged", ticket.state, note=ticket.attention_note)
     return ticket
 
 
@@ -742,5 +729,5 @@ def ticket_record_early_replacement(*, ticket: AfterSalesTicket, by, note: str =
     if ticket.kind != TicketKind.EXCHANGE:
         raise ActionRefused("not_exchange", _("Only an exchange sends a replacement."))
     _require_state(ticket, TicketState.RETURN_IN_TRANSIT)
-    _record(ticket, by, "early_replacement", ticket.state, note=note)
+    ticket_event_record(ticket, by, "early_replacement", ticket.state, note=note)
     return ticket
