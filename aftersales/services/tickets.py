@@ -368,8 +368,9 @@ def approval_decide(*, approval: ApprovalRequest, by, approve: bool, note: str =
 
 
 def _owed_refund(ticket, *, door: RefundDoor, by, action: str, note: str) -> RefundDecision:
-    """The refund the rules owe once goods are safe, the parcel is lost or the platform ruled: the requested amount,
-    capped by what is left of the order, through the gate (which says on whose authority it is paid)."""
+    """The refund the rules owe once goods are safe, the parcel is lost or the platform ruled (or that an agent pays
+    before the courier answers): the requested amount, capped by what is left of the order, through the gate (which
+    says on whose authority it is paid)."""
     amount = min(ticket.requested_amount or ticket.order.refundable_amount, ticket.order.refundable_amount)
     if amount <= 0:
         raise ActionRefused("over_paid", _("Nothing of this order is left to refund."))
@@ -629,16 +630,8 @@ def ticket_refund_while_intercepting(*, ticket: AfterSalesTicket, by, note: str 
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, WORK)
     _require_state(ticket, TicketState.INTERCEPTING)
-    amount = min(ticket.requested_amount or ticket.order.refundable_amount, ticket.order.refundable_amount)
-    if amount <= 0:
-        raise ActionRefused("over_paid", _("Nothing of this order is left to refund."))
-    decision = refund_or_escalate(
-        ticket,
-        door=RefundDoor.REFUND_BEFORE_INTERCEPT,
-        by=by,
-        amount=amount,
-        action="refund_before_intercept",
-        note=note,
+    decision = _owed_refund(
+        ticket, door=RefundDoor.REFUND_BEFORE_INTERCEPT, by=by, action="refund_before_intercept", note=note
     )
     return decision.refund
 
