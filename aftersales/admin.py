@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from aftersales.admin_paging import CappedCountAdminMixin
-from aftersales.admin_scoping import ShopScopedAdminMixin
+from aftersales.admin_scoping import ReadOnlyInline, ShopScopedAdminMixin
 from aftersales.errors import ActionRefused
 from aftersales.forms import OrderImportForm
 from aftersales.models import Order, OrderCorrection, OrderEvent, OrderLine, Platform, Shop, ShopEvent
@@ -171,11 +171,10 @@ def setting_value_display(field: str, text: str) -> str:
     return text
 
 
-class ShopEventInline(admin.TabularInline):
+class ShopEventInline(ReadOnlyInline):
     """The shop's settings history: who changed which setting when, old → new."""
 
     model = ShopEvent
-    extra = 0
     fields = ["at", "actor", "setting", "old", "new"]
     readonly_fields = fields
     verbose_name_plural = gettext_lazy("settings history")
@@ -197,15 +196,6 @@ class ShopEventInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Shop)
@@ -317,12 +307,11 @@ def _changes_table(changes: dict):
     return format_html_join(mark_safe("<br>"), "{}: {} → {}", rows)  # noqa: S308 - a constant separator
 
 
-class OrderEventInline(admin.TabularInline):
+class OrderEventInline(ReadOnlyInline):
     """The order's trail: every correction, old → new, with its reason and who confirmed it."""
 
     model = OrderEvent
     fk_name = "order"
-    extra = 0
     fields = ["at", "actor", "action", "changes_display", "reason", "confirmed_by"]
     readonly_fields = fields
     verbose_name_plural = gettext_lazy("corrections and updates")
@@ -333,15 +322,6 @@ class OrderEventInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor", "confirmed_by")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class OrderCorrectionInline(OrderEventInline):

@@ -72,6 +72,19 @@ class ShopScopedAdminMixin:
         return self.get_queryset(request).filter(pk=obj.pk).exists()
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """Related rows (a ticket's, an order's, a shop's), shown and never edited: only the services change them."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 class ReadOnlyAdminMixin:
     """Rows that only services write: nobody adds, edits or deletes them here."""
 

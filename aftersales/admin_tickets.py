@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from aftersales.admin_paging import CappedCountAdminMixin
-from aftersales.admin_scoping import ShopScopedAdminMixin
+from aftersales.admin_scoping import ReadOnlyInline, ShopScopedAdminMixin
 from aftersales.errors import ActionRefused
 from aftersales.gateways import BatchFileGateway
 from aftersales.models import (
@@ -147,19 +147,6 @@ EVENT_LABELS = {
 
 def _state_label(value: str) -> str:
     return TicketState(value).label if value in TicketState.values else value
-
-
-class ReadOnlyInline(admin.TabularInline):
-    """A ticket's related rows, shown and never edited: they change only through the services."""
-
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class TicketEventInline(ReadOnlyInline):
