@@ -19,7 +19,6 @@ from django.utils.translation import gettext_lazy
 
 from aftersales.admin_paging import CappedCountAdminMixin
 from aftersales.admin_scoping import ReadOnlyInline, ShopScopedAdminMixin
-from aftersales.errors import ActionRefused
 from aftersales.forms import OrderImportForm
 from aftersales.models import Order, OrderCorrection, OrderEvent, OrderLine, Platform, Shop, ShopEvent
 from aftersales.order_export import orders_to_xlsx
@@ -38,6 +37,7 @@ from aftersales.services.shops import (
     shop_settings_check,
     shop_update_settings,
 )
+from desk.errors import ActionRefused
 
 IMPORT_TOKEN_SALT = "aftersales.order-import"  # noqa: S105 - a signing namespace, not a secret
 IMPORT_TOKEN_MAX_AGE_SECONDS = 3600

@@ -21,7 +21,6 @@ from django.utils.translation import gettext_lazy
 
 from aftersales.admin_paging import CappedCountAdminMixin
 from aftersales.admin_scoping import ReadOnlyInline, ShopScopedAdminMixin
-from aftersales.errors import ActionRefused
 from aftersales.gateways import BatchFileGateway
 from aftersales.models import (
     OPEN_TICKET_STATES,
@@ -47,6 +46,7 @@ from aftersales.services import (
 from aftersales.services.tickets import normalise_tracking_number
 from aftersales.ticket_actions import REMEDY_LADDER, offered_actions, perform
 from aftersales.ticket_links import links_for
+from desk.errors import ActionRefused
 
 BATCH_REFUND_LIMIT = 200
 

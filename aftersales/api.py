@@ -19,8 +19,6 @@ from rest_framework.response import Response
 
 from aftersales import services
 from aftersales.api_support import IDEMPOTENCY_HEADER, CodeRelatedField, TextField, idempotent
-from aftersales.errors import ActionRefused
-from aftersales.input_checks import max_length_of
 from aftersales.models import (
     AfterSalesTicket,
     ApprovalRequest,
@@ -35,6 +33,8 @@ from aftersales.models import (
 from aftersales.order_import import ORDER_FIELDS, PlannedOrder, plan_order_import
 from aftersales.selectors import approvals_for_user, orders_for_user, shops_for_user, tickets_for_user
 from aftersales.ticket_actions import ACTIONS_BY_NAME, NOTE_MAX_LENGTH, TEXT_LIMITS, offered_actions, perform
+from desk.errors import ActionRefused
+from desk.input_checks import max_length_of
 
 
 class CanViewModel(permissions.BasePermission):

@@ -13,9 +13,9 @@ from rest_framework.views import APIView
 
 from aftersales import douyin_push
 from aftersales.api_parsers import api_input_error
-from aftersales.errors import ActionRefused
-from aftersales.input_checks import InputRejected, read_body
 from aftersales.services.marketplace import douyin_push_apply
+from desk.errors import ActionRefused
+from desk.input_checks import InputRejected, read_body
 
 
 class RawBodyParser(BaseParser):

@@ -1,4 +1,4 @@
-"""The API's request parsers (REST_FRAMEWORK's DEFAULT_PARSER_CLASSES), through aftersales.input_checks. A module
+"""The API's request parsers (REST_FRAMEWORK's DEFAULT_PARSER_CLASSES), through desk.input_checks. A module
 of its own: DRF imports it while its views are being defined, so it may import only DRF's parsers and exceptions."""
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, parsers, status
 
-from aftersales.input_checks import InputRejected, loads_json, read_body
+from desk.input_checks import InputRejected, loads_json, read_body
 
 
 class PayloadTooLarge(exceptions.APIException):

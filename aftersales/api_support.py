@@ -31,9 +31,9 @@ from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import exception_handler
 
 from aftersales.api_parsers import PayloadTooLarge, api_input_error
-from aftersales.errors import ActionRefused
-from aftersales.input_checks import InputRejected, clean_text, echo, safe_text
 from aftersales.models import ApiIdempotencyKey
+from desk.errors import ActionRefused
+from desk.input_checks import InputRejected, clean_text, echo, safe_text
 
 logger = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from aftersales.errors import ActionRefused
-from aftersales.input_checks import InputRejected, clean_text, echo, loads_json, max_length_of
 from aftersales.models import AfterSalesTicket, Order, Shop, TicketKind
+from desk.errors import ActionRefused
+from desk.input_checks import InputRejected, clean_text, echo, loads_json, max_length_of
 
 TAG_CREATED = "200"
 TAG_RETURN_SHIPPED = "203"

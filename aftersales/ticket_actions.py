@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from aftersales import services
-from aftersales.errors import ActionRefused
-from aftersales.input_checks import InputRejected, clean_text, max_length_of
 from aftersales.models import AfterSalesTicket, GoodsState, PlatformRuling, Refund, ReturnReason, TicketState
+from desk.errors import ActionRefused
+from desk.input_checks import InputRejected, clean_text, max_length_of
 
 S = TicketState
 

@@ -59,7 +59,7 @@ UNREADABLE_INPUT = (RecursionError, UnicodeError, DataError)
 class RefuseUnstorableInputMiddleware:
     """A query string with a NUL character is refused (400) before any view runs: no search, filter or autocomplete
     can store or compare it (PostgreSQL refuses NUL in text), and no page needs it. Forms, API bodies and pushes are
-    checked field by field (aftersales.input_checks); as the last line only, an error that such input causes deeper
+    checked field by field (desk.input_checks); as the last line only, an error that such input causes deeper
     down (a database refusing a value, a recursion, an encoding error) is answered 400 instead of 500, and logged.
     """
 

@@ -294,7 +294,7 @@ GROUP_ROBOT_TRANSPORT = env_str("GROUP_ROBOT_TRANSPORT", "logistics.robots.HttpR
 
 ORDER_IMPORT_MAX_BYTES = env_int("ORDER_IMPORT_MAX_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
-# The largest body a form, an API call or a marketplace push may send (aftersales.input_checks.read_body); bigger
+# The largest body a form, an API call or a marketplace push may send (desk.input_checks.read_body); bigger
 # ones are answered 413. Files (evidence, imports) stream past it and have their own limits above.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2621440)
 
@@ -335,7 +335,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "aftersales.api_support.DeskAutoSchema",
-    # DRF's parsers through aftersales.input_checks: a size limit (413), bounded JSON nesting, no NUL or lone
+    # DRF's parsers through desk.input_checks: a size limit (413), bounded JSON nesting, no NUL or lone
     # surrogate in any string.
     "DEFAULT_PARSER_CLASSES": [
         "aftersales.api_parsers.StrictJSONParser",

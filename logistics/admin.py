@@ -19,9 +19,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from aftersales.admin_scoping import AccessibleShopFilter, ReadOnlyAdminMixin, ShopScopedAdminMixin
-from aftersales.errors import ActionRefused
-from aftersales.input_checks import InputRejected, clean_text, echo
 from aftersales.selectors import shops_for_user
+from desk.errors import ActionRefused
+from desk.input_checks import InputRejected, clean_text, echo
 from logistics.admin_inlines import EventInline
 from logistics.models import (
     Courier,

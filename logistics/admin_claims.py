@@ -22,8 +22,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from aftersales.admin_scoping import ReadOnlyAdminMixin, ShopScopedAdminMixin
-from aftersales.errors import ActionRefused
 from aftersales.money import YuanSum
+from desk.errors import ActionRefused
 from logistics.admin_inlines import EventInline
 from logistics.claims_sheet import (
     MAX_BYTES,

@@ -18,11 +18,11 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from aftersales.errors import ActionRefused
 from aftersales.models import ZERO
 from aftersales.selectors import shops_for_user
 from aftersales.services import parse_amount
 from aftersales.spreadsheets import sheet_append
+from desk.errors import ActionRefused
 from logistics.models import ClaimCause, ClaimRemedy, Courier, CourierClaim
 from logistics.services.claims import ClaimSettlementRow, claim_settlement_check
 

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftersales.input_checks import InputRejected, loads_json
 from aftersales.services.tickets import normalise_tracking_number
+from desk.input_checks import InputRejected, loads_json
 from logistics.models import TrackingStatus
 from logistics.services import Scan
 

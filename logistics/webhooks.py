@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from aftersales.input_checks import InputRejected, read_body
+from desk.input_checks import InputRejected, read_body
 from logistics.models import Courier, TrackingAccount, TrackingProvider
 from logistics.services import IngestResult, Scan, tracking_ingest
 from logistics.tracking_formats import (

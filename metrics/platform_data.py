@@ -24,7 +24,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftersales.input_checks import CleanCharField
 from aftersales.models import Shop
 from aftersales.order_import import (
     DATETIME_FORMATS,
@@ -33,6 +32,7 @@ from aftersales.order_import import (
     _normalise_header,
     read_rows,
 )
+from desk.input_checks import CleanCharField
 from metrics.definitions import CHINA
 from metrics.models import ChatSession, ProductReview, ProductScore
 

@@ -12,7 +12,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
-from aftersales.errors import ActionRefused
+from desk.errors import ActionRefused
 
 # MIME type → (kind, extension we store it under)
 ACCEPTED = {

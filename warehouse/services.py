@@ -11,10 +11,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales import services as aftersales_services
-from aftersales.errors import ActionRefused
 from aftersales.models import AfterSalesTicket, GoodsState, TicketKind, TicketState
 from aftersales.selectors import system_user, user_works_in_shop
 from aftersales.services.tickets import HANDLE_RETURNS, WORK, normalise_tracking_number, require_in_shop
+from desk.errors import ActionRefused
 from warehouse.evidence import check_evidence_upload
 from warehouse.models import EarlyExchange, EarlyExchangeRule, Evidence, Inspection, InspectionLine, ReturnParcel
 from warehouse.selectors import return_tickets_awaiting_scan

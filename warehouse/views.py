@@ -17,11 +17,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from aftersales.desk_pages import permission_any, render_page
-from aftersales.errors import ActionRefused
 from aftersales.models import CutOffRequest, TicketKind
 from aftersales.selectors import shops_for_user, unconfirmed_refunds
 from aftersales.services import cutoff_confirm_hold, cutoff_mark_gone
 from aftersales.services.tickets import HANDLE_RETURNS, WORK
+from desk.errors import ActionRefused
 from warehouse.forms import InspectionForm, ScanForm, UnexpectedParcelForm
 from warehouse.models import Evidence, Inspection, ReturnParcel
 from warehouse.selectors import (

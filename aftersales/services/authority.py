@@ -19,9 +19,9 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from aftersales import roles
-from aftersales.errors import ActionRefused
 from aftersales.models import ZERO, AuthorityGrantEvent, RefundAuthority, Shop
 from aftersales.selectors import refund_authority_for, user_works_in_shop
+from desk.errors import ActionRefused
 
 ADD = "aftersales.add_refundauthority"
 CHANGE = "aftersales.change_refundauthority"

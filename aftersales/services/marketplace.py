@@ -7,10 +7,10 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from aftersales import douyin_push
-from aftersales.errors import ActionRefused
 from aftersales.models import AfterSalesTicket, Order, Platform, ReturnReason, Shop, TicketState
 from aftersales.selectors import system_user
 from aftersales.services.tickets import ticket_open_or_find, ticket_return_shipped, ticket_withdraw
+from desk.errors import ActionRefused
 
 
 @dataclass

@@ -12,7 +12,6 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
-from aftersales.errors import ActionRefused
 from aftersales.lock_objects import order_correction_for_update, order_for_update
 from aftersales.models import (
     ZERO,
@@ -36,6 +35,7 @@ from aftersales.order_import import (
 )
 from aftersales.selectors import SHOP_PERMISSION
 from aftersales.services.tickets import require_in_shop
+from desk.errors import ActionRefused
 
 # What a supervisor may correct on an order (the platform's figures and the fulfilment data), always with a reason.
 CORRECTABLE_FIELDS = ("paid_amount", "packed_at", "shipped_at", "delivered_at", "courier_code", "tracking_number")

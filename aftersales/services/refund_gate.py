@@ -25,7 +25,6 @@ from django.utils.translation import gettext_lazy
 from django_fsm import can_proceed
 
 from aftersales import lock_objects
-from aftersales.errors import ActionRefused
 from aftersales.models import (
     ZERO,
     AfterSalesTicket,
@@ -39,6 +38,7 @@ from aftersales.models import (
 from aftersales.money import to_yuan
 from aftersales.selectors import authority_used, authority_used_by_orders, refund_authority_for, system_user
 from aftersales.services.ticket_events import ticket_move
+from desk.errors import ActionRefused
 
 
 class RefundDoor(models.TextChoices):

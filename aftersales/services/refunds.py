@@ -22,7 +22,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales import lock_objects
-from aftersales.errors import ActionRefused
 from aftersales.gateways import (
     BatchFileGateway,
     RefundGatewayUnavailable,
@@ -37,6 +36,7 @@ from aftersales.order_import import ImportFileError, read_rows
 from aftersales.selectors import system_user
 from aftersales.services.ticket_events import ticket_event_record, ticket_move
 from aftersales.services.tickets import DECIDE, WORK, require_in_shop
+from desk.errors import ActionRefused
 
 logger = logging.getLogger(__name__)
 

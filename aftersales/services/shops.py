@@ -12,10 +12,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftersales.errors import ActionRefused
 from aftersales.lock_objects import shop_for_update
 from aftersales.models import MAX_SETTING_HOURS, MAX_SETTING_MINUTES, ZERO, Shop, ShopEvent
 from aftersales.selectors import user_works_in_shop
+from desk.errors import ActionRefused
 
 # Managers hold it (migration 0003); agents and supervisors only read the shop.
 CHANGE_SHOP = "aftersales.change_shop"

@@ -26,7 +26,6 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftersales.errors import ActionRefused
 from aftersales.gateways import RefundGatewayUnavailable
 from aftersales.models import (
     AfterSalesTicket,
@@ -43,6 +42,7 @@ from aftersales.selectors import system_user
 from aftersales.services.refund_gate import refunds_start_automatic
 from aftersales.services.refunds import refund_execute, refund_settle
 from aftersales.services.tickets import AutoRuleOutcome, ticket_apply_auto_rules
+from desk.errors import ActionRefused
 
 logger = logging.getLogger(__name__)
 

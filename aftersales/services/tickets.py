@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
 from aftersales import lock_objects
-from aftersales.errors import ActionRefused
 from aftersales.models import (
     ZERO,
     AfterSalesTicket,
@@ -51,6 +50,7 @@ from aftersales.services.refund_gate import (
     wrong_state,
 )
 from aftersales.services.ticket_events import ticket_event_record, ticket_move
+from desk.errors import ActionRefused
 
 logger = logging.getLogger(__name__)
 

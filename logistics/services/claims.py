@@ -9,10 +9,10 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftersales.errors import ActionRefused
 from aftersales.models import ZERO, AfterSalesTicket, Refund, TicketKind, TicketState
 from aftersales.selectors import system_user
 from aftersales.services.tickets import require_in_shop
+from desk.errors import ActionRefused
 from logistics.models import (
     ClaimCause,
     ClaimRemedy,

@@ -11,10 +11,10 @@ from django.utils.translation import gettext as _
 
 from aftersales import lock_objects
 from aftersales import services as aftersales
-from aftersales.errors import ActionRefused
 from aftersales.models import AfterSalesTicket, TicketKind, TicketState
 from aftersales.selectors import is_system_user, system_user
 from aftersales.services.tickets import require_in_shop
+from desk.errors import ActionRefused
 from logistics.models import (
     ClaimCause,
     ClaimRemedy,

@@ -11,10 +11,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales import services as aftersales
-from aftersales.errors import ActionRefused
 from aftersales.models import Order
 from aftersales.selectors import system_user
 from aftersales.services.tickets import normalise_tracking_number, require_in_shop
+from desk.errors import ActionRefused
 from logistics.models import (
     Courier,
     CourierAgreement,

@@ -8,9 +8,9 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from aftersales import roles
-from aftersales.errors import ActionRefused
 from aftersales.models import AuthorityGrantEvent, RefundAuthority
 from aftersales.services.authority import refund_authority_grant, refund_authority_revoke
+from desk.errors import ActionRefused
 from tests.factories import ShopFactory, grant_authority, make_staff
 
 pytestmark = pytest.mark.django_db

@@ -12,11 +12,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from aftersales import roles
-from aftersales.errors import ActionRefused
 from aftersales.models import Order, OrderCorrection, OrderEvent, OrderLine
 from aftersales.order_export import spreadsheet_time
 from aftersales.order_import import plan_order_import, read_rows
 from aftersales.services.orders import order_correct, order_correction_decide, order_import_apply
+from desk.errors import ActionRefused
 from tests.aftersales.test_order_import import HEADER, csv_bytes
 from tests.factories import OrderFactory, OrderLineFactory, ShopFactory, make_staff, open_ticket
 

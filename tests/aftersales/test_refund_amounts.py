@@ -12,9 +12,9 @@ from django.utils import translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aftersales.errors import ActionRefused
 from aftersales.models import AfterSalesTicket, ApprovalRequest, Order, Refund, TicketEvent, TicketState
 from aftersales.services import approval_decide, parse_amount, ticket_approve_refund, ticket_request_approval
+from desk.errors import ActionRefused
 from tests.factories import ShopFactory, delivered_order, grant_authority, make_staff, open_ticket
 
 pytestmark = pytest.mark.django_db

@@ -9,10 +9,10 @@ from django.contrib.auth.models import Group
 from django.db import IntegrityError, connection
 from django.db.models import Sum
 
-from aftersales.errors import ActionRefused
 from aftersales.models import ZERO, AfterSalesTicket, ApprovalRequest, Order, Refund, TicketEvent, TicketState
 from aftersales.selectors import system_user
 from aftersales.services import approval_decide, ticket_approve_refund, ticket_request_approval
+from desk.errors import ActionRefused
 from tests.factories import ShopFactory, delivered_order, grant_authority, make_staff, open_ticket
 
 pytestmark = pytest.mark.slow

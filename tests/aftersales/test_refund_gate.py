@@ -18,7 +18,6 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from aftersales.errors import ActionRefused
 from aftersales.models import AfterSalesTicket, ApprovalRequest, Refund, TicketKind, TicketState
 from aftersales.selectors import system_user
 from aftersales.services import (
@@ -33,6 +32,7 @@ from aftersales.services import (
 )
 from aftersales.services.refund_gate import RefundDoor
 from aftersales.services.sweeps import refund_sweep_run
+from desk.errors import ActionRefused
 from logistics.models import InterceptRequest
 from logistics.services import intercept_request, lost_parcel_remedy, shipments_declare_lost
 from tests.factories import OrderFactory, ShopFactory, delivered_order, grant_authority, make_staff, open_ticket

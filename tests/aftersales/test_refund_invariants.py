@@ -19,7 +19,6 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
-from aftersales.errors import ActionRefused
 from aftersales.gateways import SendOutcome, SendResult, StatusOutcome, StatusResult
 from aftersales.models import (
     OPEN_TICKET_STATES,
@@ -43,6 +42,7 @@ from aftersales.services import (
     ticket_request_approval,
     ticket_withdraw,
 )
+from desk.errors import ActionRefused
 from tests.factories import OrderFactory, ShopFactory, delivered_order, grant_authority, make_staff, reason
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]

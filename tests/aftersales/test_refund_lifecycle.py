@@ -14,7 +14,6 @@ from django.utils import timezone, translation
 from openpyxl import Workbook, load_workbook
 
 from aftersales import roles
-from aftersales.errors import ActionRefused
 from aftersales.models import AfterSalesTicket, Refund, RefundBatch, TicketEvent, TicketState
 from aftersales.selectors import unconfirmed_refunds
 from aftersales.services import (
@@ -23,6 +22,7 @@ from aftersales.services import (
     refund_batch_results_import,
     refund_execute,
 )
+from desk.errors import ActionRefused
 from tests.factories import OrderFactory, ShopFactory, confirm_refund, make_staff, open_ticket
 
 S = TicketState

@@ -11,11 +11,11 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from aftersales import roles
-from aftersales.errors import ActionRefused
 from aftersales.models import AfterSalesTicket, Platform, Shop, ShopEvent
 from aftersales.services import shop_update_settings
 from aftersales.services.shops import SHOP_SETTINGS_FIELDS, SettingRefused
 from aftersales.services.sweeps import refund_sweep_run
+from desk.errors import ActionRefused
 from tests.factories import OrderFactory, ShopFactory, make_staff, open_ticket
 
 pytestmark = pytest.mark.django_db

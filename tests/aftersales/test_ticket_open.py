@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from aftersales.errors import ActionRefused
 from aftersales.models import (
     AfterSalesTicket,
     CutOffRequest,
@@ -18,6 +17,7 @@ from aftersales.models import (
 )
 from aftersales.selectors import system_user
 from aftersales.services import ticket_add_note, ticket_open
+from desk.errors import ActionRefused
 from tests.factories import (
     OrderFactory,
     confirm_refund,

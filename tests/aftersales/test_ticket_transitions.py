@@ -11,7 +11,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Sum
 from django.utils import timezone, translation
 
-from aftersales.errors import ActionRefused
 from aftersales.gateways import RefundGatewayUnavailable, SendOutcome, SendResult
 from aftersales.models import (
     AfterSalesTicket,
@@ -50,6 +49,7 @@ from aftersales.services import (
     ticket_start_intercept,
     ticket_withdraw,
 )
+from desk.errors import ActionRefused
 from tests.factories import (
     OrderFactory,
     ShopFactory,

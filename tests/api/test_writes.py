@@ -11,7 +11,6 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from aftersales.errors import ActionRefused
 from aftersales.models import (
     AfterSalesTicket,
     ApiIdempotencyKey,
@@ -25,6 +24,7 @@ from aftersales.models import (
 )
 from aftersales.services.housekeeping import idempotency_keys_purge
 from aftersales.services.orders import order_correction_decide
+from desk.errors import ActionRefused
 from tests.api.test_foundation import authorised
 from tests.factories import ShopFactory, delivered_order, grant_authority, make_staff, open_ticket, shipped_order
 from tests.logistics.parcels import parcel

@@ -8,8 +8,8 @@ import pytest
 import time_machine
 from django.utils import translation
 
-from aftersales.errors import ActionRefused
 from aftersales.services import shop_assign_user
+from desk.errors import ActionRefused
 from logistics.claims_sheet import SheetFileError, claims_for_sheet, claims_to_xlsx, read_settlement
 from logistics.models import CourierClaim, LogisticsEvent
 from logistics.services import ClaimSettlementRow, ClaimSettlementSummary, claims_apply_settlement

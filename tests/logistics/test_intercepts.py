@@ -8,10 +8,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from aftersales.errors import ActionRefused
 from aftersales.models import ApprovalRequest, Order, Refund, TicketKind, TicketState
 from aftersales.services import cutoff_mark_gone
 from aftersales.ticket_actions import offered_actions, perform
+from desk.errors import ActionRefused
 from logistics.models import CourierClaim, InterceptRequest, LogisticsEvent, RobotMessage, Shipment
 from logistics.services import (
     Scan,

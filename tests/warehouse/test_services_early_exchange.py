@@ -10,10 +10,10 @@ import pytest
 from django.db.models import Max
 from django.utils import translation
 
-from aftersales.errors import ActionRefused
 from aftersales.models import AfterSalesTicket, Refund, TicketEvent, TicketKind, TicketState
 from aftersales.selectors import system_user
 from aftersales.services import ticket_agree_return, ticket_return_shipped
+from desk.errors import ActionRefused
 from tests.factories import OrderLineFactory, ShopFactory, delivered_order, make_staff, open_ticket
 from warehouse.models import EarlyExchange, ReturnParcel
 from warehouse.services import (

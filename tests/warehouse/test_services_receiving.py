@@ -8,7 +8,6 @@ import pytest
 from django.db.models import Max
 from django.utils import translation
 
-from aftersales.errors import ActionRefused
 from aftersales.models import AfterSalesTicket, TicketEvent, TicketKind, TicketState
 from aftersales.selectors import system_user
 from aftersales.services import (
@@ -19,6 +18,7 @@ from aftersales.services import (
     ticket_return_received,
     ticket_return_shipped,
 )
+from desk.errors import ActionRefused
 from tests.factories import ShopFactory, delivered_order, make_staff, open_ticket
 from warehouse.models import ReturnParcel
 from warehouse.services import (
