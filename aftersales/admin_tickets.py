@@ -43,10 +43,10 @@ from aftersales.services import (
     ticket_approve_refund,
     ticket_open,
 )
-from aftersales.services.tickets import normalise_tracking_number
 from aftersales.ticket_actions import REMEDY_LADDER, offered_actions, perform
 from aftersales.ticket_links import links_for
 from desk.errors import ActionRefused
+from desk.input_checks import normalise_tracking_number
 
 BATCH_REFUND_LIMIT = 200
 

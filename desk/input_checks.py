@@ -172,3 +172,8 @@ class CleanCharField(forms.CharField):
             return clean_text(value, max_length=None, multiline=self.multiline)
         except InputRejected as rejected:
             raise forms.ValidationError(rejected.message, code="invalid") from None
+
+
+def normalise_tracking_number(raw: str) -> str:
+    # Scanners add spaces or lower-case letters depending on their keyboard layout; waybill numbers have neither.
+    return "".join((raw or "").split()).upper()

@@ -17,8 +17,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftersales.services.tickets import normalise_tracking_number
-from desk.input_checks import InputRejected, loads_json
+from desk.input_checks import InputRejected, loads_json, normalise_tracking_number
 from logistics.models import TrackingStatus
 from logistics.services import Scan
 

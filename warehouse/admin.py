@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from aftersales.admin_scoping import ReadOnlyAdminMixin, ShopScopedAdminMixin
 from aftersales.selectors import tickets_for_user
-from aftersales.services.tickets import WORK
+from desk.access import WORK
 from desk.errors import ActionRefused
 from warehouse.models import EarlyExchange, EarlyExchangeRule, Evidence, Inspection, InspectionLine, ReturnParcel
 from warehouse.services import (

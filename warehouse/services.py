@@ -13,8 +13,9 @@ from django.utils.translation import gettext as _
 from aftersales import services as aftersales_services
 from aftersales.models import AfterSalesTicket, GoodsState, TicketKind, TicketState
 from aftersales.selectors import system_user, user_works_in_shop
-from aftersales.services.tickets import HANDLE_RETURNS, WORK, normalise_tracking_number, require_in_shop
+from desk.access import HANDLE_RETURNS, WORK, require_in_shop
 from desk.errors import ActionRefused
+from desk.input_checks import normalise_tracking_number
 from warehouse.evidence import check_evidence_upload
 from warehouse.models import EarlyExchange, EarlyExchangeRule, Evidence, Inspection, InspectionLine, ReturnParcel
 from warehouse.selectors import return_tickets_awaiting_scan

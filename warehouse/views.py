@@ -20,7 +20,7 @@ from aftersales.desk_pages import permission_any, render_page
 from aftersales.models import CutOffRequest, TicketKind
 from aftersales.selectors import shops_for_user, unconfirmed_refunds
 from aftersales.services import cutoff_confirm_hold, cutoff_mark_gone
-from aftersales.services.tickets import HANDLE_RETURNS, WORK
+from desk.access import HANDLE_RETURNS, WORK
 from desk.errors import ActionRefused
 from warehouse.forms import InspectionForm, ScanForm, UnexpectedParcelForm
 from warehouse.models import Evidence, Inspection, ReturnParcel

@@ -33,8 +33,7 @@ from aftersales.order_import import (
     below_refunded_message,
     line_changes,
 )
-from aftersales.selectors import SHOP_PERMISSION
-from aftersales.services.tickets import require_in_shop
+from desk.access import SHOP_PERMISSION, require_in_shop
 from desk.errors import ActionRefused
 
 # What a supervisor may correct on an order (the platform's figures and the fulfilment data), always with a reason.

@@ -35,7 +35,7 @@ from aftersales.models import ZERO, AfterSalesTicket, Refund, RefundBatch, Shop,
 from aftersales.order_import import ImportFileError, read_rows
 from aftersales.selectors import system_user
 from aftersales.services.ticket_events import ticket_event_record, ticket_move
-from aftersales.services.tickets import DECIDE, WORK, require_in_shop
+from desk.access import DECIDE, WORK, require_in_shop
 from desk.errors import ActionRefused
 
 logger = logging.getLogger(__name__)

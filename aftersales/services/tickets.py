@@ -3,7 +3,7 @@
 Every service here runs in one transaction: it locks the ticket (lock_objects), checks who acts and the rule,
 calls the ticket's transition, saves, writes the TicketEvent, and queues outside work (the refund gateway) on
 commit. A refusal raises ActionRefused before anything is written or inside the transaction, so nothing stays.
-`by` is the person or the system user (selectors.system_user) on whose behalf the change is made.
+`by` is the person or the system user (desk.access.system_user) on whose behalf the change is made.
 """
 
 import logging
@@ -50,7 +50,9 @@ from aftersales.services.refund_gate import (
     wrong_state,
 )
 from aftersales.services.ticket_events import ticket_event_record, ticket_move
+from desk.access import CONFIRM_CUTOFF, DECIDE, HANDLE_RETURNS, OPEN, WORK, require_in_shop
 from desk.errors import ActionRefused
+from desk.input_checks import normalise_tracking_number
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +61,6 @@ MAX_AMOUNT = Decimal("9999999999.99")
 THOUSANDS_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 RETURN_KINDS = {TicketKind.RETURN_REFUND, TicketKind.EXCHANGE}
 REPLACEMENT_KINDS = {TicketKind.RESHIP, TicketKind.EXCHANGE}
-WORK = "aftersales.work_ticket"
-OPEN = "aftersales.add_aftersalesticket"
-DECIDE = "aftersales.decide_approvalrequest"
-HANDLE_RETURNS = "aftersales.handle_returns"
-CONFIRM_CUTOFF = "aftersales.confirm_cutoffrequest"
 
 
 # --- input checks ---------------------------------------------------------------------------------------------------
@@ -109,17 +106,6 @@ def has_escalation_word(*texts: str) -> bool:
     return any(word in text for text in texts if text for word in words)
 
 
-def require_in_shop(by, shop, permission: str) -> None:
-    """Refuse unless `by` holds `permission` and works in `shop`; the system user always may. Every app's
-    services check their actor with this."""
-    if is_system_user(by):
-        return
-    if not by.is_active or not by.has_perm(permission):
-        raise ActionRefused("not_permitted", _("Your role does not allow this."))
-    if not user_works_in_shop(by, shop.pk):
-        raise ActionRefused("other_shop", _("You are not assigned to the shop “%(shop)s”.") % {"shop": shop.name})
-
-
 def _require_assigned(by, shop) -> None:
     """For facts whose recorder the calling app has already checked (a courier's answer): only that `by` works in
     the shop."""
@@ -129,11 +115,6 @@ def _require_assigned(by, shop) -> None:
         raise ActionRefused("not_permitted", _("Your role does not allow this."))
     if not user_works_in_shop(by, shop.pk):
         raise ActionRefused("other_shop", _("You are not assigned to the shop “%(shop)s”.") % {"shop": shop.name})
-
-
-def normalise_tracking_number(raw: str) -> str:
-    # Scanners add spaces or lower-case letters depending on their keyboard layout; waybill numbers have neither.
-    return "".join((raw or "").split()).upper()
 
 
 def _require_transition(ticket: AfterSalesTicket, transition) -> None:

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.models import ZERO, AfterSalesTicket, Refund, TicketKind, TicketState
 from aftersales.selectors import system_user
-from aftersales.services.tickets import require_in_shop
+from desk.access import require_in_shop
 from desk.errors import ActionRefused
 from logistics.models import (
     ClaimCause,

@@ -13,7 +13,7 @@ from aftersales import lock_objects
 from aftersales import services as aftersales
 from aftersales.models import AfterSalesTicket, TicketKind, TicketState
 from aftersales.selectors import is_system_user, system_user
-from aftersales.services.tickets import require_in_shop
+from desk.access import require_in_shop
 from desk.errors import ActionRefused
 from logistics.models import (
     ClaimCause,

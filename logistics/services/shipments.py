@@ -13,8 +13,9 @@ from django.utils.translation import gettext as _
 from aftersales import services as aftersales
 from aftersales.models import Order
 from aftersales.selectors import system_user
-from aftersales.services.tickets import normalise_tracking_number, require_in_shop
+from desk.access import require_in_shop
 from desk.errors import ActionRefused
+from desk.input_checks import normalise_tracking_number
 from logistics.models import (
     Courier,
     CourierAgreement,
