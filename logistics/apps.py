@@ -8,7 +8,8 @@ class LogisticsConfig(AppConfig):
 
     def ready(self):
         from aftersales import ticket_actions, ticket_links
-        from aftersales.services.sweeps import register_refund_sweep_step
+        from aftersales.models import SweepRun
+        from desk.sweeps import register_sweep_step
         from logistics.sweeps import STEPS
         from logistics.ticket_hooks import ACTIONS, logistics_links
 
@@ -16,4 +17,4 @@ class LogisticsConfig(AppConfig):
             ticket_actions.register(action)
         ticket_links.register(logistics_links)
         for name, step in STEPS:
-            register_refund_sweep_step(name, step)
+            register_sweep_step(SweepRun.Kind.REFUND, name, step)

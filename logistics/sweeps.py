@@ -1,5 +1,5 @@
 """Logistics' scheduled work (DESIGN §4): the hourly no-scan check, the 15-minute intercept follow-up, and its part of
-the refund sweep (日清), registered with aftersales at start-up:
+the refund sweep (日清), registered with the refund sweep at start-up:
 
 - 早上对所有仅退款件进行拦截: every refund-only request on a parcel still on its way gets an intercept;
 - an intercept the courier confirmed whose ticket still waits is refunded (the confirmation's own move was lost);
@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from aftersales import services as aftersales
 from aftersales.models import AfterSalesTicket, SweepRun, TicketKind, TicketState
-from aftersales.services.sweeps import SweepContext, sweep_run, tickets_each
+from desk.sweeps import SweepContext, sweep_run, tickets_each
 from logistics.models import InterceptRequest, Shipment
 from logistics.robots import robot_messages_send_pending
 from logistics.services import (

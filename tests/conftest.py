@@ -16,12 +16,12 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 @pytest.fixture(autouse=True)
 def _broker_assumed_up():
-    """A test that stopped a broker must not leave the next test's sends skipped (aftersales.tasks' back-off)."""
-    from aftersales import tasks
+    """A test that stopped a broker must not leave the next test's sends skipped (desk.queue's back-off)."""
+    from desk import queue
 
-    tasks._broker_down_until = 0.0
+    queue._broker_down_until = 0.0
     yield
-    tasks._broker_down_until = 0.0
+    queue._broker_down_until = 0.0
 
 
 @pytest.fixture(autouse=True)

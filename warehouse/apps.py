@@ -10,10 +10,11 @@ class WarehouseConfig(AppConfig):
 
     def ready(self):
         from aftersales import ticket_links
-        from aftersales.services.sweeps import register_refund_sweep_step
+        from aftersales.models import SweepRun
+        from desk.sweeps import register_sweep_step
         from warehouse.sweeps import STEPS
         from warehouse.ticket_links import inspection_links
 
         ticket_links.register(inspection_links)
         for name, step in STEPS:
-            register_refund_sweep_step(name, step)
+            register_sweep_step(SweepRun.Kind.REFUND, name, step)

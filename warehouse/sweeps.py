@@ -1,12 +1,12 @@
 """Warehouse's part of the refund sweep: a return inspected clean whose ticket still waits is refunded (or, for an
-exchange, resolved) through the same service the inspection calls. Registered with aftersales at start-up."""
+exchange, resolved) through the same service the inspection calls. Registered with the refund sweep at start-up."""
 
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 
 from aftersales import services as aftersales
 from aftersales.models import AfterSalesTicket, TicketState
-from aftersales.services.sweeps import SweepContext, tickets_each
+from desk.sweeps import SweepContext, tickets_each
 from warehouse.models import Inspection
 
 

@@ -275,7 +275,8 @@ def _start_refund(ticket, order, *, by, payer, amount, kind, idempotency_key, ac
 
 
 def _execute_after_commit(refund: Refund) -> None:
-    from aftersales.tasks import enqueue_on_commit, refund_execute_task
+    from aftersales.tasks import refund_execute_task
+    from desk.queue import enqueue_on_commit
 
     enqueue_on_commit(refund_execute_task, refund.pk)
 

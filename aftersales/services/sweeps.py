@@ -1,27 +1,17 @@
 """The scheduled sweeps (日清, DESIGN §4): the refund sweep three times a day and the approval SLA check.
 
-The sweeps are the safety net behind the event-driven path: whatever a lost message, a crashed worker or a broker
-outage left undone is found again here from the database. So every step
-
-- derives its work from database state and changes nothing the second time (a ticket it moved no longer matches);
-- works in batches (`settings.SWEEP_BATCH_SIZE`), each its own transaction, walking the candidates by id;
-- locks its rows with SKIP LOCKED, so two sweeps started together never act on the same ticket, and a ticket a
-  person is working on right now is left for the next run;
-- writes its events in the batch's transaction, and queues outside work (the refund gateway) only after commit.
+They run on the ground floor's sweep framework (desk.sweeps: runs, locked batches, the step registry), so they find
+again from the database whatever a lost message, a crashed worker or a broker outage left undone, and queue outside
+work (the refund gateway) only after commit.
 
 The sweep's own steps cost a fixed number of queries per batch. Steps of other apps (logistics, warehouse) are
-registered at start-up with `register_refund_sweep_step`, since aftersales imports none of them; they are the rare
-leftovers and may act per ticket through that app's services.
+registered at start-up with `desk.sweeps.register_sweep_step`, since aftersales imports none of them; they are the
+rare leftovers and may act per ticket through that app's services.
 """
 
-import logging
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -38,13 +28,10 @@ from aftersales.models import (
     TicketPath,
     TicketState,
 )
-from aftersales.selectors import system_user
 from aftersales.services.refund_gate import refunds_start_automatic
 from aftersales.services.refunds import refund_execute, refund_settle
 from aftersales.services.tickets import AutoRuleOutcome, ticket_apply_auto_rules
-from desk.errors import ActionRefused
-
-logger = logging.getLogger(__name__)
+from desk.sweeps import SweepContext, batches, registered_steps, sweep_run
 
 # The states in which the merchant owes the next move: the platform's clock runs against the shop.
 WAITING_FOR_SHOP = [
@@ -53,55 +40,6 @@ WAITING_FOR_SHOP = [
     TicketState.AWAITING_APPROVAL,
     TicketState.RECEIVED,
 ]
-# A sweep that has not finished after this long was killed (a worker lost mid-run); it is marked failed.
-RUN_STALE_AFTER = timedelta(hours=2)
-
-
-@dataclass
-class SweepContext:
-    """What a step gets: the run's clock, batch size and system user, and where it reports what it did."""
-
-    now: datetime
-    batch_size: int
-    by: object
-    counts: Counter = field(default_factory=Counter)
-    errors: list = field(default_factory=list)
-
-    def done(self, action: str, count: int = 1) -> None:
-        if count:
-            self.counts[action] += count
-
-    def failed(self, step: str, ticket_id: int | None, error) -> None:
-        self.errors.append({"step": step, "ticket": ticket_id, "error": str(error)})
-
-
-SweepStep = Callable[[SweepContext], None]
-_refund_sweep_steps: list[tuple[str, SweepStep]] = []
-
-
-def register_refund_sweep_step(name: str, step: SweepStep) -> None:
-    """Add another app's step to the refund sweep (called from its AppConfig.ready); registering twice is harmless."""
-    if name not in {registered for registered, _step in _refund_sweep_steps}:
-        _refund_sweep_steps.append((name, step))
-
-
-def batches(queryset: QuerySet, ctx: SweepContext, *, of=("self",)):
-    """Yield the queryset's rows in locked batches, each inside its own transaction, walking by id.
-
-    Rows another transaction holds are skipped (SKIP LOCKED): another sweep is on them, or a person is.
-    """
-    last_id = 0
-    while True:
-        with transaction.atomic():
-            batch = list(
-                queryset.filter(pk__gt=last_id)
-                .select_for_update(of=of, skip_locked=True)
-                .order_by("pk")[: ctx.batch_size]
-            )
-            if not batch:
-                return
-            last_id = batch[-1].pk
-            yield batch
 
 
 # --- the refund sweep ------------------------------------------------------------------------------------------------
@@ -116,7 +54,7 @@ def refund_sweep_run(*, batch_size: int | None = None, now: datetime | None = No
         [
             ("auto_refund", auto_refunds_apply),
             ("pending_refunds", pending_refunds_execute),
-            *_refund_sweep_steps,
+            *registered_steps(SweepRun.Kind.REFUND),
             ("deadline", tickets_escalate_near_deadline),
         ],
         batch_size=batch_size,
@@ -127,30 +65,6 @@ def refund_sweep_run(*, batch_size: int | None = None, now: datetime | None = No
 def approval_sla_run(*, batch_size: int | None = None, now: datetime | None = None) -> SweepRun:
     """Every 15 minutes: approvals past their due time go to the top of the queue with a note."""
     return sweep_run(SweepRun.Kind.APPROVAL_SLA, [("approval_sla", approvals_escalate_overdue)], batch_size, now)
-
-
-def sweep_run(kind: str, steps: list[tuple[str, SweepStep]], batch_size=None, now=None) -> SweepRun:
-    """Run `steps` in order as one SweepRun of `kind`; every app's scheduled checks are recorded this way."""
-    now = now or timezone.now()
-    batch_size = batch_size or settings.SWEEP_BATCH_SIZE
-    SweepRun.objects.filter(kind=kind, status=SweepRun.Status.RUNNING, started_at__lt=now - RUN_STALE_AFTER).update(
-        status=SweepRun.Status.FAILED, finished_at=now
-    )
-    run = SweepRun.objects.create(kind=kind, started_at=now, batch_size=batch_size)
-    ctx = SweepContext(now=now, batch_size=batch_size, by=system_user())
-    for name, step in steps:
-        try:
-            step(ctx)
-        except Exception as error:
-            # One broken step must not keep the others from clearing their work; the run says what broke.
-            logger.exception("sweep %s: step %s failed", kind, name)
-            ctx.failed(name, None, repr(error))
-    run.counts = dict(ctx.counts)
-    run.errors = ctx.errors
-    run.status = SweepRun.Status.FINISHED
-    run.finished_at = timezone.now()
-    run.save(update_fields=["counts", "errors", "status", "finished_at"])
-    return run
 
 
 def auto_refunds_apply(ctx: SweepContext) -> None:
@@ -201,7 +115,8 @@ def _sweep_note(notes: dict, cap) -> str:
 def _execute_after_commit(refund_ids: list[int]) -> None:
     """One payment task for the batch (a sale day's backlog is thousands of refunds; a message each would cost more
     than the sweep's own work). The task pays them one by one, each in its own transaction."""
-    from aftersales.tasks import enqueue_on_commit, refunds_execute_task
+    from aftersales.tasks import refunds_execute_task
+    from desk.queue import enqueue_on_commit
 
     enqueue_on_commit(refunds_execute_task, refund_ids)
 
@@ -308,19 +223,3 @@ def approvals_escalate_overdue(ctx: SweepContext) -> None:
             for approval in batch
         )
         ctx.done("approval_escalated", len(batch))
-
-
-def tickets_each(ctx: SweepContext, tickets: QuerySet, *, step: str, counted_as: str, service, **kwargs) -> None:
-    """Move each of `tickets` through `service(ticket=…, by=the system user, **kwargs)`, batch by batch.
-
-    For the other apps' steps, whose leftovers are rare: each ticket goes through the service an agent's click would
-    use, in a savepoint, so a refusal half-way leaves nothing behind and is reported with the ticket's id."""
-    for batch in batches(tickets, ctx):
-        for ticket in batch:
-            try:
-                with transaction.atomic():
-                    service(ticket=ticket, by=ctx.by, **kwargs)
-            except ActionRefused as refusal:
-                ctx.failed(step, ticket.pk, refusal.message)
-                continue
-            ctx.done(counted_as)

@@ -5,7 +5,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from aftersales.models import TicketState
-from aftersales.tasks import enqueue_on_commit
+from desk.queue import enqueue_on_commit
 from logistics.models import (
     Courier,
     LogisticsEvent,

@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from aftersales import services as aftersales
 from aftersales.models import AfterSalesTicket, Refund, ReturnReason, TicketKind, TicketState
 from aftersales.selectors import system_user
-from aftersales.tasks import enqueue_on_commit
 from desk.errors import ActionRefused
+from desk.queue import enqueue_on_commit
 from logistics.models import (
     DEFAULT_NO_SCAN_HOURS,
     DEFAULT_REMOTE_NO_SCAN_HOURS,

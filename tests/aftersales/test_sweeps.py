@@ -18,7 +18,8 @@ from aftersales.models import (
     TicketState,
 )
 from aftersales.services import ticket_request_approval
-from aftersales.services.sweeps import approval_sla_run, refund_sweep_run, sweep_run
+from aftersales.services.sweeps import approval_sla_run, refund_sweep_run
+from desk.sweeps import sweep_run
 from tests.factories import OrderFactory, ShopFactory, make_staff, open_ticket
 
 pytestmark = pytest.mark.django_db
