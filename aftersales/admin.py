@@ -17,8 +17,6 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from aftersales.admin_paging import CappedCountAdminMixin
-from aftersales.admin_scoping import ReadOnlyInline, ShopScopedAdminMixin
 from aftersales.forms import OrderImportForm
 from aftersales.models import Order, OrderCorrection, OrderEvent, OrderLine, Platform, Shop, ShopEvent
 from aftersales.order_export import orders_to_xlsx
@@ -37,6 +35,8 @@ from aftersales.services.shops import (
     shop_settings_check,
     shop_update_settings,
 )
+from desk.admin.paging import CappedCountAdminMixin
+from desk.admin.scoping import ReadOnlyInline, ShopScopedAdminMixin
 from desk.errors import ActionRefused
 
 IMPORT_TOKEN_SALT = "aftersales.order-import"  # noqa: S105 - a signing namespace, not a secret

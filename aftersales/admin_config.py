@@ -18,7 +18,6 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from aftersales.admin_scoping import ReadOnlyAdminMixin, ShopScopedAdminMixin
 from aftersales.models import (
     AuthorityGrantEvent,
     EscalationWord,
@@ -35,6 +34,7 @@ from aftersales.services.authority import ADD as ADD_AUTHORITY
 from aftersales.services.authority import CHANGE as CHANGE_AUTHORITY
 from aftersales.services.authority import refund_authority_check, refund_authority_grant, refund_authority_revoke
 from aftersales.services.refunds import refund_batch_confirm, refund_batch_create, refund_batch_results_import
+from desk.admin.scoping import ReadOnlyAdminMixin, ShopScopedAdminMixin
 from desk.errors import ActionRefused
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

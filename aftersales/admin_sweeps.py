@@ -4,8 +4,8 @@ from django.contrib import admin
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy
 
-from aftersales.admin_scoping import ReadOnlyAdminMixin
 from aftersales.models import SweepRun
+from desk.admin.scoping import ReadOnlyAdminMixin
 
 
 @admin.register(SweepRun)

@@ -19,8 +19,6 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from aftersales.admin_paging import CappedCountAdminMixin
-from aftersales.admin_scoping import ReadOnlyInline, ShopScopedAdminMixin
 from aftersales.gateways import BatchFileGateway
 from aftersales.models import (
     OPEN_TICKET_STATES,
@@ -45,6 +43,8 @@ from aftersales.services import (
 )
 from aftersales.ticket_actions import REMEDY_LADDER, offered_actions, perform
 from aftersales.ticket_links import links_for
+from desk.admin.paging import CappedCountAdminMixin
+from desk.admin.scoping import ReadOnlyInline, ShopScopedAdminMixin
 from desk.errors import ActionRefused
 from desk.input_checks import normalise_tracking_number
 

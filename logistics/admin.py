@@ -18,8 +18,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from aftersales.admin_scoping import AccessibleShopFilter, ReadOnlyAdminMixin, ShopScopedAdminMixin
 from aftersales.selectors import shops_for_user
+from desk.admin.scoping import AccessibleShopFilter, ReadOnlyAdminMixin, ShopScopedAdminMixin
 from desk.errors import ActionRefused
 from desk.input_checks import InputRejected, clean_text, echo
 from logistics.admin_inlines import EventInline

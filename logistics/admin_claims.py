@@ -21,8 +21,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from aftersales.admin_scoping import ReadOnlyAdminMixin, ShopScopedAdminMixin
 from aftersales.money import YuanSum
+from desk.admin.scoping import ReadOnlyAdminMixin, ShopScopedAdminMixin
 from desk.errors import ActionRefused
 from logistics.admin_inlines import EventInline
 from logistics.claims_sheet import (

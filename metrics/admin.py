@@ -18,7 +18,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from aftersales.admin_scoping import ShopScopedAdminMixin
+from desk.admin.scoping import ShopScopedAdminMixin
 from metrics.models import (
     Scorecard,
     ScorecardDimension,

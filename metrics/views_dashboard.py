@@ -16,11 +16,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from openpyxl import Workbook
 
-from aftersales.desk_pages import permission_any, render_page
 from aftersales.models import OPEN_TICKET_STATES, AfterSalesTicket, ApprovalRequest, Order
 from aftersales.money import to_yuan
 from aftersales.selectors import shops_for_user, unconfirmed_refunds
 from aftersales.spreadsheets import sheet_append
+from desk.pages import permission_any, render_page
 from metrics.definitions import CHINA, METRICS, Scope
 from metrics.models import ShopScorecard
 from metrics.rollups import figures_for

@@ -11,9 +11,9 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from aftersales.desk_pages import permission_any, render_page
 from aftersales.money import to_yuan
 from aftersales.selectors import shops_for_user
+from desk.pages import permission_any, render_page
 from metrics.forms import DEFAULT_DAILY_CAPACITY, DEFAULT_DAYS, INPUT_FIELDS, StaffingForm
 from metrics.staffing import OTHER_AFTER_SALES_SHARE, staffing_inputs_from_history
 

@@ -18,9 +18,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from aftersales.admin_scoping import ReadOnlyAdminMixin, ShopScopedAdminMixin
 from aftersales.selectors import tickets_for_user
 from desk.access import WORK
+from desk.admin.scoping import ReadOnlyAdminMixin, ShopScopedAdminMixin
 from desk.errors import ActionRefused
 from warehouse.models import EarlyExchange, EarlyExchangeRule, Evidence, Inspection, InspectionLine, ReturnParcel
 from warehouse.services import (

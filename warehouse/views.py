@@ -16,12 +16,12 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from aftersales.desk_pages import permission_any, render_page
 from aftersales.models import CutOffRequest, TicketKind
 from aftersales.selectors import shops_for_user, unconfirmed_refunds
 from aftersales.services import cutoff_confirm_hold, cutoff_mark_gone
 from desk.access import HANDLE_RETURNS, WORK
 from desk.errors import ActionRefused
+from desk.pages import permission_any, render_page
 from warehouse.forms import InspectionForm, ScanForm, UnexpectedParcelForm
 from warehouse.models import Evidence, Inspection, ReturnParcel
 from warehouse.selectors import (

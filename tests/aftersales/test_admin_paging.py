@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from aftersales.admin_paging import CappedCountPaginator
+from desk.admin.paging import CappedCountPaginator
 from tests.aftersales.test_ticket_admin import TICKETS, bulk_tickets
 from tests.factories import ShopFactory, make_staff
 

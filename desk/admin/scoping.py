@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import Shop
-from aftersales.selectors import shops_for_user
+from desk.access import shops_for_user
 
 
 class AccessibleShopFilter(admin.SimpleListFilter):
