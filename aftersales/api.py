@@ -3,7 +3,7 @@
 Reads go through the same per-shop selectors as the admin, so a list never shows another shop's rows; lists page by
 cursor, newest first, with a fixed number of queries whatever the page holds. Writes call the same services as the
 admin (the order import's plan/apply, `ticket_open`, `ticket_actions.perform`, `approval_decide`), so a program
-meets exactly the rules and permissions a person meets, and each is idempotent (api_support.idempotent).
+meets exactly the rules and permissions a person meets, and each is idempotent (desk.api.support.idempotent).
 """
 
 import hashlib
@@ -14,11 +14,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from aftersales import services
-from aftersales.api_support import IDEMPOTENCY_HEADER, CodeRelatedField, TextField, idempotent
 from aftersales.models import (
     AfterSalesTicket,
     ApprovalRequest,
@@ -33,20 +31,10 @@ from aftersales.models import (
 from aftersales.order_import import ORDER_FIELDS, PlannedOrder, plan_order_import
 from aftersales.selectors import approvals_for_user, orders_for_user, shops_for_user, tickets_for_user
 from aftersales.ticket_actions import ACTIONS_BY_NAME, NOTE_MAX_LENGTH, TEXT_LIMITS, offered_actions, perform
+from desk.api.support import IDEMPOTENCY_HEADER, CodeRelatedField, TextField, idempotent
+from desk.api.views import CanViewModel, NewestFirst
 from desk.errors import ActionRefused
 from desk.input_checks import max_length_of
-
-
-class CanViewModel(permissions.BasePermission):
-    """The role's model permission to read the view's model, as in the admin (a clerk reads orders, not refunds).
-    A view may name the permissions its writes need in `write_permissions` ({action: [perm, ...]})."""
-
-    def has_permission(self, request, view):
-        meta = view.get_queryset().model._meta
-        needed = getattr(view, "write_permissions", {}).get(getattr(view, "action", None))
-        if needed is not None:
-            return request.user.has_perms(needed)
-        return request.user.has_perm(f"{meta.app_label}.view_{meta.model_name}")
 
 
 class CallerShopField(CodeRelatedField):
@@ -57,13 +45,6 @@ class CallerShopField(CodeRelatedField):
 
     def get_queryset(self):
         return shops_for_user(self.context["request"].user)
-
-
-class NewestFirst(CursorPagination):
-    ordering = "-id"
-    page_size = 100
-    max_page_size = 500
-    page_size_query_param = "page_size"
 
 
 class OrderSerializer(serializers.ModelSerializer):
@@ -114,18 +95,6 @@ class TicketSerializer(serializers.ModelSerializer):
             "sla_due",
             "closed_at",
         ]
-
-
-class ScopedReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """A read-only resource of the caller's shops: `scoped_queryset` filtered by `shop_path` in shops_for_user."""
-
-    pagination_class = NewestFirst
-    permission_classes = [permissions.IsAuthenticated, CanViewModel]
-    shop_path = "shop"
-    scoped_queryset = None
-
-    def get_queryset(self):
-        return self.scoped_queryset.filter(**{f"{self.shop_path}__in": shops_for_user(self.request.user)})
 
 
 class OrderLineWriteSerializer(serializers.Serializer):

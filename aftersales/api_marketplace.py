@@ -12,8 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from aftersales import douyin_push
-from aftersales.api_parsers import api_input_error
 from aftersales.services.marketplace import douyin_push_apply
+from desk.api.parsers import api_input_error
 from desk.errors import ActionRefused
 from desk.input_checks import InputRejected, read_body
 

@@ -949,7 +949,7 @@ class SweepRun(models.Model):
 
 class ApiIdempotencyKey(models.Model):
     """An API write and the answer it got, by the caller's Idempotency-Key, so that a retried call gets the first
-    answer and does not act twice (aftersales.api_support.idempotent). Written in the write's own transaction."""
+    answer and does not act twice (desk.api.support.idempotent). Written in the write's own transaction."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=200)

@@ -11,11 +11,11 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from aftersales.api_support import TextField
 from config.authentication import ApiTokenAuthentication
 from config.lockout import LOCKED_OUT_CODE, LOCKED_OUT_STATUS, locked_out_message, seconds_until_unlocked
 from config.models import ApiToken
 from config.services import api_token_issue, api_tokens_revoke
+from desk.api.support import TextField
 
 
 class TokenLoginSerializer(serializers.Serializer):

@@ -334,16 +334,16 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "aftersales.api_support.DeskAutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "desk.api.support.DeskAutoSchema",
     # DRF's parsers through desk.input_checks: a size limit (413), bounded JSON nesting, no NUL or lone
     # surrogate in any string.
     "DEFAULT_PARSER_CLASSES": [
-        "aftersales.api_parsers.StrictJSONParser",
-        "aftersales.api_parsers.LimitedFormParser",
-        "aftersales.api_parsers.LimitedMultiPartParser",
+        "desk.api.parsers.StrictJSONParser",
+        "desk.api.parsers.LimitedFormParser",
+        "desk.api.parsers.LimitedMultiPartParser",
     ],
-    "EXCEPTION_HANDLER": "aftersales.api_support.api_exception_handler",
-    "DEFAULT_FILTER_BACKENDS": ["aftersales.api_filters.DeskFilterBackend"],
+    "EXCEPTION_HANDLER": "desk.api.support.api_exception_handler",
+    "DEFAULT_FILTER_BACKENDS": ["desk.api.filters.DeskFilterBackend"],
     # DRF's UserRateThrottle, except that an unreachable cache lets calls through (logged) instead of failing them.
     "DEFAULT_THROTTLE_CLASSES": ["config.throttling.FailOpenUserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user": env_str("API_THROTTLE_USER_RATE", "6000/minute")},

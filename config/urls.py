@@ -4,8 +4,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.defaults import page_not_found
 from django.views.generic import RedirectView
 
-from aftersales.api_support import api_not_found
 from config.health import healthz
+from desk.api.support import api_not_found
 
 admin.site.site_header = _("After-sales Desk")
 admin.site.site_title = _("After-sales Desk")

@@ -8,7 +8,7 @@ size of a body, the shape of JSON and the characters and length of a text.
   than the column holds (`max_length_of` reads it from the model, so the limit is the database's own);
 - `echo` renders a value for an error message without anything that could not be encoded or shown.
 
-The DRF parsers and the text field (aftersales.api_support), the admin's ticket moves (aftersales.ticket_actions),
+The DRF parsers and the text field (desk.api.support), the admin's ticket moves (aftersales.ticket_actions),
 the marketplace pushes and the tracking webhooks all call these.
 """
 

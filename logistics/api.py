@@ -8,9 +8,9 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from aftersales.api import ScopedReadViewSet
-from aftersales.api_support import TextField, idempotent
 from aftersales.ticket_actions import NOTE_MAX_LENGTH
+from desk.api.support import TextField, idempotent
+from desk.api.views import ScopedReadViewSet
 from logistics.models import CourierClaim, InterceptRequest, Shipment, TrackingEvent
 from logistics.services import intercepts
 from logistics.services.common import ANSWER_INTERCEPT

@@ -17,8 +17,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from aftersales.api_parsers import StrictJSONParser
 from aftersales.selectors import shops_for_user
+from desk.api.parsers import StrictJSONParser
 from metrics.platform_data import (
     CHATS,
     FORMS,
@@ -67,7 +67,7 @@ class RowErrorSerializer(serializers.Serializer):
 
 
 class RowErrorsSerializer(serializers.Serializer):
-    """The API's error shape (aftersales.api_support) with the bad rows."""
+    """The API's error shape (desk.api.support) with the bad rows."""
 
     code = serializers.CharField(help_text=gettext_lazy("invalid_rows for bad rows; invalid for a bad envelope."))
     message = serializers.CharField()

@@ -7,7 +7,7 @@ length, the wrong JSON type (true, 1, [], {}) in every field, a body over the si
 and the wrong content type.
 
 Every answer is below 500; no table gains a row; and the last-line safety net (config.middleware,
-api_support's handler) never fires, because the checks in desk.input_checks refuse everything first.
+desk.api.support's handler) never fires, because the checks in desk.input_checks refuse everything first.
 """
 
 import base64

@@ -3,7 +3,7 @@ read with the role's model permission, as in the admin."""
 
 from rest_framework import serializers
 
-from aftersales.api import ScopedReadViewSet
+from desk.api.views import ScopedReadViewSet
 from warehouse.models import Inspection, ReturnParcel
 
 

@@ -30,8 +30,8 @@ from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import exception_handler
 
-from aftersales.api_parsers import PayloadTooLarge, api_input_error
 from aftersales.models import ApiIdempotencyKey
+from desk.api.parsers import PayloadTooLarge, api_input_error
 from desk.errors import ActionRefused
 from desk.input_checks import InputRejected, clean_text, echo, safe_text
 

@@ -1,5 +1,5 @@
-"""The API's list filters (django-filter), kept apart from api_support: DRF's settings import this module while
-api_support itself imports DRF."""
+"""The API's list filters (django-filter), kept apart from desk.api.support: DRF's settings import this module
+while the support module itself imports DRF."""
 
 from datetime import UTC
 
