@@ -5,8 +5,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from aftersales.api import ApprovalViewSet, OrderViewSet, ReasonViewSet, TicketViewSet
-from aftersales.api_marketplace import DouyinPushView
+from aftersales.api.marketplace import DouyinPushView
+from aftersales.api.views import ApprovalViewSet, OrderViewSet, ReasonViewSet, TicketViewSet
 from config.api_auth import ApiTokenView
 from logistics.api import ClaimViewSet, InterceptViewSet, ShipmentViewSet, TrackingEventViewSet
 from metrics.api import MetricsView, StaffingForecastView
