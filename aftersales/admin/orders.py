@@ -1,3 +1,5 @@
+"""Admins for platforms, shops (settings, members, history) and orders (import, export, corrections)."""
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminSplitDateTime, FilteredSelectMultiple
@@ -720,7 +722,3 @@ class OrderCorrectionAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
                 _("%(count)d corrections confirmed and applied.") if confirm else _("%(count)d corrections declined.")
             )
             self.message_user(request, message % {"count": done}, messages.SUCCESS)
-
-
-# The ticket desk and its configuration live in their own modules; importing them registers their admins.
-from aftersales import admin_config, admin_sweeps, admin_tickets  # noqa: E402, F401
