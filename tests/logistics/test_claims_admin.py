@@ -314,7 +314,7 @@ def test_the_import_page_refuses_an_unusable_file_on_the_form(client, shop, mana
 
 
 def test_the_import_page_refuses_a_file_too_large_to_read(client, shop, manager, sf, monkeypatch):
-    monkeypatch.setattr("logistics.admin_claims.MAX_BYTES", 100)
+    monkeypatch.setattr("logistics.admin.claims.MAX_BYTES", 100)
     client.force_login(manager)
     in_english(client)
 

@@ -1,5 +1,5 @@
 """Admins for logistics: couriers and their agreements, intercepts by due time, parcels (lost ones first), the shops'
-tracking accounts and no-scan rules, and the group-robot outbox. The claims ledger is in admin_claims.
+tracking accounts and no-scan rules, and the group-robot outbox. The claims ledger is in admin.claims.
 
 Intercepts and parcels change only through the services: the batch actions here record the courier's answer or a
 replacement's waybill, one service call per row, each refusal reported with its parcel.
@@ -22,7 +22,7 @@ from aftersales.selectors import shops_for_user
 from desk.admin.scoping import AccessibleShopFilter, ReadOnlyAdminMixin, ShopScopedAdminMixin
 from desk.errors import ActionRefused
 from desk.input_checks import InputRejected, clean_text, echo
-from logistics.admin_inlines import EventInline
+from logistics.admin.inlines import EventInline
 from logistics.models import (
     Courier,
     CourierAgreement,
@@ -492,6 +492,3 @@ class RobotMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             for pk in queryset.values_list("pk", flat=True)
         )
         self.message_user(request, _("%(count)s messages sent.") % {"count": sent}, messages.INFO)
-
-
-from logistics import admin_claims  # noqa: E402, F401  (registers the claims ledger)

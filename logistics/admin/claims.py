@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from aftersales.money import YuanSum
 from desk.admin.scoping import ReadOnlyAdminMixin, ShopScopedAdminMixin
 from desk.errors import ActionRefused
-from logistics.admin_inlines import EventInline
+from logistics.admin.inlines import EventInline
 from logistics.claims_sheet import (
     MAX_BYTES,
     REFERENCE,
