@@ -9,8 +9,8 @@ from aftersales.api.marketplace import DouyinPushView
 from aftersales.api.views import ApprovalViewSet, OrderViewSet, ReasonViewSet, TicketViewSet
 from config.api_auth import ApiTokenView
 from logistics.api import ClaimViewSet, InterceptViewSet, ShipmentViewSet, TrackingEventViewSet
-from metrics.api import MetricsView, StaffingForecastView
-from metrics.api_platform_data import ChatSessionsPushView, ProductReviewsPushView, ProductScoresPushView
+from metrics.api.figures import MetricsView, StaffingForecastView
+from metrics.api.platform_data import ChatSessionsPushView, ProductReviewsPushView, ProductScoresPushView
 from warehouse.api import InspectionViewSet, ReturnParcelViewSet
 
 router = DefaultRouter()

@@ -9,7 +9,7 @@ the order number for reviews, by the day for scores) instead of adding them twic
 change alone.
 
 The same plan and apply serve the file import (`metrics_import_platform_data`) and the REST API
-(`metrics/api_platform_data.py`): only the way the rows are read differs.
+(`metrics/api/platform_data.py`): only the way the rows are read differs.
 
 `read_platform_rows` and `plan_platform_import` only read; `platform_import_apply` writes, in one transaction.
 """

@@ -1,10 +1,10 @@
 from django.urls import path
 
-from metrics import views_dashboard, views_staffing
+from metrics.views import dashboard, staffing
 
 app_name = "metrics"
 
 urlpatterns = [
-    path("", views_dashboard.dashboard, name="dashboard"),
-    path("staffing/", views_staffing.staffing_forecast, name="staffing"),
+    path("", dashboard.dashboard, name="dashboard"),
+    path("staffing/", staffing.staffing_forecast, name="staffing"),
 ]

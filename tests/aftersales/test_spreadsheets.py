@@ -15,7 +15,7 @@ from aftersales import roles
 from aftersales.models import Order, ReturnReason
 from aftersales.services import refund_execute
 from aftersales.spreadsheets import sheet_append
-from metrics import views_dashboard
+from metrics.views import dashboard as views_dashboard
 from tests.factories import OrderFactory, OrderLineFactory, ShopFactory, make_staff, open_ticket, reason
 from tests.logistics.claim_fixtures import claim, courier
 

@@ -487,7 +487,7 @@ def test_the_page_only_answers_get(client, manager):
 def test_the_form_starts_from_a_gmv_with_two_decimals_whatever_places_the_sum_came_with(client, manager, monkeypatch):
     """SQLite hands the GMV sum back as 157578.700000000; the form shows what a person would type, 157578.70, and the
     history line ¥157578.70 and ¥525.26 (157578.70 ÷ 300)."""
-    from metrics import views_staffing
+    from metrics.views import staffing as views_staffing
 
     def history_with_residue(*, shops):
         return {

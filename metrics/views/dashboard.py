@@ -26,7 +26,7 @@ from metrics.models import ShopScorecard
 from metrics.rollups import figures_for
 from metrics.scoring import ScoreResult, scorecard_score
 from metrics.selectors import agent_table, decisions_rolled_until, path_timeliness
-from metrics.views_staffing import VIEW_DASHBOARD, chosen_shop
+from metrics.views.staffing import VIEW_DASHBOARD, chosen_shop
 
 PERIOD_DAYS = (7, 30, 90)
 DEFAULT_DAYS = 30

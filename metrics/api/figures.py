@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from aftersales.selectors import shops_for_user
 from metrics.definitions import CHINA, METRICS, Scope
 from metrics.staffing import staffing_forecast
-from metrics.views_staffing import VIEW_DASHBOARD
+from metrics.views.staffing import VIEW_DASHBOARD
 
 
 class CanReadMetrics(permissions.BasePermission):
