@@ -23,7 +23,7 @@ from django.db import connection, transaction
 
 from aftersales.models import AfterSalesTicket, ReturnReason, Shop
 from aftersales.selectors import system_user
-from aftersales.services.sweeps import refund_sweep_run
+from aftersales.services import refund_sweep_run
 from bench.generate import prefixed_tickets_remove
 
 PREFIX = "SWEEP"

@@ -22,6 +22,7 @@ from aftersales.services.refunds import (
     refunds_execute,
 )
 from aftersales.services.shops import shop_update_settings
+from aftersales.services.sweeps import approval_sla_run, refund_sweep_run
 from aftersales.services.tickets import (
     AutoRuleOutcome,
     RefundDecision,
@@ -64,6 +65,7 @@ __all__ = [
     "ImportSummary",
     "RefundDecision",
     "approval_decide",
+    "approval_sla_run",
     "cutoff_confirm_hold",
     "cutoff_mark_gone",
     "derive_path",
@@ -79,6 +81,7 @@ __all__ = [
     "refund_batch_results_import",
     "refund_execute",
     "refund_settle",
+    "refund_sweep_run",
     "refunds_execute",
     "shop_assign_group",
     "shop_assign_user",
