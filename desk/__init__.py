@@ -1,9 +1,15 @@
 """The ground floor: what every app of the desk shares, below all of them.
 
-The errors a rule raises (errors), who may act where (access), input that is cleaned before anything reads it
-(input_checks), the on-commit queue (queue), the sweep framework (sweeps), the admin's per-shop scoping and capped
-paging (admin), the frame of the desk's own pages (pages), and the API's base classes with its one error shape (api).
+- errors: ActionRefused, the one exception a rule raises;
+- access: the role permission names, the user's shops, the system user, and require_in_shop;
+- input_checks: input cleaned before anything reads it (text, JSON, body size, waybill numbers);
+- queue: enqueue_on_commit, a task sent once its transaction commits;
+- sweeps: the sweep framework (runs recorded as SweepRun, locked batches, the per-kind step registry);
+- admin: per-shop scoping of every admin (admin.scoping) and lists that never count the whole table (admin.paging);
+- pages: the frame and door of the desk's own pages;
+- api: the API's base views (api.views), its one error shape and idempotent writes (api.support), its parsers and
+  list filters.
 
 It imports only Django (DRF and Celery where a piece needs them) and the core models (aftersales.models); never an
-app's services, selectors, admin or API. tests/test_layering.py holds it to that.
+app's services, selectors, admin, API or tasks. tests/test_layering.py holds it to that.
 """
