@@ -14,7 +14,18 @@ from tests.factories import ShopFactory, make_staff
 
 ZH_PO = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
 ZH_MO = ZH_PO.with_suffix(".mo")
-SOURCES = ["aftersales", "logistics", "warehouse", "metrics", "config", "bench", "templates", "locale", "manage.py"]
+SOURCES = [
+    "desk",
+    "aftersales",
+    "logistics",
+    "warehouse",
+    "metrics",
+    "config",
+    "bench",
+    "templates",
+    "locale",
+    "manage.py",
+]
 
 
 def catalogue(po_text: str) -> dict[str, str]:

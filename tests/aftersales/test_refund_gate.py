@@ -61,7 +61,7 @@ NOT_A_DOOR = {"metrics/management/commands/metrics_benchmark.py"}
 
 
 def project_modules():
-    for app in ("aftersales", "logistics", "warehouse", "metrics", "config", "marketplaces"):
+    for app in ("desk", "aftersales", "logistics", "warehouse", "metrics", "config", "marketplaces"):
         for path in sorted((ROOT / app).rglob("*.py")):
             relative = path.relative_to(ROOT).as_posix()
             if "/migrations/" not in relative and relative not in NOT_A_DOOR:

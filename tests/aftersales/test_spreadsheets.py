@@ -156,7 +156,7 @@ def test_a_row_keeps_negative_numbers_as_numbers_and_every_string_as_text():
 def test_every_module_that_makes_a_workbook_writes_its_rows_through_the_shared_helper():
     writers = [
         path
-        for app in ("aftersales", "logistics", "metrics", "warehouse", "config")
+        for app in ("desk", "aftersales", "logistics", "metrics", "warehouse", "config")
         for path in (ROOT / app).rglob("*.py")
         if "Workbook(" in path.read_text(encoding="utf-8")
     ]
