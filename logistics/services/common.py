@@ -27,7 +27,18 @@ def month_of(moment: datetime):
     return timezone.localtime(moment).date().replace(day=1)
 
 
-def event_row(*, by, action, at, note="", from_state="", to_state="", intercept=None, claim=None, shipment=None):
+def event_row(
+    *,
+    by,
+    action: LogisticsEvent.Action,
+    at,
+    note="",
+    from_state="",
+    to_state="",
+    intercept=None,
+    claim=None,
+    shipment=None,
+):
     return LogisticsEvent(
         intercept=intercept,
         claim=claim,
