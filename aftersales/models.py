@@ -880,7 +880,7 @@ class CutOffRequest(ConcurrentTransitionMixin, models.Model):
 class TicketEventAction(models.TextChoices):
     """Every action a ticket's history records (the database refuses any other), with what it means to a person
     reading the history. Metrics read decisions by these codes (metrics/definitions.py). Code names it
-    TicketEvent.Action; it is defined out here so that the model's own constraint can list it."""
+    TicketEvent.Action (a type hint names this class); it is out here so that the model's constraint can list it."""
 
     OPENED = "opened", _("ticket opened")
     NOTE = "note", _("note added")

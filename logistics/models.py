@@ -505,8 +505,9 @@ class CourierClaim(ConcurrentTransitionMixin, models.Model):
 
 
 class LogisticsEventAction(models.TextChoices):
-    """Every action a logistics history records (the database refuses any other), by the subject it is about. Code
-    names it LogisticsEvent.Action; it is defined out here so that the model's own constraint can list it."""
+    """Every action a logistics history records (the database refuses any other), by the subject it is about.
+    Code names it LogisticsEvent.Action (a type hint names this class); it is out here so that the model's
+    constraint can list it."""
 
     # An intercept (拦截).
     REQUESTED = "requested", _("intercept requested")

@@ -43,6 +43,7 @@ from aftersales.models import (
     ReasonCategory,
     Refund,
     TicketEvent,
+    TicketEventAction,
     TicketKind,
     TicketPath,
     TicketState,
@@ -156,7 +157,7 @@ def _has_event(actions) -> Exists:
     return Exists(TicketEvent.objects.filter(ticket=OuterRef("pk"), action__in=actions))
 
 
-def first_events(scope: Scope, actions, *, since: TicketEvent.Action | None = None) -> QuerySet:
+def first_events(scope: Scope, actions, *, since: TicketEventAction | None = None) -> QuerySet:
     """Events of `actions` in the scope's window, on its shops' tickets, that are the first such event of their ticket
     (after the ticket's `since` event, when given). Driven by the index on action and time, so a day's figure reads
     that day's events, not every ticket's history."""
@@ -173,7 +174,7 @@ def first_events(scope: Scope, actions, *, since: TicketEvent.Action | None = No
     return events.exclude(Exists(earlier))
 
 
-def _ticket_event_at(action: TicketEvent.Action) -> Subquery:
+def _ticket_event_at(action: TicketEventAction) -> Subquery:
     """The time of the event's ticket's first `action` event."""
     return Subquery(
         TicketEvent.objects.filter(ticket=OuterRef("ticket"), action=action).order_by("at", "id").values("at")[:1],

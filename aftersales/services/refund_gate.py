@@ -33,6 +33,7 @@ from aftersales.models import (
     Order,
     Refund,
     TicketEvent,
+    TicketEventAction,
     TicketKind,
     TicketState,
 )
@@ -102,7 +103,7 @@ def refund_or_escalate(
     door: RefundDoor,
     by,
     amount: Decimal,
-    action: TicketEvent.Action,
+    action: TicketEventAction,
     kind: str | None = None,
     note: str = "",
     idempotency_key: str | None = None,

@@ -29,6 +29,7 @@ from aftersales.models import (
     Refund,
     ReturnReason,
     TicketEvent,
+    TicketEventAction,
     TicketKind,
     TicketPath,
     TicketState,
@@ -60,7 +61,7 @@ THOUSANDS_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 RETURN_KINDS = {TicketKind.RETURN_REFUND, TicketKind.EXCHANGE}
 REPLACEMENT_KINDS = {TicketKind.RESHIP, TicketKind.EXCHANGE}
 # The event a ticket resolved by each kind of replacement writes.
-RESOLVED_BY = {
+RESOLVED_BY: dict[str, TicketEventAction] = {
     TicketKind.RESHIP: TicketEvent.Action.RESOLVED_RESHIP,
     TicketKind.EXCHANGE: TicketEvent.Action.RESOLVED_EXCHANGE,
 }
@@ -378,7 +379,7 @@ def approval_decide(*, approval: ApprovalRequest, by, approve: bool, note: str =
     return approval
 
 
-def _owed_refund(ticket, *, door: RefundDoor, by, action: TicketEvent.Action, note: str) -> RefundDecision:
+def _owed_refund(ticket, *, door: RefundDoor, by, action: TicketEventAction, note: str) -> RefundDecision:
     """The refund the rules owe once goods are safe, the parcel is lost or the platform ruled (or that an agent pays
     before the courier answers): the requested amount, capped by what is left of the order, through the gate (which
     says on whose authority it is paid)."""

@@ -9,6 +9,7 @@ from aftersales.tasks import enqueue_on_commit
 from logistics.models import (
     Courier,
     LogisticsEvent,
+    LogisticsEventAction,
     RobotMessage,
 )
 
@@ -30,7 +31,7 @@ def month_of(moment: datetime):
 def event_row(
     *,
     by,
-    action: LogisticsEvent.Action,
+    action: LogisticsEventAction,
     at,
     note="",
     from_state="",
