@@ -877,8 +877,62 @@ class CutOffRequest(ConcurrentTransitionMixin, models.Model):
         self.decided_at = at
 
 
+class TicketEventAction(models.TextChoices):
+    """Every action a ticket's history records (the database refuses any other), with what it means to a person
+    reading the history. Metrics read decisions by these codes (metrics/definitions.py). Code names it
+    TicketEvent.Action (a type hint names this class); it is out here so that the model's constraint can list it."""
+
+    OPENED = "opened", _("ticket opened")
+    NOTE = "note", _("note added")
+    REASON_CHANGED = "reason_changed", _("reason corrected")
+    FLAGGED = "flagged", _("flagged for the agent")
+    DEADLINE_NEAR = "deadline_near", _("platform deadline near: moved to the top of the queue")
+    # Refunds: the moves that start one (each names why it is owed) and the gateway's answers.
+    AUTO_REFUND = "auto_refund", _("refunded by the automatic rule")
+    REFUND_APPROVED = "refund_approved", _("refund approved")
+    REFUND_BEFORE_INTERCEPT = "refund_before_intercept", _("refunded before the courier answered the intercept")
+    PARCEL_LOST = "parcel_lost", _("refunded: the parcel was lost")
+    REFUND_QUEUED = "refund_queued", _("refund waiting for the next batch file")
+    REFUND_SENT = "refund_sent", _("refund sent, awaiting the marketplace")
+    REFUND_SEND_LOST = "refund_send_lost", _("refund never reached the marketplace; sent again")
+    REFUND_SUCCEEDED = "refund_succeeded", _("refund confirmed by the marketplace")
+    # The same answer for a refund that does not move the ticket (another is still open, or it left 退款中).
+    REFUND_CONFIRMED = "refund_confirmed", _("refund confirmed by the marketplace")
+    REFUND_FAILED = "refund_failed", _("refund failed")
+    # A supervisor's approval.
+    APPROVAL_REQUESTED = "approval_requested", _("approval requested")
+    APPROVAL_APPROVED = "approval_approved", _("approved by a supervisor")
+    APPROVAL_DECLINED = "approval_declined", _("declined by a supervisor")
+    APPROVAL_OVERDUE = "approval_overdue", _("approval overdue: escalated to the supervisors")
+    # The merchant's other answers and the ticket's end.
+    REJECTED = "rejected", _("request rejected")
+    RETURN_AGREED = "return_agreed", _("return agreed")
+    RESOLVED_RESHIP = "resolved_reship", _("reshipped")
+    RESOLVED_EXCHANGE = "resolved_exchange", _("exchanged")
+    WITHDRAWN = "withdrawn", _("withdrawn by the buyer")
+    CLOSED = "closed", _("ticket closed")
+    # The platform steps in.
+    PLATFORM_REVIEW = "platform_review", _("platform stepped in")
+    RULED_FOR_BUYER = "ruled_for_buyer", _("platform ruled for the buyer")
+    RULED_FOR_MERCHANT = "ruled_for_merchant", _("platform ruled for us")
+    # The warehouse's cut-off (截单) and the courier's intercept (拦截).
+    CUTOFF_REQUESTED = "cutoff_requested", _("cut-off requested")
+    CUTOFF_HELD = "cutoff_held", _("held in the warehouse")
+    CUTOFF_FAILED = "cutoff_failed", _("already shipped")
+    INTERCEPT_REQUESTED = "intercept_requested", _("intercept requested")
+    INTERCEPT_CONFIRMED = "intercept_confirmed", _("intercept confirmed")
+    INTERCEPT_FAILED = "intercept_failed", _("intercept failed")
+    # The buyer's return and the warehouse.
+    RETURN_SHIPPED = "return_shipped", _("return sent")
+    RETURN_RECEIVED = "return_received", _("return received")
+    INSPECTION_PASSED = "inspection_passed", _("inspection passed")
+    EARLY_REPLACEMENT = "early_replacement", _("early replacement sent")
+
+
 class TicketEvent(models.Model):
     """The audit trail: every state change and decision on a ticket, written in the transaction that made it."""
+
+    Action = TicketEventAction
 
     ticket = models.ForeignKey(
         AfterSalesTicket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket")
@@ -887,7 +941,7 @@ class TicketEvent(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
     )
     at = models.DateTimeField(_("at"), default=timezone.now)
-    action = models.CharField(_("action"), max_length=40)
+    action = models.CharField(_("action"), max_length=40, choices=Action.choices)
     from_state = models.CharField(_("from"), max_length=20, blank=True)
     to_state = models.CharField(_("to"), max_length=20, blank=True)
     amount = MoneyField(_("amount (CNY)"), null=True, blank=True)
@@ -901,6 +955,10 @@ class TicketEvent(models.Model):
             models.Index(fields=["ticket", "at"], name="ticket_event_ticket_at_idx"),
             # The metrics read decisions by kind and time (who decided what, when).
             models.Index(fields=["action", "at"], name="ticket_event_action_at_idx"),
+        ]
+        constraints = [
+            # An action outside the vocabulary is refused however it is written (bulk_create and raw SQL included).
+            models.CheckConstraint(condition=Q(action__in=TicketEventAction.values), name="ticket_event_action_known"),
         ]
 
     def __str__(self):

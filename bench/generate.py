@@ -40,10 +40,10 @@ from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.utils import timezone
 
-from aftersales.models import RefundAuthority, ReturnReason, Shop
+from aftersales.models import RefundAuthority, ReturnReason, Shop, TicketEvent
 from aftersales.selectors import system_user
 from aftersales.services import shop_assign_user, shop_upsert
-from logistics.models import Courier, LostParcelPolicy, TrackingAccount, TrackingProvider
+from logistics.models import Courier, LogisticsEvent, LostParcelPolicy, TrackingAccount, TrackingProvider
 from logistics.services.shipments import courier_upsert
 from metrics.models import Scorecard, ShopScorecard
 from warehouse.models import EarlyExchangeRule
@@ -53,6 +53,9 @@ DAYS = 365
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
+# The events' actions, the services' vocabulary: a ticket's, and an intercept's, claim's or parcel's.
+EVENT = TicketEvent.Action
+PARCEL = LogisticsEvent.Action
 
 # Short names, as orders of this shop write them and the remote-province rule compares them; weights are shares of
 # orders (coastal provinces buy most; the remote six are few but present).
@@ -719,7 +722,7 @@ class TicketPlan:
         self.now = self.opened_at
         try:
             system = gen.people.system
-            self.event(self.opened_at, system, "opened", "requested", amount=self.requested, note=self.message)
+            self.event(self.opened_at, system, EVENT.OPENED, "requested", amount=self.requested, note=self.message)
             getattr(self, f"_path{self.path}")()
         except Stop:
             pass
@@ -730,7 +733,7 @@ class TicketPlan:
             raise Stop
         at = at.replace(microsecond=0)
         self.now = at
-        from_state = "" if action == "opened" else self.state
+        from_state = "" if action == EVENT.OPENED else self.state
         if to_state:
             self.state = to_state
         self.events.append((at, actor, action, from_state, self.state, money(amount) if amount else None, note))
@@ -773,13 +776,13 @@ class TicketPlan:
         answered = self.later(0.05, 1.5)
         if self.rng.random() < 0.01:
             failure = "渠道退款失败：买家账户异常"
-            self.event(answered, self.gen.people.system, "refund_failed", "requested", amount=amount, note=failure)
+            self.event(answered, self.gen.people.system, EVENT.REFUND_FAILED, "requested", amount=amount, note=failure)
             refund.update(status="failed", failure=failure)
             self.refund_attempt += 1
             self.attention_note = failure
-            self.refund(self.agent_later(20, 300), self.agent(), "refund_approved", amount=amount)
+            self.refund(self.agent_later(20, 300), self.agent(), EVENT.REFUND_APPROVED, amount=amount)
             return
-        self.event(answered, self.gen.people.system, "refund_succeeded", "refunded", amount=amount)
+        self.event(answered, self.gen.people.system, EVENT.REFUND_SUCCEEDED, "refunded", amount=amount)
         refund.update(status="succeeded", confirmed_at=self.now)
         self.attention_note = ""
 
@@ -788,7 +791,7 @@ class TicketPlan:
         gen = self.gen
         by = self.agent()
         asked = self.agent_later(10, 240)
-        self.event(asked, by, "approval_requested", "awaiting_approval", amount=amount, note="超出本人权限")
+        self.event(asked, by, EVENT.APPROVAL_REQUESTED, "awaiting_approval", amount=amount, note="超出本人权限")
         approval = {
             "id": gen.sink.next_id("aftersales_approvalrequest"), "by": by, "amount": amount, "at": self.now,
             "due": self.now + timedelta(hours=gen.shop.approval_due_hours), "status": "pending", "decided_by": None,
@@ -804,10 +807,10 @@ class TicketPlan:
         decided = decided.replace(microsecond=0)
         if self.rng.random() < 0.8:
             approval.update(status="approved", decided_by=supervisor, decided_at=decided)
-            self.refund(decided, supervisor, "approval_approved", amount=amount)
+            self.refund(decided, supervisor, EVENT.APPROVAL_APPROVED, amount=amount)
             return
         approval.update(status="declined", decided_by=supervisor, decided_at=decided, note="金额过高，请与买家协商")
-        self.event(decided, supervisor, "approval_declined", "requested", note=approval["note"])
+        self.event(decided, supervisor, EVENT.APPROVAL_DECLINED, "requested", note=approval["note"])
         self.attention_note = approval["note"]
 
     # -- the four paths --
@@ -815,9 +818,9 @@ class TicketPlan:
     def _path1(self):
         people = self.gen.people
         if self.outcome == "withdraw":
-            self.event(self.later(2, 25), people.system, "withdrawn", "cancelled", note="买家撤销申请")
+            self.event(self.later(2, 25), people.system, EVENT.WITHDRAWN, "cancelled", note="买家撤销申请")
         elif self.outcome == "cutoff":
-            self.event(self.later(0.02, 0.3), people.system, "cutoff_requested", note="已打包，通知仓库截单")
+            self.event(self.later(0.02, 0.3), people.system, EVENT.CUTOFF_REQUESTED, note="已打包，通知仓库截单")
             self.cutoff = {"id": self.gen.sink.next_id("aftersales_cutoffrequest"), "at": self.now}
             clerk = self.rng.choice(people.clerks)
             held = self.later(10, 180)
@@ -825,17 +828,17 @@ class TicketPlan:
             def hold():
                 self.cutoff.update(status="held", decided_at=self.now, decided_by=clerk)
 
-            self.refund(held, clerk, "cutoff_held", note="仓库已拦截", on_start=hold)
+            self.refund(held, clerk, EVENT.CUTOFF_HELD, note="仓库已拦截", on_start=hold)
         elif self.outcome == "agent" or self.requested > cents_of(AUTO_REFUND_CAP):
-            self.refund(self.agent_later(3, 45), self.agent(), "refund_approved")
+            self.refund(self.agent_later(3, 45), self.agent(), EVENT.REFUND_APPROVED)
         else:
-            self.refund(self.later(0.02, 0.3), people.system, "auto_refund", note="未发货，自动退款")
+            self.refund(self.later(0.02, 0.3), people.system, EVENT.AUTO_REFUND, note="未发货，自动退款")
 
     def _path2(self):
         gen, people, rng = self.gen, self.gen.people, self.rng
         order = self.order
         if self.outcome == "reship":
-            self.event(self.agent_later(20, 300), self.agent(), "resolved_reship", "resolved", note="补发")
+            self.event(self.agent_later(20, 300), self.agent(), EVENT.RESOLVED_RESHIP, "resolved", note="补发")
             return
         if self.outcome == "lost":
             hours = 72 if order.remote else 48
@@ -843,16 +846,16 @@ class TicketPlan:
             self.parcel_stop = ("lost", self.lost_at)
             self.liability = "courier"
             at = max(self.lost_at, self.now + timedelta(minutes=rng.uniform(5, 60)))
-            self.refund(at, people.system, "parcel_lost", note=f"{hours} 小时无物流更新，按丢件处理")
+            self.refund(at, people.system, EVENT.PARCEL_LOST, note=f"{hours} 小时无物流更新，按丢件处理")
             return
         by = self.agent()
-        self.event(self.agent_later(5, 120), by, "intercept_requested", "intercepting", note="请快递拦截")
+        self.event(self.agent_later(5, 120), by, EVENT.INTERCEPT_REQUESTED, "intercepting", note="请快递拦截")
         due = self.now + timedelta(minutes=order.courier.intercept_answer_minutes)
         self.intercept = {"id": gen.sink.next_id("logistics_interceptrequest"), "at": self.now, "by": by, "due": due,
                           "status": "requested", "answered": None, "flagged": None}  # fmt: skip
         asked_at = self.now
         if self.outcome == "refund_first":
-            self.refund(self.agent_later(5, 60), by, "refund_before_intercept", note="先退款后拦截")
+            self.refund(self.agent_later(5, 60), by, EVENT.REFUND_BEFORE_INTERCEPT, note="先退款后拦截")
         late = rng.random() >= 0.85
         answered = asked_at + timedelta(minutes=rng.uniform(130, 400) if late else rng.uniform(15, 100))
         if self.outcome == "intercept_failed" and order.delivered_at:
@@ -870,21 +873,21 @@ class TicketPlan:
         if self.outcome == "intercept_failed":
             self.intercept["status"] = "failed"
             self.path = 3
-            self.event(answered, people.system, "intercept_failed", "requested", note="快递已派送，拦截失败")
+            self.event(answered, people.system, EVENT.INTERCEPT_FAILED, "requested", note="快递已派送，拦截失败")
             if rng.random() < 0.6:
-                self.event(self.later(60, 60 * 30), people.system, "withdrawn", "cancelled", note="已收到货，撤销")
+                self.event(self.later(60, 60 * 30), people.system, EVENT.WITHDRAWN, "cancelled", note="已收到货，撤销")
             else:
                 self._return_flow(agree_after=(10, 240))
             return
         self.intercept["status"] = "confirmed"
         self.parcel_stop = ("returned" if rng.random() < 0.7 else "intercepted", answered)
-        self.refund(answered, by, "intercept_confirmed", note="快递确认拦截")
+        self.refund(answered, by, EVENT.INTERCEPT_CONFIRMED, note="快递确认拦截")
 
     def _path3(self):
         people = self.gen.people
         self._maybe_correct_reason()
         if self.outcome == "reship":
-            self.event(self.agent_later(20, 480), self.agent(), "resolved_reship", "resolved", note="补发配件")
+            self.event(self.agent_later(20, 480), self.agent(), EVENT.RESOLVED_RESHIP, "resolved", note="补发配件")
             return
         if self.outcome == "guide_return":
             self._return_flow(agree_after=(10, 480))
@@ -892,7 +895,7 @@ class TicketPlan:
         if self.outcome in ("compensate", "refund"):
             amount = min(self.requested, cents_of(SUPERVISOR_AUTHORITY))
             if amount <= cents_of(AGENT_AUTHORITY):
-                self.refund(self.agent_later(10, 480), self.agent(), "refund_approved", amount=amount)
+                self.refund(self.agent_later(10, 480), self.agent(), EVENT.REFUND_APPROVED, amount=amount)
                 return
             self.approval(amount)
             if self.state != "requested":
@@ -900,21 +903,21 @@ class TicketPlan:
             # Declined: the agent offers what their own authority allows, or refuses.
             if self.outcome == "compensate":
                 offer = cents_of(AGENT_AUTHORITY)
-                self.refund(self.agent_later(10, 120), self.agent(), "refund_approved", amount=offer)
+                self.refund(self.agent_later(10, 120), self.agent(), EVENT.REFUND_APPROVED, amount=offer)
                 return
-        self.event(self.agent_later(20, 600), self.agent(), "rejected", "rejected", note="已签收且无质量问题")
+        self.event(self.agent_later(20, 600), self.agent(), EVENT.REJECTED, "rejected", note="已签收且无质量问题")
         if self.outcome != "dispute":
-            self.event(self.later(60 * 24, 60 * 24 * 7), people.system, "closed", "closed", note="买家接受")
+            self.event(self.later(60 * 24, 60 * 24 * 7), people.system, EVENT.CLOSED, "closed", note="买家接受")
             return
         self.escalation = True
-        self.event(self.later(120, 60 * 48), people.system, "platform_review", "platform_review",
+        self.event(self.later(120, 60 * 48), people.system, EVENT.PLATFORM_REVIEW, "platform_review",
                    note="买家申请平台介入")  # fmt: skip
         ruled = self.later(60 * 24, 60 * 24 * 4)
         if self.rng.random() < 0.45:
             self.liability = "merchant"
-            self.refund(ruled, people.system, "ruled_for_buyer", note="平台判定支持买家")
+            self.refund(ruled, people.system, EVENT.RULED_FOR_BUYER, note="平台判定支持买家")
         else:
-            self.event(ruled, people.system, "ruled_for_merchant", "closed", note="平台判定支持商家")
+            self.event(ruled, people.system, EVENT.RULED_FOR_MERCHANT, EVENT.CLOSED, note="平台判定支持商家")
 
     def _path4(self):
         self._maybe_correct_reason()
@@ -923,7 +926,7 @@ class TicketPlan:
     def _maybe_correct_reason(self):
         if self.rng.random() < 0.12 and self.reason.code in CORRECTIONS:
             corrected = self.gen.reasons[CORRECTIONS[self.reason.code]]
-            self.event(self.agent_later(5, 240), self.agent(), "reason_changed",
+            self.event(self.agent_later(5, 240), self.agent(), EVENT.REASON_CHANGED,
                        note=f"{self.reason.code} → {corrected.code}")  # fmt: skip
             self.reason = corrected
             self.liability = corrected.default_liability
@@ -932,18 +935,22 @@ class TicketPlan:
         """Agree the return, the buyer sends it, the warehouse receives and inspects it, then refund or exchange."""
         gen, people, rng = self.gen, self.gen.people, self.rng
         order = self.order
-        self.event(self.agent_later(*agree_after), self.agent(), "return_agreed", "awaiting_return", note="同意退货")
+        self.event(
+            self.agent_later(*agree_after), self.agent(), EVENT.RETURN_AGREED, "awaiting_return", note="同意退货"
+        )
         self.path = 4
         if self.kind != "exchange":
             self.kind = "return_refund"
             self.requested = order.paid
         if self.outcome == "withdraw":
-            self.event(self.later(60 * 6, 60 * 24 * 5), people.system, "withdrawn", "cancelled", note="买家撤销退货")
+            self.event(
+                self.later(60 * 6, 60 * 24 * 5), people.system, EVENT.WITHDRAWN, "cancelled", note="买家撤销退货"
+            )
             return
         courier_row = rng.choice(COURIERS[:5])
         number = gen._waybill("R" + courier_row[4])
         shipped = self.later(60 * 3, 60 * 24 * 3)
-        self.event(shipped, people.system, "return_shipped", "return_in_transit", note=f"{courier_row[0]} {number}")
+        self.event(shipped, people.system, EVENT.RETURN_SHIPPED, "return_in_transit", note=f"{courier_row[0]} {number}")
         self.return_courier_code = courier_row[0]
         self.return_tracking_number = number
         parcel = {
@@ -954,10 +961,10 @@ class TicketPlan:
         self.parcel = parcel
         self.return_shipment = {"courier": courier_row[0], "number": number, "shipped": shipped, "delivered": None}
         if self.kind == "exchange" and parcel["first_scan"] and rng.random() < 0.3:
-            self.event(self.later(60, 60 * 20), self.agent(), "early_replacement", note="提前换出")
+            self.event(self.later(60, 60 * 20), self.agent(), EVENT.EARLY_REPLACEMENT, note="提前换出")
             self.early = self.now
         clerk = rng.choice(people.clerks)
-        self.event(self.later(60 * 30, 60 * 100), clerk, "return_received", "received", note="仓库签收")
+        self.event(self.later(60 * 30, 60 * 100), clerk, EVENT.RETURN_RECEIVED, "received", note="仓库签收")
         parcel.update(status="received", received=self.now, clerk=clerk)
         self.return_shipment["delivered"] = self.now
         inspected = self.later(60, 60 * 30).replace(microsecond=0)
@@ -967,13 +974,15 @@ class TicketPlan:
         parcel.update(status="inspected", inspected=inspected, result=result, inspector=clerk)
         if result == "ok":
             if self.kind == "exchange":
-                self.event(inspected, clerk, "resolved_exchange", "resolved", note="验货通过，换货发出")
+                self.event(inspected, clerk, EVENT.RESOLVED_EXCHANGE, "resolved", note="验货通过，换货发出")
             else:
-                self.refund(inspected, clerk, "inspection_passed", note="验货通过")
+                self.refund(inspected, clerk, EVENT.INSPECTION_PASSED, note="验货通过")
             return
-        self.event(inspected, clerk, "flagged", note=f"验货异常：{result}")
-        self.event(self.agent_later(20, 600), self.agent(), "rejected", "rejected", note="验货异常，附照片与开箱视频")
-        self.event(self.later(60 * 24, 60 * 24 * 5), people.system, "closed", "closed", note="买家接受")
+        self.event(inspected, clerk, EVENT.FLAGGED, note=f"验货异常：{result}")
+        self.event(
+            self.agent_later(20, 600), self.agent(), EVENT.REJECTED, "rejected", note="验货异常，附照片与开箱视频"
+        )
+        self.event(self.later(60 * 24, 60 * 24 * 5), people.system, EVENT.CLOSED, "closed", note="买家接受")
 
     def _cut(self, moment):
         return self.gen._cut(moment)
@@ -1069,14 +1078,14 @@ class TicketPlan:
             )  # fmt: skip
             sink.add(
                 "logistics_logisticsevent",
-                (sink.next_id("logistics_logisticsevent"), intercept["id"], None, None, intercept["by"], "requested",
-                 "", "requested", "", intercept["at"]),
+                (sink.next_id("logistics_logisticsevent"), intercept["id"], None, None, intercept["by"],
+                 PARCEL.REQUESTED, "", "requested", "", intercept["at"]),
             )  # fmt: skip
             if intercept["answered"]:
                 sink.add(
                     "logistics_logisticsevent",
                     (sink.next_id("logistics_logisticsevent"), intercept["id"], None, None, people.system,
-                     intercept["status"], "requested", intercept["status"], "", intercept["answered"]),
+                     PARCEL(intercept["status"]), "requested", intercept["status"], "", intercept["answered"]),
                 )  # fmt: skip
         # Claims: a lost parcel, or a refund made before the courier answered an intercept (先退款后拦截).
         cause = None
@@ -1119,14 +1128,14 @@ class TicketPlan:
             )  # fmt: skip
             sink.add(
                 "logistics_logisticsevent",
-                (sink.next_id("logistics_logisticsevent"), None, claim_id, None, people.system, "registered", "",
+                (sink.next_id("logistics_logisticsevent"), None, claim_id, None, people.system, PARCEL.REGISTERED, "",
                  "open", "", created),
             )  # fmt: skip
             if cause == "lost":
                 sink.add(
                     "logistics_logisticsevent",
                     (sink.next_id("logistics_logisticsevent"), None, None, order.shipment_id, people.system,
-                     "declared_lost", "in_transit", "lost", "", self.lost_at),
+                     PARCEL.DECLARED_LOST, "in_transit", "lost", "", self.lost_at),
                 )  # fmt: skip
 
     def _emit_warehouse(self) -> None:

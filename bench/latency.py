@@ -28,7 +28,7 @@ from bench.report import percentile
 from config.celery import app
 
 # The worker recorded the gateway's answer: queued for the batch file, or sent to the marketplace's API.
-ANSWERED = ("refund_queued", "refund_sent")
+ANSWERED = (TicketEvent.Action.REFUND_QUEUED, TicketEvent.Action.REFUND_SENT)
 
 PREFIX = "LATENCY"
 

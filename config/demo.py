@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from aftersales import roles
-from aftersales.models import AfterSalesTicket, Order, Refund, RefundAuthority, ReturnReason, TicketState
+from aftersales.models import AfterSalesTicket, Order, Refund, RefundAuthority, ReturnReason, TicketEvent, TicketState
 from aftersales.order_export import spreadsheet_time
 from aftersales.order_import import plan_order_import
 from aftersales.selectors import system_user
@@ -483,7 +483,10 @@ def _load_tickets(shop, plan: list[DemoTicket], *, by) -> list[AfterSalesTicket]
             platform_ticket_id=demo.platform_ticket_id,
             opened_at=opened_at,
         )
-        if ticket.state == TicketState.REQUESTED and not ticket.events.exclude(action="opened").exists():
+        if (
+            ticket.state == TicketState.REQUESTED
+            and not ticket.events.exclude(action=TicketEvent.Action.OPENED).exists()
+        ):
             _move_on(ticket, demo, by=by, system=system)
         tickets.append(ticket)
     # The demo's gateway runs at once rather than on a worker: refunds the rules or the agent started are paid.

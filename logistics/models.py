@@ -504,8 +504,40 @@ class CourierClaim(ConcurrentTransitionMixin, models.Model):
         self.review_note = note
 
 
+class LogisticsEventAction(models.TextChoices):
+    """Every action a logistics history records (the database refuses any other), by the subject it is about.
+    Code names it LogisticsEvent.Action (a type hint names this class); it is out here so that the model's
+    constraint can list it."""
+
+    # An intercept (拦截).
+    REQUESTED = "requested", _("intercept requested")
+    CONFIRMED = "confirmed", _("the courier stopped the parcel")
+    FAILED = "failed", _("the courier could not stop the parcel")
+    RETURNED = "returned", _("the parcel is back at the warehouse")
+    OVERDUE = "overdue", _("the courier's answer is overdue")
+    # A parcel.
+    DISPATCHED = "dispatched", _("parcel dispatched")
+    DECLARED_LOST = "declared_lost", _("declared lost")
+    REAPPEARED = "reappeared", _("scanned again after it was declared lost")
+    REPLACEMENT_CREATED = "replacement_created", _("replacement parcel created")
+    REMEDY_PENDING = "remedy_pending", _("lost parcel: the buyer's remedy is left to an agent")
+    REMEDY_REFUND = "remedy_refund", _("lost parcel: the buyer was refunded")
+    REMEDY_RESHIP = "remedy_reship", _("lost parcel: a replacement was sent")
+    # A claim (理赔).
+    OPENED = "opened", _("claim opened")
+    REGISTERED = "registered", _("claim registered: refunded before the courier answered")
+    SUBMITTED = "submitted", _("claim submitted to the courier")
+    SETTLED = "settled", _("claim settled by the courier")
+    REJECTED = "rejected", _("claim rejected by the courier")
+    WITHDRAWN = "withdrawn", _("claim withdrawn")
+    NEEDS_REVIEW = "needs_review", _("claim needs a review")
+    REVIEWED = "reviewed", _("claim reviewed")
+
+
 class LogisticsEvent(models.Model):
     """The history of intercepts, claims and lost parcels: who, when, from, to, note (DESIGN §2)."""
+
+    Action = LogisticsEventAction
 
     intercept = models.ForeignKey(
         InterceptRequest, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
@@ -515,7 +547,7 @@ class LogisticsEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
     )
-    action = models.CharField(_("action"), max_length=40)
+    action = models.CharField(_("action"), max_length=40, choices=Action.choices)
     from_state = models.CharField(_("from"), max_length=30, blank=True)
     to_state = models.CharField(_("to"), max_length=30, blank=True)
     note = models.TextField(_("note"), blank=True)
@@ -529,7 +561,11 @@ class LogisticsEvent(models.Model):
             models.CheckConstraint(
                 condition=Q(intercept__isnull=False) | Q(claim__isnull=False) | Q(shipment__isnull=False),
                 name="logistics_event_has_subject",
-            )
+            ),
+            # An action outside the vocabulary is refused however it is written (bulk_create and raw SQL included).
+            models.CheckConstraint(
+                condition=Q(action__in=LogisticsEventAction.values), name="logistics_event_action_known"
+            ),
         ]
 
     def __str__(self):

@@ -43,6 +43,7 @@ from aftersales.models import (
     ReasonCategory,
     Refund,
     TicketEvent,
+    TicketEventAction,
     TicketKind,
     TicketPath,
     TicketState,
@@ -57,23 +58,31 @@ HOURS_PLACES = Decimal("0.01")
 POINTS_PLACES = Decimal("0.01")
 
 # The merchant's answers that end the buyer's wait for a decision (商家确认): agreeing (a refund, a return, a
-# replacement) or refusing. Internal steps (asking a supervisor, an intercept request) do not end it.
+# replacement) or refusing. Internal steps (asking a supervisor, an intercept request) do not end it. A compensation
+# (赔偿) is agreed as a refund of kind compensation, so its agreement is the refund's event (refund_approved, or
+# approval_approved above the agent's authority); no event of its own exists.
+Action = TicketEvent.Action
 MERCHANT_DECISIONS = [
-    "auto_refund",
-    "refund_approved",
-    "approval_approved",
-    "refund_before_intercept",
-    "intercept_confirmed",
-    "cutoff_held",
-    "parcel_lost",
-    "rejected",
-    "return_agreed",
-    "resolved_reship",
-    "resolved_exchange",
-    "resolved_compensation",
+    Action.AUTO_REFUND,
+    Action.REFUND_APPROVED,
+    Action.APPROVAL_APPROVED,
+    Action.REFUND_BEFORE_INTERCEPT,
+    Action.INTERCEPT_CONFIRMED,
+    Action.CUTOFF_HELD,
+    Action.PARCEL_LOST,
+    Action.REJECTED,
+    Action.RETURN_AGREED,
+    Action.RESOLVED_RESHIP,
+    Action.RESOLVED_EXCHANGE,
 ]
 # After the return is signed for, the merchant's confirmation (退货签收 → 商家确认).
-RETURN_CONFIRMATIONS = ["inspection_passed", "refund_approved", "approval_approved", "rejected", "resolved_exchange"]
+RETURN_CONFIRMATIONS = [
+    Action.INSPECTION_PASSED,
+    Action.REFUND_APPROVED,
+    Action.APPROVAL_APPROVED,
+    Action.REJECTED,
+    Action.RESOLVED_EXCHANGE,
+]
 REFUND_KINDS = [TicketKind.REFUND_ONLY, TicketKind.RETURN_REFUND]
 RETURN_KINDS = [TicketKind.RETURN_REFUND, TicketKind.EXCHANGE]
 
@@ -148,7 +157,7 @@ def _has_event(actions) -> Exists:
     return Exists(TicketEvent.objects.filter(ticket=OuterRef("pk"), action__in=actions))
 
 
-def first_events(scope: Scope, actions, *, since: str | None = None) -> QuerySet:
+def first_events(scope: Scope, actions, *, since: TicketEventAction | None = None) -> QuerySet:
     """Events of `actions` in the scope's window, on its shops' tickets, that are the first such event of their ticket
     (after the ticket's `since` event, when given). Driven by the index on action and time, so a day's figure reads
     that day's events, not every ticket's history."""
@@ -165,7 +174,7 @@ def first_events(scope: Scope, actions, *, since: str | None = None) -> QuerySet
     return events.exclude(Exists(earlier))
 
 
-def _ticket_event_at(action: str) -> Subquery:
+def _ticket_event_at(action: TicketEventAction) -> Subquery:
     """The time of the event's ticket's first `action` event."""
     return Subquery(
         TicketEvent.objects.filter(ticket=OuterRef("ticket"), action=action).order_by("at", "id").values("at")[:1],
@@ -235,9 +244,9 @@ def refund_only_merchant_time(scope: Scope) -> Figure:
 
 def return_merchant_time(scope: Scope) -> Figure:
     confirmed = (
-        first_events(scope, RETURN_CONFIRMATIONS, since="return_received")
+        first_events(scope, RETURN_CONFIRMATIONS, since=Action.RETURN_RECEIVED)
         .filter(ticket__kind__in=RETURN_KINDS)
-        .annotate(agreed_at=_ticket_event_at("return_agreed"))
+        .annotate(agreed_at=_ticket_event_at(Action.RETURN_AGREED))
         .filter(agreed_at__isnull=False)
         .aggregate(
             agreeing=Sum(_span("ticket__opened_at", "agreed_at")),
@@ -251,7 +260,7 @@ def return_merchant_time(scope: Scope) -> Figure:
 
 def merchant_review_time(scope: Scope) -> Figure:
     refunded = Exists(Refund.objects.filter(ticket=OuterRef("ticket"), status=Refund.Status.SUCCEEDED))
-    agreements = first_events(scope, [action for action in MERCHANT_DECISIONS if action != "rejected"]).filter(refunded)
+    agreements = first_events(scope, [a for a in MERCHANT_DECISIONS if a != Action.REJECTED]).filter(refunded)
     agreed = (
         with_clock(agreements, "ticket__opened_at", name="clock_start", quiet_from=23, quiet_until=8)
         .annotate(
@@ -269,7 +278,7 @@ def merchant_review_time(scope: Scope) -> Figure:
 def dispute_rate(scope: Scope) -> Figure:
     ruled = (
         _tickets(scope)
-        .filter(events__action="ruled_for_buyer", events__at__gte=scope.start, events__at__lt=scope.end)
+        .filter(events__action=Action.RULED_FOR_BUYER, events__at__gte=scope.start, events__at__lt=scope.end)
         .values("order_id")
         .distinct()
         .count()
@@ -327,7 +336,7 @@ def rejection_rate(scope: Scope) -> Figure:
         # Not valid: withdrawn by the buyer before the merchant acted; opened by the platform after the after-sales
         # period and never arbitrated.
         .exclude(Q(state=TicketState.CANCELLED) & ~Q(acted))
-        .exclude(Q(platform_opened_late=True) & ~Q(_has_event(["platform_review"])))
+        .exclude(Q(platform_opened_late=True) & ~Q(_has_event([Action.PLATFORM_REVIEW])))
     )
     counts = finished.aggregate(
         all=Count("pk"),
@@ -341,7 +350,8 @@ def platform_help_rate(scope: Scope) -> Figure:
     helped = (
         _tickets(scope)
         .filter(
-            Q(events__action="platform_review") | Q(events__action="ruled_for_buyer", liability=Liability.MERCHANT),
+            Q(events__action=Action.PLATFORM_REVIEW)
+            | Q(events__action=Action.RULED_FOR_BUYER, liability=Liability.MERCHANT),
             events__at__gte=scope.start,
             events__at__lt=scope.end,
         )
@@ -392,7 +402,9 @@ def repurchase_rate(scope: Scope) -> Figure:
 def first_response_time(scope: Scope) -> Figure:
     from aftersales.selectors import system_user
 
-    by_agent = TicketEvent.objects.filter(ticket=OuterRef("pk")).exclude(actor=system_user()).exclude(action="opened")
+    by_agent = (
+        TicketEvent.objects.filter(ticket=OuterRef("pk")).exclude(actor=system_user()).exclude(action=Action.OPENED)
+    )
     responded = (
         _tickets(scope)
         .filter(opened_at__gte=scope.start, opened_at__lt=scope.end)

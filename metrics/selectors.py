@@ -283,7 +283,10 @@ def agent_table(scope: Scope, *, rolled_until: datetime | None = None) -> list[A
                     merged[field] = row[field] if merged.get(field) is None else merged[field] + row[field]
     rejections = dict(
         TicketEvent.objects.filter(
-            ticket__shop_id__in=scope.shop_ids, action="rejected", at__gte=scope.start, at__lt=scope.end
+            ticket__shop_id__in=scope.shop_ids,
+            action=TicketEvent.Action.REJECTED,
+            at__gte=scope.start,
+            at__lt=scope.end,
         )
         .exclude(actor=system)
         .values("actor_id")

@@ -106,45 +106,6 @@ class OpenFilter(DefaultChoiceFilter):
         return queryset.filter(state__in=OPEN_TICKET_STATES)
 
 
-# What each event's action code means to a person reading the history.
-EVENT_LABELS = {
-    "opened": gettext_lazy("opened"),
-    "auto_refund": gettext_lazy("refunded by the automatic rule"),
-    "refund_approved": gettext_lazy("refund approved"),
-    "approval_requested": gettext_lazy("approval requested"),
-    "approval_approved": gettext_lazy("approved by a supervisor"),
-    "approval_declined": gettext_lazy("declined by a supervisor"),
-    "refund_succeeded": gettext_lazy("refund confirmed by the marketplace"),
-    "refund_confirmed": gettext_lazy("refund confirmed by the marketplace"),
-    "refund_failed": gettext_lazy("refund failed"),
-    "refund_queued": gettext_lazy("refund waiting for the next batch file"),
-    "refund_sent": gettext_lazy("refund sent, awaiting the marketplace"),
-    "refund_send_lost": gettext_lazy("refund never reached the marketplace; sent again"),
-    "rejected": gettext_lazy("rejected"),
-    "return_agreed": gettext_lazy("return agreed"),
-    "resolved_reship": gettext_lazy("reshipped"),
-    "resolved_exchange": gettext_lazy("exchanged"),
-    "withdrawn": gettext_lazy("withdrawn by the buyer"),
-    "platform_review": gettext_lazy("platform stepped in"),
-    "ruled_for_buyer": gettext_lazy("platform ruled for the buyer"),
-    "ruled_for_merchant": gettext_lazy("platform ruled for us"),
-    "closed": gettext_lazy("closed"),
-    "note": gettext_lazy("note"),
-    "reason_changed": gettext_lazy("reason corrected"),
-    "cutoff_requested": gettext_lazy("cut-off requested"),
-    "cutoff_held": gettext_lazy("held in the warehouse"),
-    "cutoff_failed": gettext_lazy("already shipped"),
-    "intercept_requested": gettext_lazy("intercept requested"),
-    "intercept_confirmed": gettext_lazy("intercept confirmed"),
-    "intercept_failed": gettext_lazy("intercept failed"),
-    "return_shipped": gettext_lazy("return sent"),
-    "return_received": gettext_lazy("return received"),
-    "inspection_passed": gettext_lazy("inspection passed"),
-    "flagged": gettext_lazy("flagged for the agent"),
-    "early_replacement": gettext_lazy("early replacement sent"),
-}
-
-
 def _state_label(value: str) -> str:
     return TicketState(value).label if value in TicketState.values else value
 
@@ -161,7 +122,7 @@ class TicketEventInline(ReadOnlyInline):
 
     @admin.display(description=gettext_lazy("action"))
     def action_label(self, event):
-        return EVENT_LABELS.get(event.action, event.action)
+        return event.get_action_display()
 
     @admin.display(description=gettext_lazy("from"))
     def from_label(self, event):

@@ -32,6 +32,7 @@ from aftersales.models import (
     Order,
     Refund,
     TicketEvent,
+    TicketEventAction,
     TicketKind,
     TicketState,
 )
@@ -102,7 +103,7 @@ def refund_or_escalate(
     door: RefundDoor,
     by,
     amount: Decimal,
-    action: str,
+    action: TicketEventAction,
     kind: str | None = None,
     note: str = "",
     idempotency_key: str | None = None,
@@ -197,7 +198,7 @@ def refunds_start_automatic(tickets: list[AfterSalesTicket], *, now, note_for) -
                 ticket=ticket,
                 actor=system,
                 at=now,
-                action="auto_refund",
+                action=TicketEvent.Action.AUTO_REFUND,
                 from_state=from_state,
                 to_state=ticket.state,
                 amount=amount,
@@ -297,5 +298,5 @@ def open_approval(ticket, *, by, requested_by, amount, kind, reason) -> Approval
         requested_at=now,
         due_at=now + timedelta(hours=ticket.shop.approval_due_hours),
     )
-    ticket_move(ticket, by, "approval_requested", ticket.request_approval, note=reason, amount=amount)
+    ticket_move(ticket, by, TicketEvent.Action.APPROVAL_REQUESTED, ticket.request_approval, note=reason, amount=amount)
     return approval

@@ -31,7 +31,7 @@ from aftersales.gateways import (
     StatusResult,
     get_refund_gateway,
 )
-from aftersales.models import ZERO, AfterSalesTicket, Refund, RefundBatch, Shop, TicketState
+from aftersales.models import ZERO, AfterSalesTicket, Refund, RefundBatch, Shop, TicketEvent, TicketState
 from aftersales.order_import import ImportFileError, read_rows
 from aftersales.selectors import system_user
 from aftersales.services.ticket_events import ticket_event_record, ticket_move
@@ -123,7 +123,7 @@ def _record_send(refund_id: int, attempt: int, gateway: str, result: SendResult)
         ticket_event_record(
             ticket,
             system,
-            "refund_queued",
+            TicketEvent.Action.REFUND_QUEUED,
             ticket.state,
             amount=refund.amount,
             note=_("Waiting for the shop's next batch-refund file."),
@@ -174,7 +174,7 @@ def _record_status(
         ticket_event_record(
             ticket,
             system,
-            "refund_send_lost",
+            TicketEvent.Action.REFUND_SEND_LOST,
             ticket.state,
             amount=refund.amount,
             note=_("The marketplace never received this refund; it is sent again."),
@@ -192,7 +192,7 @@ def _sent(ticket, refund, by, *, gateway: str, reference: str, batch=None, at=No
     ticket_event_record(
         ticket,
         by,
-        "refund_sent",
+        TicketEvent.Action.REFUND_SENT,
         ticket.state,
         amount=refund.amount,
         note=_("Sent to the marketplace; waiting for its confirmation."),
@@ -204,9 +204,19 @@ def _confirmed(ticket, refund, by, *, at, reference: str = "", note: str = "") -
     refund.save()
     still_open = ticket.refunds.filter(status__in=OPEN_STATUSES).exclude(pk=refund.pk).exists()
     if ticket.state == TicketState.REFUNDING and not still_open:
-        ticket_move(ticket, by, "refund_succeeded", ticket.confirm_refund, note=note, amount=refund.amount, at=at)
+        ticket_move(
+            ticket,
+            by,
+            TicketEvent.Action.REFUND_SUCCEEDED,
+            ticket.confirm_refund,
+            note=note,
+            amount=refund.amount,
+            at=at,
+        )
     else:
-        ticket_event_record(ticket, by, "refund_confirmed", ticket.state, note=note, amount=refund.amount)
+        ticket_event_record(
+            ticket, by, TicketEvent.Action.REFUND_CONFIRMED, ticket.state, note=note, amount=refund.amount
+        )
 
 
 def _failed(ticket, refund, by, *, gateway: str, reason: str) -> None:
@@ -214,9 +224,19 @@ def _failed(ticket, refund, by, *, gateway: str, reason: str) -> None:
     refund.fail(gateway=gateway, reason=error)
     refund.save()
     if ticket.state == TicketState.REFUNDING:
-        ticket_move(ticket, by, "refund_failed", ticket.fail_refund, note=error, amount=refund.amount, error=error)
+        ticket_move(
+            ticket,
+            by,
+            TicketEvent.Action.REFUND_FAILED,
+            ticket.fail_refund,
+            note=error,
+            amount=refund.amount,
+            error=error,
+        )
     else:
-        ticket_event_record(ticket, by, "refund_failed", ticket.state, note=error, amount=refund.amount)
+        ticket_event_record(
+            ticket, by, TicketEvent.Action.REFUND_FAILED, ticket.state, note=error, amount=refund.amount
+        )
 
 
 # --- the batch-refund file ------------------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """A ticket's audit trail, written by every service that changes a ticket (tickets, the refund gate, refunds) in
-the transaction that makes the change."""
+the transaction that makes the change. `action` is one of TicketEvent.Action; the database refuses any other."""
 
-from aftersales.models import AfterSalesTicket, TicketEvent
+from aftersales.models import AfterSalesTicket, TicketEvent, TicketEventAction
 
 
-def ticket_event_record(ticket, by, action: str, from_state: str, *, note: str = "", amount=None) -> TicketEvent:
+def ticket_event_record(
+    ticket, by, action: TicketEventAction, from_state: str, *, note: str = "", amount=None
+) -> TicketEvent:
     return TicketEvent.objects.create(
         ticket=ticket,
         actor=by,
@@ -17,7 +19,7 @@ def ticket_event_record(ticket, by, action: str, from_state: str, *, note: str =
 
 
 def ticket_move(
-    ticket: AfterSalesTicket, by, action: str, transition, *, note: str = "", amount=None, **kwargs
+    ticket: AfterSalesTicket, by, action: TicketEventAction, transition, *, note: str = "", amount=None, **kwargs
 ) -> None:
     """Run a checked transition of a locked ticket, save it and write its event."""
     from_state = ticket.state

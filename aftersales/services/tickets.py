@@ -28,6 +28,7 @@ from aftersales.models import (
     Refund,
     ReturnReason,
     TicketEvent,
+    TicketEventAction,
     TicketKind,
     TicketPath,
     TicketState,
@@ -61,6 +62,11 @@ MAX_AMOUNT = Decimal("9999999999.99")
 THOUSANDS_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 RETURN_KINDS = {TicketKind.RETURN_REFUND, TicketKind.EXCHANGE}
 REPLACEMENT_KINDS = {TicketKind.RESHIP, TicketKind.EXCHANGE}
+# The event a ticket resolved by each kind of replacement writes.
+RESOLVED_BY: dict[str, TicketEventAction] = {
+    TicketKind.RESHIP: TicketEvent.Action.RESOLVED_RESHIP,
+    TicketKind.EXCHANGE: TicketEvent.Action.RESOLVED_EXCHANGE,
+}
 
 
 # --- input checks ---------------------------------------------------------------------------------------------------
@@ -202,7 +208,7 @@ def ticket_open_or_find(
                 deadline=now + timedelta(hours=response_hours),
                 sla_due=min(now + sla, now + timedelta(hours=response_hours)),
             )
-            ticket_event_record(ticket, by, "opened", "", note=buyer_message, amount=amount)
+            ticket_event_record(ticket, by, TicketEvent.Action.OPENED, "", note=buyer_message, amount=amount)
     except IntegrityError:
         # The same platform push arrived twice at once; the other one created it.
         if platform_ticket_id:
@@ -251,7 +257,7 @@ def ticket_apply_auto_rules(*, ticket: AfterSalesTicket) -> str:
         door=RefundDoor.AUTOMATIC,
         by=system,
         amount=amount,
-        action="auto_refund",
+        action=TicketEvent.Action.AUTO_REFUND,
         note=_("Not shipped: refunded by the shop's automatic rule (up to ¥%(cap)s).") % {"cap": cap},
     )
     return AutoRuleOutcome.REFUNDED if decision.refund else AutoRuleOutcome.NOTHING
@@ -288,7 +294,7 @@ def ticket_approve_refund(
         kind=kind,
         note=note,
         idempotency_key=idempotency_key,
-        action="refund_approved",
+        action=TicketEvent.Action.REFUND_APPROVED,
     )
 
 
@@ -330,7 +336,13 @@ def approval_decide(*, approval: ApprovalRequest, by, approve: bool, note: str =
         approval.decline(by=by, at=now, note=note)
         approval.save()
         ticket_move(
-            ticket, by, "approval_declined", ticket.decline_approval, note=note, amount=approval.amount, message=note
+            ticket,
+            by,
+            TicketEvent.Action.APPROVAL_DECLINED,
+            ticket.decline_approval,
+            note=note,
+            amount=approval.amount,
+            message=note,
         )
         return approval
     refund_or_escalate(
@@ -340,7 +352,7 @@ def approval_decide(*, approval: ApprovalRequest, by, approve: bool, note: str =
         amount=approval.amount,
         kind=approval.refund_kind,
         idempotency_key=f"approval-{approval.pk}",
-        action="approval_approved",
+        action=TicketEvent.Action.APPROVAL_APPROVED,
         note=note,
     )
     approval.approve(by=by, at=now, note=note)
@@ -348,7 +360,7 @@ def approval_decide(*, approval: ApprovalRequest, by, approve: bool, note: str =
     return approval
 
 
-def _owed_refund(ticket, *, door: RefundDoor, by, action: str, note: str) -> RefundDecision:
+def _owed_refund(ticket, *, door: RefundDoor, by, action: TicketEventAction, note: str) -> RefundDecision:
     """The refund the rules owe once goods are safe, the parcel is lost or the platform ruled (or that an agent pays
     before the courier answers): the requested amount, capped by what is left of the order, through the gate (which
     says on whose authority it is paid)."""
@@ -367,7 +379,7 @@ def ticket_reject(*, ticket: AfterSalesTicket, by, note: str) -> AfterSalesTicke
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, WORK)
     _require_transition(ticket, ticket.reject)
-    ticket_move(ticket, by, "rejected", ticket.reject, note=_require_note(note))
+    ticket_move(ticket, by, TicketEvent.Action.REJECTED, ticket.reject, note=_require_note(note))
     return ticket
 
 
@@ -380,7 +392,7 @@ def ticket_agree_return(*, ticket: AfterSalesTicket, by, note: str = "") -> Afte
     _require_transition(ticket, ticket.agree_return)
     if ticket.order.goods_state != GoodsState.DELIVERED:
         raise ActionRefused("not_delivered", _("The buyer has not received the goods; nothing can be returned yet."))
-    ticket_move(ticket, by, "return_agreed", ticket.agree_return, note=note)
+    ticket_move(ticket, by, TicketEvent.Action.RETURN_AGREED, ticket.agree_return, note=note)
     return ticket
 
 
@@ -392,7 +404,7 @@ def ticket_resolve_by_replacement(*, ticket: AfterSalesTicket, by, kind: str, no
     if kind not in REPLACEMENT_KINDS:
         raise ActionRefused("invalid_kind", _("Choose reship or exchange."))
     _require_state(ticket, TicketState.REQUESTED)
-    ticket_move(ticket, by, f"resolved_{kind}", ticket.resolve, note=note, kind=kind, at=timezone.now())
+    ticket_move(ticket, by, RESOLVED_BY[kind], ticket.resolve, note=note, kind=kind, at=timezone.now())
     return ticket
 
 
@@ -402,7 +414,7 @@ def ticket_withdraw(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSal
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, WORK)
     _require_transition(ticket, ticket.withdraw)
-    ticket_move(ticket, by, "withdrawn", ticket.withdraw, note=note, at=timezone.now())
+    ticket_move(ticket, by, TicketEvent.Action.WITHDRAWN, ticket.withdraw, note=note, at=timezone.now())
     return ticket
 
 
@@ -412,7 +424,7 @@ def ticket_escalate_to_platform(*, ticket: AfterSalesTicket, by, note: str = "")
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, WORK)
     _require_transition(ticket, ticket.escalate_to_platform)
-    ticket_move(ticket, by, "platform_review", ticket.escalate_to_platform, note=note)
+    ticket_move(ticket, by, TicketEvent.Action.PLATFORM_REVIEW, ticket.escalate_to_platform, note=note)
     return ticket
 
 
@@ -439,9 +451,11 @@ def ticket_platform_ruling(
     )
     note = " ".join(part for part in (_("Platform case %(case)s.") % {"case": case_number}, note.strip()) if part)
     if for_buyer:
-        _owed_refund(ticket, door=RefundDoor.PLATFORM_RULING, by=by, action="ruled_for_buyer", note=note)
+        _owed_refund(
+            ticket, door=RefundDoor.PLATFORM_RULING, by=by, action=TicketEvent.Action.RULED_FOR_BUYER, note=note
+        )
     else:
-        ticket_move(ticket, by, "ruled_for_merchant", ticket.close, note=note, at=timezone.now())
+        ticket_move(ticket, by, TicketEvent.Action.RULED_FOR_MERCHANT, ticket.close, note=note, at=timezone.now())
     return ticket
 
 
@@ -451,7 +465,7 @@ def ticket_close(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesT
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, WORK)
     _require_state(ticket, TicketState.REJECTED)
-    ticket_move(ticket, by, "closed", ticket.close, note=note, at=timezone.now())
+    ticket_move(ticket, by, TicketEvent.Action.CLOSED, ticket.close, note=note, at=timezone.now())
     return ticket
 
 
@@ -464,7 +478,7 @@ def ticket_add_note(*, ticket: AfterSalesTicket, by, note: str) -> AfterSalesTic
     if has_escalation_word(note) and not ticket.escalation_risk:
         ticket.escalation_risk = True
         ticket.save(update_fields=["escalation_risk", "updated_at"])
-    ticket_event_record(ticket, by, "note", ticket.state, note=note)
+    ticket_event_record(ticket, by, TicketEvent.Action.NOTE, ticket.state, note=note)
     return ticket
 
 
@@ -481,7 +495,11 @@ def ticket_change_reason(*, ticket: AfterSalesTicket, by, reason: ReturnReason, 
     ticket.reason = reason
     ticket.save(update_fields=["reason", "updated_at"])
     ticket_event_record(
-        ticket, by, "reason_changed", ticket.state, note=f"{previous.code} → {reason.code}. {note}".strip()
+        ticket,
+        by,
+        TicketEvent.Action.REASON_CHANGED,
+        ticket.state,
+        note=f"{previous.code} → {reason.code}. {note}".strip(),
     )
     return ticket
 
@@ -492,7 +510,11 @@ def ticket_change_reason(*, ticket: AfterSalesTicket, by, reason: ReturnReason, 
 def _open_cutoff(ticket, by) -> CutOffRequest:
     cutoff = CutOffRequest.objects.create(ticket=ticket, shop_id=ticket.shop_id)
     ticket_move(
-        ticket, by, "cutoff_requested", ticket.start_intercept, note=_("Packed: the warehouse is asked to hold it.")
+        ticket,
+        by,
+        TicketEvent.Action.CUTOFF_REQUESTED,
+        ticket.start_intercept,
+        note=_("Packed: the warehouse is asked to hold it."),
     )
     return cutoff
 
@@ -519,7 +541,13 @@ def cutoff_confirm_hold(*, cutoff: CutOffRequest, by) -> CutOffRequest:
     cutoff.hold(by=by, at=timezone.now())
     cutoff.save()
     if ticket.state == TicketState.INTERCEPTING:
-        _owed_refund(ticket, door=RefundDoor.CUTOFF_HELD, by=by, action="cutoff_held", note=_("Held in the warehouse."))
+        _owed_refund(
+            ticket,
+            door=RefundDoor.CUTOFF_HELD,
+            by=by,
+            action=TicketEvent.Action.CUTOFF_HELD,
+            note=_("Held in the warehouse."),
+        )
     return cutoff
 
 
@@ -538,7 +566,7 @@ def cutoff_mark_gone(*, cutoff: CutOffRequest, by, note: str = "") -> CutOffRequ
         ticket_move(
             ticket,
             by,
-            "cutoff_failed",
+            TicketEvent.Action.CUTOFF_FAILED,
             ticket.fail_intercept,
             note=message,
             message=message,
@@ -555,7 +583,7 @@ def ticket_start_intercept(*, ticket: AfterSalesTicket, by, note: str = "") -> A
     _require_transition(ticket, ticket.start_intercept)
     if ticket.order.goods_state != GoodsState.SHIPPED:
         raise ActionRefused("not_in_transit", _("Only a parcel on its way can be intercepted."))
-    ticket_move(ticket, by, "intercept_requested", ticket.start_intercept, note=note)
+    ticket_move(ticket, by, TicketEvent.Action.INTERCEPT_REQUESTED, ticket.start_intercept, note=note)
     return ticket
 
 
@@ -566,7 +594,9 @@ def ticket_intercept_confirmed(*, ticket: AfterSalesTicket, by, note: str = "") 
     ticket = lock_objects.ticket_for_update(ticket.pk)
     _require_assigned(by, ticket.shop)
     _require_state(ticket, TicketState.INTERCEPTING)
-    return _owed_refund(ticket, door=RefundDoor.INTERCEPT_CONFIRMED, by=by, action="intercept_confirmed", note=note)
+    return _owed_refund(
+        ticket, door=RefundDoor.INTERCEPT_CONFIRMED, by=by, action=TicketEvent.Action.INTERCEPT_CONFIRMED, note=note
+    )
 
 
 @transaction.atomic
@@ -584,7 +614,7 @@ def ticket_intercept_failed(*, ticket: AfterSalesTicket, by, note: str = "") -> 
     ticket_move(
         ticket,
         by,
-        "intercept_failed",
+        TicketEvent.Action.INTERCEPT_FAILED,
         ticket.fail_intercept,
         note=message,
         message=message,
@@ -600,7 +630,7 @@ def ticket_parcel_lost(*, ticket: AfterSalesTicket, by, note: str = "") -> Refun
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, WORK)
     _require_state(ticket, TicketState.REQUESTED, TicketState.INTERCEPTING)
-    return _owed_refund(ticket, door=RefundDoor.PARCEL_LOST, by=by, action="parcel_lost", note=note)
+    return _owed_refund(ticket, door=RefundDoor.PARCEL_LOST, by=by, action=TicketEvent.Action.PARCEL_LOST, note=note)
 
 
 @transaction.atomic
@@ -612,7 +642,11 @@ def ticket_refund_while_intercepting(*, ticket: AfterSalesTicket, by, note: str 
     require_in_shop(by, ticket.shop, WORK)
     _require_state(ticket, TicketState.INTERCEPTING)
     decision = _owed_refund(
-        ticket, door=RefundDoor.REFUND_BEFORE_INTERCEPT, by=by, action="refund_before_intercept", note=note
+        ticket,
+        door=RefundDoor.REFUND_BEFORE_INTERCEPT,
+        by=by,
+        action=TicketEvent.Action.REFUND_BEFORE_INTERCEPT,
+        note=note,
     )
     return decision.refund
 
@@ -631,7 +665,12 @@ def tickets_flag_for_agent(*, ticket_ids, by, note: str) -> int:
     )
     TicketEvent.objects.bulk_create(
         TicketEvent(
-            ticket=ticket, actor=by, action="flagged", from_state=ticket.state, to_state=ticket.state, note=note
+            ticket=ticket,
+            actor=by,
+            action=TicketEvent.Action.FLAGGED,
+            from_state=ticket.state,
+            to_state=ticket.state,
+            note=note,
         )
         for ticket in tickets
     )
@@ -651,7 +690,7 @@ def ticket_return_shipped(*, ticket: AfterSalesTicket, by, courier_code: str, tr
     ticket_move(
         ticket,
         by,
-        "return_shipped",
+        TicketEvent.Action.RETURN_SHIPPED,
         ticket.ship_return,
         note=f"{courier_code} {tracking_number}".strip(),
         courier_code=(courier_code or "").strip(),
@@ -666,7 +705,7 @@ def ticket_return_received(*, ticket: AfterSalesTicket, by) -> AfterSalesTicket:
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, HANDLE_RETURNS)
     _require_transition(ticket, ticket.receive_return)
-    ticket_move(ticket, by, "return_received", ticket.receive_return)
+    ticket_move(ticket, by, TicketEvent.Action.RETURN_RECEIVED, ticket.receive_return)
     return ticket
 
 
@@ -677,9 +716,19 @@ def ticket_inspection_passed(*, ticket: AfterSalesTicket, by, note: str = "") ->
     require_in_shop(by, ticket.shop, HANDLE_RETURNS)
     _require_state(ticket, TicketState.RECEIVED)
     if ticket.kind == TicketKind.EXCHANGE:
-        ticket_move(ticket, by, "resolved_exchange", ticket.resolve, note=note, kind=ticket.kind, at=timezone.now())
+        ticket_move(
+            ticket,
+            by,
+            TicketEvent.Action.RESOLVED_EXCHANGE,
+            ticket.resolve,
+            note=note,
+            kind=ticket.kind,
+            at=timezone.now(),
+        )
     else:
-        _owed_refund(ticket, door=RefundDoor.INSPECTION_PASSED, by=by, action="inspection_passed", note=note)
+        _owed_refund(
+            ticket, door=RefundDoor.INSPECTION_PASSED, by=by, action=TicketEvent.Action.INSPECTION_PASSED, note=note
+        )
     return ticket
 
 
@@ -690,7 +739,7 @@ def ticket_flag_for_agent(*, ticket: AfterSalesTicket, by, note: str) -> AfterSa
     require_in_shop(by, ticket.shop, HANDLE_RETURNS if by.has_perm(HANDLE_RETURNS) else WORK)
     ticket.attention_note = _require_note(note)
     ticket.save(update_fields=["attention_note", "updated_at"])
-    ticket_event_record(ticket, by, "flagged", ticket.state, note=ticket.attention_note)
+    ticket_event_record(ticket, by, TicketEvent.Action.FLAGGED, ticket.state, note=ticket.attention_note)
     return ticket
 
 
@@ -703,5 +752,5 @@ def ticket_record_early_replacement(*, ticket: AfterSalesTicket, by, note: str =
     if ticket.kind != TicketKind.EXCHANGE:
         raise ActionRefused("not_exchange", _("Only an exchange sends a replacement."))
     _require_state(ticket, TicketState.RETURN_IN_TRANSIT)
-    ticket_event_record(ticket, by, "early_replacement", ticket.state, note=note)
+    ticket_event_record(ticket, by, TicketEvent.Action.EARLY_REPLACEMENT, ticket.state, note=note)
     return ticket

@@ -85,7 +85,7 @@ def claims_register_for_courier_liability(*, batch_size: int = BATCH_SIZE, now=N
             LogisticsEvent.objects.bulk_create(
                 event_row(
                     by=system,
-                    action="opened",
+                    action=LogisticsEvent.Action.OPENED,
                     at=now,
                     to_state=claim.status,
                     claim=claim,
@@ -122,7 +122,9 @@ def claims_submit(*, claims, by) -> int:
         submitted.append(claim)
     CourierClaim.objects.bulk_update(submitted, ["status"])
     LogisticsEvent.objects.bulk_create(
-        event_row(by=by, action="submitted", at=now, from_state="open", to_state=claim.status, claim=claim)
+        event_row(
+            by=by, action=LogisticsEvent.Action.SUBMITTED, at=now, from_state="open", to_state=claim.status, claim=claim
+        )
         for claim in submitted
     )
     return len(submitted)
@@ -137,7 +139,7 @@ def claim_review_done(*, claim: CourierClaim, by, note: str = "") -> CourierClai
     claim.save(update_fields=["review_note"])
     record_event(
         by=by,
-        action="reviewed",
+        action=LogisticsEvent.Action.REVIEWED,
         at=timezone.now(),
         from_state=claim.status,
         to_state=claim.status,
@@ -223,7 +225,7 @@ def claims_apply_settlement(
         events.append(
             event_row(
                 by=by,
-                action=claim.status,
+                action=LogisticsEvent.Action.SETTLED if row.settled else LogisticsEvent.Action.REJECTED,
                 at=now,
                 from_state=from_state,
                 to_state=claim.status,

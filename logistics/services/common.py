@@ -9,6 +9,7 @@ from desk.queue import enqueue_on_commit
 from logistics.models import (
     Courier,
     LogisticsEvent,
+    LogisticsEventAction,
     RobotMessage,
 )
 
@@ -27,7 +28,18 @@ def month_of(moment: datetime):
     return timezone.localtime(moment).date().replace(day=1)
 
 
-def event_row(*, by, action, at, note="", from_state="", to_state="", intercept=None, claim=None, shipment=None):
+def event_row(
+    *,
+    by,
+    action: LogisticsEventAction,
+    at,
+    note="",
+    from_state="",
+    to_state="",
+    intercept=None,
+    claim=None,
+    shipment=None,
+):
     return LogisticsEvent(
         intercept=intercept,
         claim=claim,

@@ -96,7 +96,9 @@ def intercept_request(*, ticket: AfterSalesTicket, by, note: str = "") -> Interc
         raise ActionRefused(
             "already_requested", _("An intercept of this parcel is already waiting for the courier.")
         ) from error
-    record_event(by=by, action="requested", at=now, to_state=intercept.status, note=note, intercept=intercept)
+    record_event(
+        by=by, action=LogisticsEvent.Action.REQUESTED, at=now, to_state=intercept.status, note=note, intercept=intercept
+    )
     queue_robot_messages(
         [
             RobotMessage(
@@ -160,7 +162,7 @@ def intercept_confirm(*, intercept: InterceptRequest, by, note: str = "") -> Int
         shipment.save()
     record_event(
         by=by,
-        action="confirmed",
+        action=LogisticsEvent.Action.CONFIRMED,
         at=now,
         from_state="requested",
         to_state=intercept.status,
@@ -177,7 +179,13 @@ def record_failure(intercept: InterceptRequest, *, by, at, note: str) -> None:
     intercept.fail(at=at)
     intercept.save()
     record_event(
-        by=by, action="failed", at=at, from_state="requested", to_state=intercept.status, note=note, intercept=intercept
+        by=by,
+        action=LogisticsEvent.Action.FAILED,
+        at=at,
+        from_state="requested",
+        to_state=intercept.status,
+        note=note,
+        intercept=intercept,
     )
 
 
@@ -210,7 +218,7 @@ def intercept_mark_returned(*, intercept: InterceptRequest, by, note: str = "") 
     events = [
         event_row(
             by=by,
-            action="returned",
+            action=LogisticsEvent.Action.RETURNED,
             at=now,
             from_state=from_state,
             to_state=intercept.status,
@@ -227,7 +235,7 @@ def intercept_mark_returned(*, intercept: InterceptRequest, by, note: str = "") 
         events.append(
             event_row(
                 by=by,
-                action="withdrawn",
+                action=LogisticsEvent.Action.WITHDRAWN,
                 at=now,
                 from_state="open",
                 to_state=claim.status,
@@ -270,7 +278,7 @@ def intercept_refund_early(*, ticket: AfterSalesTicket, by, note: str = "") -> C
         month=month_of(now),
         created_at=now,
     )
-    record_event(by=by, action="registered", at=now, to_state=claim.status, note=note, claim=claim)
+    record_event(by=by, action=LogisticsEvent.Action.REGISTERED, at=now, to_state=claim.status, note=note, claim=claim)
     return claim
 
 
@@ -306,7 +314,13 @@ def intercepts_flag_overdue(*, now=None, batch_size: int = BATCH_SIZE) -> int:
             note = _("The courier has not answered the intercept in time; chased in their group.")
             LogisticsEvent.objects.bulk_create(
                 event_row(
-                    by=system, action="overdue", at=now, from_state=i.status, to_state=i.status, note=note, intercept=i
+                    by=system,
+                    action=LogisticsEvent.Action.OVERDUE,
+                    at=now,
+                    from_state=i.status,
+                    to_state=i.status,
+                    note=note,
+                    intercept=i,
                 )
                 for i in batch
             )

@@ -40,6 +40,12 @@ from logistics.services.common import (
 )
 from logistics.services.intercepts import record_failure
 
+# The event on the parcel that says what its buyer got.
+REMEDY_EVENTS = {
+    ClaimRemedy.PENDING: LogisticsEvent.Action.REMEDY_PENDING,
+    ClaimRemedy.REFUND: LogisticsEvent.Action.REMEDY_REFUND,
+    ClaimRemedy.RESHIP: LogisticsEvent.Action.REMEDY_RESHIP,
+}
 # --- the lost-parcel rule (丢件) -----------------------------------------------------------------------------------
 
 
@@ -150,7 +156,7 @@ def _declare_lost(lost: list[Shipment], *, now, by) -> int:
         [
             event_row(
                 by=by,
-                action="declared_lost",
+                action=LogisticsEvent.Action.DECLARED_LOST,
                 at=now,
                 from_state="in_transit",
                 to_state="lost",
@@ -159,7 +165,10 @@ def _declare_lost(lost: list[Shipment], *, now, by) -> int:
             )
             for s in lost
         ]
-        + [event_row(by=by, action="opened", at=now, to_state=claim.status, claim=claim) for claim in claims]
+        + [
+            event_row(by=by, action=LogisticsEvent.Action.OPENED, at=now, to_state=claim.status, claim=claim)
+            for claim in claims
+        ]
     )
     # One message per shop and courier, to that shop's robot: a shop's waybills never reach another shop's group.
     per_shop_courier = defaultdict(list)
@@ -224,7 +233,9 @@ def lost_parcel_remedy(*, shipment_id: int) -> bool:
         _fill_claim(claim, shipment=shipment, ticket=ticket, refund=refund, remedy=remedy, note=note, by=system, at=now)
     shipment.lost_remedy_done_at = now
     shipment.save(update_fields=["lost_remedy_done_at"])
-    record_event(by=system, action=f"remedy_{remedy}", at=now, to_state=shipment.status, note=note, shipment=shipment)
+    record_event(
+        by=system, action=REMEDY_EVENTS[remedy], at=now, to_state=shipment.status, note=note, shipment=shipment
+    )
     return True
 
 
@@ -278,7 +289,13 @@ def _fill_claim(claim, *, shipment, ticket, refund, remedy, note, by, at) -> Non
         claim.withdraw(note=withdrawn)
         claim.save()
         record_event(
-            by=by, action="withdrawn", at=at, from_state="open", to_state=claim.status, note=withdrawn, claim=claim
+            by=by,
+            action=LogisticsEvent.Action.WITHDRAWN,
+            at=at,
+            from_state="open",
+            to_state=claim.status,
+            note=withdrawn,
+            claim=claim,
         )
         return
     claim.ticket = claim.ticket or ticket
@@ -333,7 +350,7 @@ def _remedy_by_policy(shipment: Shipment, *, by, now) -> tuple[AfterSalesTicket,
         )
         record_event(
             by=by,
-            action="replacement_created",
+            action=LogisticsEvent.Action.REPLACEMENT_CREATED,
             at=now,
             to_state=replacement.status,
             note=message,
@@ -369,14 +386,14 @@ def lost_parcels_reappeared(shipments: list[Shipment]) -> None:
         if claim.status == CourierClaim.Status.OPEN and (claim.remedy == ClaimRemedy.PENDING or back_with_us):
             note = _("The parcel was scanned again on %(at)s; claim withdrawn.") % {"at": scanned}
             claim.withdraw(note=note)
-            action = "withdrawn"
+            action = LogisticsEvent.Action.WITHDRAWN
         else:
             note = _(
                 "The parcel was scanned again on %(at)s after the buyer was refunded or sent a replacement: ask the "
                 "courier to return it, and correct or withdraw this claim."
             ) % {"at": scanned}
             claim.review_note = note
-            action = "needs_review"
+            action = LogisticsEvent.Action.NEEDS_REVIEW
             if claim.ticket_id:
                 flag_tickets.add(claim.ticket_id)
         claim.save()
@@ -390,7 +407,7 @@ def lost_parcels_reappeared(shipments: list[Shipment]) -> None:
     events += [
         event_row(
             by=system,
-            action="reappeared",
+            action=LogisticsEvent.Action.REAPPEARED,
             at=now,
             from_state="lost",
             to_state=s.status,

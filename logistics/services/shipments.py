@@ -20,6 +20,7 @@ from logistics.models import (
     Courier,
     CourierAgreement,
     InterceptRequest,
+    LogisticsEvent,
     Shipment,
     TrackingEvent,
     TrackingStatus,
@@ -121,7 +122,7 @@ def shipment_dispatch(*, shipment: Shipment, by, courier: Courier, tracking_numb
     now = timezone.now()
     shipment.dispatch(courier=courier, tracking_number=tracking_number, at=now)
     shipment.save()
-    record_event(by=by, action="dispatched", at=now, to_state=shipment.status, shipment=shipment)
+    record_event(by=by, action=LogisticsEvent.Action.DISPATCHED, at=now, to_state=shipment.status, shipment=shipment)
     return shipment
 
 

@@ -119,7 +119,7 @@ class Command(BaseCommand):
         events, refunds = [], []
         for index, ticket in enumerate(tickets):
             decided = ticket.opened_at + timedelta(hours=1 + index % 9)
-            action = "rejected" if ticket.state == "closed" else "refund_approved"
+            action = TicketEvent.Action.REJECTED if ticket.state == "closed" else TicketEvent.Action.REFUND_APPROVED
             events.append(TicketEvent(ticket=ticket, actor=agent, action=action, at=decided))
             if ticket.state == "refunded":
                 refunds.append(
