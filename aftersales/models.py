@@ -442,14 +442,6 @@ class AfterSalesTicket(ConcurrentTransitionMixin, models.Model):
     requested_amount = MoneyField(_("requested amount (CNY)"), default=ZERO, validators=[MinValueValidator(ZERO)])
     buyer_message = models.TextField(_("buyer message"), blank=True)
     escalation_risk = models.BooleanField(_("escalation risk"), default=False)
-    assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("assignee"),
-    )
     opened_at = models.DateTimeField(_("opened at"))
     # 超售后期平台代开: the platform opened it for the buyer after the after-sales period; unless it goes to arbitration
     # it does not count in the rejection rate (售后拒绝率).

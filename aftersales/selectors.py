@@ -11,7 +11,6 @@ from aftersales.models import (
     ZERO,
     AfterSalesTicket,
     ApprovalRequest,
-    CutOffRequest,
     EscalationWord,
     Order,
     Refund,
@@ -93,7 +92,7 @@ def is_system_user(user) -> bool:
 
 def tickets_for_user(user) -> QuerySet[AfterSalesTicket]:
     return AfterSalesTicket.objects.filter(shop__in=shops_for_user(user)).select_related(
-        "shop", "order", "reason", "first_reason", "assignee"
+        "shop", "order", "reason", "first_reason"
     )
 
 
@@ -101,14 +100,6 @@ def approvals_for_user(user) -> QuerySet[ApprovalRequest]:
     return ApprovalRequest.objects.filter(shop__in=shops_for_user(user)).select_related(
         "shop", "ticket__order", "requested_by", "decided_by"
     )
-
-
-def refunds_for_user(user) -> QuerySet[Refund]:
-    return Refund.objects.filter(shop__in=shops_for_user(user)).select_related("shop", "order", "ticket")
-
-
-def cutoffs_for_user(user) -> QuerySet[CutOffRequest]:
-    return CutOffRequest.objects.filter(shop__in=shops_for_user(user)).select_related("shop", "ticket__order")
 
 
 def refund_authority_for(*, user, shop_id: int) -> Decimal | None:
