@@ -798,8 +798,10 @@ class PlatformRuling(models.Model):
     ticket = models.ForeignKey(
         AfterSalesTicket, on_delete=models.PROTECT, related_name="rulings", verbose_name=_("ticket")
     )
+    CASE_NUMBER_LENGTH = 64
+
     for_buyer = models.BooleanField(_("ruled for the buyer"))
-    case_number = models.CharField(_("platform case number"), max_length=64)
+    case_number = models.CharField(_("platform case number"), max_length=CASE_NUMBER_LENGTH)
     evidence = models.TextField(_("evidence"))
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")

@@ -184,7 +184,8 @@ def _store_evidence(inspection, by, checked) -> None:
                 uploaded_by=by,
             )
             evidence.file.save(upload.name, upload, save=False)
-            stored.append(evidence.file.name)
+            if evidence.file.name:  # always, once save() has stored the file
+                stored.append(evidence.file.name)
             evidence.save()
     except Exception:
         for name in stored:

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -44,6 +45,9 @@ from aftersales.services.refund_gate import refunds_start_automatic
 from aftersales.services.refunds import refund_execute, refund_settle
 from aftersales.services.tickets import AutoRuleOutcome, ticket_apply_auto_rules
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 logger = logging.getLogger(__name__)
 
 # The states in which the merchant owes the next move: the platform's clock runs against the shop.
@@ -63,7 +67,7 @@ class SweepContext:
 
     now: datetime
     batch_size: int
-    by: object
+    by: "User"
     counts: Counter = field(default_factory=Counter)
     errors: list = field(default_factory=list)
 

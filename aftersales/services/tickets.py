@@ -447,7 +447,7 @@ def ticket_platform_ruling(
     _require_state(ticket, TicketState.PLATFORM_REVIEW)
     case_number = (case_number or "").strip()
     evidence = (evidence or "").strip()
-    if not case_number or len(case_number) > PlatformRuling._meta.get_field("case_number").max_length:
+    if not case_number or len(case_number) > PlatformRuling.CASE_NUMBER_LENGTH:
         raise ActionRefused("case_number_required", _("Enter the platform's case number (at most 64 characters)."))
     if not evidence:
         raise ActionRefused(
@@ -633,6 +633,8 @@ def ticket_refund_while_intercepting(*, ticket: AfterSalesTicket, by, note: str 
     decision = _owed_refund(
         ticket, door=RefundDoor.REFUND_BEFORE_INTERCEPT, by=by, action="refund_before_intercept", note=note
     )
+    if decision.refund is None:  # the gate pays or refuses on this door; it never asks a supervisor
+        raise RuntimeError("refund_or_escalate neither paid nor refused a refund before the intercept")
     return decision.refund
 
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import cast
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
@@ -212,9 +213,10 @@ def claims_apply_settlement(
         rows_seen[claim.pk] = row.row_number
         from_state = claim.status
         if row.settled:
-            claim.settle(amount=row.amount, at=now, note=row.note)
+            amount = cast(Decimal, row.amount)  # claim_settlement_check refused a settled row without one
+            claim.settle(amount=amount, at=now, note=row.note)
             settled_count += 1
-            settled_amount += row.amount
+            settled_amount += amount
         else:
             claim.reject(at=now, note=row.note)
             rejected_count += 1

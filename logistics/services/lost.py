@@ -135,7 +135,8 @@ def _declare_lost(lost: list[Shipment], *, now, by) -> int:
                 shipment=shipment,
                 cause=ClaimCause.LOST,
                 loss_amount=shipment.order.paid_amount,
-                claim_amount=agreements[shipment.shop_id, shipment.courier_id].claimable(
+                # In transit, so it has its courier (the constraint shipment_dispatched_has_waybill).
+                claim_amount=agreements[shipment.shop_id, shipment.courier_id].claimable(  # type: ignore[index]
                     shipment.order.paid_amount, shipment.postage
                 ),
                 month=month_of(now),
