@@ -114,14 +114,6 @@ def refund_authority_for(*, user, shop_id: int) -> Decimal | None:
     return found.aggregate(limit=YuanMax("max_amount"))["limit"] or ZERO
 
 
-def ticket_refunded_amount(ticket_id: int) -> Decimal:
-    """What this ticket has refunded or is refunding: every refund that has not failed."""
-    total = (
-        Refund.objects.filter(ticket_id=ticket_id).exclude(status=Refund.Status.FAILED).aggregate(s=YuanSum("amount"))
-    )
-    return total["s"] or ZERO
-
-
 def authority_used(*, user, order_id: int, ticket_id: int | None = None) -> Decimal:
     """What counts against `user`'s authority before a refund on this order: every refund they made on any ticket of
     the order (three ¥197 compensations are one ¥591 decision), and whatever this ticket already got from anyone."""

@@ -5,7 +5,6 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, TypedDict, cast
 
-from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Sum
 from django.utils import timezone
@@ -70,10 +69,6 @@ def shop_set_members(*, shop: Shop, users, groups=()) -> None:
 
 def shop_assign_user(*, shop: Shop, user) -> None:
     assign_perm(SHOP_PERMISSION, user, shop)
-
-
-def shop_assign_group(*, shop: Shop, group: Group) -> None:
-    assign_perm(SHOP_PERMISSION, group, shop)
 
 
 @dataclass(frozen=True)
