@@ -1,4 +1,6 @@
-"""Writes. Each service runs in one transaction and is the only door through which its change happens."""
+"""Order and shop writes: the order import's upsert, corrections of an order (held for a second supervisor when they
+raise the paid amount of an order with after-sales), deliveries recorded from tracking, and who works in which shop.
+Each service runs in one transaction and is the only door through which its change happens."""
 
 from dataclasses import dataclass
 from datetime import datetime

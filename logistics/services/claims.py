@@ -36,8 +36,9 @@ from logistics.services.common import (
 
 
 def claims_register_for_courier_liability(*, batch_size: int = BATCH_SIZE, now=None) -> int:
-    """宁可多登记不要少登记: every refund or reship an agent made on a ticket whose liability is the courier's (damaged
-    in transit, lost, …) gets its claim row, found set-based so none is forgotten."""
+    """宁可多登记不要少登记: every ticket whose liability is the courier's (damaged in transit, lost, …) and that was
+    refunded (a refund that did not fail, by anyone) or resolved by a reship or exchange gets its claim row, one per
+    ticket, found set-based so none is forgotten. An order without a courier code has no courier to claim from."""
     now = now or timezone.now()
     system = system_user()
     created = 0
