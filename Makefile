@@ -33,6 +33,7 @@ test: $(VENV)/.dev-installed
 	scripts/ensure_browser.sh
 	$(VENV)/bin/ruff check .
 	$(PY) manage.py makemigrations --check --dry-run --settings=config.settings_test > /dev/null
+	$(VENV)/bin/mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed

@@ -27,7 +27,6 @@ from desk.input_checks import InputRejected, clean_text, echo, loads_json, max_l
 TAG_CREATED = "200"
 TAG_RETURN_SHIPPED = "203"
 TAG_CLOSED = "207"
-ACTED_ON = (TAG_CREATED, TAG_RETURN_SHIPPED, TAG_CLOSED)
 
 # aftersale_type -> our kind. 0 退货退款, 1 已发货仅退款, 2 未发货仅退款, 3 换货; the others (价保, 补寄, ...) are
 # not after-sales tickets of this desk.

@@ -442,14 +442,6 @@ class AfterSalesTicket(ConcurrentTransitionMixin, models.Model):
     requested_amount = MoneyField(_("requested amount (CNY)"), default=ZERO, validators=[MinValueValidator(ZERO)])
     buyer_message = models.TextField(_("buyer message"), blank=True)
     escalation_risk = models.BooleanField(_("escalation risk"), default=False)
-    assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("assignee"),
-    )
     opened_at = models.DateTimeField(_("opened at"))
     # 超售后期平台代开: the platform opened it for the buyer after the after-sales period; unless it goes to arbitration
     # it does not count in the rejection rate (售后拒绝率).
@@ -806,8 +798,10 @@ class PlatformRuling(models.Model):
     ticket = models.ForeignKey(
         AfterSalesTicket, on_delete=models.PROTECT, related_name="rulings", verbose_name=_("ticket")
     )
+    CASE_NUMBER_LENGTH = 64
+
     for_buyer = models.BooleanField(_("ruled for the buyer"))
-    case_number = models.CharField(_("platform case number"), max_length=64)
+    case_number = models.CharField(_("platform case number"), max_length=CASE_NUMBER_LENGTH)
     evidence = models.TextField(_("evidence"))
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")

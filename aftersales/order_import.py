@@ -392,7 +392,7 @@ def _classify_against_database(shop: Shop, plan: ImportPlan) -> None:
 HAS_OPEN_TICKET = Exists(AfterSalesTicket.objects.filter(order=OuterRef("pk"), state__in=OPEN_TICKET_STATES))
 
 
-def line_changes(stored_lines: dict[str, dict], lines: list[dict]) -> dict[str, dict]:
+def line_changes(stored_lines: dict[str, dict], lines: list[dict]) -> dict[tuple[str, str], tuple[object, object]]:
     """{(sku, field): (old, new)} for the file's lines against the stored ones ({sku: {field: value}}); a new line
     has None as its old values. Lines the file leaves out are kept, so they change nothing."""
     changed = {}

@@ -10,7 +10,6 @@ from aftersales.models import (
     ZERO,
     AfterSalesTicket,
     ApprovalRequest,
-    CutOffRequest,
     EscalationWord,
     Order,
     Refund,
@@ -46,7 +45,7 @@ def orders_for_user(user) -> QuerySet[Order]:
 
 def tickets_for_user(user) -> QuerySet[AfterSalesTicket]:
     return AfterSalesTicket.objects.filter(shop__in=shops_for_user(user)).select_related(
-        "shop", "order", "reason", "first_reason", "assignee"
+        "shop", "order", "reason", "first_reason"
     )
 
 
@@ -54,14 +53,6 @@ def approvals_for_user(user) -> QuerySet[ApprovalRequest]:
     return ApprovalRequest.objects.filter(shop__in=shops_for_user(user)).select_related(
         "shop", "ticket__order", "requested_by", "decided_by"
     )
-
-
-def refunds_for_user(user) -> QuerySet[Refund]:
-    return Refund.objects.filter(shop__in=shops_for_user(user)).select_related("shop", "order", "ticket")
-
-
-def cutoffs_for_user(user) -> QuerySet[CutOffRequest]:
-    return CutOffRequest.objects.filter(shop__in=shops_for_user(user)).select_related("shop", "ticket__order")
 
 
 def refund_authority_for(*, user, shop_id: int) -> Decimal | None:
@@ -74,14 +65,6 @@ def refund_authority_for(*, user, shop_id: int) -> Decimal | None:
         return None
     found = RefundAuthority.objects.filter(shop_id=shop_id).filter(Q(user=user) | Q(group__user=user))
     return found.aggregate(limit=YuanMax("max_amount"))["limit"] or ZERO
-
-
-def ticket_refunded_amount(ticket_id: int) -> Decimal:
-    """What this ticket has refunded or is refunding: every refund that has not failed."""
-    total = (
-        Refund.objects.filter(ticket_id=ticket_id).exclude(status=Refund.Status.FAILED).aggregate(s=YuanSum("amount"))
-    )
-    return total["s"] or ZERO
 
 
 def authority_used(*, user, order_id: int, ticket_id: int | None = None) -> Decimal:

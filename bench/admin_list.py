@@ -26,10 +26,10 @@ SUPERUSER = "bench-superuser"
 PAD_SQL = """
 INSERT INTO aftersales_aftersalesticket
     (shop_id, order_id, platform_ticket_id, kind, path, state, first_reason_id, reason_id, liability,
-     requested_amount, buyer_message, escalation_risk, assignee_id, opened_at, platform_opened_late, deadline, sla_due,
+     requested_amount, buyer_message, escalation_risk, opened_at, platform_opened_late, deadline, sla_due,
      attention_note, refund_attempt, return_courier_code, return_tracking_number, closed_at, updated_at)
 SELECT t.shop_id, t.order_id, '', t.kind, t.path, t.state, t.first_reason_id, t.reason_id, t.liability,
-       t.requested_amount, t.buyer_message, t.escalation_risk, t.assignee_id, t.opened_at - n.years,
+       t.requested_amount, t.buyer_message, t.escalation_risk, t.opened_at - n.years,
        t.platform_opened_late, t.deadline - n.years, t.sla_due - n.years, '', t.refund_attempt, t.return_courier_code,
        '', t.closed_at - n.years, t.updated_at - n.years
 FROM aftersales_aftersalesticket t

@@ -1,8 +1,9 @@
 """The manager dashboard for the generated year (DESIGN §7: ≤ 300 ms server time, a fixed number of queries).
 
 The dashboard reads the daily rollups, so the shop's year is rolled up first (as the nightly job would have done,
-day by day; timed and reported, skipped when the rollups are there already). The measuring is metrics_benchmark's
-own `dashboard_timings`: Django's test client as the shop's manager, middleware, view and template, no network.
+day by day; timed and reported, skipped when the rollups are there already). The measuring is
+`metrics.dashboard_timing.dashboard_timings`, which metrics_benchmark uses too: Django's test client as the shop's
+manager, middleware, view and template, no network.
 """
 
 import time
@@ -10,8 +11,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from metrics.dashboard_timing import dashboard_timings
 from metrics.definitions import CHINA
-from metrics.management.commands.metrics_benchmark import dashboard_timings
 from metrics.models import DailyMetric
 from metrics.rollups import rollups_refresh
 

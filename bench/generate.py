@@ -224,9 +224,9 @@ TABLES = {
     "aftersales_orderline": ["id", "order_id", "sku", "item_name", "quantity", "paid_amount"],
     "aftersales_aftersalesticket": [
         "id", "shop_id", "order_id", "platform_ticket_id", "kind", "path", "state", "first_reason_id", "reason_id",
-        "liability", "requested_amount", "buyer_message", "escalation_risk", "assignee_id", "opened_at",
-        "platform_opened_late", "deadline", "sla_due", "attention_note", "refund_attempt", "return_courier_code",
-        "return_tracking_number", "closed_at", "updated_at",
+        "liability", "requested_amount", "buyer_message", "escalation_risk", "opened_at", "platform_opened_late",
+        "deadline", "sla_due", "attention_note", "refund_attempt", "return_courier_code", "return_tracking_number",
+        "closed_at", "updated_at",
     ],
     "aftersales_refund": [
         "id", "ticket_id", "order_id", "shop_id", "kind", "amount", "status", "idempotency_key", "requested_by_id",
@@ -700,7 +700,8 @@ class TicketPlan:
         self.closed_at = None
         self.refund_attempt = 0
         self.return_courier_code = self.return_tracking_number = ""
-        self.assignee = None
+        # The agent who works the ticket (picked on first use); the early exchange records who sent it.
+        self.agent_id = None
         self.attention_note = ""
         if self.kind == "compensation":
             self.requested = max(500, int(order.paid * rng.uniform(0.05, 0.35)) // 100 * 100)
@@ -754,9 +755,9 @@ class TicketPlan:
         return at
 
     def agent(self) -> int:
-        if self.assignee is None:
-            self.assignee = self.gen._agent()
-        return self.assignee
+        if self.agent_id is None:
+            self.agent_id = self.gen._agent()
+        return self.agent_id
 
     def refund(self, at, by, action, *, amount=None, note="", on_start=None) -> None:
         """The service's _start_refund (ticket → refunding, a pending refund) and, seconds later, the gateway's
@@ -1001,7 +1002,7 @@ class TicketPlan:
             (
                 self.id, shop_id, order.id, self.platform_ticket_id, self.kind, self.path, self.state,
                 self.first_reason.pk, self.reason.pk, self.liability, money(self.requested), self.message,
-                self.escalation, self.assignee, self.opened_at, self.platform_opened_late, self.deadline, self.sla_due,
+                self.escalation, self.opened_at, self.platform_opened_late, self.deadline, self.sla_due,
                 self.attention_note, self.refund_attempt, self.return_courier_code, self.return_tracking_number,
                 self.closed_at, self.now,
             ),
@@ -1168,7 +1169,7 @@ class TicketPlan:
         if early:
             sink.add(
                 "warehouse_earlyexchange",
-                (sink.next_id("warehouse_earlyexchange"), self.id, parcel["id"], shop_id, self.assignee, early),
+                (sink.next_id("warehouse_earlyexchange"), self.id, parcel["id"], shop_id, self.agent_id, early),
             )
         if parcel["status"] != "inspected":
             return

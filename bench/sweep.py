@@ -42,10 +42,10 @@ FROM generate_series(1, %(count)s) g
 SETUP_TICKETS = """
 INSERT INTO aftersales_aftersalesticket
     (shop_id, order_id, platform_ticket_id, kind, path, state, first_reason_id, reason_id, liability,
-     requested_amount, buyer_message, escalation_risk, assignee_id, opened_at, platform_opened_late, deadline, sla_due,
+     requested_amount, buyer_message, escalation_risk, opened_at, platform_opened_late, deadline, sla_due,
      attention_note, refund_attempt, return_courier_code, return_tracking_number, closed_at, updated_at)
 SELECT o.shop_id, o.id, '', 'refund_only', 1, 'requested', %(reason)s, %(reason)s, 'buyer', o.paid_amount, '', false,
-       NULL, o.paid_at + interval '5 minutes', false, o.paid_at + interval '48 hours',
+       o.paid_at + interval '5 minutes', false, o.paid_at + interval '48 hours',
        o.paid_at + interval '35 minutes', '', 0, '', '', NULL, now()
 FROM aftersales_order o
 WHERE o.shop_id = %(shop)s AND o.platform_order_id LIKE %(prefix)s || '%%'

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -27,6 +28,9 @@ from django.utils import timezone
 from aftersales.models import SweepRun
 from desk.access import system_user
 from desk.errors import ActionRefused
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +44,7 @@ class SweepContext:
 
     now: datetime
     batch_size: int
-    by: object
+    by: "User"
     counts: Counter = field(default_factory=Counter)
     errors: list = field(default_factory=list)
 

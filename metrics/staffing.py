@@ -54,11 +54,6 @@ class StaffingForecast:
     def refund_rate_percent(self) -> Decimal:
         return self.refund_rate * 100
 
-    @property
-    def cases_per_day(self) -> int:
-        """What the team as a whole must finish each day."""
-        return self.daily_capacity * self.agents
-
 
 def staffing_forecast(
     *, gmv: Decimal, refund_rate: Decimal, average_order_value: Decimal, daily_capacity: int, days: int

@@ -1,4 +1,6 @@
-"""Warehouse writes: receive a scanned return, inspect it with evidence, answer cut-offs, send early exchanges.
+"""Warehouse writes: receive a scanned return (or keep an unexpected one for an agent to match), inspect it with
+evidence, record a return's first courier scan, send early exchanges. The cut-offs the warehouse answers are
+aftersales' services (cutoff_confirm_hold, cutoff_mark_gone), called from the warehouse's page.
 
 Each service checks the clerk's shop and permission, records what the warehouse did, and moves the ticket only
 through aftersales' services, in the same transaction.
@@ -126,8 +128,9 @@ def return_parcel_match(*, parcel: ReturnParcel, ticket: AfterSalesTicket, by) -
 def inspection_record(
     *, parcel: ReturnParcel, by, result: str, notes: str = "", quantities: dict | None = None, files=()
 ) -> Inspection:
-    """Record the inspection and let its outcome drive the ticket: clean → refund now (an exchange resolves);
-    abnormal → back in front of the agent with the evidence, ready for a rejection that cites it."""
+    """Record the inspection and let its outcome drive the ticket: clean → the refund the returned goods owe, through
+    aftersales' gate (an exchange resolves); abnormal → back in front of the agent with the evidence, ready for a
+    rejection that cites it."""
     parcel = (
         ReturnParcel.objects.select_for_update(of=("self",)).select_related("ticket__order", "shop").get(pk=parcel.pk)
     )
@@ -185,7 +188,8 @@ def _store_evidence(inspection, by, checked) -> None:
                 uploaded_by=by,
             )
             evidence.file.save(upload.name, upload, save=False)
-            stored.append(evidence.file.name)
+            if evidence.file.name:  # always, once save() has stored the file
+                stored.append(evidence.file.name)
             evidence.save()
     except Exception:
         for name in stored:
@@ -230,7 +234,8 @@ def early_exchange_send(*, ticket: AfterSalesTicket, by, note: str = "") -> Earl
 
 @transaction.atomic
 def return_parcel_record_scan(*, ticket: AfterSalesTicket, by, scanned_at=None) -> ReturnParcel:
-    """The buyer's return has a courier scan (logistics' tracking will call this; an agent can too)."""
+    """The buyer's return has a courier scan: an agent records it from the return parcels' admin (logistics'
+    tracking does not call this)."""
     ticket = AfterSalesTicket.objects.select_for_update().get(pk=ticket.pk)
     require_in_shop(by, ticket.shop, WORK)
     if not ticket.return_tracking_number:

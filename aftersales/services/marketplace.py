@@ -97,8 +97,9 @@ def _shop(shop_id: str) -> Shop:
 
 
 def _order(shop_id: str, order_id: str) -> Order:
-    order = Order.objects.filter(shop=_shop(shop_id), platform_order_id=order_id).select_related("shop__platform")
-    order = order.first()
+    order = (
+        Order.objects.filter(shop=_shop(shop_id), platform_order_id=order_id).select_related("shop__platform").first()
+    )
     if order is None:
         # Usually the order import has not caught up yet; the platform retries the push.
         raise ActionRefused("unknown_order", _("The order %(id)s is not in the desk yet.") % {"id": order_id})

@@ -1,10 +1,12 @@
-"""Writes. Each service runs in one transaction and is the only door through which its change happens."""
+"""Order and shop writes: the order import's upsert, corrections of an order (held for a second supervisor when they
+raise the paid amount of an order with after-sales), deliveries recorded from tracking, and who works in which shop.
+Each service runs in one transaction and is the only door through which its change happens."""
 
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, TypedDict, cast
 
-from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Sum
 from django.utils import timezone
@@ -68,10 +70,6 @@ def shop_set_members(*, shop: Shop, users, groups=()) -> None:
 
 def shop_assign_user(*, shop: Shop, user) -> None:
     assign_perm(SHOP_PERMISSION, user, shop)
-
-
-def shop_assign_group(*, shop: Shop, group: Group) -> None:
-    assign_perm(SHOP_PERMISSION, group, shop)
 
 
 @dataclass(frozen=True)
@@ -214,10 +212,20 @@ def order_import_apply(
     )
 
 
-def _existing_orders_locked(shop: Shop, platform_order_ids: list[str]) -> dict[str, Order]:
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    class _AfterSalesFlags(TypedDict):
+        has_after_sales: bool
+        has_open_ticket: bool
+
+    ExistingOrder = WithAnnotations[Order, _AfterSalesFlags]
+
+
+def _existing_orders_locked(shop: Shop, platform_order_ids: list[str]) -> "dict[str, ExistingOrder]":
     """The orders of these ids that exist, locked (by pk, as every service locks), with whether any ticket or
     refund refers to them."""
-    found: dict[str, Order] = {}
+    found: dict[str, ExistingOrder] = {}
     for start in range(0, len(platform_order_ids), 1000):
         chunk = platform_order_ids[start : start + 1000]
         orders = (
@@ -246,7 +254,7 @@ def shop_upsert(*, code: str, name: str, platform_code: str) -> Shop:
 
 
 @transaction.atomic
-def orders_record_delivery(*, delivered: dict[int, object]) -> int:
+def orders_record_delivery(*, delivered: dict[int, datetime]) -> int:
     """Record the courier's signature (签收) on shipped orders that lack it, from tracking: {order id: signed at}.
     One read and one bulk write, however many orders; an order already marked delivered keeps its own time."""
     orders = list(
@@ -256,7 +264,8 @@ def orders_record_delivery(*, delivered: dict[int, object]) -> int:
         .order_by("pk")
     )
     for order in orders:
-        order.delivered_at = max(delivered[order.pk], order.shipped_at)
+        # shipped_at is set: the query reads shipped orders only.
+        order.delivered_at = max(delivered[order.pk], cast(datetime, order.shipped_at))
     Order.objects.bulk_update(orders, ["delivered_at"])
     return len(orders)
 

@@ -7,8 +7,10 @@ there (and its field on Shop); the shop's page, the checks and the ShopEvent tra
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import cast
 
 from django.db import transaction
+from django.db.models import Field
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,7 +33,8 @@ class SettingRefused(ActionRefused):
 
 
 def _label(name: str) -> str:
-    return str(Shop._meta.get_field(name).verbose_name)
+    # Every setting is a column of Shop, never a relation, so the field has a verbose name.
+    return str(cast(Field, Shop._meta.get_field(name)).verbose_name)
 
 
 def _switch(name: str, value) -> bool:

@@ -46,9 +46,10 @@ WAITING_FOR_SHOP = [
 
 
 def refund_sweep_run(*, batch_size: int | None = None, now: datetime | None = None) -> SweepRun:
-    """早/中/晚 日清: apply the path-1 rules, pay refunds left pending, run the other apps' steps (returns inspected
-    clean, intercepts confirmed, refund-only parcels in transit over 48 h), then put the tickets close to their
-    platform deadline at the top of the queue. Writes and returns the run's SweepRun."""
+    """早/中/晚 日清: apply the path-1 rules, pay refunds left pending, run the other apps' steps (intercepts for
+    refund-only requests on parcels still on their way, intercepts confirmed, refund-only parcels in transit over
+    48 h, returns inspected clean), then put the tickets close to their platform deadline at the top of the queue.
+    Writes and returns the run's SweepRun."""
     return sweep_run(
         SweepRun.Kind.REFUND,
         [

@@ -73,7 +73,8 @@ RESOLVED_BY: dict[str, TicketEventAction] = {
 
 
 def parse_amount(value, *, allow_zero: bool = False) -> Decimal:
-    """A CNY amount from a form, an API body or a service call: a number, more than zero, at most two places."""
+    """A CNY amount from a form, an API body or a service call: a number, more than zero (or zero, with
+    `allow_zero`), at most two places, "1,299.00" read with its thousands separator. Anything else is refused."""
     if isinstance(value, float):
         value = repr(value)
     text = str(value).strip() if value is not None else ""
@@ -270,8 +271,9 @@ def ticket_apply_auto_rules(*, ticket: AfterSalesTicket) -> str:
 def ticket_approve_refund(
     *, ticket: AfterSalesTicket, by, amount=None, kind: str | None = None, note: str = "", idempotency_key=None
 ) -> RefundDecision:
-    """An agent refunds (full, partial or compensation). Above their remaining authority for this ticket the
-    request goes to the shop's supervisors instead. A repeated idempotency key returns the first refund."""
+    """An agent refunds (full, partial or compensation). Above what is left of their authority on this order (what
+    they refunded on any of its tickets, and what this ticket already got) the request goes to the shop's
+    supervisors instead. A repeated idempotency key returns the first refund."""
     require_in_shop(by, ticket.shop, WORK)  # before a replay too: a replay answers only someone who may refund
     # Locked before looking for a replay, so a retry racing its original waits and then finds the first refund.
     ticket = lock_objects.ticket_for_update(ticket.pk)
@@ -440,7 +442,7 @@ def ticket_platform_ruling(
     _require_state(ticket, TicketState.PLATFORM_REVIEW)
     case_number = (case_number or "").strip()
     evidence = (evidence or "").strip()
-    if not case_number or len(case_number) > PlatformRuling._meta.get_field("case_number").max_length:
+    if not case_number or len(case_number) > PlatformRuling.CASE_NUMBER_LENGTH:
         raise ActionRefused("case_number_required", _("Enter the platform's case number (at most 64 characters)."))
     if not evidence:
         raise ActionRefused(
@@ -532,7 +534,8 @@ def ticket_request_cutoff(*, ticket: AfterSalesTicket, by) -> CutOffRequest:
 
 @transaction.atomic
 def cutoff_confirm_hold(*, cutoff: CutOffRequest, by) -> CutOffRequest:
-    """The warehouse held the parcel: the refund follows at once."""
+    """The warehouse held the parcel: if the ticket still waits on it, the refund the held goods owe follows through
+    the gate (at once within the shop's automatic cap, above it a supervisor approves)."""
     ticket = lock_objects.ticket_for_update(cutoff.ticket_id)
     cutoff = lock_objects.cutoff_for_update(cutoff.pk)
     require_in_shop(by, ticket.shop, CONFIRM_CUTOFF)
@@ -626,7 +629,7 @@ def ticket_intercept_failed(*, ticket: AfterSalesTicket, by, note: str = "") -> 
 @transaction.atomic
 def ticket_parcel_lost(*, ticket: AfterSalesTicket, by, note: str = "") -> RefundDecision:
     """The parcel was declared lost (丢件): the buyer is refunded now within the shop's automatic cap (above it a
-    supervisor approves), and the courier pays it back through a claim."""
+    supervisor approves); logistics, which calls this, claims the loss back from the courier."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, WORK)
     _require_state(ticket, TicketState.REQUESTED, TicketState.INTERCEPTING)
@@ -648,13 +651,16 @@ def ticket_refund_while_intercepting(*, ticket: AfterSalesTicket, by, note: str 
         action=TicketEvent.Action.REFUND_BEFORE_INTERCEPT,
         note=note,
     )
+    if decision.refund is None:  # the gate pays or refuses on this door; it never asks a supervisor
+        raise RuntimeError("refund_or_escalate neither paid nor refused a refund before the intercept")
     return decision.refund
 
 
 @transaction.atomic
 def tickets_flag_for_agent(*, ticket_ids, by, note: str) -> int:
     """Put the same note in front of the agents of many tickets at once (a batch check's finding), with one event
-    each; a fixed number of queries whatever the number of tickets."""
+    each; a fixed number of queries whatever the number of tickets. It checks no permission: its callers are
+    logistics' rules, acting as the system user or after checking their own actor."""
     note = _require_note(note)
     tickets = list(AfterSalesTicket.objects.filter(pk__in=list(ticket_ids)).select_for_update().order_by("pk"))
     if not tickets:
@@ -711,7 +717,8 @@ def ticket_return_received(*, ticket: AfterSalesTicket, by) -> AfterSalesTicket:
 
 @transaction.atomic
 def ticket_inspection_passed(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesTicket:
-    """A clean inspection: refund at once, or for an exchange the replacement goes out and the ticket resolves."""
+    """A clean inspection: the refund the returned goods owe, through the gate (at once within the shop's automatic
+    cap, above it a supervisor approves); an exchange resolves instead, its replacement going out."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, HANDLE_RETURNS)
     _require_state(ticket, TicketState.RECEIVED)

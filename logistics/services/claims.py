@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import cast
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
@@ -35,8 +36,9 @@ from logistics.services.common import (
 
 
 def claims_register_for_courier_liability(*, batch_size: int = BATCH_SIZE, now=None) -> int:
-    """宁可多登记不要少登记: every refund or reship an agent made on a ticket whose liability is the courier's (damaged
-    in transit, lost, …) gets its claim row, found set-based so none is forgotten."""
+    """宁可多登记不要少登记: every ticket whose liability is the courier's (damaged in transit, lost, …) and that was
+    refunded (a refund that did not fail, by anyone) or resolved by a reship or exchange gets its claim row, one per
+    ticket, found set-based so none is forgotten. An order without a courier code has no courier to claim from."""
     now = now or timezone.now()
     system = system_user()
     created = 0
@@ -214,9 +216,10 @@ def claims_apply_settlement(
         rows_seen[claim.pk] = row.row_number
         from_state = claim.status
         if row.settled:
-            claim.settle(amount=row.amount, at=now, note=row.note)
+            amount = cast(Decimal, row.amount)  # claim_settlement_check refused a settled row without one
+            claim.settle(amount=amount, at=now, note=row.note)
             settled_count += 1
-            settled_amount += row.amount
+            settled_amount += amount
         else:
             claim.reject(at=now, note=row.note)
             rejected_count += 1

@@ -149,7 +149,8 @@ def _require_open(intercept: InterceptRequest, *allowed) -> None:
 
 @transaction.atomic
 def intercept_confirm(*, intercept: InterceptRequest, by, note: str = "") -> InterceptRequest:
-    """The courier stopped the parcel: the buyer is refunded now (it comes back to us)."""
+    """The courier stopped the parcel, which comes back to us: if the ticket still waits on the intercept, its refund
+    follows through the gate (at once within the shop's automatic cap, above it a supervisor approves)."""
     intercept = _lock_intercept(intercept)
     _require_courier_answer(intercept, by)
     _require_open(intercept)
@@ -203,7 +204,8 @@ def intercept_fail(*, intercept: InterceptRequest, by, note: str = "") -> Interc
 
 @transaction.atomic
 def intercept_mark_returned(*, intercept: InterceptRequest, by, note: str = "") -> InterceptRequest:
-    """The intercepted parcel is back with the sender: nothing is lost, so a claim made while waiting is withdrawn."""
+    """The intercepted parcel is back with the sender: nothing is lost, so a claim made while waiting is withdrawn,
+    and a ticket still waiting on the intercept gets its refund as on a confirmation."""
     intercept = _lock_intercept(intercept)
     _require_courier_answer(intercept, by)
     _require_open(intercept, InterceptRequest.Status.REQUESTED, InterceptRequest.Status.CONFIRMED)

@@ -141,7 +141,8 @@ def _declare_lost(lost: list[Shipment], *, now, by) -> int:
                 shipment=shipment,
                 cause=ClaimCause.LOST,
                 loss_amount=shipment.order.paid_amount,
-                claim_amount=agreements[shipment.shop_id, shipment.courier_id].claimable(
+                # In transit, so it has its courier (the constraint shipment_dispatched_has_waybill).
+                claim_amount=agreements[shipment.shop_id, shipment.courier_id].claimable(  # type: ignore[index]
                     shipment.order.paid_amount, shipment.postage
                 ),
                 month=month_of(now),
@@ -204,8 +205,9 @@ def lost_parcels_remedy_pending(*, batch_size: int = BATCH_SIZE) -> int:
 
 @transaction.atomic
 def lost_parcel_remedy(*, shipment_id: int) -> bool:
-    """Give the buyer of a lost parcel their refund or replacement (the shop's policy), through the ticket's own
-    services, and fill in the parcel's claim with what was paid or sent. A second call does nothing."""
+    """Give the buyer of a lost parcel their remedy through the ticket's own services: an open refund-only request is
+    refunded, another open request is flagged to its agent, and without a request the shop's policy decides (refund,
+    or reship a replacement). Fill in the parcel's claim with what was paid or sent. A second call does nothing."""
     shipment = (
         Shipment.objects.select_for_update(of=("self",), skip_locked=True)
         .select_related("order", "shop", "courier")

@@ -149,7 +149,7 @@ class IngestResult:
 
 
 # The scan that decides a parcel's status; scans in between (in transit, out for delivery) only move its clock.
-_FINAL_STATUS = {
+_FINAL_STATUS: dict[str, str] = {
     TrackingStatus.DELIVERED: Shipment.Status.DELIVERED,
     TrackingStatus.RETURNED: Shipment.Status.RETURNED,
 }
@@ -164,23 +164,28 @@ def tracking_ingest(*, shop, scans: list[Scan], source: str) -> IngestResult:
     that fails an open intercept, a lost parcel scanned again); the common path is a fixed handful.
     """
     result = IngestResult()
-    unique = {}
+    unique: dict[tuple[str, str, datetime, str], Scan] = {}
     for scan in scans:
         unique[(scan.courier_code, normalise_tracking_number(scan.tracking_number), scan.scanned_at, scan.status)] = (
             scan
         )
-    scans = list(unique.items())
-    if not scans:
+    if not unique:
         return result
-    numbers = {key[1] for key, _scan in scans}
+    numbers = {key[1] for key in unique}
     shipments = _shipments_for_numbers(shop, numbers)
     by_number: dict[str, list[Shipment]] = defaultdict(list)
     for shipment in shipments:
         by_number[shipment.tracking_number].append(shipment)
 
     rows = []
-    for (code, number, scanned_at, status), scan in scans:
-        candidates = [s for s in by_number.get(number, []) if not code or s.courier.code == code]
+    # A parcel with a tracking number has its courier: dispatching and registering set both together (and past
+    # "created" the constraint shipment_dispatched_has_waybill holds them).
+    for (code, number, scanned_at, status), scan in unique.items():
+        candidates = [
+            s
+            for s in by_number.get(number, [])
+            if not code or s.courier.code == code  # type: ignore[union-attr]
+        ]
         if len(candidates) != 1:
             result.unknown += 1
             continue
@@ -188,7 +193,7 @@ def tracking_ingest(*, shop, scans: list[Scan], source: str) -> IngestResult:
         rows.append(
             TrackingEvent(
                 shipment=shipment,
-                courier_code=shipment.courier.code,
+                courier_code=shipment.courier.code,  # type: ignore[union-attr]
                 tracking_number=number,
                 scanned_at=scanned_at,
                 status=status,

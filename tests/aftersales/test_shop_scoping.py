@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from aftersales import roles
 from aftersales.models import Order
 from aftersales.selectors import shops_for_user
-from aftersales.services import shop_assign_group, shop_set_members
+from aftersales.services import shop_set_members
 from tests.factories import OrderFactory, OrderLineFactory, ShopFactory, make_staff
 
 pytestmark = pytest.mark.django_db
@@ -144,7 +144,7 @@ def test_assignment_through_a_group_counts_like_a_direct_one(two_shops):
     user.groups.add(team)
     assert list(shops_for_user(user)) == []
 
-    shop_assign_group(shop=shop_a, group=team)
+    shop_set_members(shop=shop_a, users=[], groups=[team])
 
     assert list(shops_for_user(user)) == [shop_a]
 

@@ -9,22 +9,19 @@ of each request. The shop and its rows are removed afterwards unless --keep. Row
 the services: this measures reading, not the desk's writes.
 """
 
-import statistics
 import time
 from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, transaction
-from django.test import Client
-from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.core.management.base import BaseCommand
+from django.db import transaction
 from django.utils import timezone
 
 from aftersales.models import AfterSalesTicket, Order, Refund, ReturnReason, Shop, TicketEvent
 from aftersales.services import shop_assign_user, shop_upsert
+from metrics.dashboard_timing import dashboard_timings
 from metrics.definitions import CHINA
 from metrics.models import DailyMetric
 from metrics.rollups import rollups_refresh
@@ -153,31 +150,3 @@ class Command(BaseCommand):
         TicketEvent.objects.filter(ticket__shop=shop).delete()
         AfterSalesTicket.objects.filter(shop=shop).delete()
         Order.objects.filter(shop=shop).delete()
-
-
-def dashboard_timings(shop, manager, *, runs: int, days: int = 30) -> dict:
-    """Open the dashboard of `shop` as `manager` `runs` times (after one warm-up) through Django's test client and
-    return the server times in ms (median, p95, max, each run) and the query counts seen. bench/ measures the
-    generated year with this too."""
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(manager)
-    url = f"{reverse('metrics:dashboard')}?shop={shop.pk}&days={days}"
-    client.get(url)  # warm: templates compiled, the system user cached
-    timings, counts = [], set()
-    for _ in range(runs):
-        with CaptureQueriesContext(connection) as queries:
-            began = time.perf_counter()
-            response = client.get(url)
-            timings.append((time.perf_counter() - began) * 1000)
-        if response.status_code != 200:
-            raise CommandError(f"the dashboard answered {response.status_code}")
-        counts.add(len(queries))
-    ordered = sorted(timings)
-    return {
-        "url": url,
-        "median_ms": statistics.median(ordered),
-        "p95_ms": ordered[max(0, round(0.95 * len(ordered)) - 1)],
-        "max_ms": ordered[-1],
-        "timings_ms": timings,
-        "queries": sorted(counts),
-    }
