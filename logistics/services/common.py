@@ -1,4 +1,4 @@
-"""Helpers the logistics services share: events, months, couriers by code, the robot outbox."""
+"""Helpers the logistics services share: events, a parcel's moves, months, couriers by code, the robot outbox."""
 
 from datetime import datetime
 
@@ -10,7 +10,9 @@ from logistics.models import (
     Courier,
     LogisticsEvent,
     RobotMessage,
+    Shipment,
 )
+from logistics.tasks import robot_message_send_task
 
 REQUEST_INTERCEPT = "logistics.add_interceptrequest"
 ANSWER_INTERCEPT = "logistics.answer_interceptrequest"
@@ -47,6 +49,39 @@ def record_event(**kwargs) -> LogisticsEvent:
     return event
 
 
+# The parcel's transitions (Shipment.status) and the action of the event each move writes; a test checks that every
+# transition has one.
+SHIPMENT_MOVE_ACTIONS = {
+    "dispatch": "dispatched",
+    "intercept": "intercepted",
+    "mark_returned": "returned",
+    "deliver": "delivered",
+    "declare_lost": "declared_lost",
+    "reappear": "reappeared",
+}
+
+
+def shipment_move(
+    shipment: Shipment, transition: str, *, by, at, note: str = "", arguments: dict | None = None
+) -> LogisticsEvent:
+    """Move the parcel through one of its transitions and return the move's event, unsaved.
+
+    The move is the FSM's own (it refuses a parcel in the wrong status, and sets what the transition sets), made in
+    memory: the caller saves the parcel, alone or with a batch in one bulk update, and inserts the event in the same
+    transaction. `at` is the event's time; `arguments` go to the transition."""
+    from_state = shipment.status
+    getattr(shipment, transition)(**(arguments or {}))
+    return event_row(
+        by=by,
+        action=SHIPMENT_MOVE_ACTIONS[transition],
+        at=at,
+        from_state=from_state,
+        to_state=shipment.status,
+        note=note,
+        shipment=shipment,
+    )
+
+
 def couriers_by_code(codes) -> dict[str, Courier]:
     """Couriers by code, creating one for a code the orders use but nobody has configured yet."""
     codes = {code for code in codes if code}
@@ -59,7 +94,5 @@ def couriers_by_code(codes) -> dict[str, Courier]:
 
 
 def queue_robot_messages(messages: list[RobotMessage]) -> None:
-    from logistics.tasks import robot_message_send_task
-
     for message in RobotMessage.objects.bulk_create(messages):
         enqueue_on_commit(robot_message_send_task, message.pk)
