@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.errors import ActionRefused
 from aftersales.gateways import RefundGatewayUnavailable
+from aftersales.lock_objects import free_rows_for_update
 from aftersales.models import (
     AfterSalesTicket,
     ApprovalRequest,
@@ -93,11 +94,7 @@ def batches(queryset: QuerySet, ctx: SweepContext, *, of=("self",)):
     last_id = 0
     while True:
         with transaction.atomic():
-            batch = list(
-                queryset.filter(pk__gt=last_id)
-                .select_for_update(of=of, skip_locked=True)
-                .order_by("pk")[: ctx.batch_size]
-            )
+            batch = free_rows_for_update(queryset, after_id=last_id, limit=ctx.batch_size, of=of)
             if not batch:
                 return
             last_id = batch[-1].pk

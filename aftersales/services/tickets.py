@@ -641,7 +641,7 @@ def tickets_flag_for_agent(*, ticket_ids, by, note: str) -> int:
     """Put the same note in front of the agents of many tickets at once (a batch check's finding), with one event
     each; a fixed number of queries whatever the number of tickets."""
     note = _require_note(note)
-    tickets = list(AfterSalesTicket.objects.filter(pk__in=list(ticket_ids)).select_for_update().order_by("pk"))
+    tickets = lock_objects.tickets_for_update(ticket_ids)
     if not tickets:
         return 0
     now = timezone.now()
