@@ -28,6 +28,7 @@ from django.utils import timezone
 from aftersales.models import SweepRun
 from desk.access import system_user
 from desk.errors import ActionRefused
+from desk.lock_objects import free_rows_for_update
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -81,11 +82,7 @@ def batches(queryset: QuerySet, ctx: SweepContext, *, of=("self",)):
     last_id = 0
     while True:
         with transaction.atomic():
-            batch = list(
-                queryset.filter(pk__gt=last_id)
-                .select_for_update(of=of, skip_locked=True)
-                .order_by("pk")[: ctx.batch_size]
-            )
+            batch = free_rows_for_update(queryset, after_id=last_id, limit=ctx.batch_size, of=of)
             if not batch:
                 return
             last_id = batch[-1].pk

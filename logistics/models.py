@@ -287,9 +287,31 @@ class Shipment(ConcurrentTransitionMixin, models.Model):
     def intercept(self):
         pass
 
-    @transition(field=status, source=[Status.IN_TRANSIT, Status.INTERCEPTED, Status.LOST], target=Status.RETURNED)
+    # A scan may return a parcel already delivered (the buyer refused it at the door); an intercept's answer may
+    # return one still on its way, stopped or lost.
+    @transition(
+        field=status,
+        source=[Status.IN_TRANSIT, Status.INTERCEPTED, Status.LOST, Status.DELIVERED],
+        target=Status.RETURNED,
+    )
     def mark_returned(self):
         pass
+
+    # The courier's delivered scan: also after a failed intercept, or for a parcel that came back and went out again.
+    @transition(field=status, source=[Status.IN_TRANSIT, Status.INTERCEPTED, Status.RETURNED], target=Status.DELIVERED)
+    def deliver(self, *, at):
+        self.delivered_at = at
+
+    # No scan within the shop's limit (丢件); the buyer's remedy is owed again until it is given.
+    @transition(field=status, source=Status.IN_TRANSIT, target=Status.LOST)
+    def declare_lost(self, *, at):
+        self.lost_at = at
+        self.lost_remedy_done_at = None
+
+    # A lost parcel scanned again is back on its way (a later scan of the same push may deliver or return it).
+    @transition(field=status, source=Status.LOST, target=Status.IN_TRANSIT)
+    def reappear(self, *, at):
+        self.reappeared_at = at
 
 
 class TrackingStatus(models.TextChoices):
@@ -517,6 +539,8 @@ class LogisticsEventAction(models.TextChoices):
     OVERDUE = "overdue", _("the courier's answer is overdue")
     # A parcel.
     DISPATCHED = "dispatched", _("parcel dispatched")
+    INTERCEPTED = "intercepted", _("parcel stopped on its way by an intercept")
+    DELIVERED = "delivered", _("parcel delivered")
     DECLARED_LOST = "declared_lost", _("declared lost")
     REAPPEARED = "reappeared", _("scanned again after it was declared lost")
     REPLACEMENT_CREATED = "replacement_created", _("replacement parcel created")
@@ -600,6 +624,9 @@ class RobotMessage(models.Model):
     last_error = models.CharField(_("last error"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # A worker took the message to send it (the robot is called with no row locked): another worker leaves it alone
+    # until the worker records the answer, or until the take is too old to be alive (robots.SEND_LEASE).
+    sending_since = models.DateTimeField(_("being sent since"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("group robot message")

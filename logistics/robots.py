@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import logging
 import time
+from datetime import timedelta
 from urllib.parse import quote_plus
 
 import httpx
@@ -21,11 +22,14 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext
 
+from logistics import lock_objects
 from logistics.models import CourierAgreement, RobotKind, RobotMessage
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
+# How long a message taken by a worker is left to it; the HTTP transport gives up well before (5 s, 2 retries).
+SEND_LEASE = timedelta(minutes=5)
 
 
 class RobotUnavailable(Exception):
@@ -130,41 +134,56 @@ def _no_robot_reason(message: RobotMessage, agreement: CourierAgreement | None) 
 def robot_message_send(*, message_id: int) -> str:
     """Send one pending message to the group robot of its shop's agreement with the courier; returns its status.
     Still `pending` means try again later (the task retries). No agreement or no robot on it: `no_robot`, sent to
-    nobody."""
-    with transaction.atomic():
-        message = (
-            RobotMessage.objects.select_for_update(of=("self",), skip_locked=True)
-            .select_related("courier", "shop")
-            .filter(pk=message_id, status=RobotMessage.Status.PENDING)
-            .first()
+    nobody.
+
+    The message is taken in one short transaction and its answer recorded in another: the robot is called with no
+    row locked. A message another worker has taken and not answered yet is left to it (its status is returned)."""
+    taken = _take(message_id)
+    if isinstance(taken, str):
+        return taken
+    message, agreement = taken
+    status, sent_at, error = RobotMessage.Status.SENT, None, ""
+    try:
+        get_robot_transport().send(
+            kind=agreement.robot_kind,
+            url=agreement.robot_webhook_url,
+            secret=agreement.robot_secret,
+            text=message.text,
         )
-        if message is None:
-            return RobotMessage.objects.filter(pk=message_id).values_list("status", flat=True).first() or ""
-        agreement = _agreement_of(message)
-        if agreement is None or not agreement.has_robot:
-            # Never a global address: without the shop's own robot the message goes to nobody and says why.
-            message.status = RobotMessage.Status.NO_ROBOT
-            message.last_error = _no_robot_reason(message, agreement)[:300]
-            message.save(update_fields=["status", "last_error"])
-            return message.status
-        message.attempts += 1
-        try:
-            get_robot_transport().send(
-                kind=agreement.robot_kind,
-                url=agreement.robot_webhook_url,
-                secret=agreement.robot_secret,
-                text=message.text,
-            )
-        except RobotRefused as error:
-            message.status, message.last_error = RobotMessage.Status.FAILED, str(error)[:300]
-        except RobotUnavailable as error:
-            message.last_error = str(error)[:300]
-            if message.attempts >= MAX_ATTEMPTS:
-                message.status = RobotMessage.Status.FAILED
-        else:
-            message.status, message.sent_at, message.last_error = RobotMessage.Status.SENT, timezone.now(), ""
-        message.save(update_fields=["status", "attempts", "last_error", "sent_at"])
+    except RobotRefused as refusal:
+        status, error = RobotMessage.Status.FAILED, str(refusal)[:300]
+    except RobotUnavailable as unavailable:
+        error = str(unavailable)[:300]
+        status = RobotMessage.Status.FAILED if message.attempts >= MAX_ATTEMPTS else RobotMessage.Status.PENDING
+    else:
+        sent_at = timezone.now()
+    # Recorded only if the message is still ours: pending, at the attempt we made.
+    RobotMessage.objects.filter(pk=message.pk, status=RobotMessage.Status.PENDING, attempts=message.attempts).update(
+        status=status, sent_at=sent_at, last_error=error, sending_since=None
+    )
+    return RobotMessage.objects.filter(pk=message_id).values_list("status", flat=True).first() or ""
+
+
+@transaction.atomic
+def _take(message_id: int) -> tuple[RobotMessage, CourierAgreement] | str:
+    """Take a pending message to send (its attempt counted), or settle it as `no_robot`; a message not taken returns
+    its status."""
+    now = timezone.now()
+    message = lock_objects.pending_robot_message_for_update(message_id, taken_before=now - SEND_LEASE)
+    if message is None:
+        return RobotMessage.objects.filter(pk=message_id).values_list("status", flat=True).first() or ""
+    agreement = _agreement_of(message)
+    if agreement is None or not agreement.has_robot:
+        # Never a global address: without the shop's own robot the message goes to nobody and says why.
+        message.status = RobotMessage.Status.NO_ROBOT
+        message.last_error = _no_robot_reason(message, agreement)[:300]
+        message.sending_since = None
+        message.save(update_fields=["status", "last_error", "sending_since"])
         return message.status
+    message.attempts += 1
+    message.sending_since = now
+    message.save(update_fields=["attempts", "sending_since"])
+    return message, agreement
 
 
 def robot_messages_send_pending(*, batch_size: int = 200) -> int:

@@ -1,10 +1,26 @@
-"""Logistics reads: which shops use a courier, and the agreement (快递协议) a shop works under with a courier."""
+"""Logistics reads: which shops use a courier, the agreement (快递协议) a shop works under with a courier, a shop's
+no-scan rule, and the parcel, scan and intercept lookups the services make."""
+
+from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db.models import Exists, OuterRef, QuerySet
 
-from aftersales.models import Shop
+from aftersales.models import Order, Shop
 from aftersales.selectors import user_covers_all_shops
-from logistics.models import Courier, CourierAgreement, CourierClaim, Shipment
+from logistics.models import (
+    DEFAULT_NO_SCAN_HOURS,
+    DEFAULT_REMOTE_NO_SCAN_HOURS,
+    DEFAULT_REMOTE_PROVINCES,
+    Courier,
+    CourierAgreement,
+    CourierClaim,
+    InterceptRequest,
+    LostParcelPolicy,
+    Shipment,
+    TrackingEvent,
+)
+from logistics.provinces import short_province
 
 
 def shops_using_courier(courier: Courier) -> QuerySet[Shop]:
@@ -57,3 +73,52 @@ def agreements_for(pairs) -> dict[tuple[int, int], CourierAgreement]:
             agreement.courier = courier
         result[shop_id, courier_id] = agreement
     return result
+
+
+@dataclass(frozen=True)
+class NoScanRule:
+    hours: int = DEFAULT_NO_SCAN_HOURS
+    remote_hours: int = DEFAULT_REMOTE_NO_SCAN_HOURS
+    remote_provinces: frozenset = frozenset(DEFAULT_REMOTE_PROVINCES)
+
+    def quiet_limit(self, province: str) -> timedelta:
+        return timedelta(hours=self.remote_hours if province in self.remote_provinces else self.hours)
+
+
+def no_scan_rules_for(shop_ids) -> dict[int, NoScanRule]:
+    """Each shop's no-scan rule (one query); a shop without a policy row has the seeds' 48 h / 72 h and provinces."""
+    rows = LostParcelPolicy.objects.filter(shop_id__in=shop_ids).values_list(
+        "shop_id", "no_scan_hours", "remote_no_scan_hours", "remote_provinces"
+    )
+    rules = {
+        shop_id: NoScanRule(hours, remote_hours, frozenset(short_province(p) for p in provinces or ()))
+        for shop_id, hours, remote_hours, provinces in rows
+    }
+    return {shop_id: rules.get(shop_id, NoScanRule()) for shop_id in shop_ids}
+
+
+def outbound_shipment_of(order: Order) -> Shipment | None:
+    """The order's dispatched parcel to the buyer (the latest one if a replacement went out), if registered."""
+    return (
+        Shipment.objects.filter(order=order, direction=Shipment.Direction.OUTBOUND)
+        .exclude(status=Shipment.Status.CREATED)
+        .order_by("-id")
+        .first()
+    )
+
+
+def scan_keys_of(shipment_ids) -> set[tuple]:
+    """The (courier code, number, time, status) of every scan stored for these parcels: what a push repeats."""
+    return set(
+        TrackingEvent.objects.filter(shipment__in=shipment_ids).values_list(
+            "courier_code", "tracking_number", "scanned_at", "status"
+        )
+    )
+
+
+def open_intercepts_of(shipments) -> QuerySet[InterceptRequest]:
+    """The parcels' intercepts still waiting for, or confirmed by, the courier."""
+    return InterceptRequest.objects.filter(
+        shipment__in=shipments,
+        status__in=[InterceptRequest.Status.REQUESTED, InterceptRequest.Status.CONFIRMED],
+    )

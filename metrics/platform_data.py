@@ -34,6 +34,7 @@ from aftersales.order_import import (
 )
 from desk.input_checks import CleanCharField
 from metrics.definitions import CHINA
+from metrics.lock_objects import platform_rows_for_update
 from metrics.models import ChatSession, ProductReview, ProductScore
 
 CHATS = "chats"
@@ -217,9 +218,9 @@ def platform_import_apply(plan: PlatformImportPlan) -> dict[str, int]:
             batch = plan.records[start : start + BATCH_SIZE]
             stored = {
                 row[key]: row
-                for row in model.objects.select_for_update()
-                .filter(shop=plan.shop, **{f"{key}__in": [record[key] for record in batch]})
-                .values(key, *fields)
+                for row in platform_rows_for_update(
+                    model, shop=plan.shop, key=key, keys=[record[key] for record in batch], fields=fields
+                )
             }
             changed = []
             for record in batch:

@@ -12,12 +12,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aftersales import lock_objects as aftersales_locks
 from aftersales import services as aftersales_services
 from aftersales.models import AfterSalesTicket, GoodsState, TicketKind, TicketState
 from aftersales.selectors import system_user, user_works_in_shop
 from desk.access import HANDLE_RETURNS, WORK, require_in_shop
 from desk.errors import ActionRefused
 from desk.input_checks import normalise_tracking_number
+from warehouse import lock_objects
 from warehouse.evidence import check_evidence_upload
 from warehouse.models import EarlyExchange, EarlyExchangeRule, Evidence, Inspection, InspectionLine, ReturnParcel
 from warehouse.selectors import return_tickets_awaiting_scan
@@ -61,7 +63,7 @@ def return_receive_scan(*, tracking_number: str, by) -> ScanResult:
         tracking_number=number,
         defaults={"ticket": ticket, "courier_code": ticket.return_courier_code},
     )
-    parcel = ReturnParcel.objects.select_for_update().get(pk=parcel.pk)
+    parcel = lock_objects.return_parcel_for_update(parcel.pk)
     if parcel.status != ReturnParcel.Status.EXPECTED:
         return ScanResult(parcel=parcel, already_received=True)
     now = timezone.now()
@@ -98,7 +100,7 @@ def return_register_unexpected(*, tracking_number: str, shop, by, note: str = ""
 def return_parcel_match(*, parcel: ReturnParcel, ticket: AfterSalesTicket, by) -> ReturnParcel:
     """An agent matches an unexpected parcel to its ticket; the ticket then counts the return as received."""
     require_in_shop(by, ticket.shop, WORK)
-    parcel = ReturnParcel.objects.select_for_update().get(pk=parcel.pk)
+    parcel = lock_objects.return_parcel_for_update(parcel.pk)
     if parcel.ticket_id:
         raise ActionRefused("already_matched", _("This parcel already belongs to a ticket."))
     if parcel.shop_id != ticket.shop_id:
@@ -131,9 +133,7 @@ def inspection_record(
     """Record the inspection and let its outcome drive the ticket: clean → the refund the returned goods owe, through
     aftersales' gate (an exchange resolves); abnormal → back in front of the agent with the evidence, ready for a
     rejection that cites it."""
-    parcel = (
-        ReturnParcel.objects.select_for_update(of=("self",)).select_related("ticket__order", "shop").get(pk=parcel.pk)
-    )
+    parcel = lock_objects.return_parcel_with_ticket_for_update(parcel.pk)
     require_in_shop(by, parcel.shop, HANDLE_RETURNS)
     if result not in Inspection.Result.values:
         raise ActionRefused("invalid_result", _("Choose the inspection result."))
@@ -220,7 +220,7 @@ def early_exchange_allowed(ticket: AfterSalesTicket) -> tuple[bool, str]:
 @transaction.atomic
 def early_exchange_send(*, ticket: AfterSalesTicket, by, note: str = "") -> EarlyExchange:
     """Send the replacement now; the return stays expected and visible until it arrives."""
-    ticket = AfterSalesTicket.objects.select_for_update().select_related("order", "shop").get(pk=ticket.pk)
+    ticket = aftersales_locks.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, WORK)
     if EarlyExchange.objects.filter(ticket=ticket).exists():
         raise ActionRefused("already_sent", _("The replacement was already sent early."))
@@ -236,7 +236,7 @@ def early_exchange_send(*, ticket: AfterSalesTicket, by, note: str = "") -> Earl
 def return_parcel_record_scan(*, ticket: AfterSalesTicket, by, scanned_at=None) -> ReturnParcel:
     """The buyer's return has a courier scan: an agent records it from the return parcels' admin (logistics'
     tracking does not call this)."""
-    ticket = AfterSalesTicket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = aftersales_locks.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, WORK)
     if not ticket.return_tracking_number:
         raise ActionRefused("tracking_required", _("The ticket has no return tracking number yet."))

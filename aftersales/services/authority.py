@@ -18,7 +18,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from aftersales import roles
+from aftersales import lock_objects, roles
 from aftersales.models import ZERO, AuthorityGrantEvent, RefundAuthority, Shop
 from aftersales.selectors import refund_authority_for, user_works_in_shop
 from desk.errors import ActionRefused
@@ -79,9 +79,7 @@ def refund_authority_grant(*, shop: Shop, by, user=None, group=None, max_amount:
     """Give `user` or `group` this authority in `shop` (a new row, or a change of theirs), and write the
     AuthorityGrantEvent, old → new. Setting the amount it already has writes nothing."""
     whom = {"user": user} if user is not None else {"group": group}
-    existing = (
-        RefundAuthority.objects.select_for_update().filter(shop=shop, **whom).first() if (user or group) else None
-    )
+    existing = lock_objects.refund_authority_for_update(shop=shop, **whom) if (user or group) else None
     refund_authority_check(
         shop=shop, by=by, user=user, group=group, max_amount=max_amount, permission=CHANGE if existing else ADD
     )
@@ -112,7 +110,7 @@ def refund_authority_grant(*, shop: Shop, by, user=None, group=None, max_amount:
 @transaction.atomic
 def refund_authority_revoke(*, authority: RefundAuthority, by) -> None:
     """Remove an authority (the user or group falls back to what their groups give) and write its event."""
-    locked = RefundAuthority.objects.select_for_update().filter(pk=authority.pk).select_related("shop").first()
+    locked = lock_objects.refund_authority_by_pk_for_update(authority.pk)
     if locked is None:
         return
     refund_authority_check(

@@ -14,7 +14,12 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
-from aftersales.lock_objects import order_correction_for_update, order_for_update
+from aftersales.lock_objects import (
+    order_correction_for_update,
+    order_for_update,
+    orders_for_update,
+    pending_order_correction_for_update,
+)
 from aftersales.models import (
     ZERO,
     AfterSalesTicket,
@@ -228,11 +233,9 @@ def _existing_orders_locked(shop: Shop, platform_order_ids: list[str]) -> "dict[
     found: dict[str, ExistingOrder] = {}
     for start in range(0, len(platform_order_ids), 1000):
         chunk = platform_order_ids[start : start + 1000]
-        orders = (
+        orders = orders_for_update(
             Order.objects.filter(shop=shop, platform_order_id__in=chunk)
             .annotate(has_after_sales=_HAS_AFTER_SALES, has_open_ticket=HAS_OPEN_TICKET)
-            .select_for_update(of=("self",))
-            .order_by("pk")
             .prefetch_related("lines")
         )
         found.update((order.platform_order_id, order) for order in orders)
@@ -257,11 +260,10 @@ def shop_upsert(*, code: str, name: str, platform_code: str) -> Shop:
 def orders_record_delivery(*, delivered: dict[int, datetime]) -> int:
     """Record the courier's signature (签收) on shipped orders that lack it, from tracking: {order id: signed at}.
     One read and one bulk write, however many orders; an order already marked delivered keeps its own time."""
-    orders = list(
-        Order.objects.filter(pk__in=list(delivered), delivered_at__isnull=True, shipped_at__isnull=False)
-        .select_for_update()
-        .only("pk", "delivered_at", "shipped_at")
-        .order_by("pk")
+    orders = orders_for_update(
+        Order.objects.filter(pk__in=list(delivered), delivered_at__isnull=True, shipped_at__isnull=False).only(
+            "pk", "delivered_at", "shipped_at"
+        )
     )
     for order in orders:
         # shipped_at is set: the query reads shipped orders only.
@@ -438,8 +440,7 @@ def _request_correction(*, order: Order, by, changes: dict, reason: str, source:
     """A pending correction of the locked order. The same request again (a re-import of the file, a repeated push)
     finds the one waiting; a different one replaces it, so a supervisor always confirms the latest figure."""
     diff = _diff(order, changes)
-    waiting = OrderCorrection.objects.select_for_update().filter(order=order, status=OrderCorrection.Status.PENDING)
-    waiting = waiting.first()
+    waiting = pending_order_correction_for_update(order)
     if waiting is not None:
         if waiting.changes == diff and waiting.requested_by_id == by.pk:
             return waiting

@@ -258,16 +258,11 @@ def refund_batch_create(*, shop: Shop, by) -> RefundBatch | None:
     from aftersales.refund_batch import refunds_to_batch_xlsx
 
     require_in_shop(by, shop, WORK)
-    taken = list(
-        refunds_waiting_for_batch(shop)
-        .select_for_update(skip_locked=True, of=("self",))
-        .order_by("created_at", "id")
-        .values_list("pk", "ticket_id")
-    )
+    taken = lock_objects.free_refund_ids_for_update(refunds_waiting_for_batch(shop))
     if not taken:
         return None
     # The number: the shop's batches are counted under the shop's row lock, so two batches never share one.
-    Shop.objects.select_for_update().get(pk=shop.pk)
+    lock_objects.shop_for_update(shop.pk)
     number = (RefundBatch.objects.filter(shop=shop).aggregate(last=Max("number"))["last"] or 0) + 1
     now = timezone.now()
     batch = RefundBatch.objects.create(
@@ -308,7 +303,7 @@ def refund_batch_confirm(*, batch: RefundBatch, by, note: str) -> int:
     """A supervisor confirms by hand every refund of a batch still waiting (no result file exists), with a note.
 
     Returns how many refunds were confirmed."""
-    batch = RefundBatch.objects.select_for_update().select_related("shop").get(pk=batch.pk)
+    batch = lock_objects.refund_batch_for_update(batch.pk)
     require_in_shop(by, batch.shop, DECIDE)
     note = (note or "").strip()
     if not note:

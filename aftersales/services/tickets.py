@@ -662,7 +662,7 @@ def tickets_flag_for_agent(*, ticket_ids, by, note: str) -> int:
     each; a fixed number of queries whatever the number of tickets. It checks no permission: its callers are
     logistics' rules, acting as the system user or after checking their own actor."""
     note = _require_note(note)
-    tickets = list(AfterSalesTicket.objects.filter(pk__in=list(ticket_ids)).select_for_update().order_by("pk"))
+    tickets = lock_objects.tickets_for_update(ticket_ids)
     if not tickets:
         return 0
     now = timezone.now()

@@ -20,30 +20,25 @@ from logistics.services.intercepts import (
 )
 from logistics.services.lost import (
     LostCheckResult,
-    NoScanRule,
     lost_parcel_remedy,
     lost_parcels_remedy_pending,
-    no_scan_rules_for,
     shipments_declare_lost,
 )
 from logistics.services.shipments import (
-    IngestResult,
-    Scan,
     courier_agreement_upsert,
     courier_upsert,
     outbound_shipment_for,
     shipment_dispatch,
     shipments_create_for_orders,
     shipments_sync_from_orders,
-    tracking_ingest,
 )
+from logistics.services.tracking import IngestResult, Scan, tracking_ingest
 
 __all__ = [
     "ClaimSettlementRow",
     "ClaimSettlementSummary",
     "IngestResult",
     "LostCheckResult",
-    "NoScanRule",
     "Scan",
     "claim_review_done",
     "claims_apply_settlement",
@@ -61,7 +56,6 @@ __all__ = [
     "lost_parcel_remedy",
     "lost_parcels_remedy_pending",
     "month_of",
-    "no_scan_rules_for",
     "outbound_shipment_for",
     "shipment_dispatch",
     "shipments_create_for_orders",

@@ -10,10 +10,12 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aftersales import lock_objects as aftersales_locks
 from aftersales.models import ZERO, AfterSalesTicket, Refund, TicketKind, TicketState
 from aftersales.selectors import system_user
 from desk.access import require_in_shop
 from desk.errors import ActionRefused
+from logistics import lock_objects
 from logistics.models import (
     ClaimCause,
     ClaimRemedy,
@@ -46,7 +48,7 @@ def claims_register_for_courier_liability(*, batch_size: int = BATCH_SIZE, now=N
     claimed = CourierClaim.objects.filter(ticket=OuterRef("pk")).exclude(status=CourierClaim.Status.WITHDRAWN)
     while True:
         with transaction.atomic():
-            tickets = list(
+            tickets = aftersales_locks.free_tickets_for_update(
                 AfterSalesTicket.objects.filter(pk__gt=last_id, liability="courier")
                 .filter(
                     Exists(Refund.objects.filter(ticket=OuterRef("pk")).exclude(status=Refund.Status.FAILED))
@@ -54,9 +56,8 @@ def claims_register_for_courier_liability(*, batch_size: int = BATCH_SIZE, now=N
                 )
                 .exclude(Exists(claimed))
                 .exclude(order__courier_code="")
-                .select_related("order", "reason")
-                .select_for_update(of=("self",), skip_locked=True)
-                .order_by("pk")[:batch_size]
+                .select_related("order", "reason"),
+                limit=batch_size,
             )
             if not tickets:
                 return created
@@ -114,11 +115,7 @@ def claims_submit(*, claims, by) -> int:
     """Mark open claims as sent to the courier (the month's sheet went to them)."""
     now = timezone.now()
     submitted = []
-    for claim in (
-        CourierClaim.objects.select_for_update(of=("self",))
-        .select_related("shop")
-        .filter(pk__in=[c.pk for c in claims], status=CourierClaim.Status.OPEN)
-    ):
+    for claim in lock_objects.claims_for_update([c.pk for c in claims], status=CourierClaim.Status.OPEN):
         require_in_shop(by, claim.shop, RECONCILE)
         claim.submit()
         submitted.append(claim)
@@ -135,7 +132,7 @@ def claims_submit(*, claims, by) -> int:
 @transaction.atomic
 def claim_review_done(*, claim: CourierClaim, by, note: str = "") -> CourierClaim:
     """Someone looked at a claim marked for review (a reappeared parcel) and settled what to do."""
-    claim = CourierClaim.objects.select_for_update(of=("self",)).select_related("shop").get(pk=claim.pk)
+    claim = lock_objects.claim_for_update(claim.pk)
     require_in_shop(by, claim.shop, RECONCILE)
     claim.review_note = ""
     claim.save(update_fields=["review_note"])
@@ -182,13 +179,7 @@ def claims_apply_settlement(
     rows = list(rows)
     if not rows:
         raise ActionRefused("nothing_to_apply", _("The sheet has no settled or rejected rows."))
-    claims = {
-        claim.pk: claim
-        for claim in CourierClaim.objects.select_for_update(of=("self",))
-        .select_related("shop")
-        .filter(pk__in=[row.claim_id for row in rows])
-        .order_by("pk")
-    }
+    claims = {claim.pk: claim for claim in lock_objects.claims_for_update(row.claim_id for row in rows)}
     now = timezone.now()
     shops_checked: set[int] = set()
     rows_seen: dict[int, int] = {}

@@ -1,4 +1,4 @@
-"""Helpers the logistics services share: events, months, couriers by code, the robot outbox."""
+"""Helpers the logistics services share: events, a parcel's moves, months, couriers by code, the robot outbox."""
 
 from datetime import datetime
 
@@ -11,7 +11,9 @@ from logistics.models import (
     LogisticsEvent,
     LogisticsEventAction,
     RobotMessage,
+    Shipment,
 )
+from logistics.tasks import robot_message_send_task
 
 REQUEST_INTERCEPT = "logistics.add_interceptrequest"
 ANSWER_INTERCEPT = "logistics.answer_interceptrequest"
@@ -59,6 +61,39 @@ def record_event(**kwargs) -> LogisticsEvent:
     return event
 
 
+# The parcel's transitions (Shipment.status) and the action of the event each move writes; a test checks that every
+# transition has one.
+SHIPMENT_MOVE_ACTIONS: dict[str, LogisticsEventAction] = {
+    "dispatch": LogisticsEvent.Action.DISPATCHED,
+    "intercept": LogisticsEvent.Action.INTERCEPTED,
+    "mark_returned": LogisticsEvent.Action.RETURNED,
+    "deliver": LogisticsEvent.Action.DELIVERED,
+    "declare_lost": LogisticsEvent.Action.DECLARED_LOST,
+    "reappear": LogisticsEvent.Action.REAPPEARED,
+}
+
+
+def shipment_move(
+    shipment: Shipment, transition: str, *, by, at, note: str = "", arguments: dict | None = None
+) -> LogisticsEvent:
+    """Move the parcel through one of its transitions and return the move's event, unsaved.
+
+    The move is the FSM's own (it refuses a parcel in the wrong status, and sets what the transition sets), made in
+    memory: the caller saves the parcel, alone or with a batch in one bulk update, and inserts the event in the same
+    transaction. `at` is the event's time; `arguments` go to the transition."""
+    from_state = shipment.status
+    getattr(shipment, transition)(**(arguments or {}))
+    return event_row(
+        by=by,
+        action=SHIPMENT_MOVE_ACTIONS[transition],
+        at=at,
+        from_state=from_state,
+        to_state=shipment.status,
+        note=note,
+        shipment=shipment,
+    )
+
+
 def couriers_by_code(codes) -> dict[str, Courier]:
     """Couriers by code, creating one for a code the orders use but nobody has configured yet."""
     codes = {code for code in codes if code}
@@ -71,7 +106,5 @@ def couriers_by_code(codes) -> dict[str, Courier]:
 
 
 def queue_robot_messages(messages: list[RobotMessage]) -> None:
-    from logistics.tasks import robot_message_send_task
-
     for message in RobotMessage.objects.bulk_create(messages):
         enqueue_on_commit(robot_message_send_task, message.pk)

@@ -9,12 +9,13 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftersales import lock_objects
+from aftersales import lock_objects as aftersales_locks
 from aftersales import services as aftersales
 from aftersales.models import AfterSalesTicket, TicketKind, TicketState
 from aftersales.selectors import is_system_user, system_user
 from desk.access import require_in_shop
 from desk.errors import ActionRefused
+from logistics import lock_objects
 from logistics.models import (
     ClaimCause,
     ClaimRemedy,
@@ -33,6 +34,7 @@ from logistics.services.common import (
     month_of,
     queue_robot_messages,
     record_event,
+    shipment_move,
 )
 from logistics.services.shipments import outbound_shipment_for
 
@@ -66,7 +68,7 @@ def intercept_request(*, ticket: AfterSalesTicket, by, note: str = "") -> Interc
     shipment = outbound_shipment_for(ticket.order)
     if shipment is None:
         raise ActionRefused("no_parcel", _("The order has no tracking number to intercept."))
-    shipment = Shipment.objects.select_for_update(of=("self",)).select_related("courier").get(pk=shipment.pk)
+    shipment = lock_objects.shipment_for_update(shipment.pk)
     if shipment.status not in (Shipment.Status.IN_TRANSIT, Shipment.Status.LOST):
         raise ActionRefused(
             "not_in_transit",
@@ -79,7 +81,8 @@ def intercept_request(*, ticket: AfterSalesTicket, by, note: str = "") -> Interc
     now = timezone.now()
     courier = shipment.courier
     # The shop's own agreement with the courier sets the answer time (the courier's default when it has none).
-    agreement = agreement_for(shop_id=ticket.shop_id, courier=courier)
+    # In transit or lost, so it has its courier (the constraint shipment_dispatched_has_waybill).
+    agreement = agreement_for(shop_id=ticket.shop_id, courier=courier)  # type: ignore[arg-type]
     try:
         with transaction.atomic():
             intercept = InterceptRequest.objects.create(
@@ -117,13 +120,9 @@ def _lock_intercept(intercept: InterceptRequest) -> InterceptRequest:
     """Lock in logistics' one order, parcel → ticket → intercept → claims (then aftersales' ticket → order), so two
     services, the tracking push and the checks never wait on each other in a circle."""
     shipment_id, ticket_id = InterceptRequest.objects.values_list("shipment_id", "ticket_id").get(pk=intercept.pk)
-    shipment = Shipment.objects.select_for_update().get(pk=shipment_id)
-    lock_objects.ticket_for_update(ticket_id)
-    intercept = (
-        InterceptRequest.objects.select_for_update(of=("self",))
-        .select_related("ticket", "shop", "courier")
-        .get(pk=intercept.pk)
-    )
+    shipment = lock_objects.shipment_for_update(shipment_id)
+    aftersales_locks.ticket_for_update(ticket_id)
+    intercept = lock_objects.intercept_for_update(intercept.pk)
     intercept.shipment = shipment
     return intercept
 
@@ -157,19 +156,22 @@ def intercept_confirm(*, intercept: InterceptRequest, by, note: str = "") -> Int
     now = timezone.now()
     intercept.confirm(at=now)
     intercept.save()
+    events = [
+        event_row(
+            by=by,
+            action=LogisticsEvent.Action.CONFIRMED,
+            at=now,
+            from_state="requested",
+            to_state=intercept.status,
+            note=note,
+            intercept=intercept,
+        )
+    ]
     shipment = intercept.shipment
     if shipment.status in (Shipment.Status.IN_TRANSIT, Shipment.Status.LOST):
-        shipment.intercept()
+        events.append(shipment_move(shipment, "intercept", by=by, at=now, note=note))
         shipment.save()
-    record_event(
-        by=by,
-        action=LogisticsEvent.Action.CONFIRMED,
-        at=now,
-        from_state="requested",
-        to_state=intercept.status,
-        note=note,
-        intercept=intercept,
-    )
+    LogisticsEvent.objects.bulk_create(events)
     if intercept.ticket.state == TicketState.INTERCEPTING:
         aftersales.ticket_intercept_confirmed(ticket=intercept.ticket, by=by, note=note)
     return intercept
@@ -213,10 +215,6 @@ def intercept_mark_returned(*, intercept: InterceptRequest, by, note: str = "") 
     from_state = intercept.status
     intercept.mark_returned(at=now)
     intercept.save()
-    shipment = intercept.shipment
-    if shipment.status != Shipment.Status.RETURNED:
-        shipment.mark_returned()
-        shipment.save()
     events = [
         event_row(
             by=by,
@@ -228,9 +226,11 @@ def intercept_mark_returned(*, intercept: InterceptRequest, by, note: str = "") 
             intercept=intercept,
         )
     ]
-    for claim in CourierClaim.objects.select_for_update().filter(
-        ticket=intercept.ticket_id, cause=ClaimCause.INTERCEPT, status=CourierClaim.Status.OPEN
-    ):
+    shipment = intercept.shipment
+    if shipment.status != Shipment.Status.RETURNED:
+        events.append(shipment_move(shipment, "mark_returned", by=by, at=now, note=note))
+        shipment.save()
+    for claim in lock_objects.open_intercept_claims_of_ticket_for_update(intercept.ticket_id):
         withdrawn_note = _("The intercepted parcel came back; nothing to claim.")
         claim.withdraw(note=withdrawn_note)
         claim.save()
@@ -302,13 +302,9 @@ def intercepts_flag_overdue(*, now=None, batch_size: int = BATCH_SIZE) -> int:
                 return flagged
             last_id = candidates[-1][0]
             # Tickets before intercepts (the services' lock order); one busy elsewhere is left for the next run.
-            free_tickets = AfterSalesTicket.objects.filter(pk__in=[ticket_id for _pk, ticket_id in candidates])
-            free_tickets = set(free_tickets.select_for_update(skip_locked=True).values_list("pk", flat=True))
-            batch = list(
+            free_tickets = aftersales_locks.free_ticket_ids_for_update([ticket_id for _pk, ticket_id in candidates])
+            batch = lock_objects.free_intercepts_for_update(
                 overdue.filter(pk__in=[pk for pk, ticket_id in candidates if ticket_id in free_tickets])
-                .select_related("courier", "shipment")
-                .select_for_update(of=("self",), skip_locked=True)
-                .order_by("pk")
             )
             if not batch:
                 continue

@@ -14,21 +14,18 @@ from aftersales.models import AfterSalesTicket, Refund, ReturnReason, TicketKind
 from aftersales.selectors import system_user
 from desk.errors import ActionRefused
 from desk.queue import enqueue_on_commit
+from logistics import lock_objects
 from logistics.models import (
     DEFAULT_NO_SCAN_HOURS,
-    DEFAULT_REMOTE_NO_SCAN_HOURS,
-    DEFAULT_REMOTE_PROVINCES,
     ClaimCause,
     ClaimRemedy,
     CourierClaim,
-    InterceptRequest,
     LogisticsEvent,
     LostParcelPolicy,
     RobotMessage,
     Shipment,
 )
-from logistics.provinces import short_province
-from logistics.selectors import agreement_for, agreements_for
+from logistics.selectors import agreement_for, agreements_for, no_scan_rules_for
 from logistics.services.common import (
     BATCH_SIZE,
     LOST_REASON_CODE,
@@ -37,8 +34,10 @@ from logistics.services.common import (
     month_of,
     queue_robot_messages,
     record_event,
+    shipment_move,
 )
 from logistics.services.intercepts import record_failure
+from logistics.tasks import lost_parcel_remedy_task
 
 # The event on the parcel that says what its buyer got.
 REMEDY_EVENTS = {
@@ -56,33 +55,12 @@ class LostCheckResult:
     claims: int = 0
 
 
-@dataclass(frozen=True)
-class NoScanRule:
-    hours: int = DEFAULT_NO_SCAN_HOURS
-    remote_hours: int = DEFAULT_REMOTE_NO_SCAN_HOURS
-    remote_provinces: frozenset = frozenset(DEFAULT_REMOTE_PROVINCES)
-
-    def quiet_limit(self, province: str) -> timedelta:
-        return timedelta(hours=self.remote_hours if province in self.remote_provinces else self.hours)
-
-
-def no_scan_rules_for(shop_ids) -> dict[int, NoScanRule]:
-    """Each shop's no-scan rule (one query); a shop without a policy row has the seeds' 48 h / 72 h and provinces."""
-    rows = LostParcelPolicy.objects.filter(shop_id__in=shop_ids).values_list(
-        "shop_id", "no_scan_hours", "remote_no_scan_hours", "remote_provinces"
-    )
-    rules = {
-        shop_id: NoScanRule(hours, remote_hours, frozenset(short_province(p) for p in provinces or ()))
-        for shop_id, hours, remote_hours, provinces in rows
-    }
-    return {shop_id: rules.get(shop_id, NoScanRule()) for shop_id in shop_ids}
-
-
 def shipments_declare_lost(*, now=None, batch_size: int = BATCH_SIZE) -> LostCheckResult:
     """超过48小时无走件(偏远72小时)默认丢件: declare quiet parcels lost, open their claims and tell the couriers.
 
-    Per batch: the candidates (locked, SKIP LOCKED), the shops' rules, one update, one claim insert, one event
-    insert and one message insert, whatever the batch holds. The buyer's refund or replacement follows per parcel
+    Per batch: the candidates (locked, SKIP LOCKED), the shops' rules, one bulk update (each parcel moved by its
+    `declare_lost` transition in memory), one claim insert, one event insert and one message insert, whatever the
+    batch holds. The buyer's refund or replacement follows per parcel
     (lost_parcel_remedy), queued after commit and found again by the next run if that message is lost.
     """
     now = now or timezone.now()
@@ -95,15 +73,13 @@ def shipments_declare_lost(*, now=None, batch_size: int = BATCH_SIZE) -> LostChe
     last_id = 0
     while True:
         with transaction.atomic():
-            batch = list(
+            batch = lock_objects.free_shipments_for_update(
                 Shipment.objects.filter(
                     pk__gt=last_id,
                     status=Shipment.Status.IN_TRANSIT,
                     last_scan_at__lte=now - timedelta(hours=min_hours),
-                )
-                .select_related("courier", "order")
-                .select_for_update(of=("self",), skip_locked=True)
-                .order_by("pk")[:batch_size]
+                ),
+                limit=batch_size,
             )
             if not batch:
                 return result
@@ -121,11 +97,20 @@ def shipments_declare_lost(*, now=None, batch_size: int = BATCH_SIZE) -> LostChe
 
 
 def _declare_lost(lost: list[Shipment], *, now, by) -> int:
-    from logistics.tasks import lost_parcel_remedy_task
-
-    Shipment.objects.filter(pk__in=[s.pk for s in lost], status=Shipment.Status.IN_TRANSIT).update(
-        status=Shipment.Status.LOST, lost_at=now, lost_remedy_done_at=None
-    )
+    """Declare the batch's locked parcels lost: each through its transition, all saved in one bulk update."""
+    note = _("No scan since %(since)s: declared lost.")
+    events = [
+        shipment_move(
+            s,
+            "declare_lost",
+            by=by,
+            at=now,
+            note=note % {"since": timezone.localtime(s.last_scan_at).strftime("%Y-%m-%d %H:%M")},
+            arguments={"at": now},
+        )
+        for s in lost
+    ]
+    Shipment.objects.bulk_update(lost, ["status", "lost_at", "lost_remedy_done_at"])
     already_claimed = set(
         CourierClaim.objects.filter(shipment__in=lost, cause=ClaimCause.LOST)
         .exclude(status=CourierClaim.Status.WITHDRAWN)
@@ -152,20 +137,8 @@ def _declare_lost(lost: list[Shipment], *, now, by) -> int:
             if shipment.pk not in already_claimed
         ]
     )
-    note = _("No scan since %(since)s: declared lost.")
     LogisticsEvent.objects.bulk_create(
-        [
-            event_row(
-                by=by,
-                action=LogisticsEvent.Action.DECLARED_LOST,
-                at=now,
-                from_state="in_transit",
-                to_state="lost",
-                shipment=s,
-                note=note % {"since": timezone.localtime(s.last_scan_at).strftime("%Y-%m-%d %H:%M")},
-            )
-            for s in lost
-        ]
+        events
         + [
             event_row(by=by, action=LogisticsEvent.Action.OPENED, at=now, to_state=claim.status, claim=claim)
             for claim in claims
@@ -208,22 +181,12 @@ def lost_parcel_remedy(*, shipment_id: int) -> bool:
     """Give the buyer of a lost parcel their remedy through the ticket's own services: an open refund-only request is
     refunded, another open request is flagged to its agent, and without a request the shop's policy decides (refund,
     or reship a replacement). Fill in the parcel's claim with what was paid or sent. A second call does nothing."""
-    shipment = (
-        Shipment.objects.select_for_update(of=("self",), skip_locked=True)
-        .select_related("order", "shop", "courier")
-        .filter(pk=shipment_id, status=Shipment.Status.LOST, lost_remedy_done_at__isnull=True)
-        .first()
-    )
+    shipment = lock_objects.lost_shipment_awaiting_remedy_for_update(shipment_id)
     if shipment is None:
         return False
     system = system_user()
     now = timezone.now()
-    claim = (
-        CourierClaim.objects.select_for_update()
-        .filter(shipment=shipment, cause=ClaimCause.LOST)
-        .exclude(status=CourierClaim.Status.WITHDRAWN)
-        .first()
-    )
+    claim = lock_objects.lost_claim_for_update(shipment)
     try:
         with transaction.atomic():
             ticket, refund, remedy, note = _give_remedy(shipment, by=system, now=now)
@@ -323,9 +286,7 @@ _OPEN_FOR_REMEDY = (
 
 
 def _fail_open_intercepts(ticket, *, by, at) -> None:
-    for intercept in InterceptRequest.objects.select_for_update().filter(
-        ticket=ticket, status=InterceptRequest.Status.REQUESTED
-    ):
+    for intercept in lock_objects.open_intercepts_of_ticket_for_update(ticket.pk):
         record_failure(intercept, by=by, at=at, note=_("The parcel was declared lost."))
 
 
@@ -371,18 +332,15 @@ def _remedy_by_policy(shipment: Shipment, *, by, now) -> tuple[AfterSalesTicket,
 
 
 def lost_parcels_reappeared(shipments: list[Shipment]) -> None:
-    """A parcel declared lost was scanned again. Its claim is withdrawn when nothing was paid or sent for it yet, or
-    when it is back with us; otherwise it stays, marked for review, and the ticket's agent is told. Never silent."""
+    """A parcel declared lost was scanned again (tracking moved it back and wrote its `reappeared` event). Its claim
+    is withdrawn when nothing was paid or sent for it yet, or when it is back with us; otherwise it stays, marked for
+    review, and the ticket's agent is told. Never silent."""
     system = system_user()
     now = timezone.now()
     by_pk = {shipment.pk: shipment for shipment in shipments}
     events, flag_tickets = [], set()
-    for claim in (
-        CourierClaim.objects.select_for_update()
-        .filter(shipment__in=shipments)
-        .exclude(status__in=[CourierClaim.Status.WITHDRAWN, CourierClaim.Status.REJECTED])
-    ):
-        shipment = by_pk[claim.shipment_id]
+    for claim in lock_objects.live_claims_of_shipments_for_update(shipments):
+        shipment = by_pk[claim.shipment_id]  # type: ignore[index]  # claims of these parcels have one
         back_with_us = shipment.status == Shipment.Status.RETURNED
         scanned = timezone.localtime(shipment.last_scan_at).strftime("%Y-%m-%d %H:%M")
         if claim.status == CourierClaim.Status.OPEN and (claim.remedy == ClaimRemedy.PENDING or back_with_us):
@@ -406,18 +364,6 @@ def lost_parcels_reappeared(shipments: list[Shipment]) -> None:
         )
     # Nothing to do any more for the buyer of a parcel that moves again (the remedy check skips it either way).
     Shipment.objects.filter(pk__in=list(by_pk), lost_remedy_done_at__isnull=True).update(lost_remedy_done_at=now)
-    events += [
-        event_row(
-            by=system,
-            action=LogisticsEvent.Action.REAPPEARED,
-            at=now,
-            from_state="lost",
-            to_state=s.status,
-            shipment=s,
-            note=s.last_scan_text,
-        )
-        for s in shipments
-    ]
     LogisticsEvent.objects.bulk_create(events)
     if flag_tickets:
         aftersales.tickets_flag_for_agent(

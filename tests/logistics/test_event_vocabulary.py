@@ -21,6 +21,8 @@ SUBJECTS = {
     "intercept": [Action.REQUESTED, Action.CONFIRMED, Action.FAILED, Action.RETURNED, Action.OVERDUE],
     "shipment": [
         Action.DISPATCHED,
+        Action.INTERCEPTED,
+        Action.DELIVERED,
         Action.DECLARED_LOST,
         Action.REAPPEARED,
         Action.REPLACEMENT_CREATED,

@@ -6,7 +6,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("aftersales", "0021_shop_settings"),
+        ("aftersales", "0022_ticket_event_action_vocabulary"),
     ]
 
     operations = [
