@@ -13,6 +13,7 @@ from aftersales.models import Refund
 from logistics.models import Courier, Shipment, TrackingEvent
 from metrics.definitions import Scope
 from metrics.models import ChatSession
+from metrics.platform_data import plan_platform_import, platform_import_apply, read_platform_rows
 from metrics.selectors import agent_table
 from tests.metrics.test_definitions import END, START, agent, at, figure, order, paid_orders, paid_refund, shop, ticket
 from warehouse.models import ReturnParcel
@@ -329,3 +330,13 @@ def test_no_orders_paid_is_no_shipping_feedback_figure(shop):
     result = figure("shipping_negative_feedback_rate", shop)
 
     assert (result.value, result.denominator) == (None, 0)
+
+
+def test_the_chat_export_carries_the_buyers_nickname(shop):
+    """The 买家昵称 column of a chat export is stored, so the response time can find the buyer's session."""
+
+    content = "会话ID,开始时间,首次响应时长(秒),买家昵称\nS1,2026-11-03 10:05,360,买家A\nS2,2026-11-03 11:00,20,\n"
+    plan = plan_platform_import(shop=shop, kind="chats", rows=read_platform_rows(content.encode(), "chats"))
+    platform_import_apply(plan)
+
+    assert dict(ChatSession.objects.values_list("platform_session_id", "buyer_nick")) == {"S1": "买家A", "S2": ""}
