@@ -550,11 +550,15 @@ def pickup_24h_rate(scope: Scope) -> Figure:
     """Seed 004 24小时支付-揽收率 = 近30天支揽在24h内的现货订单数 / 近30天应揽收现货订单数: in-stock orders paid in the
     window whose first pickup scan came within 24 hours of payment ÷ in-stock orders paid in the window whose 24 hours
     are over. No night clock: the 18:00–06:00 rule is Douyin's 2026 rule, not this card's."""
+    return _picked_up_within(scope, hours=24)
+
+
+def _picked_up_within(scope: Scope, *, hours: int) -> Figure:
     due = in_stock_orders(_paid_orders(scope)).annotate(
-        pickup_due=ExpressionWrapper(F("paid_at") + Value(timedelta(hours=24)), output_field=DateTimeField()),
+        pickup_due=ExpressionWrapper(F("paid_at") + Value(timedelta(hours=hours)), output_field=DateTimeField()),
         picked_up_at=_first_pickup_scan(),
     )
-    # Only orders whose 24 hours are over by the end of the window are due.
+    # Only orders whose hours are over by the end of the window (or when the figure is taken) are due.
     due = due.filter(pickup_due__lte=scope.as_of or scope.end)
     counts = due.aggregate(all=Count("pk"), picked=Count("pk", filter=Q(picked_up_at__lte=F("pickup_due"))))
     return _rate(counts["picked"], counts["all"])
@@ -683,6 +687,162 @@ def product_rating(scope: Scope) -> Figure:
     if not days:
         return Figure(None, total, 0)
     return Figure((total / days).quantize(POINTS_PLACES, ROUND_HALF_UP), total, days)
+
+
+# --- Tmall/Taobao 店铺真实体验分 (rule 20009524) and Douyin 2026 (rule 103956) ----------------------------------
+
+POSITIVE_STARS = 4
+CHAT_3MIN_HOURS = (8, 22)  # sessions started 08:00–22:59 China time (旺旺 08:00–23:00)
+CHAT_3MIN_SECONDS = 180
+# 发货物流品退率: after-sales whose buyer's first reason is a shipping or logistics problem (or a quality one).
+SHIPPING_LOGISTICS_REASONS = [
+    "late_shipping",
+    "delivery_delay",
+    "damaged_packaging",
+    "lost_parcel",
+    "wrong_item",
+    "missing_items",
+    "wrong_contents",
+]
+
+
+def arrival_time(scope: Scope) -> Figure:
+    """Tmall 物流到货时长: Σ(payment → signature) ÷ orders signed for in the window."""
+    signed = Order.objects.filter(
+        shop_id__in=scope.shop_ids, delivered_at__gte=scope.start, delivered_at__lt=scope.end
+    ).aggregate(total=Sum(_span("paid_at", "delivered_at")), count=Count("pk"))
+    return _mean_hours(signed["total"], signed["count"])
+
+
+def pickup_48h_rate(scope: Scope) -> Figure:
+    """Tmall 48小时揽收及时率: in-stock orders paid in the window whose first pickup scan came within 48 hours of
+    payment ÷ in-stock orders paid in the window whose 48 hours are over."""
+    return _picked_up_within(scope, hours=48)
+
+
+def positive_review_rate(scope: Scope) -> Figure:
+    """Tmall 商品好评率: reviews given in the window with 4–5 stars ÷ reviews given in the window."""
+    reviews = ProductReview.objects.filter(
+        shop_id__in=scope.shop_ids, reviewed_at__gte=scope.start, reviewed_at__lt=scope.end
+    ).aggregate(all=Count("pk"), positive=Count("pk", filter=Q(rating__gte=POSITIVE_STARS)))
+    return _rate(reviews["positive"], reviews["all"])
+
+
+def _chats_in_service_hours(scope: Scope) -> QuerySet:
+    return (
+        ChatSession.objects.filter(shop_id__in=scope.shop_ids, started_at__gte=scope.start, started_at__lt=scope.end)
+        .annotate(started_hour=ExtractHour("started_at", tzinfo=CHINA))
+        .filter(started_hour__gte=CHAT_3MIN_HOURS[0], started_hour__lte=CHAT_3MIN_HOURS[1])
+    )
+
+
+def chat_3min_response_rate(scope: Scope) -> Figure:
+    """Tmall 旺旺3分钟人工响应率: sessions started 08:00–22:59 answered within 180 seconds ÷ those sessions (an
+    unanswered one is not answered in time)."""
+    sessions = _chats_in_service_hours(scope).aggregate(
+        all=Count("pk"), answered=Count("pk", filter=Q(first_response_seconds__lte=CHAT_3MIN_SECONDS))
+    )
+    return _rate(sessions["answered"], sessions["all"])
+
+
+def chat_satisfaction_rate(scope: Scope) -> Figure:
+    """Tmall 旺旺满意度: sessions started in the window rated 4–5 stars ÷ rated sessions started in the window."""
+    rated = ChatSession.objects.filter(
+        shop_id__in=scope.shop_ids, started_at__gte=scope.start, started_at__lt=scope.end, rating__isnull=False
+    ).aggregate(all=Count("pk"), happy=Count("pk", filter=Q(rating__gte=POSITIVE_STARS)))
+    return _rate(rated["happy"], rated["all"])
+
+
+def refund_handling_time(scope: Scope) -> Figure:
+    """Tmall 退款处理时长: Σ the seller's handling time (application → the merchant's first decision) ÷ refunds
+    completed in the window (requests that ended refunded, closed in the window)."""
+    decided = Subquery(
+        TicketEvent.objects.filter(ticket=OuterRef("pk"), action__in=MERCHANT_DECISIONS)
+        .order_by("at", "id")
+        .values("at")[:1],
+        output_field=DateTimeField(),
+    )
+    done = (
+        _tickets(scope)
+        .filter(state=TicketState.REFUNDED, closed_at__gte=scope.start, closed_at__lt=scope.end)
+        .annotate(decided_at=decided)
+        .filter(decided_at__isnull=False)
+        .aggregate(total=Sum(_span("opened_at", "decided_at")), count=Count("pk"))
+    )
+    return _mean_hours(done["total"], done["count"])
+
+
+def dispute_refund_rate(scope: Scope) -> Figure:
+    """Tmall 纠纷退款率: orders the platform ruled for the buyer (a refund) in the window, whoever was liable ÷ orders
+    paid in the window."""
+    ruled = (
+        TicketEvent.objects.filter(
+            action="ruled_for_buyer", at__gte=scope.start, at__lt=scope.end, ticket__shop_id__in=scope.shop_ids
+        )
+        .values("ticket__order_id")
+        .distinct()
+        .count()
+    )
+    return _rate(ruled, _paid_orders(scope).count())
+
+
+def negative_feedback_rate(scope: Scope) -> Figure:
+    """Tmall 商品负反馈率: orders signed for in the window with an after-sales request whose first reason is a quality
+    reason, or a product review of 1–2 stars ÷ orders signed for in the window."""
+    signed = Order.objects.filter(shop_id__in=scope.shop_ids, delivered_at__gte=scope.start, delivered_at__lt=scope.end)
+    quality = AfterSalesTicket.objects.filter(order=OuterRef("pk"), first_reason__category=ReasonCategory.QUALITY)
+    bad_review = ProductReview.objects.filter(
+        shop_id=OuterRef("shop_id"), platform_order_id=OuterRef("platform_order_id"), rating__lte=NEGATIVE_STARS
+    )
+    counts = signed.aggregate(all=Count("pk"), negative=Count("pk", filter=Q(Exists(quality)) | Q(Exists(bad_review))))
+    return _rate(counts["negative"], counts["all"])
+
+
+def logistics_quality_return_rate(scope: Scope) -> Figure:
+    """Douyin 2026 发货物流品退率: orders paid in the window with an after-sales request whose buyer's first reason is
+    a shipping, logistics or quality problem ÷ orders paid in the window."""
+    requests = AfterSalesTicket.objects.filter(order=OuterRef("pk")).filter(
+        Q(first_reason__code__in=SHIPPING_LOGISTICS_REASONS) | Q(first_reason__category=ReasonCategory.QUALITY)
+    )
+    counts = _paid_orders(scope).aggregate(all=Count("pk"), returned=Count("pk", filter=Q(Exists(requests))))
+    return _rate(counts["returned"], counts["all"])
+
+
+def _taken_to_platform() -> QuerySet:
+    """Requests of the outer order taken to the platform (arbitration, platform review)."""
+    return TicketEvent.objects.filter(ticket__order=OuterRef("pk"), action="platform_review")
+
+
+# Where an order's escalation to the platform comes from: each entry returns a queryset correlated to the outer Order
+# (OuterRef "pk"); an order counts when any has a row. Complaints (投诉) and buyers' contacts to the platform's
+# service join this list as one more such function.
+PLATFORM_ESCALATION_SOURCES: list[Callable[[], QuerySet]] = [_taken_to_platform]
+
+
+def _escalated() -> Q:
+    escalated = Q()
+    for source in PLATFORM_ESCALATION_SOURCES:
+        escalated |= Q(Exists(source()))
+    return escalated
+
+
+def platform_contact_rate(scope: Scope) -> Figure:
+    """Tmall 平台求助率 = (disputes + complaints + buyer contacts to the platform) ÷ paid orders: orders paid in the
+    window taken to the platform (PLATFORM_ESCALATION_SOURCES) ÷ orders paid in the window."""
+    counts = _paid_orders(scope).aggregate(all=Count("pk"), escalated=Count("pk", filter=_escalated()))
+    return _rate(counts["escalated"], counts["all"])
+
+
+def help_escalation_rate(scope: Scope) -> Figure:
+    """Douyin 2026 平台求助率: orders escalated to the platform ÷ orders where the buyer asked the seller for help:
+    of the orders with an after-sales request opened in the window, those taken to the platform
+    (PLATFORM_ESCALATION_SOURCES)."""
+    asked = Order.objects.filter(
+        shop_id__in=scope.shop_ids,
+        pk__in=_tickets(scope).filter(opened_at__gte=scope.start, opened_at__lt=scope.end).values("order_id"),
+    )
+    counts = asked.aggregate(all=Count("pk"), escalated=Count("pk", filter=_escalated()))
+    return _rate(counts["escalated"], counts["all"])
 
 
 METRICS = [
@@ -906,6 +1066,107 @@ METRICS = [
         _("days in the window with a reported score"),
         exclusions=_("Days without a reported score are not counted."),
         compute=product_rating,
+    ),
+]
+METRICS += [
+    Metric(
+        "arrival_time",
+        _("arrival time (物流到货时长)"),
+        "hours",
+        _("Σ time from payment to signature"),
+        _("orders signed for in the window"),
+        compute=arrival_time,
+    ),
+    Metric(
+        "pickup_48h_rate",
+        _("48-hour pickup rate (48小时揽收及时率)"),
+        "rate",
+        _("in-stock orders whose courier's first pickup scan came within 48 hours of payment"),
+        _("in-stock orders paid in the window whose 48 hours are over"),
+        exclusions=_("Orders that need no shipping, custom-made and presale orders are not counted."),
+        compute=pickup_48h_rate,
+    ),
+    Metric(
+        "positive_review_rate",
+        _("positive review rate (商品好评率)"),
+        "rate",
+        _("reviews given in the window with a product rating of 4–5 stars"),
+        _("reviews given in the window"),
+        compute=positive_review_rate,
+    ),
+    Metric(
+        "chat_3min_response_rate",
+        _("Wangwang 3-minute response rate (旺旺3分钟人工响应率)"),
+        "rate",
+        _("chat sessions started 08:00–22:59 (China time) in the window answered within 180 seconds"),
+        _("chat sessions started 08:00–22:59 (China time) in the window"),
+        exclusions=_("An unanswered session is not answered in time."),
+        compute=chat_3min_response_rate,
+    ),
+    Metric(
+        "chat_satisfaction_rate",
+        _("Wangwang satisfaction (旺旺满意度)"),
+        "rate",
+        _("sessions started in the window that the buyer rated 4–5 stars"),
+        _("sessions started in the window that the buyer rated"),
+        compute=chat_satisfaction_rate,
+    ),
+    Metric(
+        "refund_handling_time",
+        _("refund handling time (退款处理时长)"),
+        "hours",
+        _("Σ time from application to the merchant's first decision"),
+        _("requests refunded and completed in the window"),
+        compute=refund_handling_time,
+    ),
+    Metric(
+        "dispute_refund_rate",
+        _("dispute refund rate (纠纷退款率)"),
+        "rate",
+        _("orders the platform ruled for the buyer in the window, whoever was liable"),
+        _("orders paid in the window"),
+        compute=dispute_refund_rate,
+    ),
+    Metric(
+        "negative_feedback_rate",
+        _("product negative feedback rate (商品负反馈率)"),
+        "rate",
+        _(
+            "orders signed for in the window with an after-sales request whose first reason is a quality reason, "
+            "or a product review of 1–2 stars"
+        ),
+        _("orders signed for in the window"),
+        reason_rule=_("first reason"),
+        compute=negative_feedback_rate,
+    ),
+    Metric(
+        "logistics_quality_return_rate",
+        _("shipping and logistics return rate (发货物流品退率)"),
+        "rate",
+        _(
+            "orders paid in the window with an after-sales request whose first reason is a shipping, logistics or "
+            "quality problem (not shipped on time, delivery delay, damaged packaging, lost parcel, wrong item, "
+            "missing items, wrong contents, or a quality reason)"
+        ),
+        _("orders paid in the window"),
+        reason_rule=_("first reason"),
+        compute=logistics_quality_return_rate,
+    ),
+    Metric(
+        "platform_contact_rate",
+        _("platform help rate, Tmall (平台求助率)"),
+        "rate",
+        _("orders paid in the window that the buyer took to the platform (platform review)"),
+        _("orders paid in the window"),
+        compute=platform_contact_rate,
+    ),
+    Metric(
+        "help_escalation_rate",
+        _("platform help rate, Douyin 2026 (平台求助率)"),
+        "rate",
+        _("of those orders, the ones the buyer took to the platform (platform review)"),
+        _("orders with an after-sales request opened in the window (the buyer asked the seller for help)"),
+        compute=help_escalation_rate,
     ),
 ]
 METRICS_BY_CODE = {metric.code: metric for metric in METRICS}

@@ -5,6 +5,7 @@ wrong (its figure is given too) and the boundaries.
 The window is November 2026 (China time), as in test_definitions.py, whose helpers these tests share.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from aftersales.models import Refund
 from logistics.models import Courier, Shipment, TrackingEvent
 from metrics.definitions import Scope
-from metrics.models import ChatSession
+from metrics.models import ChatSession, ProductReview
 from metrics.platform_data import plan_platform_import, platform_import_apply, read_platform_rows
 from metrics.selectors import agent_table
 from tests.metrics.test_definitions import END, START, agent, at, figure, order, paid_orders, paid_refund, shop, ticket
@@ -340,3 +341,141 @@ def test_the_chat_export_carries_the_buyers_nickname(shop):
     platform_import_apply(plan)
 
     assert dict(ChatSession.objects.values_list("platform_session_id", "buyer_nick")) == {"S1": "买家A", "S2": ""}
+
+
+# --- 15. every code has a definition ----------------------------------------------------------------------------------
+
+
+def test_every_metric_code_has_its_definition_and_every_definition_its_code():
+    from metrics.codes import METRIC_UNITS, MetricCode
+    from metrics.definitions import METRICS_BY_CODE
+
+    assert set(MetricCode.values) == set(METRICS_BY_CODE)
+    assert set(METRIC_UNITS) == set(MetricCode.values)
+
+
+def test_arrival_time_runs_from_payment_to_signature(shop):
+    """物流到货时长: paid 1 Nov 08:00, signed 3 Nov 08:00 (48 h); paid 2 Nov 08:00, signed 5 Nov 20:00 (84 h)
+    → (48 + 84) / 2 = 66.00 h (pickup → signature is another metric, 订单配送时长)."""
+    order(shop, paid=at(1, 8), shipped=at(1, 20), delivered=at(3, 8))
+    order(shop, paid=at(2, 8), shipped=at(3, 8), delivered=at(5, 20))
+
+    result = figure("arrival_time", shop)
+
+    assert (result.value, result.numerator, result.denominator) == (Decimal("66.00"), Decimal("132.00"), 2)
+
+
+def test_pickup_48h_rate(shop):
+    """48小时揽收及时率: first scans 30 h ✓, 47 h ✓ and 49 h ✗ after payment; a presale order is not counted;
+    → 2 / 3 = 0.6667."""
+    for hours in (30, 47, 49):
+        _scans(order(shop, paid=at(3, 10), shipped=at(3, 11)), at(3, 10) + timedelta(hours=hours))
+    presale = order(shop, paid=at(3, 10))
+    type(presale).objects.filter(pk=presale.pk).update(is_presale=True)
+
+    result = figure("pickup_48h_rate", shop)
+
+    assert (result.value, result.numerator, result.denominator) == (Decimal("0.6667"), 2, 3)
+
+
+def _review(shop, order_id: str, rating: int, day: int = 10) -> ProductReview:
+    return ProductReview.objects.create(shop=shop, platform_order_id=order_id, reviewed_at=at(day), rating=rating)
+
+
+def test_positive_review_rate(shop):
+    """商品好评率: reviews of 5, 4, 3 and 1 stars in November (and a 5 in October) → 2 / 4 = 0.5000."""
+    for index, rating in enumerate((5, 4, 3, 1)):
+        _review(shop, f"R{index}", rating)
+    ProductReview.objects.create(shop=shop, platform_order_id="OLD", reviewed_at=at(20, month=10), rating=5)
+
+    result = figure("positive_review_rate", shop)
+
+    assert (result.value, result.numerator, result.denominator) == (Decimal("0.5000"), 2, 4)
+
+
+def test_chat_3min_response_rate_and_satisfaction(shop):
+    """旺旺3分钟人工响应率, sessions 08:00–22:59: answered in 180 s ✓ (the boundary), 181 s ✗, never ✗; one at 23:10 is
+    not counted → 1 / 3 = 0.3333. 旺旺满意度: rated 5, 4 and 2 (one unrated) → 2 / 3 = 0.6667."""
+    for index, (started, seconds, rating) in enumerate(
+        ((at(3, 8), 180, 5), (at(3, 12), 181, 4), (at(3, 22, 59), None, 2), (at(3, 23, 10), 5, None))
+    ):
+        ChatSession.objects.create(
+            shop=shop,
+            platform_session_id=f"S{index}",
+            started_at=started,
+            first_response_seconds=seconds,
+            rating=rating,
+        )
+
+    fast = figure("chat_3min_response_rate", shop)
+    happy = figure("chat_satisfaction_rate", shop)
+
+    assert (fast.value, fast.numerator, fast.denominator) == (Decimal("0.3333"), 1, 3)
+    assert (happy.value, happy.numerator, happy.denominator) == (Decimal("0.6667"), 2, 3)
+
+
+def test_refund_handling_time(shop, agent):
+    """退款处理时长: refunded requests completed in November, decided 2 h and 6 h after application → 4.00 h; a
+    withdrawn one is not a refund."""
+    ticket(shop, opened=at(3, 8), state="refunded", closed=at(4), events=[("refund_approved", at(3, 10), agent)])
+    ticket(shop, opened=at(5, 8), state="refunded", closed=at(6), events=[("rejected", at(5, 14), agent)])
+    ticket(shop, opened=at(7, 8), state="cancelled", closed=at(8), events=[("return_agreed", at(7, 9), agent)])
+
+    result = figure("refund_handling_time", shop)
+
+    assert (result.value, result.denominator) == (Decimal("4.00"), 2)
+
+
+def test_dispute_refund_rate_counts_every_ruling_for_the_buyer(shop):
+    """纠纷退款率: 10 orders paid; rulings for the buyer on a merchant-liable and a courier-liable request, one for the
+    merchant → 2 / 10 = 0.2000."""
+    orders = paid_orders(shop, 10)
+    ticket(shop, opened=at(11), first="quality_defect", of=orders[0], events=[("ruled_for_buyer", at(14))])
+    ticket(shop, opened=at(11), first="lost_parcel", of=orders[1], events=[("ruled_for_buyer", at(14))])
+    ticket(shop, opened=at(11), of=orders[2], events=[("ruled_for_merchant", at(14))])
+
+    result = figure("dispute_refund_rate", shop)
+
+    assert (result.value, result.numerator, result.denominator) == (Decimal("0.2000"), 2, 10)
+
+
+def test_negative_feedback_rate_counts_a_quality_first_reason_or_a_bad_review(shop):
+    """商品负反馈率: 5 orders signed for in November: a first-reason quality request (later changed), a 2★ review, both
+    on one order, a 3★ review and nothing → 2 / 5 = 0.4000 (the order with both counts once)."""
+    signed = [order(shop, paid=at(1), shipped=at(2), delivered=at(4)) for _ in range(5)]
+    ticket(shop, opened=at(6), first="quality_defect", last="changed_mind", of=signed[0])
+    _review(shop, signed[1].platform_order_id, 2)
+    ticket(shop, opened=at(6), first="not_as_described", of=signed[1])
+    _review(shop, signed[2].platform_order_id, 3)
+
+    result = figure("negative_feedback_rate", shop)
+
+    assert (result.value, result.numerator, result.denominator) == (Decimal("0.4000"), 2, 5)
+
+
+def test_logistics_quality_return_rate(shop):
+    """发货物流品退率: 10 orders paid; first reasons lost parcel, quality defect and late shipping count, changed mind
+    does not → 3 / 10 = 0.3000."""
+    orders = paid_orders(shop, 10)
+    for index, reason in enumerate(("lost_parcel", "quality_defect", "late_shipping", "changed_mind")):
+        ticket(shop, opened=at(12), first=reason, of=orders[index])
+
+    result = figure("logistics_quality_return_rate", shop)
+
+    assert (result.value, result.numerator, result.denominator) == (Decimal("0.3000"), 3, 10)
+
+
+def test_the_platform_help_rates_of_tmall_and_douyin_2026(shop):
+    """10 orders paid in November; 4 have a request opened in November, 1 of them taken to the platform.
+    Tmall (÷ paid orders) → 1 / 10 = 0.1000;
+    Douyin 2026 (÷ orders where the buyer asked the seller) → 1 / 4 = 0.2500."""
+    orders = paid_orders(shop, 10)
+    ticket(shop, opened=at(12), of=orders[0], events=[("platform_review", at(13)), ("ruled_for_merchant", at(15))])
+    for index in (1, 2, 3):
+        ticket(shop, opened=at(12), of=orders[index])
+
+    tmall = figure("platform_contact_rate", shop)
+    douyin = figure("help_escalation_rate", shop)
+
+    assert (tmall.value, tmall.numerator, tmall.denominator) == (Decimal("0.1000"), 1, 10)
+    assert (douyin.value, douyin.numerator, douyin.denominator) == (Decimal("0.2500"), 1, 4)

@@ -414,11 +414,12 @@ def test_the_douyin_2026_scorecard_carries_its_rules_and_sub_metrics():
     assert (scorecard.deduction_per_incident, scorecard.max_deduction) == (D(3), D(15))
     assert scorecard.buyer_scale == BuyerScale.DOUYIN
     assert "2026-07-14" in scorecard.notes
+    # 揽收时长平均得分 and 运单配送时效达成率 are the platform's own scores (migration 0014): named, not graded.
+    assert "揽收时长平均得分" in scorecard.notes
+    assert [metric.weight for metric in scorecard.dimensions.get(name="物流体验").metrics.all()] == [D(100)]
     assert codes == {
         "product_rating",
         "quality_return_rate",
-        "pickup_time_score",
-        "delivery_on_time_rate",
         "logistics_quality_return_rate",
         "merchant_review_time",
         "chat_response_time",
