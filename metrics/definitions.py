@@ -4,9 +4,12 @@ annotated querysets, never a Python loop over rows) for a set of shops and any w
 carries its numerator and denominator, or no value at all when there is nothing to measure ("no data", never 0).
 
 Times are measured on the merchant's clock: only the spans in which the ticket waited on the merchant count
-(a return on its way back is the buyer's time). The platforms' clock rules are expressions here too:
-- an application made 23:00–08:00 (China time) starts counting at 08:00 (Douyin 售后平均审核时长);
-- an order paid 18:00–06:00 starts its pickup clock at 06:00 (Douyin 揽收).
+(a return on its way back is the buyer's time). The platforms' clock rules are expressions here too (`with_clock`):
+an application made 23:00–08:00 (China time) starts counting at 08:00 (Douyin 2026 售后平均审核时长). Douyin 2026's
+pickup clock (orders paid 18:00–06:00 count from 06:00) belongs to its 揽收时长平均得分, the platform's own score,
+not to seed 004's 24小时支付-揽收率, which counts 24 hours from payment.
+
+Seeds 003 and 004 define most of these word for word; each function's docstring quotes the formula it computes.
 """
 
 from collections.abc import Callable
