@@ -198,6 +198,13 @@ class Order(models.Model):
     tracking_number = models.CharField(_("tracking number"), max_length=40, blank=True)
     # 签收: signed for by the buyer.
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    # What the platforms' logistics metrics need to know (seed 004): only in-stock (现货) orders that need shipping
+    # are due for pickup; a presale (预售) order's late-shipping feedback within 48 h of payment, and an in-stock
+    # order's within its promised shipping time (承诺发货时间), are not counted.
+    needs_shipping = models.BooleanField(_("needs shipping"), default=True, db_default=True)
+    is_custom_made = models.BooleanField(_("custom-made (定制)"), default=False, db_default=False)
+    is_presale = models.BooleanField(_("presale (预售)"), default=False, db_default=False)
+    promised_ship_by = models.DateTimeField(_("promised shipping time (承诺发货时间)"), null=True, blank=True)
     # Running total of the order's non-failed refunds. Only the database writes it (a trigger on Refund, migration
     # 0005), and a check constraint keeps it within the paid amount: the last word on "never refund more than paid".
     refunded_amount = MoneyField(_("refunded (CNY)"), default=ZERO, editable=False)

@@ -44,6 +44,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "courier_code": ("快递公司", "物流公司", "courier_code"),
     "tracking_number": ("运单号", "快递单号", "物流单号", "tracking_number"),
     "delivered_at": ("签收时间", "delivered_at"),
+    # What the platforms' logistics metrics need (seed 004): empty cells keep the defaults (in stock, ships).
+    "promised_ship_by": ("承诺发货时间", "最晚发货时间", "promised_ship_by"),
+    "is_presale": ("是否预售", "预售", "is_presale"),
+    "is_custom_made": ("是否定制", "定制", "is_custom_made"),
+    "needs_shipping": ("是否需要发货", "需要发货", "needs_shipping"),
     "sku": ("商品编码", "sku编码", "sku"),
     "item_name": ("商品名称", "宝贝标题", "item_name"),
     "quantity": ("数量", "购买数量", "quantity"),
@@ -65,6 +70,10 @@ ORDER_FIELDS = [
     "courier_code",
     "tracking_number",
     "delivered_at",
+    "promised_ship_by",
+    "is_presale",
+    "is_custom_made",
+    "needs_shipping",
 ]
 LINE_FIELDS = ["sku", "item_name", "quantity", "paid_amount"]
 DATETIME_FORMATS = [
@@ -85,6 +94,28 @@ def _model_max_length(name: str) -> int:
     return Order._meta.get_field(name).max_length
 
 
+YES = {"是", "1", "true", "yes", "y"}
+NO = {"否", "0", "false", "no", "n"}
+
+
+class YesNoField(forms.Field):
+    """是/否 (or 1/0, true/false, yes/no) in a spreadsheet cell; an empty cell is the model's default."""
+
+    def __init__(self, *, default: bool, **kwargs):
+        self.default = default
+        super().__init__(required=False, **kwargs)
+
+    def to_python(self, value):
+        text = str(value if value is not None else "").strip().lower()
+        if text == "":
+            return self.default
+        if text in YES:
+            return True
+        if text in NO:
+            return False
+        raise forms.ValidationError(_("Enter 是 or 否."), code="invalid")
+
+
 class OrderRowForm(forms.Form):
     """One spreadsheet row. Django's form fields give localized messages and aware datetimes in Asia/Shanghai."""
 
@@ -103,6 +134,10 @@ class OrderRowForm(forms.Form):
     courier_code = forms.CharField(max_length=_model_max_length("courier_code"), required=False)
     tracking_number = forms.CharField(max_length=_model_max_length("tracking_number"), required=False)
     delivered_at = forms.DateTimeField(input_formats=DATETIME_FORMATS, required=False)
+    promised_ship_by = forms.DateTimeField(input_formats=DATETIME_FORMATS, required=False)
+    is_presale = YesNoField(default=False)
+    is_custom_made = YesNoField(default=False)
+    needs_shipping = YesNoField(default=True)
     sku = forms.CharField(max_length=64)
     item_name = forms.CharField(max_length=200)
     quantity = forms.IntegerField(min_value=1, max_value=100_000)

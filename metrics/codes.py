@@ -1,8 +1,12 @@
 """The metric codes: the join key between a metric's definition (`metrics/definitions.py`, computed in the database)
 and the scorecards that grade it (`metrics/models.py`, data).
 
-One code is one definition. Where two platforms use the same Chinese name for different formulas (平台求助率 has three),
-each formula has its own code, so a figure is never graded against a rule it was not computed for.
+One code is one definition, and every code has one (metrics/definitions.py; a test holds them together). Douyin
+2026's 揽收时长平均得分 and 运单配送时效达成率 are the platform's own scores from data the desk does not hold (its
+per-order pickup scoring and promised delivery times): they have no code until that data can be imported.
+
+Where two platforms use the same Chinese name for different formulas (平台求助率 has three), each formula has its own
+code, so a figure is never graded against a rule it was not computed for.
 
 `METRIC_UNITS` says in which unit a scorecard's thresholds for the metric are entered, which is how the platforms'
 back offices show them. A rate's figure is a 0–1 fraction (as the definitions return it) and its thresholds are
@@ -62,8 +66,6 @@ class MetricCode(models.TextChoices):
     # 飞鸽平均响应时长: sessions 08:00–22:59 only; an unanswered round counts 10 minutes.
     CHAT_RESPONSE_TIME = "chat_response_time", _("chat average response time (飞鸽平均响应时长)")
     PRODUCT_RATING = "product_rating", _("product overall rating (商品综合评分)")
-    PICKUP_TIME_SCORE = "pickup_time_score", _("pickup time average score (揽收时长平均得分)")
-    DELIVERY_ON_TIME_RATE = "delivery_on_time_rate", _("delivery on-time rate (运单配送时效达成率)")
     LOGISTICS_QUALITY_RETURN_RATE = (
         "logistics_quality_return_rate",
         _("shipping and logistics return rate (发货物流品退率)"),
@@ -113,8 +115,6 @@ METRIC_UNITS: dict[str, str] = {
     MetricCode.SHIPPING_NEGATIVE_FEEDBACK_RATE: Unit.PERCENT,
     MetricCode.CHAT_RESPONSE_TIME: Unit.SECONDS,
     MetricCode.PRODUCT_RATING: Unit.POINTS,
-    MetricCode.PICKUP_TIME_SCORE: Unit.POINTS,
-    MetricCode.DELIVERY_ON_TIME_RATE: Unit.PERCENT,
     MetricCode.LOGISTICS_QUALITY_RETURN_RATE: Unit.PERCENT,
     MetricCode.MERCHANT_REVIEW_TIME: Unit.HOURS,
     MetricCode.CHAT_DISSATISFACTION_RATE: Unit.PERCENT,

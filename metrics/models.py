@@ -410,6 +410,8 @@ class ChatSession(models.Model):
         "aftersales.Shop", on_delete=models.CASCADE, related_name="chat_sessions", verbose_name=_("shop")
     )
     platform_session_id = models.CharField(_("platform session id"), max_length=64)
+    # The buyer's nickname, when the export has it: the after-sales response time finds a ticket's chat by it.
+    buyer_nick = models.CharField(_("buyer nickname"), max_length=100, blank=True, default="", db_default="")
     started_at = models.DateTimeField(_("started at"))
     # None: no agent ever answered.
     first_response_seconds = models.PositiveIntegerField(_("first response (seconds)"), null=True, blank=True)
@@ -427,7 +429,10 @@ class ChatSession(models.Model):
                 condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5), name="chat_session_rating_1_5"
             ),
         ]
-        indexes = [models.Index(fields=["shop", "started_at"], name="chat_session_shop_day_idx")]
+        indexes = [
+            models.Index(fields=["shop", "started_at"], name="chat_session_shop_day_idx"),
+            models.Index(fields=["shop", "buyer_nick", "started_at"], name="chat_session_buyer_idx"),
+        ]
 
     def __str__(self):
         return self.platform_session_id

@@ -55,6 +55,8 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
             "first_response_seconds",
         ),
         "rating": ("评价", "满意度评价", "买家评价", "rating"),
+        # Lets 售后响应时间 find the buyer's chat after an after-sales request (metrics/definitions.py).
+        "buyer_nick": ("买家昵称", "顾客昵称", "用户昵称", "buyer_nick"),
     },
     REVIEWS: {
         "platform_order_id": ("订单号", "订单编号", "主订单编号", "platform_order_id", "order_id"),
@@ -85,6 +87,7 @@ class ChatRowForm(forms.Form):
     started_at = forms.DateTimeField(input_formats=DATETIME_FORMATS)
     first_response_seconds = forms.IntegerField(min_value=0, max_value=10_000_000, required=False)
     rating = forms.IntegerField(min_value=1, max_value=5, required=False)
+    buyer_nick = CleanCharField(max_length=100, required=False)
 
 
 class ReviewRowForm(forms.Form):

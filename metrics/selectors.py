@@ -24,10 +24,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, RowNumber, TruncWeek
 from django.utils import timezone
 
-from aftersales.models import Order, Refund, TicketEvent
+from aftersales.models import Order, TicketEvent
 from aftersales.money import YuanSum, to_yuan
 from aftersales.selectors import system_user
-from metrics.definitions import CHINA, HOUR, MERCHANT_DECISIONS, Scope, first_events
+from metrics.definitions import CHINA, HOUR, MERCHANT_DECISIONS, Scope, compensation_refunds, first_events
 from metrics.models import DailyMetric, TicketDecision
 from metrics.rollups import DECISIONS_CODE, day_bounds
 
@@ -294,13 +294,7 @@ def agent_table(scope: Scope, *, rolled_until: datetime | None = None) -> list[A
         .values_list("actor_id", "n")
     )
     compensation = dict(
-        Refund.objects.filter(
-            shop_id__in=scope.shop_ids,
-            kind=Refund.Kind.COMPENSATION,
-            status=Refund.Status.SUCCEEDED,
-            confirmed_at__gte=scope.start,
-            confirmed_at__lt=scope.end,
-        )
+        compensation_refunds(scope.shop_ids, scope.start, scope.end)
         .values("requested_by_id")
         .annotate(total=YuanSum("amount"))
         .values_list("requested_by_id", "total")

@@ -60,6 +60,7 @@ class ReturnParcelAdmin(ShopScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
         "ticket_link",
         "status",
         "first_scan_at",
+        "signed_at",
         "received_at",
         "received_by",
         "is_inspected",

@@ -22,6 +22,7 @@ class ReturnParcelSerializer(serializers.ModelSerializer):
             "status",
             "created_at",
             "first_scan_at",
+            "signed_at",
             "received_at",
             "received_by",
             "inspected_at",

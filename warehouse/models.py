@@ -43,6 +43,9 @@ class ReturnParcel(ConcurrentTransitionMixin, models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     # The courier's first scan of the buyer's parcel: from then on an early exchange (提前换出) may go out.
     first_scan_at = models.DateTimeField(_("first courier scan"), null=True, blank=True)
+    # Signed for by the courier at our address (退货物流签收), from the return's tracking or the API: the moment the
+    # return waits on the merchant (seed 004's 商家退货物流签收). The clerk's scan (received_at) may come later.
+    signed_at = models.DateTimeField(_("signed for by the courier"), null=True, blank=True)
     received_at = models.DateTimeField(_("received at"), null=True, blank=True)
     received_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

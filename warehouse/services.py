@@ -251,6 +251,18 @@ def return_parcel_record_scan(*, ticket: AfterSalesTicket, by, scanned_at=None) 
     return parcel
 
 
+@transaction.atomic
+def return_parcel_record_signature(*, ticket: AfterSalesTicket, by, signed_at) -> ReturnParcel:
+    """The courier signed for the buyer's return at our address (退货物流签收): the moment the return starts waiting on
+    the merchant (退货退款自主完结时长, seed 004), often before the clerk scans it. The return's tracking calls this;
+    the first signature stands."""
+    parcel = return_parcel_record_scan(ticket=ticket, by=by, scanned_at=signed_at)
+    if parcel.signed_at is None:
+        parcel.signed_at = signed_at
+        parcel.save(update_fields=["signed_at"])
+    return parcel
+
+
 def early_exchange_rule_set(*, shop, is_enabled: bool, max_price) -> EarlyExchangeRule:
     """The shop's 提前换出 rule (the admin edits it too); used by the demo and set-up scripts."""
     rule, _created = EarlyExchangeRule.objects.update_or_create(

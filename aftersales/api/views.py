@@ -65,6 +65,10 @@ class OrderSerializer(serializers.ModelSerializer):
             "courier_code",
             "tracking_number",
             "delivered_at",
+            "promised_ship_by",
+            "is_presale",
+            "is_custom_made",
+            "needs_shipping",
             "refunded_amount",
         ]
 
@@ -128,6 +132,11 @@ class OrderWriteSerializer(serializers.Serializer):
     courier_code = TextField(max_length=max_length_of(Order, "courier_code"), required=False, allow_blank=True)
     tracking_number = TextField(max_length=max_length_of(Order, "tracking_number"), required=False, allow_blank=True)
     delivered_at = serializers.DateTimeField(required=False, allow_null=True)
+    # What the platforms' logistics metrics need (seed 004); left out: in stock, ships, no promised time.
+    promised_ship_by = serializers.DateTimeField(required=False, allow_null=True)
+    is_presale = serializers.BooleanField(required=False, default=False)
+    is_custom_made = serializers.BooleanField(required=False, default=False)
+    needs_shipping = serializers.BooleanField(required=False, default=True)
     lines = OrderLineWriteSerializer(many=True, allow_empty=False, max_length=500)
 
 

@@ -24,7 +24,7 @@ from desk.pages import permission_any, render_page
 from metrics.definitions import CHINA, METRICS, Scope
 from metrics.models import ShopScorecard
 from metrics.rollups import figures_for
-from metrics.scoring import ScoreResult, scorecard_score
+from metrics.scoring import ScoreResult, Status, scorecard_score
 from metrics.selectors import agent_table, decisions_rolled_until, path_timeliness
 from metrics.views.staffing import VIEW_DASHBOARD, chosen_shop
 
@@ -67,6 +67,38 @@ def shop_score(shop, scope: Scope, figures) -> ScoreResult | None:
     return scorecard_score(values, choice.to_spec(), valid_paid_orders=orders)
 
 
+def missing_weights(score: ScoreResult | None) -> list[dict]:
+    """What the score leaves out and how much it weighed, named on the page (never re-weighted silently): a dimension
+    without any data (its weight of the score), or a metric without data or thresholds (its weight in its
+    dimension)."""
+    if score is None:
+        return []
+    missing = []
+    for dimension in score.dimensions:
+        if dimension.score is None:
+            missing.append(
+                {
+                    "name": dimension.name,
+                    "weight": _("%(weight)s%% of the score") % {"weight": _percent(dimension.weight)},
+                }
+            )
+            continue
+        for metric in dimension.metrics:
+            if metric.status != Status.SCORED:
+                missing.append(
+                    {
+                        "name": metric.name,
+                        "weight": _("%(weight)s%% of %(dimension)s")
+                        % {"weight": _percent(metric.weight), "dimension": dimension.name},
+                    }
+                )
+    return missing
+
+
+def _percent(weight: Decimal) -> str:
+    return f"{weight.normalize():f}"
+
+
 def overdue_summary(shop_ids, *, now) -> dict:
     """Today's clearance (日清) at a glance: what waits on the shop past its time. One query per line."""
     open_tickets = AfterSalesTicket.objects.filter(shop_id__in=shop_ids, state__in=OPEN_TICKET_STATES)
@@ -104,6 +136,7 @@ def dashboard(request):
     # One look at how far the decisions are rolled up, for the wider of the two windows.
     rolled_until = decisions_rolled_until(Scope(shop_ids, min(trend_scope.start, agents_scope.start), now))
     weeks = path_timeliness(trend_scope, rolled_until=rolled_until)
+    score = shop_score(shop, current, figures) if shop else None
     context = {
         "shops": shops,
         "shop": shop,
@@ -114,7 +147,8 @@ def dashboard(request):
         "trend": _trend(weeks),
         "agents": agent_table(agents_scope, rolled_until=rolled_until),
         "summary": overdue_summary(shop_ids, now=now),
-        "score": shop_score(shop, current, figures) if shop else None,
+        "score": score,
+        "score_missing": missing_weights(score),
     }
     return render_page(request, "metrics/dashboard.html", context, title=_("Metrics dashboard"), section="dashboard")
 

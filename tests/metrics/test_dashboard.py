@@ -167,8 +167,8 @@ def test_the_dashboard_runs_the_same_queries_for_a_week_or_a_year_of_history(cli
 
 def test_a_shop_with_a_scorecard_sees_its_score_from_the_same_figures(client, manager):
     """A Douyin shop graded by the seeded 商家体验分 (seed 004): the scorecard's metrics carry the period's figures
-    (none of 4 orders picked up within 24 hours: 0%, the lowest step, 50), and what the desk does not measure (飞鸽
-    response) is no data."""
+    (none of 4 orders picked up within 24 hours: 0%, the lowest step, 50); 飞鸽 response is the 2026 rule's, not this
+    card's; a metric without data is named on the page with its weight."""
     shop = ShopFactory(platform=Platform.objects.get(code="douyin"))
     shop_assign_user(shop=shop, user=manager)
     ShopScorecard.objects.create(
@@ -182,9 +182,24 @@ def test_a_shop_with_a_scorecard_sees_its_score_from_the_same_figures(client, ma
     score = page.context["score"]
     metrics = {metric.code: metric for dimension in score.dimensions for metric in dimension.metrics}
     assert (metrics["pickup_24h_rate"].figure, metrics["pickup_24h_rate"].step) == (Decimal("0.0000"), 50)
-    assert metrics["chat_response_time"].figure is None
+    assert "chat_response_time" not in metrics
     assert score.is_default_thresholds
     assert 'id="score-table"' in page.content.decode()
+    # What has no data is named with its weight: a metric in its dimension, a dimension without any data as a whole.
+    named = {str(item["name"]): str(item["weight"]) for item in page.context["score_missing"]}
+    expected = {}
+    for dimension in score.dimensions:
+        if dimension.score is None:
+            expected[dimension.name] = [f"{dimension.weight.normalize():f}%"]
+            continue
+        for metric in dimension.metrics:
+            if metric.figure is None:
+                expected[str(metric.name)] = [f"{metric.weight.normalize():f}%", dimension.name]
+    assert expected
+    assert named.keys() == expected.keys()
+    assert all(part in named[name] for name, parts in expected.items() for part in parts)
+    missing_note = page.content.decode().split('id="score-missing"')[1]
+    assert all(name in missing_note for name in expected)
 
 
 def test_the_admin_home_leads_a_manager_to_the_dashboard_and_not_an_agent(client, shop, manager):

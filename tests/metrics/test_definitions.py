@@ -212,19 +212,6 @@ def test_delivery_time(shop):
     assert figure("delivery_time", shop).value == Decimal("36.00")
 
 
-def test_an_order_paid_at_night_starts_its_pickup_clock_at_six(shop):
-    """Paid 19:00, picked up 05:30 + 1 day (inside 24 h from 06:00) ✓; paid 03:00, picked up next day 05:00 (23 h
-    after 06:00) ✓; paid 10:00, picked up next day 11:00 (25 h) ✗; paid 10:00, never picked up ✗. → 2 / 4 = 0.5."""
-    order(shop, paid=at(3, 19), shipped=at(5, 5, 30))
-    order(shop, paid=at(7, 3), shipped=at(8, 5))
-    order(shop, paid=at(9, 10), shipped=at(10, 11))
-    order(shop, paid=at(11, 10))
-
-    result = figure("pickup_24h_rate", shop)
-
-    assert (result.value, result.numerator, result.denominator) == (Decimal("0.5000"), 2, 4)
-
-
 def test_an_order_whose_24_hours_are_not_over_is_not_yet_due(shop):
     order(shop, paid=at(30, 12))
 

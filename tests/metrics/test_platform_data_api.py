@@ -134,7 +134,8 @@ def test_bad_rows_are_all_named_with_field_and_reason_and_nothing_is_written(api
             "row": 5,
             "field": "ratng",
             "message": (
-                "Unknown field; the fields are: platform_session_id, started_at, first_response_seconds, rating."
+                "Unknown field; the fields are: platform_session_id, started_at, first_response_seconds, rating, "
+                "buyer_nick."
             ),
         },
     ]

@@ -396,15 +396,12 @@ def test_the_seed_004_scorecard_has_the_articles_dimensions_and_metrics():
         (
             "服务体验",
             D(40),
-            [
-                "refund_only_merchant_time",
-                "return_merchant_time",
-                "rejection_rate",
-                "platform_help_rate",
-                "chat_response_time",
-            ],
+            ["refund_only_merchant_time", "return_merchant_time", "rejection_rate", "platform_help_rate"],
         ),
     ]
+    service = scorecard.dimensions.get(name="服务体验")
+    # 飞鸽 belongs to the 2026 rule only; the four of the article share the dimension equally.
+    assert [metric.weight for metric in service.metrics.all()] == [D(25)] * 4
 
 
 @pytest.mark.django_db
@@ -417,11 +414,12 @@ def test_the_douyin_2026_scorecard_carries_its_rules_and_sub_metrics():
     assert (scorecard.deduction_per_incident, scorecard.max_deduction) == (D(3), D(15))
     assert scorecard.buyer_scale == BuyerScale.DOUYIN
     assert "2026-07-14" in scorecard.notes
+    # 揽收时长平均得分 and 运单配送时效达成率 are the platform's own scores (migration 0014): named, not graded.
+    assert "揽收时长平均得分" in scorecard.notes
+    assert [metric.weight for metric in scorecard.dimensions.get(name="物流体验").metrics.all()] == [D(100)]
     assert codes == {
         "product_rating",
         "quality_return_rate",
-        "pickup_time_score",
-        "delivery_on_time_rate",
         "logistics_quality_return_rate",
         "merchant_review_time",
         "chat_response_time",
@@ -453,13 +451,16 @@ def test_the_tmall_and_taobao_scorecards_carry_rule_20009524():
 
 @pytest.mark.django_db
 def test_the_seeded_scorecard_scores_the_hand_worked_figures_alike(django_assert_num_queries):
-    """Seed 004's defaults are the thresholds of DOUYIN_LIKE; only the buyer scale differs (seed 004 has none)."""
+    """Seed 004's defaults are the thresholds of DOUYIN_LIKE, but its 服务体验 has the article's four metrics, 25 each
+    (no 飞鸽, which is the 2026 rule's), and there is no buyer scale: 服务体验 = (90 + 100 + 70 + 100) ÷ 4 = 90;
+    total = 0.4×85 + 0.2×72.857142… + 0.4×90 = 34 + 14.571428… + 36 = 84.571428… → 84.57."""
     with django_assert_num_queries(4):
         spec = seeded("douyin", "2024-06-03").to_spec()
 
     result = scorecard_score(FIGURES, spec)
 
-    assert result.total == D("83.77")
+    assert [dimension.score for dimension in result.dimensions] == [D("85.00"), D("72.86"), D("90.00")]
+    assert result.total == D("84.57")
     assert result.buyer_facing is None
     assert result.is_default_thresholds
 
