@@ -1,6 +1,9 @@
 """A ticket's audit trail, written by every service that changes a ticket (tickets, the refund gate, refunds) in
 the transaction that makes the change."""
 
+from django.utils.translation import gettext as _
+from django_fsm import ConcurrentTransition
+
 from aftersales.models import AfterSalesTicket, TicketEvent, ticket_move_sources
 
 
@@ -31,7 +34,8 @@ def tickets_move_in_bulk(moves, by, action: str, transition: str, *, at, **kwarg
     runs the same checked transition in memory, so its target and effect come from the model as they do for one
     ticket; the fields it changed are written by one UPDATE per distinct set of values (one, when the effect does not
     depend on the row), guarded by the transition's source states as save() is by ConcurrentTransitionMixin; then
-    one insert writes the events."""
+    one insert writes the events. Like save(), it fails (the caller's transaction with it) if a row was no longer in
+    a source state."""
     fields = {field.attname for field in AfterSalesTicket._meta.concrete_fields}
     groups: dict[tuple, list[int]] = {}
     events = []
@@ -61,5 +65,9 @@ def tickets_move_in_bulk(moves, by, action: str, transition: str, *, at, **kwarg
         )
     sources = ticket_move_sources(transition)
     for changed, ticket_ids in groups.items():
-        AfterSalesTicket.objects.filter(pk__in=ticket_ids, state__in=sources).update(**dict(changed), updated_at=at)
+        moved = AfterSalesTicket.objects.filter(pk__in=ticket_ids, state__in=sources).update(
+            **dict(changed), updated_at=at
+        )
+        if moved != len(ticket_ids):
+            raise ConcurrentTransition(_("A ticket of the batch changed state while it was being moved."))
     TicketEvent.objects.bulk_create(events)
