@@ -263,7 +263,7 @@ def ticket_apply_auto_rules(*, ticket: AfterSalesTicket) -> str:
         door=RefundDoor.AUTOMATIC,
         by=system(),
         amount=rule.amount,
-        kind=rule.kind,
+        # The kind the gate derives with the rule's own formula (refund_kind_for), from the order it has just locked.
         idempotency_key=rule.idempotency_key,
         action=AUTOMATIC_ACTION,
         note=_("Not shipped: refunded by the shop's automatic rule (up to ¥%(cap)s).") % {"cap": rule.cap},
