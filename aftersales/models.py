@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
-from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from aftersales.money import format_yuan
@@ -509,13 +509,61 @@ class AfterSalesTicket(ConcurrentTransitionMixin, models.Model):
         return self.state in OPEN_TICKET_STATES
 
     # Transitions: pure, only this row's fields. The services name the actor and write the events.
+    #
+    # Each move is its own transition, and its `source` is the one place that says where the move may start: the
+    # services check it (can_proceed), the action catalogue (ticket_actions), the admin's buttons and the API's
+    # description read it. A refund starts through one of the refund gate's doors (services/refund_gate.py), each
+    # a move of its own. A door that may ask a supervisor instead (above the payer's authority) has two outcomes:
+    # refunding when paid, awaiting approval when not.
+
+    def _refund_or_approval(self, paid: bool) -> str:
+        if paid:
+            self.attention_note = ""
+            return S.REFUNDING
+        return S.AWAITING_APPROVAL
+
+    # An agent decides (the admin's refund, full refund and "ask a supervisor", batch refunds, the API): while the
+    # buyer's request waits, or once the return is in the warehouse.
+    @transition(field=state, source=[S.REQUESTED, S.RECEIVED], target=RETURN_VALUE(S.REFUNDING, S.AWAITING_APPROVAL))
+    def refund_by_agent(self, *, paid: bool = True):
+        return self._refund_or_approval(paid)
+
+    # The path-1 rule (未发货仅退款) pays within the shop's cap, or does nothing.
+    @transition(field=state, source=S.REQUESTED, target=RETURN_VALUE(S.REFUNDING))
+    def refund_automatically(self, *, paid: bool = True):
+        return self._refund_or_approval(paid)
+
+    # A supervisor approved the request.
+    @transition(field=state, source=S.AWAITING_APPROVAL, target=RETURN_VALUE(S.REFUNDING))
+    def refund_on_approval(self, *, paid: bool = True):
+        return self._refund_or_approval(paid)
+
+    # The platform ruled for the buyer (recorded by a supervisor).
+    @transition(field=state, source=S.PLATFORM_REVIEW, target=RETURN_VALUE(S.REFUNDING, S.AWAITING_APPROVAL))
+    def refund_on_ruling(self, *, paid: bool = True):
+        return self._refund_or_approval(paid)
+
+    # The goods are safe: the warehouse held the cut-off, or the courier confirmed the intercept.
+    @transition(field=state, source=S.INTERCEPTING, target=RETURN_VALUE(S.REFUNDING, S.AWAITING_APPROVAL))
+    def refund_goods_held(self, *, paid: bool = True):
+        return self._refund_or_approval(paid)
+
+    # An agent refunds before the courier answers (先退款后拦截), within their own authority only.
+    @transition(field=state, source=S.INTERCEPTING, target=RETURN_VALUE(S.REFUNDING))
+    def refund_before_intercept_answer(self, *, paid: bool = True):
+        return self._refund_or_approval(paid)
+
+    # The parcel was declared lost, before or during an intercept.
     @transition(
-        field=state,
-        source=[S.REQUESTED, S.INTERCEPTING, S.AWAITING_APPROVAL, S.RECEIVED, S.PLATFORM_REVIEW],
-        target=S.REFUNDING,
+        field=state, source=[S.REQUESTED, S.INTERCEPTING], target=RETURN_VALUE(S.REFUNDING, S.AWAITING_APPROVAL)
     )
-    def start_refund(self):
-        self.attention_note = ""
+    def refund_lost_parcel(self, *, paid: bool = True):
+        return self._refund_or_approval(paid)
+
+    # The returned goods passed inspection.
+    @transition(field=state, source=S.RECEIVED, target=RETURN_VALUE(S.REFUNDING, S.AWAITING_APPROVAL))
+    def refund_after_inspection(self, *, paid: bool = True):
+        return self._refund_or_approval(paid)
 
     @transition(field=state, source=S.REFUNDING, target=S.REFUNDED)
     def confirm_refund(self, at):
@@ -534,16 +582,6 @@ class AfterSalesTicket(ConcurrentTransitionMixin, models.Model):
     def fail_intercept(self, *, path, message):
         self.path = path
         self.attention_note = message
-
-    # Besides an agent's request above their authority: a refund the goods' safety owes above the automatic cap
-    # (intercepting, received) and a platform ruling above its recorder's authority (platform review).
-    @transition(
-        field=state,
-        source=[S.REQUESTED, S.RECEIVED, S.INTERCEPTING, S.PLATFORM_REVIEW],
-        target=S.AWAITING_APPROVAL,
-    )
-    def request_approval(self):
-        pass
 
     @transition(field=state, source=S.AWAITING_APPROVAL, target=S.REQUESTED)
     def decline_approval(self, message):
@@ -565,11 +603,20 @@ class AfterSalesTicket(ConcurrentTransitionMixin, models.Model):
     def receive_return(self):
         pass
 
-    @transition(field=state, source=[S.REQUESTED, S.RECEIVED], target=S.RESOLVED)
-    def resolve(self, *, kind, at):
+    def _resolved(self, *, kind, at) -> None:
         self.kind = kind
         self.closed_at = at
         self.attention_note = ""
+
+    # Reship or exchange instead of a refund (能换不退), while the request waits.
+    @transition(field=state, source=S.REQUESTED, target=S.RESOLVED)
+    def resolve_by_replacement(self, *, kind, at):
+        self._resolved(kind=kind, at=at)
+
+    # An exchange's return passed inspection: the replacement goes out.
+    @transition(field=state, source=S.RECEIVED, target=S.RESOLVED)
+    def resolve_exchange(self, *, at):
+        self._resolved(kind=self.kind, at=at)
 
     @transition(field=state, source=[S.REQUESTED, S.RECEIVED], target=S.REJECTED)
     def reject(self):
@@ -583,9 +630,22 @@ class AfterSalesTicket(ConcurrentTransitionMixin, models.Model):
     def escalate_to_platform(self):
         pass
 
-    @transition(field=state, source=[S.REJECTED, S.PLATFORM_REVIEW], target=S.CLOSED)
+    # The buyer accepted the rejection.
+    @transition(field=state, source=S.REJECTED, target=S.CLOSED)
     def close(self, at):
         self.closed_at = at
+
+    # The platform ruled for the merchant.
+    @transition(field=state, source=S.PLATFORM_REVIEW, target=S.CLOSED)
+    def close_on_ruling(self, at):
+        self.closed_at = at
+
+
+def ticket_move_sources(move: str) -> tuple[str, ...]:
+    """The states the ticket's transition `move` may start from, read from the transition itself (in the order of
+    TicketState): what the services check, the action catalogue offers and the API documents."""
+    sources = getattr(AfterSalesTicket, move)._django_fsm.transitions
+    return tuple(state for state in TicketState.values if state in sources)
 
 
 class RefundBatch(models.Model):

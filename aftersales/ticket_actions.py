@@ -13,18 +13,26 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from aftersales import services
-from aftersales.models import AfterSalesTicket, GoodsState, PlatformRuling, Refund, ReturnReason, TicketState
+from aftersales.models import (
+    AfterSalesTicket,
+    GoodsState,
+    PlatformRuling,
+    Refund,
+    ReturnReason,
+    TicketState,
+    ticket_move_sources,
+)
 from desk.errors import ActionRefused
 from desk.input_checks import InputRejected, clean_text, max_length_of
-
-S = TicketState
 
 
 @dataclass(frozen=True)
 class TicketAction:
     name: str
     label: object
-    states: tuple[str, ...]
+    # The ticket's transition the move makes (AfterSalesTicket); its source is where the move is offered. None for
+    # what changes no state (a note, a corrected reason): offered in every state.
+    transition: str | None
     permission: str
     # run(ticket, by, data, idempotency_key): the key is the door's, made by the server, never read from `data`.
     run: Callable[..., str]
@@ -32,6 +40,17 @@ class TicketAction:
     # Offered only when this also holds (e.g. a return needs delivered goods); the service checks it again.
     offered_when: Callable[[AfterSalesTicket], bool] = lambda ticket: True
 
+    @property
+    def states(self) -> tuple[str, ...]:
+        """The states the move starts from: its transition's source, written once on the model."""
+        if self.transition is None:
+            return tuple(TicketState.values)
+        return ticket_move_sources(self.transition)
+
+
+# The refund gate's doors an agent's and a supervisor's moves go through: their transitions say where they start.
+AGENT_DECIDES = services.DOOR_MOVES[services.RefundDoor.AGENT]
+RULING_FOR_BUYER = services.DOOR_MOVES[services.RefundDoor.PLATFORM_RULING]
 
 # Every text a move reads, with its limit: the column it is stored in (or looked up by). Free texts (notes, evidence)
 # go into unbounded columns and keep a limit of their own; the API's serializer declares the same ones.
@@ -184,7 +203,7 @@ ACTIONS = [
     TicketAction(
         "refund",
         gettext_lazy("Refund or compensate"),
-        (S.REQUESTED, S.RECEIVED),
+        AGENT_DECIDES,
         services.tickets.WORK,
         _refund,
         ("amount", "kind", "note"),
@@ -192,7 +211,7 @@ ACTIONS = [
     TicketAction(
         "full_refund",
         gettext_lazy("Full refund"),
-        (S.REQUESTED, S.RECEIVED),
+        AGENT_DECIDES,
         services.tickets.WORK,
         _full_refund,
         ("note",),
@@ -200,7 +219,7 @@ ACTIONS = [
     TicketAction(
         "request_approval",
         gettext_lazy("Ask a supervisor"),
-        (S.REQUESTED, S.RECEIVED),
+        AGENT_DECIDES,
         services.tickets.WORK,
         _request_approval,
         ("amount", "kind", "note"),
@@ -208,7 +227,7 @@ ACTIONS = [
     TicketAction(
         "reship",
         gettext_lazy("Reship"),
-        (S.REQUESTED,),
+        "resolve_by_replacement",
         services.tickets.WORK,
         _calls(services.ticket_resolve_by_replacement, gettext_lazy("Resolved by a reshipment."), kind="reship"),
         ("note",),
@@ -216,7 +235,7 @@ ACTIONS = [
     TicketAction(
         "exchange",
         gettext_lazy("Exchange"),
-        (S.REQUESTED,),
+        "resolve_by_replacement",
         services.tickets.WORK,
         _calls(services.ticket_resolve_by_replacement, gettext_lazy("Resolved by an exchange."), kind="exchange"),
         ("note",),
@@ -224,7 +243,7 @@ ACTIONS = [
     TicketAction(
         "agree_return",
         gettext_lazy("Agree to a return"),
-        (S.REQUESTED,),
+        "agree_return",
         services.tickets.WORK,
         _calls(services.ticket_agree_return, gettext_lazy("Return agreed; waiting for the buyer's parcel.")),
         ("note",),
@@ -233,7 +252,7 @@ ACTIONS = [
     TicketAction(
         "cutoff",
         gettext_lazy("Ask the warehouse to cut off (截单)"),
-        (S.REQUESTED,),
+        "start_intercept",
         services.tickets.WORK,
         _cutoff,
         offered_when=lambda ticket: bool(ticket.order.packed_at and not ticket.order.shipped_at),
@@ -241,7 +260,7 @@ ACTIONS = [
     TicketAction(
         "reject",
         gettext_lazy("Reject"),
-        (S.REQUESTED, S.RECEIVED),
+        "reject",
         services.tickets.WORK,
         _calls(services.ticket_reject, gettext_lazy("Rejected.")),
         ("note",),
@@ -249,7 +268,7 @@ ACTIONS = [
     TicketAction(
         "return_shipped",
         gettext_lazy("Buyer sent the return"),
-        (S.AWAITING_RETURN,),
+        "ship_return",
         services.tickets.WORK,
         _return_shipped,
         ("courier_code", "tracking_number"),
@@ -257,7 +276,7 @@ ACTIONS = [
     TicketAction(
         "withdraw",
         gettext_lazy("Buyer withdrew"),
-        (S.REQUESTED, S.AWAITING_RETURN),
+        "withdraw",
         services.tickets.WORK,
         _calls(services.ticket_withdraw, gettext_lazy("Recorded: the buyer withdrew.")),
         ("note",),
@@ -265,7 +284,7 @@ ACTIONS = [
     TicketAction(
         "platform_review",
         gettext_lazy("Platform stepped in"),
-        (S.REQUESTED, S.REJECTED),
+        "escalate_to_platform",
         services.tickets.WORK,
         _calls(services.ticket_escalate_to_platform, gettext_lazy("Recorded: the platform is reviewing.")),
         ("note",),
@@ -273,7 +292,7 @@ ACTIONS = [
     TicketAction(
         "ruled_for_buyer",
         gettext_lazy("Platform ruled for the buyer"),
-        (S.PLATFORM_REVIEW,),
+        RULING_FOR_BUYER,
         # A supervisor's, with the platform's case number: a ruling pays money, so its recorder is not the agent.
         services.tickets.DECIDE,
         _ruling(True, gettext_lazy("Ruling recorded; the refund follows within your authority.")),
@@ -282,7 +301,7 @@ ACTIONS = [
     TicketAction(
         "ruled_for_merchant",
         gettext_lazy("Platform ruled for us"),
-        (S.PLATFORM_REVIEW,),
+        "close_on_ruling",
         services.tickets.DECIDE,
         _ruling(False, gettext_lazy("Ruling recorded; ticket closed.")),
         ("case_number", "evidence", "note"),
@@ -290,7 +309,7 @@ ACTIONS = [
     TicketAction(
         "close",
         gettext_lazy("Buyer accepted the rejection"),
-        (S.REJECTED,),
+        "close",
         services.tickets.WORK,
         _calls(services.ticket_close, gettext_lazy("Closed.")),
         ("note",),
@@ -298,7 +317,7 @@ ACTIONS = [
     TicketAction(
         "change_reason",
         gettext_lazy("Correct the reason"),
-        tuple(S.values),
+        None,
         services.tickets.WORK,
         _change_reason,
         ("reason", "note"),
@@ -306,7 +325,7 @@ ACTIONS = [
     TicketAction(
         "note",
         gettext_lazy("Add a note"),
-        tuple(S.values),
+        None,
         services.tickets.WORK,
         _calls(services.ticket_add_note, gettext_lazy("Note added.")),
         ("note",),

@@ -6,7 +6,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from aftersales.models import GoodsState, TicketKind, TicketState
+from aftersales.models import GoodsState, TicketKind
+from aftersales.services import DOOR_MOVES, RefundDoor
 from aftersales.ticket_actions import TicketAction, action_text
 from logistics import services
 from logistics.models import CourierClaim, InterceptRequest, Shipment
@@ -30,7 +31,7 @@ ACTIONS = [
     TicketAction(
         "request_intercept",
         gettext_lazy("Ask the courier to intercept (拦截)"),
-        (TicketState.REQUESTED,),
+        "start_intercept",
         REQUEST_INTERCEPT,
         _request_intercept,
         ("note",),
@@ -41,7 +42,7 @@ ACTIONS = [
     TicketAction(
         "refund_before_intercept_answer",
         gettext_lazy("Refund now and register a claim (先退款后拦截)"),
-        (TicketState.INTERCEPTING,),
+        DOOR_MOVES[RefundDoor.REFUND_BEFORE_INTERCEPT],
         "aftersales.work_ticket",
         _refund_early,
         ("note",),

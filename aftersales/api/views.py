@@ -8,6 +8,7 @@ meets exactly the rules and permissions a person meets, and each is idempotent (
 
 import hashlib
 
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -27,10 +28,11 @@ from aftersales.models import (
     ReturnReason,
     Shop,
     TicketKind,
+    TicketState,
 )
 from aftersales.order_import import ORDER_FIELDS, PlannedOrder, plan_order_import
 from aftersales.selectors import approvals_for_user, orders_for_user, shops_for_user, tickets_for_user
-from aftersales.ticket_actions import ACTIONS_BY_NAME, NOTE_MAX_LENGTH, TEXT_LIMITS, offered_actions, perform
+from aftersales.ticket_actions import ACTIONS, ACTIONS_BY_NAME, NOTE_MAX_LENGTH, TEXT_LIMITS, offered_actions, perform
 from desk.api.support import IDEMPOTENCY_HEADER, CodeRelatedField, TextField, idempotent
 from desk.api.views import CanViewModel, NewestFirst
 from desk.errors import ActionRefused
@@ -293,6 +295,28 @@ class OfferedActionSerializer(serializers.Serializer):
     fields = serializers.ListField(child=serializers.CharField())
 
 
+def ticket_actions_description() -> str:
+    """The move route's documentation: each move of the catalogue with the fields it reads and the states it starts
+    from, read from the catalogue (whose states are its transitions' sources) when the schema is made, so it
+    includes the moves other apps register and never disagrees with what the route allows."""
+    every_state = set(TicketState.values)
+    moves = []
+    for move in ACTIONS:
+        fields = f" ({', '.join(move.fields)})" if move.fields else ""
+        states = _("any state") if set(move.states) == every_state else ", ".join(move.states)
+        moves.append(f"- `{move.name}`{fields}: {states}")
+    return "\n\n".join(
+        [
+            _(
+                "Make a move on the ticket, as the admin's buttons do. Each move, with the fields it reads and the "
+                "states of the ticket it starts from:"
+            ),
+            "\n".join(moves),
+            _("Answers the ticket after the move, or a 4xx whose code names the rule that refused."),
+        ]
+    )
+
+
 ACTION_PARAMETER = OpenApiParameter(
     "action_name",
     str,
@@ -367,14 +391,7 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         request=TicketActionSerializer,
         responses=TicketActionResultSerializer,
         parameters=[ACTION_PARAMETER],
-        description=gettext_lazy(
-            "Make a move on the ticket, as the admin's buttons do: refund (amount, kind, note), full_refund, "
-            "request_approval, reship, exchange, agree_return, cutoff, reject (note), return_shipped (courier_code, "
-            "tracking_number), withdraw, platform_review, ruled_for_buyer and ruled_for_merchant (supervisors: "
-            "case_number, evidence, note), close, change_reason "
-            "(reason), note, request_intercept, … Answers the ticket after the move, or a 4xx whose code names the "
-            "rule that refused."
-        ),
+        description=lazy(ticket_actions_description, str)(),
     )
     @action(detail=True, methods=["post"], url_path=r"actions/(?P<action_name>[a-z_]+)")
     @idempotent

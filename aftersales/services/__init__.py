@@ -12,6 +12,7 @@ from aftersales.services.orders import (
     shop_set_members,
     shop_upsert,
 )
+from aftersales.services.refund_gate import DOOR_MOVES, RefundDoor
 from aftersales.services.refunds import (
     refund_batch_confirm,
     refund_batch_create,
@@ -60,9 +61,11 @@ from aftersales.services.tickets import (
 
 __all__ = [
     "AutoRuleOutcome",
+    "DOOR_MOVES",
     "CorrectionOutcome",
     "ImportSummary",
     "RefundDecision",
+    "RefundDoor",
     "approval_decide",
     "approval_sla_run",
     "cutoff_confirm_hold",

@@ -14,11 +14,13 @@ Who may pay how much depends on the door (RefundDoor), never on who happened to 
 a refund any other way fails the suite.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -34,11 +36,12 @@ from aftersales.models import (
     TicketEvent,
     TicketEventAction,
     TicketKind,
-    TicketState,
+    TicketPath,
+    ticket_move_sources,
 )
 from aftersales.money import to_yuan
 from aftersales.selectors import authority_used, authority_used_by_orders, refund_authority_for, system_user
-from aftersales.services.ticket_events import ticket_move
+from aftersales.services.ticket_events import ticket_move, tickets_move_in_bulk
 from desk.errors import ActionRefused
 
 
@@ -67,6 +70,24 @@ FACT_DOORS = frozenset(
 # Above the payer's authority these doors ask a supervisor; the others refuse (an approval cannot approve more
 # than its decider holds, and an early refund cannot wait while the intercept runs), or do nothing (the rule).
 ESCALATING_DOORS = frozenset({RefundDoor.AGENT, RefundDoor.PLATFORM_RULING, *FACT_DOORS})
+# The ticket's transition each door moves it by (models.AfterSalesTicket): its source is where the door opens, and
+# whether it may end awaiting approval matches ESCALATING_DOORS (tests/aftersales/test_ticket_moves.py).
+DOOR_MOVES = {
+    RefundDoor.AGENT: "refund_by_agent",
+    RefundDoor.APPROVAL: "refund_on_approval",
+    RefundDoor.PLATFORM_RULING: "refund_on_ruling",
+    RefundDoor.REFUND_BEFORE_INTERCEPT: "refund_before_intercept_answer",
+    RefundDoor.CUTOFF_HELD: "refund_goods_held",
+    RefundDoor.INTERCEPT_CONFIRMED: "refund_goods_held",
+    RefundDoor.INSPECTION_PASSED: "refund_after_inspection",
+    RefundDoor.PARCEL_LOST: "refund_lost_parcel",
+    RefundDoor.AUTOMATIC: "refund_automatically",
+}
+
+
+def door_move(ticket: AfterSalesTicket, door: RefundDoor):
+    """The ticket's bound transition for `door` (call it with paid=True to refund, paid=False to ask a supervisor)."""
+    return getattr(ticket, DOOR_MOVES[door])
 
 
 @dataclass(frozen=True)
@@ -91,10 +112,12 @@ def within_authority(*, limit: Decimal | None, used: Decimal, amount: Decimal) -
     return limit is None or used + amount <= limit
 
 
-def refund_kind_for(ticket: AfterSalesTicket, amount: Decimal, order: Order) -> str:
+def refund_kind_for(ticket: AfterSalesTicket, amount: Decimal, refundable: Decimal) -> str:
+    """Compensation for a compensation ticket; otherwise full when it refunds all that is left of the order
+    (`refundable`), else partial."""
     if ticket.kind == TicketKind.COMPENSATION:
         return Refund.Kind.COMPENSATION
-    return Refund.Kind.FULL if amount == order.refundable_amount else Refund.Kind.PARTIAL
+    return Refund.Kind.FULL if amount == refundable else Refund.Kind.PARTIAL
 
 
 def refund_or_escalate(
@@ -131,6 +154,7 @@ def refund_or_escalate(
         refund = _start_refund(
             ticket,
             order,
+            door=door,
             by=by,
             payer=payer,
             amount=amount,
@@ -150,68 +174,131 @@ def refund_or_escalate(
             "amount": amount,
             "cap": limit,
         }
-        approval = open_approval(ticket, by=by, requested_by=payer, amount=amount, kind=kind, reason=reason)
+        approval = open_approval(ticket, door=door, by=by, requested_by=payer, amount=amount, kind=kind, reason=reason)
     else:
-        approval = open_approval(ticket, by=by, requested_by=by, amount=amount, kind=kind, reason=note)
+        approval = open_approval(ticket, door=door, by=by, requested_by=by, amount=amount, kind=kind, reason=note)
     return RefundDecision(approval=approval)
 
 
-def refunds_start_automatic(tickets: list[AfterSalesTicket], *, now, note_for) -> list[Refund]:
-    """The path-1 rule for a locked batch of requested, unshipped refund-only tickets (the sweep): the same rule as
-    refund_or_escalate(door=AUTOMATIC), in a fixed number of queries per batch.
+# --- the path-1 automatic rule (未发货仅退款) ----------------------------------------------------------------------
 
-    Each ticket must come with its order and shop; `note_for(cap)` words the event. The moved tickets take one
-    UPDATE whose WHERE on the state is the FSM's concurrency guard, and the database's running total still refuses
-    any refund above what was paid.
+
+class AutoRuleOutcome:
+    NOTHING = "nothing"
+    REFUNDED = "refunded"
+    CUT_OFF = "cut_off"
+
+
+# The event the rule's refund writes, and the tickets it is for: refund only (仅退款), path 1 (not shipped when the
+# buyer asked), in the states its transition starts from (DOOR_MOVES[AUTOMATIC]).
+AUTOMATIC_ACTION = TicketEvent.Action.AUTO_REFUND
+AUTOMATIC_KIND = TicketKind.REFUND_ONLY
+AUTOMATIC_PATH = TicketPath.NOT_SHIPPED
+
+
+@dataclass(frozen=True)
+class AutomaticRule:
+    """What the path-1 rule decides for one ticket: nothing, a cut-off first (a packed order), or a refund of
+    `amount` of `kind` under the shop's `cap`, made with `idempotency_key`."""
+
+    outcome: str
+    amount: Decimal = ZERO
+    kind: str = ""
+    cap: Decimal = ZERO
+    idempotency_key: str = ""
+
+
+def automatic_rule(ticket: AfterSalesTicket, *, refundable: Decimal, used: Callable[[], Decimal]) -> AutomaticRule:
+    """The path-1 rule for one ticket with its order and shop; the one rule both doors apply, the ticket service when
+    a ticket arrives (tickets.ticket_apply_auto_rules, then refund_or_escalate) and the sweep's batches
+    (refunds_start_automatic).
+
+    `refundable` is what is left of the order, `used()` what the system user already paid on it: asked only when the
+    rest holds, since on the single-ticket path it costs a query. A requested ticket has no refund in flight (that
+    would make it refunding), so the gate's count of this ticket's own refunds adds nothing to it.
+    """
+    order = ticket.order
+    if ticket.kind != AUTOMATIC_KIND or ticket.path != AUTOMATIC_PATH:
+        return AutomaticRule(AutoRuleOutcome.NOTHING)
+    if not can_proceed(door_move(ticket, RefundDoor.AUTOMATIC)):
+        return AutomaticRule(AutoRuleOutcome.NOTHING)
+    if order.shipped_at:
+        # It left after all: an intercept, which is the agent's and logistics' call.
+        return AutomaticRule(AutoRuleOutcome.NOTHING)
+    amount = ticket.requested_amount
+    if amount <= 0 or amount > refundable:
+        return AutomaticRule(AutoRuleOutcome.NOTHING)
+    cap = automatic_cap(ticket.shop)
+    # The cap is checked before a cut-off too: a held parcel is refunded on the same rule, so a ¥9,999 order must
+    # not reach the warehouse as if the system could pay it.
+    if not within_authority(limit=cap, used=used(), amount=amount):
+        return AutomaticRule(AutoRuleOutcome.NOTHING)
+    if order.packed_at:
+        return AutomaticRule(AutoRuleOutcome.CUT_OFF, amount=amount, cap=cap)
+    return AutomaticRule(
+        AutoRuleOutcome.REFUNDED,
+        amount=amount,
+        kind=refund_kind_for(ticket, amount, refundable),
+        cap=cap,
+        idempotency_key=_attempt_key(ticket),
+    )
+
+
+def automatic_candidates() -> Q:
+    """The rule's tickets as a filter, for the sweep to find them in bulk: the conditions of automatic_rule the
+    database can check, from the same constants (the rule still checks each ticket it finds)."""
+    return Q(
+        state__in=ticket_move_sources(DOOR_MOVES[RefundDoor.AUTOMATIC]),
+        kind=AUTOMATIC_KIND,
+        path=AUTOMATIC_PATH,
+        order__shipped_at__isnull=True,
+        shop__auto_refund_enabled=True,
+    )
+
+
+def _used_on(used: dict[int, Decimal], order_id: int) -> Callable[[], Decimal]:
+    """What the rule already paid on the order, read only if the rule gets that far."""
+    return lambda: used.get(order_id, ZERO)
+
+
+def refunds_start_automatic(tickets: list[AfterSalesTicket], *, now, note_for) -> list[Refund]:
+    """The path-1 rule (automatic_rule) for a locked batch of tickets (the sweep), in a fixed number of queries per
+    batch: one sum of what the system user already paid on their orders, one refund insert, and the batch form of
+    the rule's transition (ticket_events.tickets_move_in_bulk: one ticket update, one event insert).
+
+    Each ticket must come with its order and shop; `note_for(cap)` words the event. Tickets the rule would cut off
+    first (packed) are left to the ticket service. The database's running total still refuses any refund above
+    what was paid.
     """
     system = system_user()
     used = authority_used_by_orders(user=system, order_ids={ticket.order_id for ticket in tickets})
     left: dict[int, Decimal] = {}
-    refunds, events, moved = [], [], []
+    refunds, moves = [], []
     for ticket in tickets:
-        order = ticket.order
-        amount = ticket.requested_amount
-        remaining = left.get(order.pk, order.refundable_amount)
-        cap = automatic_cap(ticket.shop)
-        if not 0 < amount <= remaining or not can_proceed(ticket.start_refund):
+        order_id = ticket.order_id
+        refundable = left.get(order_id, ticket.order.refundable_amount)
+        rule = automatic_rule(ticket, refundable=refundable, used=_used_on(used, order_id))
+        if rule.outcome != AutoRuleOutcome.REFUNDED:
             continue
-        if not within_authority(limit=cap, used=used.get(order.pk, ZERO), amount=amount):
-            continue
-        left[order.pk] = remaining - amount
-        used[order.pk] = used.get(order.pk, ZERO) + amount
-        from_state = ticket.state
-        ticket.start_refund()
-        moved.append(ticket)
+        # Two tickets of one order in a batch: the second sees what the first took, as it would one after the other.
+        left[order_id] = refundable - rule.amount
+        used[order_id] = used.get(order_id, ZERO) + rule.amount
         refunds.append(
             Refund(
                 ticket=ticket,
-                order_id=order.pk,
+                order_id=order_id,
                 shop_id=ticket.shop_id,
-                kind=Refund.Kind.FULL if amount == remaining else Refund.Kind.PARTIAL,
-                amount=amount,
-                idempotency_key=_attempt_key(ticket),
+                kind=rule.kind,
+                amount=rule.amount,
+                idempotency_key=rule.idempotency_key,
                 requested_by=system,
             )
         )
-        events.append(
-            TicketEvent(
-                ticket=ticket,
-                actor=system,
-                at=now,
-                action=TicketEvent.Action.AUTO_REFUND,
-                from_state=from_state,
-                to_state=ticket.state,
-                amount=amount,
-                note=note_for(cap),
-            )
-        )
-    if not moved:
+        moves.append((ticket, rule.amount, note_for(rule.cap)))
+    if not moves:
         return []
     Refund.objects.bulk_create(refunds)
-    AfterSalesTicket.objects.filter(pk__in=[ticket.pk for ticket in moved], state=TicketState.REQUESTED).update(
-        state=TicketState.REFUNDING, attention_note="", updated_at=now
-    )
-    TicketEvent.objects.bulk_create(events)
+    tickets_move_in_bulk(moves, system, AUTOMATIC_ACTION, DOOR_MOVES[RefundDoor.AUTOMATIC], at=now, paid=True)
     return refunds
 
 
@@ -249,10 +336,10 @@ def _attempt_key(ticket: AfterSalesTicket) -> str:
     return f"ticket-{ticket.pk}-attempt-{ticket.refund_attempt}"
 
 
-def _start_refund(ticket, order, *, by, payer, amount, kind, idempotency_key, action, note) -> Refund:
-    """Create the refund on `payer`'s authority and move the locked ticket to refunding (the event is `by`'s); the
-    gateway runs after commit."""
-    if not can_proceed(ticket.start_refund):
+def _start_refund(ticket, order, *, door, by, payer, amount, kind, idempotency_key, action, note) -> Refund:
+    """Create the refund on `payer`'s authority and move the locked ticket to refunding by the door's transition (the
+    event is `by`'s); the gateway runs after commit."""
+    if not can_proceed(door_move(ticket, door)):
         raise wrong_state(ticket)
     try:
         with transaction.atomic():
@@ -260,7 +347,7 @@ def _start_refund(ticket, order, *, by, payer, amount, kind, idempotency_key, ac
                 ticket=ticket,
                 order_id=order.pk,
                 shop_id=ticket.shop_id,
-                kind=kind or refund_kind_for(ticket, amount, order),
+                kind=kind or refund_kind_for(ticket, amount, order.refundable_amount),
                 amount=amount,
                 idempotency_key=idempotency_key or _attempt_key(ticket),
                 requested_by=payer,
@@ -270,7 +357,7 @@ def _start_refund(ticket, order, *, by, payer, amount, kind, idempotency_key, ac
         if "order_refunded_within_paid" in str(error):
             raise ActionRefused("over_paid", _("This would refund more than the buyer paid.")) from error
         raise ActionRefused("duplicate_refund", _("This refund was already made.")) from error
-    ticket_move(ticket, by, action, ticket.start_refund, note=note, amount=amount)
+    ticket_move(ticket, by, action, door_move(ticket, door), note=note, amount=amount, paid=True)
     _execute_after_commit(refund)
     return refund
 
@@ -282,10 +369,10 @@ def _execute_after_commit(refund: Refund) -> None:
     enqueue_on_commit(refund_execute_task, refund.pk)
 
 
-def open_approval(ticket, *, by, requested_by, amount, kind, reason) -> ApprovalRequest:
-    """Put the locked ticket in the supervisors' queue for `amount`; `requested_by` is whose request it is (nobody
-    decides their own), `by` who moved the ticket."""
-    if not can_proceed(ticket.request_approval):
+def open_approval(ticket, *, door, by, requested_by, amount, kind, reason) -> ApprovalRequest:
+    """Put the locked ticket in the supervisors' queue for `amount` by the door's transition; `requested_by` is whose
+    request it is (nobody decides their own), `by` who moved the ticket."""
+    if not can_proceed(door_move(ticket, door)):
         raise wrong_state(ticket)
     now = timezone.now()
     approval = ApprovalRequest.objects.create(
@@ -293,10 +380,18 @@ def open_approval(ticket, *, by, requested_by, amount, kind, reason) -> Approval
         shop_id=ticket.shop_id,
         requested_by=requested_by,
         amount=amount,
-        refund_kind=kind or refund_kind_for(ticket, amount, ticket.order),
+        refund_kind=kind or refund_kind_for(ticket, amount, ticket.order.refundable_amount),
         reason=reason,
         requested_at=now,
         due_at=now + timedelta(hours=ticket.shop.approval_due_hours),
     )
-    ticket_move(ticket, by, TicketEvent.Action.APPROVAL_REQUESTED, ticket.request_approval, note=reason, amount=amount)
+    ticket_move(
+        ticket,
+        by,
+        TicketEvent.Action.APPROVAL_REQUESTED,
+        door_move(ticket, door),
+        note=reason,
+        amount=amount,
+        paid=False,
+    )
     return approval

@@ -24,11 +24,9 @@ from aftersales.models import (
     Shop,
     SweepRun,
     TicketEvent,
-    TicketKind,
-    TicketPath,
     TicketState,
 )
-from aftersales.services.refund_gate import refunds_start_automatic
+from aftersales.services.refund_gate import automatic_candidates, refunds_start_automatic
 from aftersales.services.refunds import refund_execute, refund_settle
 from aftersales.services.tickets import AutoRuleOutcome, ticket_apply_auto_rules
 from desk.sweeps import SweepContext, batches, registered_steps, sweep_run
@@ -75,13 +73,7 @@ def auto_refunds_apply(ctx: SweepContext) -> None:
     (refund_gate.refunds_start_automatic): one sum of what the rule already paid on those orders, one refund insert,
     one ticket update and one event insert.
     """
-    candidates = AfterSalesTicket.objects.filter(
-        state=TicketState.REQUESTED,
-        kind=TicketKind.REFUND_ONLY,
-        path=TicketPath.NOT_SHIPPED,
-        order__shipped_at__isnull=True,
-        shop__auto_refund_enabled=True,
-    ).select_related("order", "shop")
+    candidates = AfterSalesTicket.objects.filter(automatic_candidates()).select_related("order", "shop")
     # Only what the rule reads: a batch loads 200 tickets with their orders and shops, not every column of each.
     candidates = candidates.only(
         *["id", "state", "kind", "path", "requested_amount", "refund_attempt", "shop_id", "order_id"],

@@ -10,6 +10,7 @@ import logging
 import re
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
+from functools import cache
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -41,13 +42,15 @@ from aftersales.selectors import (
     user_works_in_shop,
 )
 from aftersales.services.refund_gate import (
+    AUTOMATIC_ACTION,
+    AutoRuleOutcome,
     RefundDecision,
     RefundDoor,
-    automatic_cap,
+    automatic_rule,
+    door_move,
     open_approval,
     over_paid,
     refund_or_escalate,
-    within_authority,
     wrong_state,
 )
 from aftersales.services.ticket_events import ticket_event_record, ticket_move
@@ -130,7 +133,8 @@ def _require_transition(ticket: AfterSalesTicket, transition) -> None:
 
 
 def _require_state(ticket: AfterSalesTicket, *states: str) -> None:
-    """For moves narrower than their transition's sources (a transition serves several doors)."""
+    """For facts recorded without a move (an early replacement); a move checks its transition (_require_transition),
+    whose source is the one list of the states it starts from."""
     if ticket.state not in states:
         raise wrong_state(ticket)
 
@@ -224,42 +228,33 @@ def ticket_open_or_find(
     return ticket, True
 
 
-class AutoRuleOutcome:
-    NOTHING = "nothing"
-    REFUNDED = "refunded"
-    CUT_OFF = "cut_off"
-
-
 @transaction.atomic
 def ticket_apply_auto_rules(*, ticket: AfterSalesTicket) -> str:
     """Path 1 (未发货仅退款): within the shop's automatic cap, refund at once, or ask the warehouse to cut off a
-    packed order first. Above the cap the rule does nothing: the ticket is the agent's. Acts as the system user;
-    safe to call again (the sweeps do)."""
+    packed order first (refund_gate.automatic_rule, the rule the sweep applies too). Above the cap the rule does
+    nothing: the ticket is the agent's. Acts as the system user; safe to call again (the sweeps do)."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
     order = ticket.order
-    if ticket.state != TicketState.REQUESTED or ticket.kind != TicketKind.REFUND_ONLY or ticket.path != 1:
-        return AutoRuleOutcome.NOTHING
-    if order.shipped_at:
-        return AutoRuleOutcome.NOTHING  # it left after all: an intercept, which is the agent's and logistics' call
-    amount = ticket.requested_amount
-    if amount <= 0 or amount > order.refundable_amount:
-        return AutoRuleOutcome.NOTHING
-    system = system_user()
-    cap = automatic_cap(ticket.shop)
-    # The cap is checked before a cut-off too: a held parcel is refunded on the same rule, so a ¥9,999 order must
-    # not reach the warehouse as if the system could pay it.
-    if not within_authority(limit=cap, used=authority_used(user=system, order_id=order.pk), amount=amount):
-        return AutoRuleOutcome.NOTHING
-    if order.packed_at:
-        _open_cutoff(ticket, system)
+    system = cache(system_user)
+    rule = automatic_rule(
+        ticket,
+        refundable=order.refundable_amount,
+        used=lambda: authority_used(user=system(), order_id=order.pk),
+    )
+    if rule.outcome == AutoRuleOutcome.CUT_OFF:
+        _open_cutoff(ticket, system())
         return AutoRuleOutcome.CUT_OFF
+    if rule.outcome != AutoRuleOutcome.REFUNDED:
+        return AutoRuleOutcome.NOTHING
     decision = refund_or_escalate(
         ticket,
         door=RefundDoor.AUTOMATIC,
-        by=system,
-        amount=amount,
-        action=TicketEvent.Action.AUTO_REFUND,
-        note=_("Not shipped: refunded by the shop's automatic rule (up to ¥%(cap)s).") % {"cap": cap},
+        by=system(),
+        amount=rule.amount,
+        # The kind the gate derives with the rule's own formula (refund_kind_for), from the order it has just locked.
+        idempotency_key=rule.idempotency_key,
+        action=AUTOMATIC_ACTION,
+        note=_("Not shipped: refunded by the shop's automatic rule (up to ¥%(cap)s).") % {"cap": rule.cap},
     )
     return AutoRuleOutcome.REFUNDED if decision.refund else AutoRuleOutcome.NOTHING
 
@@ -283,7 +278,7 @@ def ticket_approve_refund(
             if replay.ticket_id != ticket.pk:
                 raise ActionRefused("idempotency_conflict", _("This idempotency key belongs to another ticket."))
             return RefundDecision(refund=replay, replayed=True)
-    _require_state(ticket, TicketState.REQUESTED, TicketState.RECEIVED)
+    _require_transition(ticket, door_move(ticket, RefundDoor.AGENT))
     if kind is not None and kind not in Refund.Kind.values:
         raise ActionRefused("invalid_kind", _("Unknown kind of refund."))
     if amount in (None, ""):
@@ -307,13 +302,13 @@ def ticket_request_approval(
     """An agent asks a supervisor for a refund or compensation, whatever their own authority."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, WORK)
-    _require_state(ticket, TicketState.REQUESTED, TicketState.RECEIVED)
+    _require_transition(ticket, door_move(ticket, RefundDoor.AGENT))
     amount = parse_amount(amount)
     if kind is not None and kind not in Refund.Kind.values:
         raise ActionRefused("invalid_kind", _("Unknown kind of refund."))
     if amount > ticket.order.refundable_amount:
         raise over_paid(ticket.order)
-    return open_approval(ticket, by=by, requested_by=by, amount=amount, kind=kind, reason=reason)
+    return open_approval(ticket, door=RefundDoor.AGENT, by=by, requested_by=by, amount=amount, kind=kind, reason=reason)
 
 
 @transaction.atomic
@@ -405,8 +400,8 @@ def ticket_resolve_by_replacement(*, ticket: AfterSalesTicket, by, kind: str, no
     require_in_shop(by, ticket.shop, WORK)
     if kind not in REPLACEMENT_KINDS:
         raise ActionRefused("invalid_kind", _("Choose reship or exchange."))
-    _require_state(ticket, TicketState.REQUESTED)
-    ticket_move(ticket, by, RESOLVED_BY[kind], ticket.resolve, note=note, kind=kind, at=timezone.now())
+    _require_transition(ticket, ticket.resolve_by_replacement)
+    ticket_move(ticket, by, RESOLVED_BY[kind], ticket.resolve_by_replacement, note=note, kind=kind, at=timezone.now())
     return ticket
 
 
@@ -439,7 +434,7 @@ def ticket_platform_ruling(
     is paid on that supervisor's authority, and above it a second supervisor approves it."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, DECIDE)
-    _require_state(ticket, TicketState.PLATFORM_REVIEW)
+    _require_transition(ticket, door_move(ticket, RefundDoor.PLATFORM_RULING) if for_buyer else ticket.close_on_ruling)
     case_number = (case_number or "").strip()
     evidence = (evidence or "").strip()
     if not case_number or len(case_number) > PlatformRuling.CASE_NUMBER_LENGTH:
@@ -457,7 +452,9 @@ def ticket_platform_ruling(
             ticket, door=RefundDoor.PLATFORM_RULING, by=by, action=TicketEvent.Action.RULED_FOR_BUYER, note=note
         )
     else:
-        ticket_move(ticket, by, TicketEvent.Action.RULED_FOR_MERCHANT, ticket.close, note=note, at=timezone.now())
+        ticket_move(
+            ticket, by, TicketEvent.Action.RULED_FOR_MERCHANT, ticket.close_on_ruling, note=note, at=timezone.now()
+        )
     return ticket
 
 
@@ -466,7 +463,7 @@ def ticket_close(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesT
     """The buyer accepted the rejection."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, WORK)
-    _require_state(ticket, TicketState.REJECTED)
+    _require_transition(ticket, ticket.close)
     ticket_move(ticket, by, TicketEvent.Action.CLOSED, ticket.close, note=note, at=timezone.now())
     return ticket
 
@@ -543,7 +540,7 @@ def cutoff_confirm_hold(*, cutoff: CutOffRequest, by) -> CutOffRequest:
         raise ActionRefused("already_decided", _("This cut-off was already answered."))
     cutoff.hold(by=by, at=timezone.now())
     cutoff.save()
-    if ticket.state == TicketState.INTERCEPTING:
+    if can_proceed(door_move(ticket, RefundDoor.CUTOFF_HELD)):
         _owed_refund(
             ticket,
             door=RefundDoor.CUTOFF_HELD,
@@ -564,7 +561,7 @@ def cutoff_mark_gone(*, cutoff: CutOffRequest, by, note: str = "") -> CutOffRequ
         raise ActionRefused("already_decided", _("This cut-off was already answered."))
     cutoff.mark_gone(by=by, at=timezone.now())
     cutoff.save()
-    if ticket.state == TicketState.INTERCEPTING:
+    if can_proceed(ticket.fail_intercept):
         message = note or _("Already shipped: the warehouse could not hold it.")
         ticket_move(
             ticket,
@@ -596,7 +593,7 @@ def ticket_intercept_confirmed(*, ticket: AfterSalesTicket, by, note: str = "") 
     record the courier's answer (never the agent who asked); here `by` only has to work in the shop."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
     _require_assigned(by, ticket.shop)
-    _require_state(ticket, TicketState.INTERCEPTING)
+    _require_transition(ticket, door_move(ticket, RefundDoor.INTERCEPT_CONFIRMED))
     return _owed_refund(
         ticket, door=RefundDoor.INTERCEPT_CONFIRMED, by=by, action=TicketEvent.Action.INTERCEPT_CONFIRMED, note=note
     )
@@ -632,7 +629,7 @@ def ticket_parcel_lost(*, ticket: AfterSalesTicket, by, note: str = "") -> Refun
     supervisor approves); logistics, which calls this, claims the loss back from the courier."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, WORK)
-    _require_state(ticket, TicketState.REQUESTED, TicketState.INTERCEPTING)
+    _require_transition(ticket, door_move(ticket, RefundDoor.PARCEL_LOST))
     return _owed_refund(ticket, door=RefundDoor.PARCEL_LOST, by=by, action=TicketEvent.Action.PARCEL_LOST, note=note)
 
 
@@ -643,7 +640,7 @@ def ticket_refund_while_intercepting(*, ticket: AfterSalesTicket, by, note: str 
     while the intercept runs."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, WORK)
-    _require_state(ticket, TicketState.INTERCEPTING)
+    _require_transition(ticket, door_move(ticket, RefundDoor.REFUND_BEFORE_INTERCEPT))
     decision = _owed_refund(
         ticket,
         door=RefundDoor.REFUND_BEFORE_INTERCEPT,
@@ -721,16 +718,13 @@ def ticket_inspection_passed(*, ticket: AfterSalesTicket, by, note: str = "") ->
     cap, above it a supervisor approves); an exchange resolves instead, its replacement going out."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, HANDLE_RETURNS)
-    _require_state(ticket, TicketState.RECEIVED)
-    if ticket.kind == TicketKind.EXCHANGE:
+    exchange = ticket.kind == TicketKind.EXCHANGE
+    _require_transition(
+        ticket, ticket.resolve_exchange if exchange else door_move(ticket, RefundDoor.INSPECTION_PASSED)
+    )
+    if exchange:
         ticket_move(
-            ticket,
-            by,
-            TicketEvent.Action.RESOLVED_EXCHANGE,
-            ticket.resolve,
-            note=note,
-            kind=ticket.kind,
-            at=timezone.now(),
+            ticket, by, TicketEvent.Action.RESOLVED_EXCHANGE, ticket.resolve_exchange, note=note, at=timezone.now()
         )
     else:
         _owed_refund(
