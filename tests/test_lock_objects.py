@@ -187,29 +187,31 @@ def test_several_rows_are_locked_in_pk_order(helper):
 
 
 class TransportThatChecksForLocks(RecordingRobotTransport):
-    """Refuses to 'call the robot' inside a transaction: a row locked there would stay locked during the call."""
+    """Notes how many transactions (atomic blocks) are open when the robot is 'called': a row locked in one that the
+    test itself did not open would stay locked during the call."""
 
-    calls_in_transaction: list[bool] = []
+    open_blocks: list[int] = []
 
     def send(self, **kwargs):
-        self.calls_in_transaction.append(connection.in_atomic_block)
+        self.open_blocks.append(len(connection.atomic_blocks))
         super().send(**kwargs)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 @override_settings(GROUP_ROBOT_TRANSPORT="tests.test_lock_objects.TransportThatChecksForLocks")
-def test_the_group_robot_is_called_with_no_transaction_open():
+def test_the_group_robot_is_called_with_no_transaction_of_the_service_open():
     shop = ShopFactory()
     sf = courier("SF")
     courier_agreement_upsert(
         shop=shop, courier=sf, robot_kind=RobotKind.WECOM, robot_webhook_url="https://robot.example/send?key=k"
     )
     message = RobotMessage.objects.create(shop=shop, courier=sf, purpose="intercept_request", text="[拦截] SF0001")
-    TransportThatChecksForLocks.calls_in_transaction = []
+    TransportThatChecksForLocks.open_blocks = []
+    the_tests_own = len(connection.atomic_blocks)
 
     assert robot_message_send(message_id=message.pk) == RobotMessage.Status.SENT
 
-    assert TransportThatChecksForLocks.calls_in_transaction == [False]
+    assert TransportThatChecksForLocks.open_blocks == [the_tests_own]
     message.refresh_from_db()
     assert (message.attempts, message.sending_since, message.sent_at is not None) == (1, None, True)
 
