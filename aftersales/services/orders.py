@@ -36,6 +36,7 @@ from aftersales.order_import import (
 )
 from aftersales.selectors import SHOP_PERMISSION
 from aftersales.services.tickets import require_in_shop
+from aftersales.signals import orders_changed_send
 
 # What a supervisor may correct on an order (the platform's figures and the fulfilment data), always with a reason.
 CORRECTABLE_FIELDS = ("paid_amount", "packed_at", "shipped_at", "delivered_at", "courier_code", "tracking_number")
@@ -160,6 +161,10 @@ def order_import_apply(
                 )
         writes.append((planned, fields))
     if writes:
+        # The days of the stored orders' times before the change, then (below) every written order's after it.
+        orders_changed_send(
+            [existing[planned.platform_order_id].pk for planned, _f in writes if planned.platform_order_id in existing]
+        )
         Order.objects.bulk_create(
             [
                 Order(shop=plan.shop, platform_order_id=planned.platform_order_id, **fields)
@@ -182,6 +187,7 @@ def order_import_apply(
             update_fields=["item_name", "quantity", "paid_amount"],
             batch_size=500,
         )
+        orders_changed_send(order_ids.values())
     OrderEvent.objects.bulk_create(events, batch_size=500)
     held = tuple(
         HeldPaidAmount(
@@ -259,6 +265,7 @@ def orders_record_delivery(*, delivered: dict[int, object]) -> int:
     for order in orders:
         order.delivered_at = max(delivered[order.pk], order.shipped_at)
     Order.objects.bulk_update(orders, ["delivered_at"])
+    orders_changed_send([order.pk for order in orders])
     return len(orders)
 
 
@@ -412,9 +419,11 @@ def _check_order_values(order: Order, changed: dict) -> None:
 def _apply(order: Order, changed: dict, *, by, reason: str, confirmed_by=None, correction=None) -> OrderEvent:
     """Write the changes on the locked order and their event, old → new."""
     diff = _diff(order, changed)
+    orders_changed_send([order.pk])  # the days of its times before the change
     for name, value in changed.items():
         setattr(order, name, value)
     order.save(update_fields=[*changed, "updated_at"])
+    orders_changed_send([order.pk])
     return OrderEvent.objects.create(
         order=order,
         actor=by,

@@ -39,6 +39,7 @@ from aftersales.models import (
 from aftersales.money import to_yuan
 from aftersales.selectors import authority_used, authority_used_by_orders, refund_authority_for, system_user
 from aftersales.services.ticket_events import ticket_move
+from aftersales.signals import orders_changed_send
 
 
 class RefundDoor(models.TextChoices):
@@ -211,6 +212,7 @@ def refunds_start_automatic(tickets: list[AfterSalesTicket], *, now, note_for) -
         state=TicketState.REFUNDING, attention_note="", updated_at=now
     )
     TicketEvent.objects.bulk_create(events)
+    orders_changed_send([ticket.order_id for ticket in moved])
     return refunds
 
 

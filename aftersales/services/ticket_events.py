@@ -2,9 +2,12 @@
 the transaction that makes the change."""
 
 from aftersales.models import AfterSalesTicket, TicketEvent
+from aftersales.signals import orders_changed_send
 
 
 def ticket_event_record(ticket, by, action: str, from_state: str, *, note: str = "", amount=None) -> TicketEvent:
+    # The rolled-up days this change moves (the ticket's, its order's, its refunds') are marked with it.
+    orders_changed_send([ticket.order_id])
     return TicketEvent.objects.create(
         ticket=ticket,
         actor=by,
