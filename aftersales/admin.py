@@ -723,4 +723,4 @@ class OrderCorrectionAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
 
 
 # The ticket desk and its configuration live in their own modules; importing them registers their admins.
-from aftersales import admin_config, admin_sweeps, admin_tickets  # noqa: E402, F401
+from aftersales import admin_complaints, admin_config, admin_sweeps, admin_tickets  # noqa: E402, F401

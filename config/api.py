@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from aftersales.api import ApprovalViewSet, OrderViewSet, ReasonViewSet, TicketViewSet
+from aftersales.api_complaints import ComplaintViewSet
 from aftersales.api_marketplace import DouyinPushView
 from config.api_auth import ApiTokenView
 from logistics.api import ClaimViewSet, InterceptViewSet, ShipmentViewSet, TrackingEventViewSet
@@ -17,6 +18,7 @@ router = DefaultRouter()
 router.register("orders", OrderViewSet, basename="order")
 router.register("tickets", TicketViewSet, basename="ticket")
 router.register("approvals", ApprovalViewSet, basename="approval")
+router.register("complaints", ComplaintViewSet, basename="complaint")
 router.register("reasons", ReasonViewSet, basename="reason")
 router.register("shipments", ShipmentViewSet, basename="shipment")
 router.register("tracking-events", TrackingEventViewSet, basename="tracking-event")

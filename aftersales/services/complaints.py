@@ -17,7 +17,9 @@ from aftersales.signals import orders_changed_send
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-def _check(*, order: Order, ticket: AfterSalesTicket | None, opened_at: datetime, channel: str, liability: str):
+def complaint_check(
+    *, order: Order, ticket: AfterSalesTicket | None, opened_at: datetime, channel: str, liability: str
+):
     if channel not in Complaint.Channel.values:
         raise ActionRefused("invalid_channel", _("Choose where the buyer complained."))
     if liability not in MerchantLiability.values:
@@ -68,7 +70,7 @@ def complaint_record(
         found = Complaint.objects.filter(shop_id=order.shop_id, platform_complaint_id=platform_complaint_id).first()
         if found is not None:
             return found, False
-    _check(order=order, ticket=ticket, opened_at=opened_at, channel=channel, liability=liability)
+    complaint_check(order=order, ticket=ticket, opened_at=opened_at, channel=channel, liability=liability)
     try:
         with transaction.atomic():
             complaint = Complaint.objects.create(
