@@ -11,7 +11,9 @@ from django.dispatch import Signal
 orders_changed = Signal()
 
 
-def orders_changed_send(order_ids) -> None:
+def orders_changed_send(order_ids, *, orders_written: bool = False) -> None:
+    """`orders_written`: the orders themselves were written (new, or their buyer or payment may have changed), which
+    also moves what the same buyers' earlier tickets count (repurchases)."""
     order_ids = [order_id for order_id in order_ids if order_id is not None]
     if order_ids:
-        orders_changed.send(sender=None, order_ids=order_ids)
+        orders_changed.send(sender=None, order_ids=order_ids, repurchases=orders_written)

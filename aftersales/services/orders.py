@@ -163,7 +163,8 @@ def order_import_apply(
     if writes:
         # The days of the stored orders' times before the change, then (below) every written order's after it.
         orders_changed_send(
-            [existing[planned.platform_order_id].pk for planned, _f in writes if planned.platform_order_id in existing]
+            [existing[planned.platform_order_id].pk for planned, _f in writes if planned.platform_order_id in existing],
+            orders_written=True,
         )
         Order.objects.bulk_create(
             [
@@ -187,7 +188,7 @@ def order_import_apply(
             update_fields=["item_name", "quantity", "paid_amount"],
             batch_size=500,
         )
-        orders_changed_send(order_ids.values())
+        orders_changed_send(order_ids.values(), orders_written=True)
     OrderEvent.objects.bulk_create(events, batch_size=500)
     held = tuple(
         HeldPaidAmount(
@@ -419,11 +420,11 @@ def _check_order_values(order: Order, changed: dict) -> None:
 def _apply(order: Order, changed: dict, *, by, reason: str, confirmed_by=None, correction=None) -> OrderEvent:
     """Write the changes on the locked order and their event, old → new."""
     diff = _diff(order, changed)
-    orders_changed_send([order.pk])  # the days of its times before the change
+    orders_changed_send([order.pk], orders_written=True)  # the days of its times before the change
     for name, value in changed.items():
         setattr(order, name, value)
     order.save(update_fields=[*changed, "updated_at"])
-    orders_changed_send([order.pk])
+    orders_changed_send([order.pk], orders_written=True)
     return OrderEvent.objects.create(
         order=order,
         actor=by,
