@@ -297,6 +297,15 @@ class Liability(models.TextChoices):
     PLATFORM = "platform", _("platform")
 
 
+class MerchantLiability(models.TextChoices):
+    """Whether a platform's ruling or a complaint (投诉) was judged the merchant's liability (商责): what the dispute
+    rate and the platform help rate count."""
+
+    MERCHANT = "merchant", _("the merchant's liability (商责)")
+    NOT_MERCHANT = "not_merchant", _("not the merchant's liability (非商责)")
+    UNKNOWN = "unknown", _("not known")
+
+
 class ReturnReason(models.Model):
     """The reason taxonomy. Labels are kept in both languages because the platforms' reason lists are Chinese."""
 
@@ -868,6 +877,15 @@ class PlatformRuling(models.Model):
     CASE_NUMBER_LENGTH = 64
 
     for_buyer = models.BooleanField(_("ruled for the buyer"))
+    # 商责: whether the platform held the merchant liable. Unknown (rulings recorded before it was asked, or when the
+    # platform did not say): the ticket's own liability decides (metrics/definitions.py `merchant_liable_rulings`).
+    liability = models.CharField(
+        _("liability"),
+        max_length=20,
+        choices=MerchantLiability.choices,
+        default=MerchantLiability.UNKNOWN,
+        db_default=MerchantLiability.UNKNOWN,
+    )
     case_number = models.CharField(_("platform case number"), max_length=CASE_NUMBER_LENGTH)
     evidence = models.TextField(_("evidence"))
     recorded_by = models.ForeignKey(
@@ -1177,6 +1195,7 @@ class OrderEvent(models.Model):
         UPDATED_BY_PLATFORM = "updated_by_platform", _("updated by import or API")
         CORRECTION_REQUESTED = "correction_requested", _("correction awaits confirmation")
         CORRECTION_DECLINED = "correction_declined", _("correction declined")
+        COMPLAINT_RECORDED = "complaint_recorded", _("complaint recorded")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events", verbose_name=_("order"))
     actor = models.ForeignKey(
@@ -1212,6 +1231,57 @@ class OrderEvent(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.order_id}"
+
+
+class Complaint(models.Model):
+    """投诉: a buyer's complaint about an order to the platform (or a regulator such as 12315), recorded by an agent,
+    the API or a marketplace connector (aftersales.services.complaint_record), with whether it was judged the
+    merchant's liability. The platform help rate (平台求助率) counts the paid orders that have one."""
+
+    class Channel(models.TextChoices):
+        PLATFORM = "platform", _("the platform (平台投诉)")
+        REGULATOR = "regulator", _("a regulator (12315 and the like)")
+        OTHER = "other", _("other")
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="complaints", verbose_name=_("shop"))
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="complaints", verbose_name=_("order"))
+    ticket = models.ForeignKey(
+        "AfterSalesTicket",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="complaints",
+        verbose_name=_("ticket"),
+    )
+    # The platform's own complaint id, when a connector or the API knows it: a replay finds the same complaint.
+    PLATFORM_ID_LENGTH = 64
+    platform_complaint_id = models.CharField(_("platform complaint id"), max_length=PLATFORM_ID_LENGTH, blank=True)
+    opened_at = models.DateTimeField(_("opened at"))
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, default=Channel.PLATFORM)
+    liability = models.CharField(
+        _("liability"), max_length=20, choices=MerchantLiability.choices, default=MerchantLiability.UNKNOWN
+    )
+    note = models.TextField(_("note"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("complaint")
+        verbose_name_plural = _("complaints")
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "platform_complaint_id"],
+                condition=~Q(platform_complaint_id=""),
+                name="complaint_unique_platform_id",
+            ),
+        ]
+        indexes = [models.Index(fields=["shop", "opened_at"], name="complaint_shop_opened_idx")]
+
+    def __str__(self):
+        return f"#{self.pk} {self.get_channel_display()}"
 
 
 class AuthorityGrantEvent(models.Model):

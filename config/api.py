@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from aftersales.api.complaints import ComplaintViewSet
 from aftersales.api.marketplace import DouyinPushView
 from aftersales.api.views import ApprovalViewSet, OrderViewSet, ReasonViewSet, TicketViewSet
 from config.api_auth import ApiTokenView
@@ -17,6 +18,7 @@ router = DefaultRouter()
 router.register("orders", OrderViewSet, basename="order")
 router.register("tickets", TicketViewSet, basename="ticket")
 router.register("approvals", ApprovalViewSet, basename="approval")
+router.register("complaints", ComplaintViewSet, basename="complaint")
 router.register("reasons", ReasonViewSet, basename="reason")
 router.register("shipments", ShipmentViewSet, basename="shipment")
 router.register("tracking-events", TrackingEventViewSet, basename="tracking-event")

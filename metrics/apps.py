@@ -7,3 +7,10 @@ class MetricsConfig(AppConfig):
 
     name = "metrics"
     verbose_name = _("Metrics")
+
+    def ready(self):
+        from aftersales.signals import orders_changed
+        from metrics.dirty import on_orders_changed
+
+        # The rolled-up days a change of orders, tickets, refunds, rulings or complaints moves (metrics/dirty.py).
+        orders_changed.connect(on_orders_changed, dispatch_uid="metrics_dirty_days")

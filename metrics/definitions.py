@@ -43,8 +43,11 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import (
     AfterSalesTicket,
+    Complaint,
     Liability,
+    MerchantLiability,
     Order,
+    PlatformRuling,
     ReasonCategory,
     Refund,
     TicketEvent,
@@ -330,11 +333,21 @@ def merchant_review_time(scope: Scope) -> Figure:
     return _mean_hours(agreed["total"], agreed["count"])
 
 
+def merchant_liable_rulings() -> QuerySet:
+    """The platform's rulings against the merchant with the merchant liable (纠纷商责): ruled for the buyer, and held
+    the merchant's liability, or, where the ruling does not say (recorded before it was asked), on a ticket whose
+    liability is the merchant's."""
+    return PlatformRuling.objects.filter(for_buyer=True).filter(
+        Q(liability=MerchantLiability.MERCHANT)
+        | Q(liability=MerchantLiability.UNKNOWN, ticket__liability=Liability.MERCHANT)
+    )
+
+
 def dispute_rate(scope: Scope) -> Figure:
     ruled = (
-        _tickets(scope)
-        .filter(events__action=Action.RULED_FOR_BUYER, events__at__gte=scope.start, events__at__lt=scope.end)
-        .values("order_id")
+        merchant_liable_rulings()
+        .filter(ticket__shop_id__in=scope.shop_ids, recorded_at__gte=scope.start, recorded_at__lt=scope.end)
+        .values("ticket__order_id")
         .distinct()
         .count()
     )
@@ -392,39 +405,59 @@ def quality_return_rate(scope: Scope) -> Figure:
     return _rate(counts["quality"], counts["all"])
 
 
+def _valid_after_shipment(tickets: QuerySet) -> QuerySet:
+    """The valid post-shipment after-sales of seed 004's 售后拒绝率: not path 1 (before shipping); not withdrawn by the
+    buyer before the merchant acted; not opened by the platform after the after-sales period, refused, and neither
+    arbitrated nor the merchant's liability."""
+    return (
+        tickets.exclude(path=TicketPath.NOT_SHIPPED)
+        .exclude(Q(state=TicketState.CANCELLED) & ~Q(_has_event(MERCHANT_DECISIONS)))
+        .exclude(
+            Q(platform_opened_late=True) & ~Q(_has_event([Action.PLATFORM_REVIEW])) & ~Q(liability=Liability.MERCHANT)
+        )
+    )
+
+
 def rejection_rate(scope: Scope) -> Figure:
-    acted = _has_event(MERCHANT_DECISIONS)
+    """Per order: the orders whose last valid post-shipment after-sales finished in the window, and of them those
+    whose result was a rejection. A ticket the merchant rejected is a rejection whatever came after (the buyer
+    accepting it, the platform overturning it and refunding, or no one closing it); it is finished when it is closed,
+    or, left rejected, at the rejection. An order with a later valid after-sales is judged by that one."""
+    valid = _valid_after_shipment(AfterSalesTicket.objects.all())
+    later = valid.filter(order=OuterRef("order")).filter(
+        Q(opened_at__gt=OuterRef("opened_at")) | Q(opened_at=OuterRef("opened_at"), pk__gt=OuterRef("pk"))
+    )
+    rejected_at = Subquery(
+        TicketEvent.objects.filter(ticket=OuterRef("pk"), action=Action.REJECTED)
+        .order_by("-at", "-id")
+        .values("at")[:1],
+        output_field=DateTimeField(),
+    )
     finished = (
-        _tickets(scope)
-        .exclude(path=TicketPath.NOT_SHIPPED)
-        .filter(closed_at__gte=scope.start, closed_at__lt=scope.end)
-        # Not valid: withdrawn by the buyer before the merchant acted; opened by the platform after the after-sales
-        # period and never arbitrated.
-        .exclude(Q(state=TicketState.CANCELLED) & ~Q(acted))
-        .exclude(Q(platform_opened_late=True) & ~Q(_has_event([Action.PLATFORM_REVIEW])))
+        _valid_after_shipment(_tickets(scope))
+        .annotate(rejected_at=rejected_at)
+        .filter(
+            Q(closed_at__gte=scope.start, closed_at__lt=scope.end)
+            | Q(
+                closed_at__isnull=True,
+                state=TicketState.REJECTED,
+                rejected_at__gte=scope.start,
+                rejected_at__lt=scope.end,
+            )
+        )
+        .exclude(Exists(later))
     )
-    counts = finished.aggregate(
-        all=Count("pk"),
-        # The last valid result: a rejection the buyer accepted, or the platform's ruling for the merchant.
-        rejected=Count("pk", filter=Q(state=TicketState.CLOSED)),
-    )
+    counts = finished.aggregate(all=Count("pk"), rejected=Count("pk", filter=Q(rejected_at__isnull=False)))
     return _rate(counts["rejected"], counts["all"])
 
 
 def platform_help_rate(scope: Scope) -> Figure:
-    helped = (
-        _tickets(scope)
-        .filter(
-            Q(events__action=Action.PLATFORM_REVIEW)
-            | Q(events__action=Action.RULED_FOR_BUYER, liability=Liability.MERCHANT),
-            events__at__gte=scope.start,
-            events__at__lt=scope.end,
-        )
-        .values("order_id")
-        .distinct()
-        .count()
-    )
-    return _rate(helped, _paid_orders(scope).count())
+    """Orders paid in the window with a complaint (投诉) or a dispute ruled against the merchant as liable, whenever
+    either came, ÷ orders paid in the window."""
+    complained = Exists(Complaint.objects.filter(order=OuterRef("pk")))
+    disputed = Exists(merchant_liable_rulings().filter(ticket__order=OuterRef("pk")))
+    counts = _paid_orders(scope).aggregate(all=Count("pk"), helped=Count("pk", filter=Q(complained) | Q(disputed)))
+    return _rate(counts["helped"], counts["all"])
 
 
 def return_refund_rate(scope: Scope) -> Figure:
@@ -666,10 +699,18 @@ NEGATIVE_STARS = 2
 
 
 def negative_review_rate(scope: Scope) -> Figure:
-    reviews = ProductReview.objects.filter(
-        shop_id__in=scope.shop_ids, reviewed_at__gte=scope.start, reviewed_at__lt=scope.end
-    ).aggregate(all=Count("pk"), negative=Count("pk", filter=Q(rating__lte=NEGATIVE_STARS)))
-    return _rate(reviews["negative"], reviews["all"])
+    """Seed 004's 商品差评率: orders whose buyer's first review (首次评价), given in the window, rated the product 1–2
+    stars ÷ orders signed for in the window. A review changed or followed up later does not change it."""
+    negative = ProductReview.objects.filter(
+        shop_id__in=scope.shop_ids,
+        first_reviewed_at__gte=scope.start,
+        first_reviewed_at__lt=scope.end,
+        first_rating__lte=NEGATIVE_STARS,
+    ).count()
+    signed = Order.objects.filter(
+        shop_id__in=scope.shop_ids, delivered_at__gte=scope.start, delivered_at__lt=scope.end
+    ).count()
+    return _rate(negative, signed)
 
 
 def logistics_negative_review_rate(scope: Scope) -> Figure:
@@ -908,8 +949,12 @@ METRICS = [
         "dispute_rate",
         _("dispute rate (纠纷率)"),
         "rate",
-        _("orders the platform ruled against the merchant in the window"),
+        _(
+            "orders with a dispute the platform ruled in the window against the merchant, with the merchant liable "
+            "(商责); a ruling that does not say counts when the ticket's liability is the merchant's"
+        ),
         _("orders paid in the window"),
+        exclusions=_("Rulings for the merchant, and for the buyer with another party liable, are not counted."),
         compute=dispute_rate,
     ),
     Metric(
@@ -949,12 +994,18 @@ METRICS = [
         "rejection_rate",
         _("rejection rate (售后拒绝率)"),
         "rate",
-        _("finished post-shipment tickets whose last valid result is a rejection"),
-        _("finished valid post-shipment tickets"),
-        reason_rule=_("last valid result"),
+        _(
+            "orders whose last valid post-shipment after-sales, finished in the window, the merchant rejected, "
+            "including rejections the platform later overturned and rejections no one closed"
+        ),
+        _(
+            "orders whose last valid post-shipment after-sales finished in the window (closed, or left rejected "
+            "at the rejection)"
+        ),
+        reason_rule=_("last valid result, per order"),
         exclusions=_(
             "Not valid: withdrawn by the buyer before the merchant acted; opened by the platform after the "
-            "after-sales period and not arbitrated."
+            "after-sales period, neither arbitrated nor the merchant's liability."
         ),
         compute=rejection_rate,
     ),
@@ -962,8 +1013,15 @@ METRICS = [
         "platform_help_rate",
         _("platform help rate (平台求助率)"),
         "rate",
-        _("orders taken to the platform or ruled against the merchant (merchant liable) in the window"),
+        _(
+            "orders paid in the window with a complaint (投诉), or with a dispute the platform ruled against the "
+            "merchant as liable (纠纷商责), whenever it came"
+        ),
         _("orders paid in the window"),
+        exclusions=_(
+            "A dispute the merchant won, or lost with another party liable, is not counted; taking a case to the "
+            "platform alone is not."
+        ),
         compute=platform_help_rate,
     ),
     Metric(
@@ -1060,8 +1118,10 @@ METRICS = [
         "negative_review_rate",
         _("negative review rate (商品差评率)"),
         "rate",
-        _("reviews given in the window with a product rating of 1–2 stars"),
-        _("reviews given in the window"),
+        _("orders whose buyer's first review, given in the window, rated the product 1–2 stars"),
+        _("orders signed for in the window"),
+        reason_rule=_("the buyer's first review"),
+        exclusions=_("A review changed or followed up later does not change it."),
         compute=negative_review_rate,
     ),
     Metric(

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Prefetch, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import Platform, Shop
@@ -368,6 +369,27 @@ class DailyMetric(models.Model):
         return f"{self.day} {self.code}"
 
 
+class DirtyDay(models.Model):
+    """A shop's China-time day whose rolled-up figures a change may have moved (metrics/dirty.py): written in the
+    transaction of the change, read and removed by the rollup that recomputes the day (metrics/rollups.py).
+
+    A log, not one row per day: a change never updates or waits on another change's row (a unique (shop, day) row
+    would either be locked by every change of the shop until it commits, or, inserted "if missing", could be removed
+    by a rollup that had not yet seen the change). The rollup removes exactly the rows it read, so a row written
+    while it computes stays for the next run."""
+
+    shop = models.ForeignKey("aftersales.Shop", on_delete=models.CASCADE, related_name="+", verbose_name=_("shop"))
+    day = models.DateField(_("day"))
+    marked_at = models.DateTimeField(_("marked at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("day to roll up again")
+        verbose_name_plural = _("days to roll up again")
+
+    def __str__(self):
+        return f"{self.shop_id} {self.day}"
+
+
 class TicketDecision(models.Model):
     """The merchant's first decision on a ticket (metrics/definitions.py MERCHANT_DECISIONS), as the rollup of its
     China-time day found it (metrics/rollups.py): what the per-path timeliness and the per-agent table read for the
@@ -452,6 +474,12 @@ class ProductReview(models.Model):
     logistics_rating = models.PositiveSmallIntegerField(
         _("logistics rating"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
+    # The buyer's first review of the order (首次评价), kept when a later export brings a changed or additional
+    # review: the product negative review rate (商品差评率) counts the first one, whatever the buyer changed later.
+    first_reviewed_at = models.DateTimeField(_("first reviewed at"))
+    first_rating = models.PositiveSmallIntegerField(
+        _("first product rating"), validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
     imported_at = models.DateTimeField(_("imported at"), auto_now=True)
 
     class Meta:
@@ -465,7 +493,10 @@ class ProductReview(models.Model):
                 name="product_review_logistics_rating_1_5",
             ),
         ]
-        indexes = [models.Index(fields=["shop", "reviewed_at"], name="product_review_shop_day_idx")]
+        indexes = [
+            models.Index(fields=["shop", "reviewed_at"], name="product_review_shop_day_idx"),
+            models.Index(fields=["shop", "first_reviewed_at"], name="product_review_shop_first_idx"),
+        ]
 
     def __str__(self):
         return self.platform_order_id

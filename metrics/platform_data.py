@@ -34,6 +34,7 @@ from aftersales.order_import import (
 )
 from desk.input_checks import CleanCharField
 from metrics.definitions import CHINA
+from metrics.dirty import days_mark
 from metrics.lock_objects import platform_rows_for_update
 from metrics.models import ChatSession, ProductReview, ProductScore
 
@@ -219,10 +220,11 @@ def platform_import_apply(plan: PlatformImportPlan) -> dict[str, int]:
     with transaction.atomic():
         for start in range(0, len(plan.records), BATCH_SIZE):
             batch = plan.records[start : start + BATCH_SIZE]
+            kept = FIRST_FIELDS.get(plan.kind, ())
             stored = {
                 row[key]: row
                 for row in platform_rows_for_update(
-                    model, shop=plan.shop, key=key, keys=[record[key] for record in batch], fields=fields
+                    model, shop=plan.shop, key=key, keys=[record[key] for record in batch], fields=[*fields, *kept]
                 )
             }
             changed = []
@@ -235,16 +237,40 @@ def platform_import_apply(plan: PlatformImportPlan) -> dict[str, int]:
                 else:
                     counts["unchanged"] += 1
                     continue
-                changed.append(record)
+                changed.append({**record, **_first_review(plan.kind, record, before)})
             if changed:
                 # The upsert still guards a row another import inserted since the read above.
                 model.objects.bulk_create(
                     [model(shop=plan.shop, imported_at=now, **record) for record in changed],
                     update_conflicts=True,
                     unique_fields=["shop", key],
-                    update_fields=[*fields, "imported_at"],
+                    update_fields=[*fields, *kept, "imported_at"],
+                )
+                # The days whose rolled-up figures these rows move, before and after (metrics/dirty.py).
+                days_mark(
+                    plan.shop.pk, _moments(plan.kind, changed, [stored[r[key]] for r in changed if r[key] in stored])
                 )
     return counts
+
+
+# The buyer's first review is kept when an export brings the same order's review again (changed or followed up):
+# 商品差评率 counts the first (seed 004: 取用户首次评价结果).
+FIRST_FIELDS = {REVIEWS: ("first_reviewed_at", "first_rating")}
+# The times (or days) of a row that put it in a day's figures.
+MOMENT_FIELDS = {CHATS: ("started_at",), REVIEWS: ("reviewed_at", "first_reviewed_at"), PRODUCT_SCORES: ("day",)}
+
+
+def _first_review(kind: str, record: dict, stored: dict | None) -> dict:
+    """The first-review fields to write: this review's for a new row or an earlier one, else the stored ones."""
+    if kind != REVIEWS:
+        return {}
+    if stored is None or record["reviewed_at"] < stored["first_reviewed_at"]:
+        return {"first_reviewed_at": record["reviewed_at"], "first_rating": record["rating"]}
+    return {"first_reviewed_at": stored["first_reviewed_at"], "first_rating": stored["first_rating"]}
+
+
+def _moments(kind: str, *row_lists) -> list:
+    return [row.get(name) for rows in row_lists for row in rows for name in MOMENT_FIELDS[kind]]
 
 
 def _map_header(header: list, kind: str) -> dict[str, int]:

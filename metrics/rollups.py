@@ -1,9 +1,12 @@
 """Daily rollups: each metric's numerator and denominator per shop and China-time day, so the dashboard reads a few
 hundred small rows instead of a year of tickets. A period's figure is Σ numerators ÷ Σ denominators over its days.
 
-Filled by the nightly task (the last few days again, as late events arrive) and on demand
-(`manage.py metrics_rollup --since YYYY-MM-DD`). What a day's row cannot know yet (an order whose 24 hours to
-pickup are not over) is judged at the time of the rollup and corrected by the next nights' runs.
+Rollups never freeze: every change to the data a figure is computed from marks the days it moves (a dirty-day queue,
+metrics/dirty.py, written in the change's transaction), and the rollups recompute exactly those days, however old:
+the periodic task (`rollups_dirty`), the nightly task (the marked days and the last few days) and on demand
+(`manage.py metrics_rollup --dirty`, or `--since YYYY-MM-DD` for a range). What a day's row cannot know yet (an
+order whose 24 hours to pickup are not over) is judged at the time of the rollup and corrected by the next nights'
+runs.
 
 The same runs record each ticket's first merchant decision made that day (TicketDecision) and mark the day as done
 with a `DECISIONS_CODE` row, so the per-path timeliness and the per-agent table read the rolled-up days from there and
@@ -33,9 +36,10 @@ from metrics.definitions import (
     Scope,
     first_events,
 )
-from metrics.models import DailyMetric, TicketDecision
+from metrics.models import DailyMetric, DirtyDay, TicketDecision
 
-# Late events (a refund paid, a ruling) change the last days' figures: the nightly run recomputes them.
+# What time alone changes (an order's 24 hours to pickup running out after its day was rolled up) moves the last
+# days' figures: the nightly run recomputes them. Changes to the data mark the days they move (metrics/dirty.py).
 NIGHTLY_DAYS = 3
 # The DailyMetric row that says a shop's day of first decisions is in TicketDecision (numerator = denominator = how
 # many); not a metric of its own, so no figure is read from it.
@@ -72,28 +76,49 @@ def rollups_refresh(*, shop_ids, since: date, until: date, now: datetime | None 
     """Recompute every metric for these shops and the days [since, until]; one transaction per shop and day, so a
     reader sees a day either before or after. Returns the number of rows written."""
     now = now or timezone.now()
-    written = 0
-    for shop_id, day, start, end in _shop_days(shop_ids, since, until):
-        rows = []
-        for metric in METRICS:
-            figure = metric(Scope((shop_id,), start, end, as_of=now))
-            rows.append(
-                DailyMetric(
-                    shop_id=shop_id,
-                    day=day,
-                    code=metric.code,
-                    numerator=figure.numerator,
-                    denominator=figure.denominator,
-                )
-            )
-        decisions = _first_decisions(shop_id, start, end)
-        with transaction.atomic():
-            DailyMetric.objects.filter(shop_id=shop_id, day=day).delete()
-            DailyMetric.objects.bulk_create(rows)
-            _decisions_replace(shop_id, day, decisions)
-        written += len(rows)
+    written = sum(
+        _day_refresh(shop_id, day, start, end, now) for shop_id, day, start, end in _shop_days(shop_ids, since, until)
+    )
     later_orders_refresh(shop_ids=shop_ids, since=day_bounds(since)[0], now=now)
     return written
+
+
+def _day_refresh(shop_id: int, day: date, start: datetime, end: datetime, now: datetime) -> int:
+    rows = []
+    for metric in METRICS:
+        figure = metric(Scope((shop_id,), start, end, as_of=now))
+        rows.append(
+            DailyMetric(
+                shop_id=shop_id,
+                day=day,
+                code=metric.code,
+                numerator=figure.numerator,
+                denominator=figure.denominator,
+            )
+        )
+    decisions = _first_decisions(shop_id, start, end)
+    with transaction.atomic():
+        DailyMetric.objects.filter(shop_id=shop_id, day=day).delete()
+        DailyMetric.objects.bulk_create(rows)
+        _decisions_replace(shop_id, day, decisions)
+    return len(rows)
+
+
+def rollups_dirty(*, now: datetime | None = None, also: set[tuple[int, date]] = frozenset()) -> int:
+    """Recompute exactly the shops' days a change has marked since the last run (metrics/dirty.py), and `also`, then
+    remove the marks it read: a mark written while it computes (by a change it may not have seen) stays for the next
+    run. A day's later orders (the per-agent repurchases) are recounted with it. Returns the number of days."""
+    now = now or timezone.now()
+    marks = list(DirtyDay.objects.values_list("pk", "shop_id", "day"))
+    pairs = sorted({(shop_id, day) for _pk, shop_id, day in marks} | set(also))
+    for shop_id, day in pairs:
+        start, end = day_bounds(day)
+        _day_refresh(shop_id, day, start, end, now)
+        later_orders_refresh(shop_ids=[shop_id], since=start, until=end, now=now)
+    ids = [pk for pk, _shop_id, _day in marks]
+    for first in range(0, len(ids), 1000):
+        DirtyDay.objects.filter(pk__in=ids[first : first + 1000]).delete()
+    return len(pairs)
 
 
 def decisions_refresh(*, shop_ids, since: date, until: date, now: datetime | None = None) -> int:
@@ -110,10 +135,12 @@ def decisions_refresh(*, shop_ids, since: date, until: date, now: datetime | Non
     return written
 
 
-def later_orders_refresh(*, shop_ids, since: datetime, now: datetime | None = None) -> int:
-    """Recount, for the decisions made since `since`, the orders the same buyer paid the shop after the decision and
-    before the start of today (China time); the readers add the orders paid from then on. One statement. Returns the
-    number of decisions recounted."""
+def later_orders_refresh(
+    *, shop_ids, since: datetime, until: datetime | None = None, now: datetime | None = None
+) -> int:
+    """Recount, for the decisions made since `since` (and before `until`, when given), the orders the same buyer paid
+    the shop after the decision and before the start of today (China time); the readers add the orders paid from then
+    on. One statement. Returns the number of decisions recounted."""
     until = _counted_until(now or timezone.now())
     later = Order.objects.filter(
         shop_id=OuterRef("shop_id"),
@@ -123,7 +150,10 @@ def later_orders_refresh(*, shop_ids, since: datetime, now: datetime | None = No
     ).exclude(buyer_nick="")
     count = later.order_by().values("buyer_nick").annotate(n=Count("pk")).values("n")[:1]
     total = later.order_by().values("buyer_nick").annotate(total=Sum("paid_amount")).values("total")[:1]
-    return TicketDecision.objects.filter(shop_id__in=shop_ids, decided_at__gte=since).update(
+    decisions = TicketDecision.objects.filter(shop_id__in=shop_ids, decided_at__gte=since)
+    if until is not None:
+        decisions = decisions.filter(decided_at__lt=until)
+    return decisions.update(
         later_orders=Coalesce(Subquery(count, output_field=IntegerField()), Value(0)),
         later_sales_amount=Coalesce(
             Subquery(total, output_field=DecimalField(max_digits=14, decimal_places=2)),
@@ -176,17 +206,17 @@ def _decisions_replace(shop_id: int, day: date, decisions: list[TicketDecision])
 
 
 def rollups_nightly(*, now: datetime | None = None) -> int:
-    """The nightly run: the last NIGHTLY_DAYS complete days of every active shop."""
+    """The nightly run: the last NIGHTLY_DAYS complete days of every active shop (what only time changes: an order's
+    24 hours to pickup running out), and every day a change has marked since the last run, whatever its age."""
     from aftersales.models import Shop
 
     now = now or timezone.now()
     yesterday = timezone.localtime(now, CHINA).date() - timedelta(days=1)
     shop_ids = list(Shop.objects.filter(is_active=True).values_list("pk", flat=True))
-    written = rollups_refresh(
-        shop_ids=shop_ids, since=yesterday - timedelta(days=NIGHTLY_DAYS - 1), until=yesterday, now=now
-    )
+    recent = {(shop_id, yesterday - timedelta(days=back)) for shop_id in shop_ids for back in range(NIGHTLY_DAYS)}
+    days = rollups_dirty(now=now, also=recent)
     later_orders_refresh(shop_ids=shop_ids, since=day_bounds(yesterday - timedelta(days=LATER_ORDERS_DAYS))[0], now=now)
-    return written
+    return days * len(METRICS)
 
 
 def figures_for(scope: Scope) -> dict[str, Figure]:

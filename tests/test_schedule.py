@@ -31,6 +31,7 @@ def test_the_migration_creates_the_schedule_in_china_time():
         "logistics.tasks.intercept_follow_up_task/15min": (True, None),
         "aftersales.tasks.approval_sla_task/15min": (True, None),
         "metrics.tasks.metrics_rollup_task@1:30": (True, "Asia/Shanghai"),
+        "metrics.tasks.metrics_rollup_dirty_task/15min": (True, None),
         "aftersales.tasks.idempotency_keys_purge_task@3:10": (True, "Asia/Shanghai"),
     }
 

@@ -1,6 +1,7 @@
 """Writes. Each service runs in one transaction and is the only door through which its change happens."""
 
 from aftersales.services.authority import refund_authority_grant, refund_authority_revoke
+from aftersales.services.complaints import complaint_record, complaint_set_liability
 from aftersales.services.orders import (
     CorrectionOutcome,
     ImportSummary,
@@ -60,6 +61,8 @@ from aftersales.services.tickets import (
 )
 
 __all__ = [
+    "complaint_record",
+    "complaint_set_liability",
     "AutoRuleOutcome",
     "DOOR_MOVES",
     "CorrectionOutcome",

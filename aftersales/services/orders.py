@@ -40,6 +40,7 @@ from aftersales.order_import import (
     below_refunded_message,
     line_changes,
 )
+from aftersales.signals import orders_changed_send
 from desk.access import SHOP_PERMISSION, require_in_shop
 from desk.errors import ActionRefused
 
@@ -162,6 +163,11 @@ def order_import_apply(
                 )
         writes.append((planned, fields))
     if writes:
+        # The days of the stored orders' times before the change, then (below) every written order's after it.
+        orders_changed_send(
+            [existing[planned.platform_order_id].pk for planned, _f in writes if planned.platform_order_id in existing],
+            orders_written=True,
+        )
         Order.objects.bulk_create(
             [
                 Order(shop=plan.shop, platform_order_id=planned.platform_order_id, **fields)
@@ -184,6 +190,7 @@ def order_import_apply(
             update_fields=["item_name", "quantity", "paid_amount"],
             batch_size=500,
         )
+        orders_changed_send(order_ids.values(), orders_written=True)
     OrderEvent.objects.bulk_create(events, batch_size=500)
     held = tuple(
         HeldPaidAmount(
@@ -269,6 +276,7 @@ def orders_record_delivery(*, delivered: dict[int, datetime]) -> int:
         # shipped_at is set: the query reads shipped orders only.
         order.delivered_at = max(delivered[order.pk], cast(datetime, order.shipped_at))
     Order.objects.bulk_update(orders, ["delivered_at"])
+    orders_changed_send([order.pk for order in orders])
     return len(orders)
 
 
@@ -422,9 +430,11 @@ def _check_order_values(order: Order, changed: dict) -> None:
 def _apply(order: Order, changed: dict, *, by, reason: str, confirmed_by=None, correction=None) -> OrderEvent:
     """Write the changes on the locked order and their event, old → new."""
     diff = _diff(order, changed)
+    orders_changed_send([order.pk], orders_written=True)  # the days of its times before the change
     for name, value in changed.items():
         setattr(order, name, value)
     order.save(update_fields=[*changed, "updated_at"])
+    orders_changed_send([order.pk], orders_written=True)
     return OrderEvent.objects.create(
         order=order,
         actor=by,

@@ -5,11 +5,14 @@ from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 
 from aftersales.models import AfterSalesTicket, TicketEvent, TicketEventAction, ticket_move_sources
+from aftersales.signals import orders_changed_send
 
 
 def ticket_event_record(
     ticket, by, action: TicketEventAction, from_state: str, *, note: str = "", amount=None
 ) -> TicketEvent:
+    # The rolled-up days this change moves (the ticket's, its order's, its refunds') are marked with it.
+    orders_changed_send([ticket.order_id])
     return TicketEvent.objects.create(
         ticket=ticket,
         actor=by,
@@ -73,3 +76,4 @@ def tickets_move_in_bulk(moves, by, action: str, transition: str, *, at, **kwarg
         if moved != len(ticket_ids):
             raise ConcurrentTransition(_("A ticket of the batch changed state while it was being moved."))
     TicketEvent.objects.bulk_create(events)
+    orders_changed_send([ticket.order_id for ticket, _amount, _note in moves])

@@ -24,6 +24,7 @@ from aftersales.models import (
     ApprovalRequest,
     CutOffRequest,
     GoodsState,
+    MerchantLiability,
     Order,
     PlatformRuling,
     Refund,
@@ -54,6 +55,7 @@ from aftersales.services.refund_gate import (
     wrong_state,
 )
 from aftersales.services.ticket_events import ticket_event_record, ticket_move
+from aftersales.signals import orders_changed_send
 from desk.access import CONFIRM_CUTOFF, DECIDE, HANDLE_RETURNS, OPEN, WORK, require_in_shop
 from desk.errors import ActionRefused
 from desk.input_checks import normalise_tracking_number
@@ -427,11 +429,19 @@ def ticket_escalate_to_platform(*, ticket: AfterSalesTicket, by, note: str = "")
 
 @transaction.atomic
 def ticket_platform_ruling(
-    *, ticket: AfterSalesTicket, by, for_buyer: bool, case_number: str, evidence: str, note: str = ""
+    *,
+    ticket: AfterSalesTicket,
+    by,
+    for_buyer: bool,
+    case_number: str,
+    evidence: str,
+    note: str = "",
+    liability: str = MerchantLiability.UNKNOWN,
 ) -> AfterSalesTicket:
     """Record the platform's ruling (平台判定) by hand: for the buyer the refund follows, for the merchant the ticket
-    closes. Only a supervisor records it, with the platform's case number and the evidence of the ruling; the refund
-    is paid on that supervisor's authority, and above it a second supervisor approves it."""
+    closes. `liability` says whether the platform held the merchant liable (商责), which the dispute rate counts.
+    Only a supervisor records it, with the platform's case number and the evidence of the ruling; the refund is paid
+    on that supervisor's authority, and above it a second supervisor approves it."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, DECIDE)
     _require_transition(ticket, door_move(ticket, RefundDoor.PLATFORM_RULING) if for_buyer else ticket.close_on_ruling)
@@ -443,8 +453,15 @@ def ticket_platform_ruling(
         raise ActionRefused(
             "evidence_required", _("Describe the platform's ruling or paste the link to it, as evidence.")
         )
+    if liability not in MerchantLiability.values:
+        raise ActionRefused("invalid_liability", _("Choose whether the platform held the merchant liable."))
     PlatformRuling.objects.create(
-        ticket=ticket, for_buyer=for_buyer, case_number=case_number, evidence=evidence, recorded_by=by
+        ticket=ticket,
+        for_buyer=for_buyer,
+        liability=liability,
+        case_number=case_number,
+        evidence=evidence,
+        recorded_by=by,
     )
     note = " ".join(part for part in (_("Platform case %(case)s.") % {"case": case_number}, note.strip()) if part)
     if for_buyer:
@@ -677,6 +694,7 @@ def tickets_flag_for_agent(*, ticket_ids, by, note: str) -> int:
         )
         for ticket in tickets
     )
+    orders_changed_send([ticket.order_id for ticket in tickets])
     return len(tickets)
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from aftersales.models import AfterSalesTicket, ApprovalRequest, Order, ReturnReason
+from aftersales.models import AfterSalesTicket, ApprovalRequest, Complaint, Order, ReturnReason
 from logistics.models import Courier, CourierClaim, InterceptRequest, Shipment, TrackingEvent
 from tests.factories import OrderLineFactory
 from warehouse.models import Inspection, InspectionLine, ReturnParcel
@@ -52,6 +52,9 @@ def fill_shop(shop, count: int, *, user) -> None:
             return_tracking_number=f"R{order.tracking_number}",
         )
         for order in orders
+    )
+    Complaint.objects.bulk_create(
+        Complaint(shop=shop, order=ticket.order, ticket=ticket, opened_at=now, recorded_by=user) for ticket in tickets
     )
     ApprovalRequest.objects.bulk_create(
         ApprovalRequest(

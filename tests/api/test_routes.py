@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from aftersales.models import AfterSalesTicket, ApprovalRequest, Order
+from aftersales.models import AfterSalesTicket, ApprovalRequest, Complaint, Order
 from logistics.models import CourierClaim, InterceptRequest, Shipment, TrackingEvent
 from tests.api.rows import fill_shop
 from tests.api.test_foundation import authorised
@@ -21,6 +21,7 @@ ROUTES = {
     "orders": (Order, "shop"),
     "tickets": (AfterSalesTicket, "shop"),
     "approvals": (ApprovalRequest, "shop"),
+    "complaints": (Complaint, "shop"),
     "shipments": (Shipment, "shop"),
     "tracking-events": (TrackingEvent, "shipment__shop"),
     "intercepts": (InterceptRequest, "shop"),

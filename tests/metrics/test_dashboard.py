@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -209,3 +210,41 @@ def test_the_admin_home_leads_a_manager_to_the_dashboard_and_not_an_agent(client
 
     client.force_login(make_staff("agent", role="Agent", shops=[shop]))
     assert reverse("metrics:dashboard") not in client.get(reverse("admin:index")).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "texts"),
+    [
+        (
+            "zh-hans",
+            [
+                "取用户首次评价结果",
+                "统计期间买家首次评价为商品 1–2 星（差评）的订单数",
+                "按订单，以最后一次有效结果为准",
+                "统计期间支付的订单中产生投诉或纠纷商责的订单数",
+                "判商家胜诉的，以及判买家胜诉但为他方责任的，不计入。",
+            ],
+        ),
+        (
+            "en",
+            [
+                "the buyer&#x27;s first review",
+                "last valid result, per order",
+                "or with a dispute the platform ruled against the merchant as liable (纠纷商责)",
+                "with the merchant liable (商责)",
+            ],
+        ),
+    ],
+)
+def test_the_definitions_under_the_figures_say_what_is_computed_in_chinese_and_english(
+    shop, manager, client, language, texts
+):
+    """商品差评率, 售后拒绝率, 平台求助率 and 纠纷率 are shown with the definitions of seeds 003/004, in both languages:
+    what is computed, not what was computed before."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    page = client.get(DASHBOARD, {"shop": shop.pk}, HTTP_ACCEPT_LANGUAGE=language)
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    for text in texts:
+        assert text in html, text

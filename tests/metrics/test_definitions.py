@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from aftersales.models import AfterSalesTicket, Order, Refund, ReturnReason, TicketEvent
+from aftersales.models import AfterSalesTicket, Complaint, Order, PlatformRuling, Refund, ReturnReason, TicketEvent
 from aftersales.selectors import system_user
 from metrics.definitions import METRICS, METRICS_BY_CODE, Scope
 from tests.factories import OrderFactory, ShopFactory, make_staff
@@ -290,21 +290,132 @@ def test_rejection_rate_leaves_out_what_the_platforms_leave_out(shop, agent):
     assert (result.value, result.numerator, result.denominator) == (Decimal("0.4000"), 2, 5)
 
 
-def test_dispute_and_platform_help_rates(shop, agent):
-    """20 orders paid. Ruled for the buyer in November on a merchant-liable ticket: 1 → 纠纷率 1/20 = 0.05.
-    平台求助率: that order plus one taken to the platform and ruled for the merchant → 2/20 = 0.10."""
+def ruling(t: AfterSalesTicket, *, day: int, for_buyer: bool = True, liability: str = "unknown", month: int = 11):
+    """The platform's ruling on `t`, recorded on `day` of `month` (what ticket_platform_ruling stores)."""
+    return PlatformRuling.objects.create(
+        ticket=t,
+        for_buyer=for_buyer,
+        liability=liability,
+        case_number=f"CASE-{t.pk}",
+        evidence="平台判定截图",
+        recorded_by=system_user(),
+        recorded_at=at(day, month=month),
+    )
+
+
+def complaint(o: Order, *, day: int, liability: str = "unknown", month: int = 11) -> Complaint:
+    return Complaint.objects.create(
+        shop=o.shop, order=o, opened_at=at(day, month=month), liability=liability, recorded_by=system_user()
+    )
+
+
+def test_dispute_rate_counts_rulings_against_the_merchant_with_the_merchant_liable(shop, agent):
+    """纠纷率 (seed 003) = disputes ruled against the merchant as liable ÷ orders paid, November. 20 orders paid.
+    Rulings recorded in November:
+      o0 for the buyer, held the merchant's liability               → counts
+      o1 for the buyer, not the merchant's liability (the courier)  → not counted (before: counted, liability ignored)
+      o2 for the buyer, not said, on a merchant-liable ticket        → counts (the ticket's liability decides)
+      o3 for the buyer, not said, on a buyer-liable ticket (changed mind) → not counted
+      o4 for the merchant                                            → not counted
+      o5 for the buyer, merchant liable, recorded 31 October         → not in the window
+    → 2 / 20 = 0.1000."""
     orders = paid_orders(shop, 20)
+    ruling(ticket(shop, opened=at(11), first="quality_defect", of=orders[0]), day=14, liability="merchant")
+    ruling(ticket(shop, opened=at(11), first="quality_defect", of=orders[1]), day=14, liability="not_merchant")
+    ruling(ticket(shop, opened=at(11), first="quality_defect", of=orders[2]), day=15)
+    ruling(ticket(shop, opened=at(11), first="changed_mind", of=orders[3]), day=15)
+    ruling(ticket(shop, opened=at(11), of=orders[4]), day=16, for_buyer=False, liability="merchant")
+    early = ticket(shop, opened=at(20, month=10), first="quality_defect", of=order(shop, paid=at(18, month=10)))
+    ruling(early, day=31, month=10, liability="merchant")
+
+    result = figure("dispute_rate", shop)
+
+    assert (result.value, result.numerator, result.denominator) == (Decimal("0.1000"), 2, 20)
+
+
+def test_platform_help_rate_counts_paid_orders_with_a_complaint_or_a_merchant_liable_dispute(shop, agent):
+    """平台求助率 (seed 004) = orders paid in November with a complaint or a dispute ruled against the merchant as
+    liable (whenever it came) ÷ orders paid in November. 20 orders paid on 10 November:
+      o0 ticket taken to the platform and ruled for the buyer, merchant liable → counts
+      o1 ticket taken to the platform and ruled for the merchant (the merchant won) → not counted
+         (before: every platform review counted → 2/20 = 0.1000, which the old golden test pinned)
+      o2 taken to the platform, not yet ruled → not counted (a request for help is not a dispute lost)
+    → 1 / 20 = 0.0500.
+    Then complaints: o3 complained on 12 November (liability not known) → counts; o4 twice → counts once;
+    o0 also complained → still one order; an order paid 31 October with a complaint in November → not paid in the
+    window → (1 + 2) / 20 = 0.1500. A ruling made on 3 December about o5 (paid in November) still counts for
+    November: the window is of payments → 4 / 20 = 0.2000."""
+    orders = paid_orders(shop, 20)
+    won = ticket(shop, opened=at(11), first="quality_defect", of=orders[0], events=[("platform_review", at(12))])
+    ruling(won, day=14, liability="merchant")
+    lost = ticket(shop, opened=at(11), of=orders[1], events=[("platform_review", at(12))])
+    ruling(lost, day=15, for_buyer=False)
+    ticket(shop, opened=at(11), of=orders[2], events=[("platform_review", at(12))])
+
+    result = figure("platform_help_rate", shop)
+    assert (result.value, result.numerator, result.denominator) == (Decimal("0.0500"), 1, 20)
+
+    complaint(orders[3], day=12)
+    complaint(orders[4], day=12, liability="merchant")
+    complaint(orders[4], day=13, liability="not_merchant")
+    complaint(orders[0], day=16)
+    complaint(order(shop, paid=at(31, month=10)), day=2)
+    assert figure("platform_help_rate", shop).value == Decimal("0.1500")
+
+    late = ticket(shop, opened=at(25), first="quality_defect", of=orders[5])
+    ruling(late, day=3, month=12, liability="merchant")
+    assert figure("platform_help_rate", shop).value == Decimal("0.2000")
+
+
+def test_rejection_rate_is_per_order_by_the_last_valid_result(shop, agent):
+    """售后拒绝率 (seed 004) = orders whose last valid post-shipment after-sales, finished in November, ended in a
+    rejection ÷ orders whose last valid post-shipment after-sales finished in November.
+      A rejected (3rd), taken to the platform (4th), overturned: ruled for the buyer and refunded (9th) → valid,
+        rejected (the seed: 由平台退款后会计入 … 拒绝率; before: refunded, not a rejection)
+      B rejected on the 5th and left so: no one closed it → finished at the rejection, rejected (before: not
+        finished, not counted)
+      C first ticket rejected and closed (2nd–3rd), second ticket refunded (6th–7th) → the order counts once, by its
+        last after-sales: not rejected (before: two tickets, one rejected)
+      D opened by the platform after the after-sales period, rejected and closed (12th) without arbitration, but a
+        quality defect, the merchant's liability → valid, rejected (before: left out)
+      E the same with a changed-mind reason (the buyer's liability) → not valid (both)
+      F refunded (15th–16th) → valid, not rejected
+      G rejected on 28 October and left so → finished before November, not counted
+      H first ticket rejected and closed on the 10th, a second one still open → the order's after-sales is not
+        finished, not counted (before: the closed rejection counted)
+    → rejected A, B, D of A, B, C, D, F: 3 / 5 = 0.6000 (the old per-ticket rule gave 2 / 5 = 0.4000)."""
+    rejected = ("rejected", at(3), agent)
     ticket(
         shop,
-        opened=at(11),
+        opened=at(2),
+        state="refunded",
+        closed=at(9),
         first="quality_defect",
-        of=orders[0],
-        events=[("platform_review", at(12)), ("ruled_for_buyer", at(14))],
+        events=[rejected, ("platform_review", at(4)), ("ruled_for_buyer", at(8))],
     )
-    ticket(shop, opened=at(11), of=orders[1], events=[("platform_review", at(12)), ("ruled_for_merchant", at(15))])
+    ticket(shop, opened=at(4), state="rejected", events=[("rejected", at(5), agent)])
+    c = order(shop, paid=at(1, month=10), shipped=at(2, month=10))
+    ticket(shop, opened=at(2), of=c, state="closed", closed=at(3), events=[("rejected", at(2, 12), agent)])
+    ticket(shop, opened=at(6), of=c, state="refunded", closed=at(7), events=[("refund_approved", at(6, 12), agent)])
+    for first in ("quality_defect", "changed_mind"):
+        ticket(
+            shop,
+            opened=at(11),
+            first=first,
+            state="closed",
+            closed=at(12),
+            platform_opened_late=True,
+            events=[("rejected", at(11, 12), agent)],
+        )
+    ticket(shop, opened=at(15), state="refunded", closed=at(16), events=[("refund_approved", at(15, 12), agent)])
+    ticket(shop, opened=at(27, month=10), state="rejected", events=[("rejected", at(28, month=10), agent)])
+    h = order(shop, paid=at(1, month=10), shipped=at(2, month=10))
+    ticket(shop, opened=at(9), of=h, state="closed", closed=at(10), events=[("rejected", at(9, 12), agent)])
+    ticket(shop, opened=at(20), of=h)
 
-    assert figure("dispute_rate", shop).value == Decimal("0.0500")
-    assert figure("platform_help_rate", shop).value == Decimal("0.1000")
+    result = figure("rejection_rate", shop)
+
+    assert (result.value, result.numerator, result.denominator) == (Decimal("0.6000"), 3, 5)
 
 
 def test_return_refund_rate(shop):

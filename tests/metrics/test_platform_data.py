@@ -24,7 +24,7 @@ from metrics.definitions import METRICS_BY_CODE, Scope
 from metrics.models import ChatSession, DailyMetric, ProductReview, Scorecard, ShopScorecard
 from metrics.platform_data import CHATS, REVIEWS, plan_platform_import
 from metrics.rollups import figures_for, rollups_refresh
-from tests.factories import ShopFactory, make_staff
+from tests.factories import OrderFactory, ShopFactory, make_staff
 
 pytestmark = pytest.mark.django_db
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -59,8 +59,20 @@ def session(shop, number: int, started: datetime, seconds: int | None, rating: i
 
 def review(shop, order_id: str, reviewed: datetime, rating: int, logistics: int | None = None) -> ProductReview:
     return ProductReview.objects.create(
-        shop=shop, platform_order_id=order_id, reviewed_at=reviewed, rating=rating, logistics_rating=logistics
+        shop=shop,
+        platform_order_id=order_id,
+        reviewed_at=reviewed,
+        rating=rating,
+        logistics_rating=logistics,
+        first_reviewed_at=reviewed,
+        first_rating=rating,
     )
+
+
+def signed_orders(shop, count: int, *, day: int = 5) -> None:
+    """Orders signed for (物流签收) in November: the denominator of 商品差评率."""
+    for _ in range(count):
+        OrderFactory(shop=shop, paid_at=at(day - 3), shipped_at=at(day - 2), delivered_at=at(day))
 
 
 @pytest.fixture
@@ -125,9 +137,11 @@ def test_chat_dissatisfaction_without_ratings_is_no_data(shop):
 
 
 def test_negative_review_rate(shop):
-    """Reviews given in November: 1★, 2★, 3★, 4★, 5★ (the first at 00:00 on 1 November, China time). Not counted:
-    one at 23:59 on 31 October and one on 1 December, both 1★, and another shop's 1★. Negative (1–2★): 2 / 5 = 0.4000.
-    A 1★ logistics rating on a 5★ review is not a negative product review."""
+    """商品差评率 (seed 004) = orders whose buyer's first review, given in November, is 1–2★ ÷ orders signed for in
+    November. First reviews in November: 1★ (00:00 on 1 November, China time), 2★, 3★, 4★, 5★ (with 1★ logistics,
+    not a negative product review). Not counted: a 1★ at 23:59 on 31 October, one on 1 December, another shop's 1★.
+    Orders signed for in November: 10 (and one on 1 December, not counted) → 2 / 10 = 0.2000. Before, it divided by
+    the reviews (2 / 5 = 0.4000)."""
     review(shop, "A1", START, 1)
     review(shop, "A2", at(10), 2)
     review(shop, "A3", at(11), 3)
@@ -136,9 +150,36 @@ def test_negative_review_rate(shop):
     review(shop, "B1", at(31, 23, 59, month=10), 1)
     review(shop, "B2", END, 1)
     review(ShopFactory(), "A1", at(10), 1)
+    signed_orders(shop, 10)
+    OrderFactory(shop=shop, paid_at=at(28), shipped_at=at(29), delivered_at=END)
     result = figure("negative_review_rate", shop)
-    assert result.value == Decimal("0.4000")
-    assert (result.numerator, result.denominator) == (2, 5)
+    assert result.value == Decimal("0.2000")
+    assert (result.numerator, result.denominator) == (2, 10)
+
+
+def test_negative_review_rate_counts_the_buyers_first_review_when_a_reimport_changes_it(shop, tmp_path):
+    """Seed 004: 取用户首次评价结果. The first export has X1 at 1★ and X2 at 5★; the next export has X1 changed to 5★
+    and X2 changed to 1★ (a later review of the same orders). 4 orders signed for in November.
+    First reviews: X1 1★ (negative), X2 5★ → 1 / 4 = 0.2500, after the re-import as before it. Counting the latest
+    review (what a re-import did before) would give X2 alone, also 1/4, but of the wrong order, so the stored first
+    ratings are checked too. A re-import with an earlier time than the stored first (a late export of the original)
+    becomes the first: X3 first imported at 5★ on the 12th, then at 2★ on the 11th → negative → 2 / 4 = 0.5000."""
+    signed_orders(shop, 4)
+    run(shop.code, "reviews", csv_file(tmp_path, REVIEW_HEADER + "X1,2026-11-10 09:00,1,\nX2,2026-11-10 10:00,5,\n"))
+    assert figure("negative_review_rate", shop).numerator == 1
+    later = REVIEW_HEADER + "X1,2026-11-20 09:00,5,\nX2,2026-11-20 10:00,1,\n"
+    out, _err = run(shop.code, "reviews", csv_file(tmp_path, later, name="later.csv"))
+    assert "0 created, 2 updated, 0 unchanged." in out
+    x1, x2 = ProductReview.objects.filter(shop=shop).order_by("platform_order_id")
+    assert (x1.rating, x1.first_rating, x1.first_reviewed_at) == (5, 1, at(10, 9))
+    assert (x2.rating, x2.first_rating, x2.first_reviewed_at) == (1, 5, at(10, 10))
+    result = figure("negative_review_rate", shop)
+    assert (result.value, result.numerator, result.denominator) == (Decimal("0.2500"), 1, 4)
+
+    run(shop.code, "reviews", csv_file(tmp_path, REVIEW_HEADER + "X3,2026-11-12 09:00,5,\n", name="x3.csv"))
+    run(shop.code, "reviews", csv_file(tmp_path, REVIEW_HEADER + "X3,2026-11-11 09:00,2,\n", name="x3b.csv"))
+    assert ProductReview.objects.get(shop=shop, platform_order_id="X3").first_rating == 2
+    assert figure("negative_review_rate", shop).value == Decimal("0.5000")
 
 
 def test_logistics_negative_review_rate(shop):
@@ -158,14 +199,16 @@ def test_logistics_negative_review_rate(shop):
     result = figure("logistics_negative_review_rate", shop)
     assert result.value == Decimal("0.6000")
     assert (result.numerator, result.denominator) == (3, 5)
-    # The product's own stars are another metric: L3 and L6 (1★) of 6 reviews.
-    assert figure("negative_review_rate", shop).value == Decimal("0.3333")
+    # The product's own stars are another metric, over orders signed for (none here): no data.
+    assert figure("negative_review_rate", shop).value is None
 
 
 def test_reviews_without_logistics_ratings_are_no_data_for_the_logistics_rate(shop):
-    """Two reviews, neither rated the logistics: nothing to measure → no data, never 0%."""
+    """Two reviews, neither rated the logistics: nothing to measure → no data, never 0%. The product's: 1★ first
+    review of the two, over 2 orders signed for → 1/2."""
     review(shop, "A1", at(10), 1)
     review(shop, "A2", at(11), 5)
+    signed_orders(shop, 2)
     assert figure("logistics_negative_review_rate", shop).value is None
     assert figure("negative_review_rate", shop).value == Decimal("0.5000")
 
@@ -204,6 +247,7 @@ def test_a_period_from_the_rollups_equals_the_live_definition(shop, sessions):
 # --- the import -----------------------------------------------------------------------------------------------------
 
 CHAT_HEADER = "会话ID,开始时间,首次响应时长(秒),评价\n"
+REVIEW_HEADER = "订单号,评价时间,商品评分,物流评分\n"
 
 
 def csv_file(tmp_path, text: str, name: str = "export.csv"):
@@ -264,7 +308,9 @@ def test_reviews_import_from_an_xlsx_with_chinese_headers(shop, tmp_path):
     )
     second = ProductReview.objects.get(shop=shop, platform_order_id="6950000000000000002")
     assert (second.reviewed_at, second.rating, second.logistics_rating) == (at(11, 20), 4, None)
-    assert figure("negative_review_rate", shop).value == Decimal("0.5000")
+    # One first review at 1★ of the two; 4 orders signed for in November → 1/4.
+    signed_orders(shop, 4)
+    assert figure("negative_review_rate", shop).value == Decimal("0.2500")
 
 
 def test_english_headers_are_accepted(shop, tmp_path):

@@ -5,8 +5,9 @@
 Writes a benchmark shop with `days` of orders and after-sales (one ticket in twelve orders, decided by an agent,
 refunded or rejected), fills its daily rollups, then opens /metrics/?shop=… as a manager `runs` times through
 Django's test client (middleware, view, template) and prints the server time (median, p95, max) and the query count
-of each request. The shop and its rows are removed afterwards unless --keep. Rows are written in bulk, not through
-the services: this measures reading, not the desk's writes.
+of each request; then marks the days a change to a ticket opened 20 days ago moves and times recomputing exactly
+those (the rollup of changed days). The shop and its rows are removed afterwards unless --keep. Rows are written in
+bulk, not through the services: this measures reading, not the desk's writes.
 """
 
 import time
@@ -23,8 +24,9 @@ from aftersales.models import AfterSalesTicket, Order, Refund, ReturnReason, Sho
 from aftersales.services import shop_assign_user, shop_upsert
 from metrics.dashboard_timing import dashboard_timings
 from metrics.definitions import CHINA
+from metrics.dirty import orders_mark
 from metrics.models import DailyMetric
-from metrics.rollups import rollups_refresh
+from metrics.rollups import rollups_dirty, rollups_refresh
 
 SHOP_CODE = "bench-metrics"
 MANAGER = "bench-metrics-manager"
@@ -55,6 +57,7 @@ class Command(BaseCommand):
         self.stdout.write(f"rollup: {rows} rows in {rolled:.1f} s ({rolled / days * 1000:.0f} ms per day)")
         try:
             self._measure(shop, manager, runs=runs)
+            self._late_change(shop)
         finally:
             if not keep:
                 self._remove(shop, manager)
@@ -64,6 +67,23 @@ class Command(BaseCommand):
         self.stdout.write(
             f"dashboard /metrics/?shop=…&days=30, {runs} requests: median {figures['median_ms']:.0f} ms, "
             f"p95 {figures['p95_ms']:.0f} ms, max {figures['max_ms']:.0f} ms; queries per request: {figures['queries']}"
+        )
+
+    def _late_change(self, shop) -> None:
+        """What a change to a ticket opened 20 days ago costs the rollups: the days it marks (its order's, its
+        events', its buyer's handled tickets') and the time to recompute exactly those (metrics/dirty.py)."""
+        since = timezone.now() - timedelta(days=20)
+        ticket = AfterSalesTicket.objects.filter(shop=shop, opened_at__lt=since).order_by("-opened_at").first()
+        if ticket is None:
+            return
+        with transaction.atomic():
+            marked = orders_mark([ticket.order_id])
+        started = time.perf_counter()
+        days = rollups_dirty()
+        took = time.perf_counter() - started
+        self.stdout.write(
+            f"late change: a ticket opened 20 days ago marks {marked} shop days; recomputing them took {took:.1f} s "
+            f"({took / max(days, 1) * 1000:.0f} ms per day)"
         )
 
     @transaction.atomic

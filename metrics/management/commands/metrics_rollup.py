@@ -1,5 +1,6 @@
 """Fill the daily rollups on demand: `manage.py metrics_rollup --since 2025-11-25 [--until …] [--shop code …]`.
 
+`--dirty` recomputes the days changes have marked since the last run (what the periodic task does).
 `--decisions-only` records only the first merchant decisions (TicketDecision) of those days, e.g. once after
 deploying them, for days whose metrics are already rolled up."""
 
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from aftersales.models import Shop
 from metrics.definitions import CHINA
-from metrics.rollups import decisions_refresh, rollups_refresh
+from metrics.rollups import decisions_refresh, rollups_dirty, rollups_refresh
 
 
 class Command(BaseCommand):
@@ -21,10 +22,16 @@ class Command(BaseCommand):
         parser.add_argument("--until", type=date.fromisoformat, help="last day, YYYY-MM-DD (default: yesterday)")
         parser.add_argument("--shop", action="append", default=[], help="a shop code; repeat for more (default: all)")
         parser.add_argument(
+            "--dirty", action="store_true", help="recompute the days changes have marked, and only them"
+        )
+        parser.add_argument(
             "--decisions-only", action="store_true", help="record only the first merchant decisions of those days"
         )
 
-    def handle(self, *args, since=None, until=None, shop=(), decisions_only=False, **options):
+    def handle(self, *args, since=None, until=None, shop=(), decisions_only=False, dirty=False, **options):
+        if dirty:
+            self.stdout.write(f"{rollups_dirty()} marked shop days recomputed")
+            return
         yesterday = timezone.localtime(timezone.now(), CHINA).date() - timedelta(days=1)
         until = until or yesterday
         since = since or until
