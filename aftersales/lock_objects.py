@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from aftersales.models import (
     AfterSalesTicket,
     ApprovalRequest,
+    Complaint,
     CutOffRequest,
     Order,
     OrderCorrection,
@@ -103,3 +104,8 @@ def refund_authority_for_update(*, shop: Shop, user=None, group=None) -> RefundA
 def refund_authority_by_pk_for_update(authority_id: int) -> RefundAuthority | None:
     """The authority, and its shop's row with it."""
     return RefundAuthority.objects.select_for_update().select_related("shop").filter(pk=authority_id).first()
+
+
+def complaint_for_update(complaint_id: int) -> Complaint:
+    """The complaint, with its order read (not locked)."""
+    return Complaint.objects.select_for_update(of=("self",)).select_related("order").get(pk=complaint_id)

@@ -120,6 +120,7 @@ ONE_ROW = (
         "aftersales.lock_objects." + name
         for name in (
             "ticket_for_update",
+            "complaint_for_update",
             "order_for_update",
             "refund_for_update",
             "approval_for_update",

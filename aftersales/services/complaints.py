@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aftersales import lock_objects
 from aftersales.models import AfterSalesTicket, Complaint, MerchantLiability, Order, OrderEvent
 from aftersales.signals import orders_changed_send
 from desk.access import WORK, require_in_shop
@@ -98,7 +99,7 @@ def complaint_record(
 @transaction.atomic
 def complaint_set_liability(*, complaint: Complaint, by, liability: str, note: str = "") -> Complaint:
     """Record whether the complaint was judged the merchant's liability (the platform's verdict), with its event."""
-    complaint = Complaint.objects.select_for_update().select_related("order").get(pk=complaint.pk)
+    complaint = lock_objects.complaint_for_update(complaint.pk)
     require_in_shop(by, complaint.order.shop, WORK)
     if liability not in MerchantLiability.values:
         raise ActionRefused("invalid_liability", _("Choose whether it is the merchant's liability."))

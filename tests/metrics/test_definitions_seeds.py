@@ -378,15 +378,22 @@ def test_pickup_48h_rate(shop):
     assert (result.value, result.numerator, result.denominator) == (Decimal("0.6667"), 2, 3)
 
 
-def _review(shop, order_id: str, rating: int, day: int = 10) -> ProductReview:
-    return ProductReview.objects.create(shop=shop, platform_order_id=order_id, reviewed_at=at(day), rating=rating)
+def _review(shop, order_id: str, rating: int, day: int = 10, month: int = 11) -> ProductReview:
+    return ProductReview.objects.create(
+        shop=shop,
+        platform_order_id=order_id,
+        reviewed_at=at(day, month=month),
+        rating=rating,
+        first_reviewed_at=at(day, month=month),
+        first_rating=rating,
+    )
 
 
 def test_positive_review_rate(shop):
     """商品好评率: reviews of 5, 4, 3 and 1 stars in November (and a 5 in October) → 2 / 4 = 0.5000."""
     for index, rating in enumerate((5, 4, 3, 1)):
         _review(shop, f"R{index}", rating)
-    ProductReview.objects.create(shop=shop, platform_order_id="OLD", reviewed_at=at(20, month=10), rating=5)
+    _review(shop, "OLD", 5, day=20, month=10)
 
     result = figure("positive_review_rate", shop)
 

@@ -11,7 +11,6 @@ import pytest
 import time_machine
 from django.urls import reverse
 from django.utils import timezone
-from metrics.views_dashboard import kpi_rows
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
@@ -22,6 +21,7 @@ from metrics.definitions import CHINA, METRICS, METRICS_BY_CODE, Scope
 from metrics.models import DailyMetric, DirtyDay
 from metrics.platform_data import REVIEWS, plan_platform_import, platform_import_apply
 from metrics.rollups import figures_for, rollups_dirty, rollups_nightly, rollups_refresh
+from metrics.views.dashboard import kpi_rows
 from tests.api.test_foundation import authorised
 from tests.factories import ShopFactory, grant_authority, make_staff, open_ticket
 from tests.metrics.test_definitions import order, ticket
