@@ -2,7 +2,9 @@
 
 SQLite alters a table by rebuilding it, which drops the table's triggers: on a fresh SQLite database migration 0016
 used to drop the ticket's first-reason trigger and 0020 the refund running-total triggers, so refunded_amount stayed
-0 and a refund above the paid amount was accepted. aftersales.db_triggers puts them back after every migrate.
+0 and a refund above the paid amount was accepted; and a migration rebuilding aftersales_order fails while the
+refund triggers (which name it) exist. aftersales.db_triggers takes them away before every migrate and puts them
+back after it.
 """
 
 import json
@@ -13,7 +15,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from aftersales.db_triggers import recreate_after_migrate, recreate_sqlite_triggers
+from aftersales.db_triggers import drop_before_migrate, recreate_after_migrate, recreate_sqlite_triggers
 from tests.conftest import ROOT, embedded_env
 
 EXPECTED_SQLITE_TRIGGERS = {
@@ -72,7 +74,8 @@ def refund(key, amount):
 
 
 def refunded():
-    return str(Order.objects.get(pk=order.pk).refunded_amount)
+    # Only this column: at 0023 the order table lacks the columns 0024 adds.
+    return str(Order.objects.values_list("refunded_amount", flat=True).get(pk=order.pk))
 
 
 def refused(write):
@@ -112,23 +115,41 @@ results["after tables were rebuilt"] = triggers()
 call_command("migrate", verbosity=0)
 results["after the next migrate"] = triggers()
 
-# A database migrated before the fix: 0024 applied, triggers gone, refunds written meanwhile left refunded_amount at
-# 0. Migration 0025 puts the triggers back and recomputes the running total from the refunds.
-call_command("migrate", "aftersales", "0024", verbosity=0)
-with connection.cursor() as cursor:
-    for name in SQLITE_TRIGGERS:
-        cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+# A migration that rebuilds aftersales_order (0024 adds columns to it) while the refund triggers, which name that
+# table, exist: SQLite refuses to rename the new table into place unless they are away during the migrate.
+call_command("migrate", "aftersales", "0023", verbosity=0)
+results["0024 applied again, with the triggers in place"] = [triggers(), str(call_command("migrate", verbosity=0))]
+call_command("migrate", "aftersales", "0023", verbosity=0)
+
+
+
+def drop_triggers():
+    with connection.cursor() as cursor:
+        for name in SQLITE_TRIGGERS:
+            cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
+# Refunds written while a migrate ran without the triggers (as a data migration's would be): after a migrate that
+# applied something (0024 alone here), the running totals are recomputed from the refunds.
+drop_triggers()
 refund("r4", "12.30")
 Order.objects.filter(pk=order.pk).update(refunded_amount=0)
+results["refunds written during a migrate, before"] = [triggers(), refunded()]
+call_command("migrate", "aftersales", "0024", verbosity=0)
+results["refunds written during a migrate, after"] = [triggers(), refunded()]
+
+# A database migrated before the fix (up to 0024): triggers gone, a refund written since left refunded_amount behind.
+# Its next migrate applies 0025, which recomputes the totals, and the triggers come back.
+drop_triggers()
+refund("r6", "7.70")
+Order.objects.filter(pk=order.pk).update(refunded_amount=0)
 results["an old database before 0025"] = [triggers(), refunded()]
-call_command("migrate", "aftersales", verbosity=0)
+call_command("migrate", verbosity=0)
 results["an old database after 0025"] = [triggers(), refunded()]
 
 # The same, with an order refunded above its paid amount while the guard was gone: 0025 stops and names it.
 call_command("migrate", "aftersales", "0024", verbosity=0)
-with connection.cursor() as cursor:
-    for name in SQLITE_TRIGGERS:
-        cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+drop_triggers()
 refund("r5", "99.00")
 try:
     call_command("migrate", "aftersales", verbosity=0)
@@ -147,8 +168,9 @@ def sqlite_triggers(rows) -> set[tuple[str, str]]:
 def test_on_sqlite_every_trigger_exists_after_migrate_and_guards_the_refunds(tmp_path):
     """Order paid 100.00. Refund 30.00 -> 30.00; refund 45.50 -> 75.50 (24.50 left, so 24.51 is refused and the total
     stays 75.50); the 30.00 fails -> 45.50; the 45.50 becomes 60.00 -> 60.00; it is deleted -> 0.00.
-    Old database: a 12.30 refund written without triggers leaves 0.00, 0025 recomputes 12.30. Then a 99.00 refund
-    (12.30 + 99.00 = 111.30 > 100.00) written without triggers stops 0025, naming order P1."""
+    A 12.30 refund written without triggers leaves 0.00; the migrate applying 0024 recomputes 12.30. Old database:
+    a 7.70 refund more without triggers leaves 0.00; 0025 recomputes 12.30 + 7.70 = 20.00. Then a 99.00 refund
+    (20.00 + 99.00 = 119.00 > 100.00) written without triggers stops 0025, naming order P1."""
     env = embedded_env(VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="config.settings")
     done = subprocess.run(
         [sys.executable, "-c", SQLITE_PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
@@ -160,10 +182,16 @@ def test_on_sqlite_every_trigger_exists_after_migrate_and_guards_the_refunds(tmp
     assert sqlite_triggers(results.pop("after migrate")) == EXPECTED_SQLITE_TRIGGERS
     assert results.pop("after tables were rebuilt") == []
     assert sqlite_triggers(results.pop("after the next migrate")) == EXPECTED_SQLITE_TRIGGERS
+    again, migrated = results.pop("0024 applied again, with the triggers in place")
+    assert (sqlite_triggers(again), migrated) == (EXPECTED_SQLITE_TRIGGERS, "None")
+    during_before, refunded_during_before = results.pop("refunds written during a migrate, before")
+    assert (during_before, refunded_during_before) == ([], "0.00")
+    during_after, refunded_during_after = results.pop("refunds written during a migrate, after")
+    assert (sqlite_triggers(during_after), refunded_during_after) == (EXPECTED_SQLITE_TRIGGERS, "12.30")
     old_before, refunded_before = results.pop("an old database before 0025")
     assert (old_before, refunded_before) == ([], "0.00")
     old_after, refunded_after = results.pop("an old database after 0025")
-    assert (sqlite_triggers(old_after), refunded_after) == (EXPECTED_SQLITE_TRIGGERS, "12.30")
+    assert (sqlite_triggers(old_after), refunded_after) == (EXPECTED_SQLITE_TRIGGERS, "20.00")
     over_refunded = results.pop("0025 on an over-refunded order")
     assert "refunds above the paid amount on 1 order(s): P1" in over_refunded
     first_reason = results.pop("a change of the ticket's first reason")
@@ -185,7 +213,8 @@ def test_on_postgresql_the_triggers_of_0005_are_there_and_the_sqlite_handler_lea
         pytest.skip("the PostgreSQL triggers; SQLite has its own test above")
     with CaptureQueriesContext(connection) as queries:
         assert recreate_sqlite_triggers(connection) is False
-        recreate_after_migrate(sender=None, using=connection.alias)
+        drop_before_migrate(sender=None, using=connection.alias)
+        recreate_after_migrate(sender=None, using=connection.alias, plan=[("a migration", False)])
     assert len(queries) == 0
 
     with connection.cursor() as cursor:
