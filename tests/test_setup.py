@@ -37,6 +37,21 @@ def test_setup_migrates_and_loads_demo_data_on_sqlite_and_a_second_run_duplicate
         "'宁夏回族自治区']).exists())",
         env=env,
     )
+    # The database's refund guards survived the migrations' table rebuilds: its triggers kept every demo order's
+    # refunded amount equal to the sum of its non-failed refunds.
+    guards = manage(
+        "shell",
+        "-c",
+        "from django.db import connection; from django.db.models import Q, Sum;"
+        "from aftersales.models import Order, Refund;"
+        "cursor = connection.cursor();"
+        "cursor.execute(\"SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name\");"
+        "print([name for (name,) in cursor.fetchall()]);"
+        "totals = Order.objects.annotate(refund_total=Sum('refunds__amount', filter=~Q(refunds__status='failed')));"
+        "print(totals.filter(refunded_amount__gt=0).count() > 0,"
+        " [o.pk for o in totals if o.refunded_amount != (o.refund_total or 0)])",
+        env=env,
+    )
 
     assert first.returncode == 0, first.stderr
     assert "150 new" in first.stdout
@@ -50,6 +65,12 @@ def test_setup_migrates_and_loads_demo_data_on_sqlite_and_a_second_run_duplicate
     assert counts.stdout.strip().splitlines()[-1] == (
         "2 300 6 ['admin', 'agent', 'manager', 'supervisor', 'system', 'warehouse'] True"
     )
+    assert guards.returncode == 0, guards.stderr
+    assert guards.stdout.strip().splitlines()[-2:] == [
+        "['aftersales_refund_running_total_delete', 'aftersales_refund_running_total_insert', "
+        "'aftersales_refund_running_total_update', 'aftersales_ticket_first_reason_immutable']",
+        "True []",
+    ]
 
 
 def test_make_run_starts_web_worker_and_beat_and_ctrl_c_stops_them_all(tmp_path):

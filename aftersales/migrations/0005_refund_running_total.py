@@ -4,6 +4,10 @@ A trigger on aftersales_refund keeps aftersales_order.refunded_amount equal to t
 refunds; the check constraint order_refunded_within_paid then refuses the statement that would take it above the
 paid amount. The UPDATE of the order row also serialises concurrent refunds of one order. Written for both
 PostgreSQL (production, tests) and SQLite (the embedded default of `make run`).
+
+On SQLite a later migration that alters one of these tables rebuilds it and so drops its triggers: the current SQLite
+triggers live in aftersales.db_triggers, which puts them back after every migrate. The text below is this
+migration's own, as it was.
 """
 
 from django.db import migrations
@@ -74,11 +78,12 @@ SQLITE_FORWARD = [
          SELECT RAISE(ABORT, 'the first reason of a ticket never changes');
        END""",
 ]
+# IF EXISTS: a table rebuilt by a later migration (and rebuilt again on the way back) has lost its triggers.
 SQLITE_REVERSE = [
-    "DROP TRIGGER aftersales_ticket_first_reason_immutable",
-    "DROP TRIGGER aftersales_refund_running_total_update",
-    "DROP TRIGGER aftersales_refund_running_total_delete",
-    "DROP TRIGGER aftersales_refund_running_total_insert",
+    "DROP TRIGGER IF EXISTS aftersales_ticket_first_reason_immutable",
+    "DROP TRIGGER IF EXISTS aftersales_refund_running_total_update",
+    "DROP TRIGGER IF EXISTS aftersales_refund_running_total_delete",
+    "DROP TRIGGER IF EXISTS aftersales_refund_running_total_insert",
 ]
 
 
