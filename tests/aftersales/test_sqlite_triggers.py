@@ -138,24 +138,24 @@ results["refunds written during a migrate, before"] = [triggers(), refunded()]
 call_command("migrate", "aftersales", "0024", verbosity=0)
 results["refunds written during a migrate, after"] = [triggers(), refunded()]
 
-# A database migrated before the fix (up to 0024): triggers gone, a refund written since left refunded_amount behind.
-# Its next migrate applies 0025, which recomputes the totals, and the triggers come back.
+# A database migrated before the fix (up to 0026): triggers gone, a refund written since left refunded_amount behind.
+# Its next migrate applies 0027, which recomputes the totals, and the triggers come back.
 drop_triggers()
 refund("r6", "7.70")
 Order.objects.filter(pk=order.pk).update(refunded_amount=0)
-results["an old database before 0025"] = [triggers(), refunded()]
+results["an old database before 0027"] = [triggers(), refunded()]
 call_command("migrate", verbosity=0)
-results["an old database after 0025"] = [triggers(), refunded()]
+results["an old database after 0027"] = [triggers(), refunded()]
 
-# The same, with an order refunded above its paid amount while the guard was gone: 0025 stops and names it.
-call_command("migrate", "aftersales", "0024", verbosity=0)
+# The same, with an order refunded above its paid amount while the guard was gone: 0027 stops and names it.
+call_command("migrate", "aftersales", "0026", verbosity=0)
 drop_triggers()
 refund("r5", "99.00")
 try:
     call_command("migrate", "aftersales", verbosity=0)
-    results["0025 on an over-refunded order"] = "migrated"
+    results["0027 on an over-refunded order"] = "migrated"
 except RuntimeError as error:
-    results["0025 on an over-refunded order"] = str(error)
+    results["0027 on an over-refunded order"] = str(error)
 print(json.dumps(results))
 """
 
@@ -169,8 +169,8 @@ def test_on_sqlite_every_trigger_exists_after_migrate_and_guards_the_refunds(tmp
     """Order paid 100.00. Refund 30.00 -> 30.00; refund 45.50 -> 75.50 (24.50 left, so 24.51 is refused and the total
     stays 75.50); the 30.00 fails -> 45.50; the 45.50 becomes 60.00 -> 60.00; it is deleted -> 0.00.
     A 12.30 refund written without triggers leaves 0.00; the migrate applying 0024 recomputes 12.30. Old database:
-    a 7.70 refund more without triggers leaves 0.00; 0025 recomputes 12.30 + 7.70 = 20.00. Then a 99.00 refund
-    (20.00 + 99.00 = 119.00 > 100.00) written without triggers stops 0025, naming order P1."""
+    a 7.70 refund more without triggers leaves 0.00; 0027 recomputes 12.30 + 7.70 = 20.00. Then a 99.00 refund
+    (20.00 + 99.00 = 119.00 > 100.00) written without triggers stops 0027, naming order P1."""
     env = embedded_env(VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="config.settings")
     done = subprocess.run(
         [sys.executable, "-c", SQLITE_PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
@@ -188,11 +188,11 @@ def test_on_sqlite_every_trigger_exists_after_migrate_and_guards_the_refunds(tmp
     assert (during_before, refunded_during_before) == ([], "0.00")
     during_after, refunded_during_after = results.pop("refunds written during a migrate, after")
     assert (sqlite_triggers(during_after), refunded_during_after) == (EXPECTED_SQLITE_TRIGGERS, "12.30")
-    old_before, refunded_before = results.pop("an old database before 0025")
+    old_before, refunded_before = results.pop("an old database before 0027")
     assert (old_before, refunded_before) == ([], "0.00")
-    old_after, refunded_after = results.pop("an old database after 0025")
+    old_after, refunded_after = results.pop("an old database after 0027")
     assert (sqlite_triggers(old_after), refunded_after) == (EXPECTED_SQLITE_TRIGGERS, "20.00")
-    over_refunded = results.pop("0025 on an over-refunded order")
+    over_refunded = results.pop("0027 on an over-refunded order")
     assert "refunds above the paid amount on 1 order(s): P1" in over_refunded
     first_reason = results.pop("a change of the ticket's first reason")
     assert first_reason == "refused: the first reason of a ticket never changes"

@@ -18,5 +18,5 @@ def forward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("aftersales", "0024_order_logistics_flags")]
+    dependencies = [("aftersales", "0026_complaint_role_permissions")]
     operations = [migrations.RunPython(forward, migrations.RunPython.noop)]
