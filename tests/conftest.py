@@ -25,24 +25,24 @@ KEEP_TOGETHER = {
 
 
 def pytest_collection_modifyitems(config, items):
-    """Every test that uses a KEEP_TOGETHER fixture is in its group; under xdist, the slow tests (real processes,
-    10-90 s each) are handed out first, so the run does not end with one worker on a long test while the other idles.
-    Nothing is skipped or deselected."""
+    """Every test that uses a KEEP_TOGETHER fixture is in its group. The order is left as pytest-django sorts it
+    (database tests, then transactional ones, whose flush empties the reference data, then the rest)."""
     for item in items:
         for fixture, pattern in KEEP_TOGETHER.items():
             if fixture in item.fixturenames and not pattern.match(item.nodeid):
                 raise pytest.UsageError(f"{item.nodeid} uses {fixture}: widen KEEP_TOGETHER[{fixture!r}] to match it")
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def pytest_xdist_make_scheduler(config, log):
     """xdist's `load` scheduling, except that each KEEP_TOGETHER group is one unit of work. (`--dist loadgroup` would
     do this with xdist_group marks, but pytest-xdist 3.8 cannot rename test ids under pytest 9.2, pytest-xdist#1386.)
-    Units are handed out largest first (the groups), then in collection order, one or two at a time per worker."""
+    Units are handed out in collection order, one or two at a time per worker, so each worker runs its tests in
+    pytest-django's order (a group sits where its first test is; `loadscope` would move the largest groups first)."""
     if config.getoption("dist") != "load":
         return None
     from xdist.scheduler import LoadScopeScheduling
+
+    config.option.loadscopereorder = False
 
     class KeepTogetherScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid):
