@@ -45,6 +45,16 @@ def pytest_xdist_make_scheduler(config, log):
     config.option.loadscopereorder = False
 
     class KeepTogetherScheduling(LoadScopeScheduling):
+        def add_node_collection(self, node, collection):
+            # Scopes key their tests by id, and schemathesis gives every operation's test the same id: the repeats
+            # get a `#n` suffix here (the worker is told indexes, never ids), or all but one would never run.
+            seen = {}
+            unique = []
+            for nodeid in collection:
+                seen[nodeid] = seen.get(nodeid, 0) + 1
+                unique.append(nodeid if seen[nodeid] == 1 else f"{nodeid}#{seen[nodeid]}")
+            super().add_node_collection(node, unique)
+
         def _split_scope(self, nodeid):
             for group, pattern in KEEP_TOGETHER.items():
                 if pattern.match(nodeid):
