@@ -33,6 +33,7 @@ def pytest_collection_modifyitems(config, items):
                 raise pytest.UsageError(f"{item.nodeid} uses {fixture}: widen KEEP_TOGETHER[{fixture!r}] to match it")
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     """xdist's `load` scheduling, except that each KEEP_TOGETHER group is one unit of work. (`--dist loadgroup` would
     do this with xdist_group marks, but pytest-xdist 3.8 cannot rename test ids under pytest 9.2, pytest-xdist#1386.)
