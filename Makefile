@@ -10,12 +10,14 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
+# --no-compile: Python compiles what it imports on first import; compiling every installed file up front doubled
+# the install's time (93 s against 49 s here).
 $(VENV)/.runtime-installed: requirements.txt | $(PY)
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-compile -r requirements.txt
 	touch $@
 
 $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(PY)
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-compile -r requirements-dev.txt
 	touch $(VENV)/.runtime-installed $@
 
 ## Install, migrate, load demo data and users; idempotent. `make run` calls it, CI exercises it (tests/test_setup.py).
@@ -27,14 +29,15 @@ setup: $(VENV)/.runtime-installed
 run: setup
 	PORT=$(PORT) PY=$(PY) scripts/run_local.sh
 
-## The whole suite on real PostgreSQL and Redis (started if installed and stopped), with the browser tests.
+## The whole suite on real PostgreSQL and Redis (started if installed and stopped), with the browser tests, on two
+## pytest-xdist workers (each with its own test database and Redis database; PYTEST_ARGS=-n0 runs it in one process).
 test: $(VENV)/.dev-installed
 	scripts/ensure_services.sh
 	scripts/ensure_browser.sh
 	$(VENV)/bin/ruff check .
 	$(PY) manage.py makemigrations --check --dry-run --settings=config.settings_test > /dev/null
 	$(VENV)/bin/mypy
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .

@@ -1,5 +1,6 @@
 import importlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -12,6 +13,56 @@ from django.core.cache import cache
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
+
+# `make test` runs the suite on two pytest-xdist workers. The tests that use one of these fixtures run on the same
+# worker, one after the other, so the fixture is built once: the SQLite crawl is module-scoped (a subprocess that
+# migrates, loads the demo and crawls), and the browser tests share one Chromium (two browsers beside two live servers
+# would starve each other on two cores). The pattern says which test ids use the fixture: the scheduler sees only ids.
+KEEP_TOGETHER = {
+    "browser": re.compile(r"tests/browser/"),
+    "sqlite_crawl": re.compile(r"tests/test_every_page\.py::.*_on_sqlite"),
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test that uses a KEEP_TOGETHER fixture is in its group. The order is left as pytest-django sorts it
+    (database tests, then transactional ones, whose flush empties the reference data, then the rest)."""
+    for item in items:
+        for fixture, pattern in KEEP_TOGETHER.items():
+            if fixture in item.fixturenames and not pattern.match(item.nodeid):
+                raise pytest.UsageError(f"{item.nodeid} uses {fixture}: widen KEEP_TOGETHER[{fixture!r}] to match it")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's `load` scheduling, except that each KEEP_TOGETHER group is one unit of work. (`--dist loadgroup` would
+    do this with xdist_group marks, but pytest-xdist 3.8 cannot rename test ids under pytest 9.2, pytest-xdist#1386.)
+    Units are handed out in collection order, one or two at a time per worker, so each worker runs its tests in
+    pytest-django's order (a group sits where its first test is; `loadscope` would move the largest groups first)."""
+    if config.getoption("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    config.option.loadscopereorder = False
+
+    class KeepTogetherScheduling(LoadScopeScheduling):
+        def add_node_collection(self, node, collection):
+            # Scopes key their tests by id, and schemathesis gives every operation's test the same id: the repeats
+            # get a `#n` suffix here (the worker is told indexes, never ids), or all but one would never run.
+            seen = {}
+            unique = []
+            for nodeid in collection:
+                seen[nodeid] = seen.get(nodeid, 0) + 1
+                unique.append(nodeid if seen[nodeid] == 1 else f"{nodeid}#{seen[nodeid]}")
+            super().add_node_collection(node, unique)
+
+        def _split_scope(self, nodeid):
+            for group, pattern in KEEP_TOGETHER.items():
+                if pattern.match(nodeid):
+                    return group
+            return nodeid
+
+    return KeepTogetherScheduling(config, log)
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +87,8 @@ def _cache_assumed_up():
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Tests share the real Redis (database 15); start each one from an empty cache."""
+    """Tests share the real Redis (database 15, or one per xdist worker: config/settings_test.py); start each one
+    from an empty cache."""
     cache.clear()
     yield
     cache.clear()
@@ -54,6 +106,7 @@ def embedded_env(**extra) -> dict:
         key: value
         for key, value in os.environ.items()
         if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_ENV", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+        and not key.startswith(("PYTEST_XDIST_", "AFTERSALES_TEST_"))
     }
     env.update(extra)
     return env
