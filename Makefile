@@ -35,12 +35,14 @@ test: $(VENV)/.dev-installed
 	scripts/ensure_services.sh
 	scripts/ensure_browser.sh
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run --settings=config.settings_test > /dev/null
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 ## Re-extract the strings to translate into locale/*/django.po and compile the .mo files (both are committed).
 messages: $(VENV)/.dev-installed

@@ -274,6 +274,7 @@ TABLES = {
     "warehouse_earlyexchange": ["id", "ticket_id", "parcel_id", "shop_id", "sent_by_id", "sent_at"],
     "metrics_productreview": [
         "id", "shop_id", "platform_order_id", "reviewed_at", "rating", "logistics_rating", "imported_at",
+        "first_reviewed_at", "first_rating",
     ],
     "metrics_chatsession": [
         "id", "shop_id", "platform_session_id", "started_at", "first_response_seconds", "rating", "imported_at",
@@ -578,7 +579,7 @@ class YearGenerator:
                     "metrics_productreview",
                     (
                         self.sink.next_id("metrics_productreview"), self.shop.pk, order.platform_order_id, reviewed,
-                        rating, rng.choice((None, 5, 5, 4, 3)), reviewed,
+                        rating, rng.choice((None, 5, 5, 4, 3)), reviewed, reviewed, rating,
                     ),
                 )  # fmt: skip
         if rng.random() < 0.15:
