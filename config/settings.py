@@ -362,5 +362,6 @@ SPECTACULAR_SETTINGS = {
         "TicketKindEnum": "aftersales.models.TicketKind",
         "RefundKindEnum": "aftersales.models.Refund.Kind",
         "LiabilityEnum": "aftersales.models.Liability",
+        "MerchantLiabilityEnum": "aftersales.models.MerchantLiability",
     },
 }

@@ -331,6 +331,29 @@ def api_routes(world) -> dict[str, tuple[str, dict, dict]]:
         "platform-data/chats/": (reverse("api-platform-chats"), chats, chats_spec),
         "platform-data/reviews/": (reverse("api-platform-reviews"), reviews, reviews_spec),
         "platform-data/product-scores/": (reverse("api-platform-product-scores"), scores, scores_spec),
+        "complaints/": (
+            "/api/v1/complaints/",
+            {
+                "shop": shop.code,
+                "platform_order_id": ticket.order.platform_order_id,
+                "ticket": ticket.pk,
+                "opened_at": "2026-11-12T10:00:00+08:00",
+                "channel": "platform",
+                "liability": "merchant",
+                "note": "n",
+                "platform_complaint_id": "C1",
+            },
+            {
+                "shop": ("enum",),
+                "platform_order_id": ("text", 64),
+                "ticket": ("integer",),
+                "opened_at": ("time",),
+                "channel": ("enum",),
+                "liability": ("enum",),
+                "note": ("text", 2000),
+                "platform_complaint_id": ("text", 64),
+            },
+        ),
     }
 
 
@@ -373,6 +396,7 @@ ROUTES = {
     "platform-data/chats/",
     "platform-data/reviews/",
     "platform-data/product-scores/",
+    "complaints/",
 }
 DOUYIN_ROUTE = "marketplaces/douyin/push/"
 

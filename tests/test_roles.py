@@ -12,6 +12,9 @@ EXPECTED = {
         "aftersales.view_refundbatch",  # the batch-refund files and their results
         "aftersales.view_shop",
         "aftersales.view_order",
+        "aftersales.add_complaint",  # complaints (投诉): recorded, then judged for liability
+        "aftersales.change_complaint",
+        "aftersales.view_complaint",
         "aftersales.view_orderline",
         "aftersales.view_aftersalesticket",
         "aftersales.view_refund",
@@ -41,6 +44,9 @@ EXPECTED = {
         "aftersales.view_refundbatch",  # the batch-refund files and their results
         "aftersales.view_shop",
         "aftersales.view_order",
+        "aftersales.add_complaint",  # complaints (投诉): recorded, then judged for liability
+        "aftersales.change_complaint",
+        "aftersales.view_complaint",
         "aftersales.add_order",
         "aftersales.change_order",
         "aftersales.view_orderline",
@@ -126,6 +132,9 @@ EXPECTED = {
         "aftersales.view_shop",
         "aftersales.change_shop",
         "aftersales.view_order",
+        "aftersales.add_complaint",  # complaints (投诉): recorded, then judged for liability
+        "aftersales.change_complaint",
+        "aftersales.view_complaint",
         "aftersales.add_order",
         "aftersales.change_order",
         "aftersales.view_orderline",

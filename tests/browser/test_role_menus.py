@@ -15,6 +15,7 @@ _DESK = {
     "aftersales-refund",
     "aftersales-refundbatch",
     "aftersales-cutoffrequest",
+    "aftersales-complaint",  # 投诉: the roles that work tickets record them
 }
 _CONFIG = {"aftersales-returnreason", "aftersales-refundauthority"}
 # Corrections waiting for a second supervisor, and the trail of authority grants: supervisors and managers.
