@@ -16,6 +16,7 @@ from aftersales import services
 from aftersales.models import (
     AfterSalesTicket,
     GoodsState,
+    MerchantLiability,
     PlatformRuling,
     Refund,
     ReturnReason,
@@ -64,6 +65,7 @@ TEXT_LIMITS = {
     "kind": max_length_of(Refund, "kind"),
     "amount": 40,
     "reason": 20,
+    "liability": max_length_of(PlatformRuling, "liability"),
 }
 MULTILINE = {"note", "evidence"}
 LABELS = {
@@ -75,6 +77,7 @@ LABELS = {
     "kind": gettext_lazy("kind"),
     "amount": gettext_lazy("amount"),
     "reason": gettext_lazy("reason"),
+    "liability": gettext_lazy("liability"),
 }
 
 
@@ -152,6 +155,8 @@ def _ruling(for_buyer: bool, message):
             case_number=action_text(data, "case_number"),
             evidence=action_text(data, "evidence"),
             note=action_text(data, "note"),
+            # 商责 as the platform said; left out, it is not known and the ticket's own liability stands in for it.
+            liability=action_text(data, "liability") or MerchantLiability.UNKNOWN,
         )
         return str(message)
 
@@ -296,7 +301,7 @@ ACTIONS = [
         # A supervisor's, with the platform's case number: a ruling pays money, so its recorder is not the agent.
         services.tickets.DECIDE,
         _ruling(True, gettext_lazy("Ruling recorded; the refund follows within your authority.")),
-        ("case_number", "evidence", "note"),
+        ("case_number", "evidence", "liability", "note"),
     ),
     TicketAction(
         "ruled_for_merchant",
@@ -304,7 +309,7 @@ ACTIONS = [
         "close_on_ruling",
         services.tickets.DECIDE,
         _ruling(False, gettext_lazy("Ruling recorded; ticket closed.")),
-        ("case_number", "evidence", "note"),
+        ("case_number", "evidence", "liability", "note"),
     ),
     TicketAction(
         "close",

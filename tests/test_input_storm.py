@@ -269,6 +269,7 @@ def api_routes(world) -> dict[str, tuple[str, dict, dict]]:
         "tracking_number": ("text", TEXT_LIMITS["tracking_number"]),
         "case_number": ("text", TEXT_LIMITS["case_number"]),
         "evidence": ("text", TEXT_LIMITS["evidence"]),
+        "liability": ("enum",),
     }
     act_base = {**act, "courier_code": "SF", "tracking_number": "SF2", "case_number": "C1", "evidence": "e"}
     chats = {"shop": shop.code, "rows": [{"platform_session_id": "S1", "started_at": "2026-11-03 10:00", "rating": 5}]}

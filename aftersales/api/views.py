@@ -21,6 +21,7 @@ from aftersales import services
 from aftersales.models import (
     AfterSalesTicket,
     ApprovalRequest,
+    MerchantLiability,
     Order,
     OrderCorrection,
     OrderLine,
@@ -282,6 +283,7 @@ class TicketActionSerializer(serializers.Serializer):
     tracking_number = TextField(max_length=TEXT_LIMITS["tracking_number"], required=False, allow_blank=True)
     case_number = TextField(max_length=TEXT_LIMITS["case_number"], required=False, allow_blank=True)
     evidence = TextField(max_length=TEXT_LIMITS["evidence"], multiline=True, required=False, allow_blank=True)
+    liability = serializers.ChoiceField(choices=MerchantLiability.choices, required=False)
 
 
 class TicketActionResultSerializer(serializers.Serializer):
