@@ -10,9 +10,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from aftersales import services
-from aftersales.api.views import CallerShopField
+from aftersales.api.views import CallerShopField, caller_order
 from aftersales.models import AfterSalesTicket, Complaint, MerchantLiability, Order
-from aftersales.selectors import orders_for_user, shops_for_user
+from aftersales.selectors import shops_for_user
 from desk.api.support import TextField, idempotent
 from desk.api.views import CanViewModel, NewestFirst
 from desk.input_checks import max_length_of
@@ -91,10 +91,7 @@ class ComplaintViewSet(
         incoming = ComplaintCreateSerializer(data=request.data, context={"request": request})
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
-        order = orders_for_user(request.user).filter(shop=data["shop"], platform_order_id=data["platform_order_id"])
-        order = order.first()
-        if order is None:
-            raise ValidationError({"platform_order_id": [_("No such order in this shop.")]})
+        order = caller_order(request, data)
         ticket = None
         if data.get("ticket"):
             ticket = AfterSalesTicket.objects.filter(pk=data["ticket"], shop=data["shop"]).first()

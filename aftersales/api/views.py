@@ -76,6 +76,18 @@ class OrderSerializer(serializers.ModelSerializer):
         ]
 
 
+def caller_order(request, data, *, related: tuple[str, ...] = ()) -> Order:
+    """The order a write names by `shop` and `platform_order_id`, in a shop the caller works in; otherwise a 400 on
+    platform_order_id (an order of another shop is not told apart from one that does not exist)."""
+    orders = orders_for_user(request.user).filter(shop=data["shop"], platform_order_id=data["platform_order_id"])
+    if related:
+        orders = orders.select_related(*related)
+    order = orders.first()
+    if order is None:
+        raise ValidationError({"platform_order_id": [_("No such order in this shop.")]})
+    return order
+
+
 class TicketSerializer(serializers.ModelSerializer):
     shop = serializers.SlugRelatedField(slug_field="code", read_only=True)
     order = serializers.SlugRelatedField(slug_field="platform_order_id", read_only=True)
@@ -361,10 +373,7 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         incoming = TicketCreateSerializer(data=request.data, context={"request": request})
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
-        order = orders_for_user(request.user).filter(shop=data["shop"], platform_order_id=data["platform_order_id"])
-        order = order.select_related("shop__platform").first()
-        if order is None:
-            raise ValidationError({"platform_order_id": [_("No such order in this shop.")]})
+        order = caller_order(request, data, related=("shop__platform",))
         ticket, opened = services.ticket_open_or_find(
             order=order,
             kind=data["kind"],
