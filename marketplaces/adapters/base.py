@@ -1,0 +1,200 @@
+"""The one interface every marketplace adapter implements, and the platform-neutral shapes it speaks.
+
+An adapter is protocol only: it signs, calls the platform's gateway over HTTP, parses what comes back into the
+shapes below and maps the platform's statuses and types onto ours. It never touches the database; the sync and
+outbound services (marketplaces.services) decide what a record means for a ticket.
+
+Errors are typed so the caller can tell them apart without reading platform codes:
+- RateLimited: slow this connection down (backoff with jitter), others go on;
+- SessionInvalid: the shop's token is invalid or expired; the connection is broken, its writes stop;
+- BusinessRefusal: the platform understood and said no (its message reaches the agent);
+- OutcomeUnknown: timeout, connection reset after sending, 5xx: the write may or may not have happened; the caller
+  reads the record before anything is sent again;
+- PlatformError: any other definite failure.
+"""
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+
+class PlatformError(Exception):
+    def __init__(self, message: str, *, code: str = "", sub_code: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.sub_code = sub_code
+
+
+class RateLimited(PlatformError):
+    pass
+
+
+class SessionInvalid(PlatformError):
+    pass
+
+
+class BusinessRefusal(PlatformError):
+    pass
+
+
+class OutcomeUnknown(PlatformError):
+    pass
+
+
+class SignatureInvalid(PlatformError):
+    """A push whose signature does not verify: refused, nothing is read from it."""
+
+
+class RecordKind(enum.StrEnum):
+    """The platform's after-sales type, mapped. UNKNOWN keeps the platform's own code in `platform_kind`."""
+
+    REFUND_ONLY = "refund_only"
+    RETURN_REFUND = "return_refund"
+    EXCHANGE = "exchange"
+    RESHIP = "reship"
+    REPAIR = "repair"
+    PRICE_PROTECTION = "price_protection"
+    UNKNOWN = "unknown"
+
+
+class RecordStatus(enum.StrEnum):
+    """Where the platform's record stands, mapped onto what the desk acts on."""
+
+    WAITING_SELLER = "waiting_seller"  # 待商家处理 / 待卖家同意
+    WAITING_BUYER_RETURN = "waiting_buyer_return"  # agreed to a return, the buyer has not shipped
+    RETURN_SHIPPED = "return_shipped"  # the buyer shipped the return: courier + waybill known
+    WAITING_SELLER_CONFIRM = "waiting_seller_confirm"  # goods back, the seller must confirm (二次同意)
+    SELLER_REFUSED = "seller_refused"
+    PLATFORM_REVIEW = "platform_review"  # 客服介入 / 仲裁 in progress
+    REFUNDING = "refunding"  # agreed, money moving
+    SUCCEEDED = "succeeded"  # the refund (or the exchange/reship/repair) succeeded at the platform
+    CLOSED_BY_BUYER = "closed_by_buyer"  # the buyer withdrew
+    CLOSED = "closed"  # closed otherwise (refusal accepted, failed, expired)
+    SELLER_SHIPPING = "seller_shipping"  # exchange/reship/repair: the seller must ship
+    UNKNOWN = "unknown"
+
+
+class Ruling(enum.StrEnum):
+    NONE = ""
+    FOR_BUYER = "for_buyer"
+    FOR_MERCHANT = "for_merchant"
+
+
+@dataclass(frozen=True)
+class AfterSaleRecord:
+    """One after-sales record as the platform holds it, in the desk's units (元 Decimal, aware datetimes)."""
+
+    platform_id: str  # refund_id / aftersale_id
+    order_id: str  # the platform's order number (tid / order_id / order_sn)
+    kind: RecordKind
+    status: RecordStatus
+    version: str  # what orders versions: refund_version / update_time; compared as (modified_at, version)
+    modified_at: datetime
+    applied_at: datetime
+    amount: Decimal  # what the buyer asks back, 元
+    reason: str = ""
+    buyer_message: str = ""
+    platform_kind: str = ""  # the platform's own type code, kept for UNKNOWN and display
+    platform_status: str = ""  # the platform's own status code
+    deadline: datetime | None = None  # the platform's current deadline for the party it waits on
+    return_courier: str = ""  # the buyer's return courier (code or name, as the platform gives it)
+    return_tracking_number: str = ""
+    ruling: Ruling = Ruling.NONE
+    refunded_amount: Decimal | None = None  # what the platform says it paid back, when it succeeded
+    sub_order_id: str = ""  # oid / 商品单
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class PullPage:
+    records: list[AfterSaleRecord]
+    has_more: bool
+    next_page: int | None = None
+
+
+@dataclass(frozen=True)
+class PushMessage:
+    """One verified push message; `record` is filled when the push carries enough to act on, otherwise the caller
+    reads the record by `platform_id` (Taobao's TMC carries no version)."""
+
+    message_id: str
+    topic: str
+    shop_id: str
+    platform_id: str
+    record: AfterSaleRecord | None = None
+
+
+@dataclass(frozen=True)
+class RefundAgreement:
+    platform_id: str
+    amount: Decimal  # 元
+    version: str
+    phase: str = ""  # Tmall's refund_phase (onsale / aftersale)
+
+
+@dataclass(frozen=True)
+class AgreementResult:
+    platform_id: str
+    succeeded: bool
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ReturnAddress:
+    address_id: str = ""
+    name: str = ""
+    phone: str = ""
+    address: str = ""
+    postcode: str = ""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    app_key: str
+    app_secret: str
+    access_token: str  # Taobao's session / Douyin's access_token
+    shop_id: str  # the platform's id of the shop
+    is_tmall: bool = False
+
+
+class MarketplaceAdapter(Protocol):
+    platform_code: str  # aftersales.Platform.Code value
+    pull_window_max_seconds: int  # the widest window one pull may ask for
+    pull_overlap_seconds: int  # how far each window reaches back over the last one
+
+    def pull(self, credentials: Credentials, *, start: datetime, end: datetime, page: int) -> PullPage: ...
+
+    def verify_push(self, credentials: Credentials, *, headers: dict[str, str], body: bytes) -> list[PushMessage]:
+        """Raise SignatureInvalid when the push is not the platform's."""
+        ...
+
+    def read(self, credentials: Credentials, platform_id: str) -> AfterSaleRecord: ...
+
+    def agree_refunds(self, credentials: Credentials, agreements: list[RefundAgreement]) -> list[AgreementResult]:
+        """Agree as many refunds as one call allows; the caller splits by `batch_limits`."""
+        ...
+
+    def batch_limits(self, credentials: Credentials) -> tuple[int, Decimal]:
+        """(most refunds, most 元) one agree call may carry."""
+        ...
+
+    def agree_return(self, credentials: Credentials, record: AfterSaleRecord, address: ReturnAddress) -> None: ...
+
+    def refuse(
+        self, credentials: Credentials, record: AfterSaleRecord, *, reason: str, evidence: list[bytes]
+    ) -> None: ...
+
+    def request_intercept(
+        self, credentials: Credentials, record: AfterSaleRecord, *, courier: str, tracking_number: str
+    ) -> None: ...
+
+    def report_cutoff(
+        self, credentials: Credentials, record: AfterSaleRecord, *, succeeded: bool, at: datetime, message: str = ""
+    ) -> None: ...
+
+    def send_message(
+        self, credentials: Credentials, record: AfterSaleRecord, *, text: str, images: list[bytes]
+    ) -> None: ...
