@@ -6,6 +6,7 @@ This app imports no other app of ours (DESIGN §2): an order keeps its courier a
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -16,6 +17,7 @@ from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transi
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from aftersales.money import format_yuan
+from aftersales.replies import PLACEHOLDERS, unknown_placeholders
 
 ZERO = Decimal("0.00")
 # The most a shop's hour and minute settings may say (30 days): beyond it a deadline is no longer a working target.
@@ -1327,3 +1329,64 @@ class AuthorityGrantEvent(models.Model):
 
     def __str__(self):
         return f"{self.user or self.group} @ {self.shop_id}: {self.old_amount} → {self.new_amount}"
+
+
+class ReplyTemplate(models.Model):
+    """快捷短语/话术: a reply an agent copies to the buyer, offered on the tickets it fits, with the ticket's figures
+    filled in (aftersales.replies). Blank conditions fit any ticket. A template without a shop is the house default
+    for every shop, new shops included; a shop's own template with the same title takes its place there (an inactive
+    one hides it)."""
+
+    shop = models.ForeignKey(
+        Shop,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="reply_templates",
+        verbose_name=_("shop"),
+        help_text=_("Empty: a default for every shop."),
+    )
+    title = models.CharField(_("title"), max_length=60)
+    reason = models.ForeignKey(
+        ReturnReason, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("reason")
+    )
+    path = models.PositiveSmallIntegerField(_("path"), choices=TicketPath.choices, null=True, blank=True)
+    state = models.CharField(_("state"), max_length=20, choices=TicketState.choices, blank=True)
+    # The next rung of the remedy ladder for a buyer who wrote an escalation word (投诉风险).
+    complaint_risk_only = models.BooleanField(_("only for tickets at complaint risk"), default=False)
+    text = models.TextField(_("text"))
+    is_active = models.BooleanField(_("active"), default=True)
+    sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
+
+    class Meta:
+        verbose_name = _("reply template")
+        verbose_name_plural = _("reply templates")
+        ordering = ["sort_order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "title"], name="reply_template_title_per_shop"),
+            models.UniqueConstraint(
+                fields=["title"], condition=Q(shop__isnull=True), name="reply_template_default_title"
+            ),
+        ]
+        indexes = [models.Index(fields=["shop", "sort_order"], name="reply_template_shop_idx")]
+
+    def __str__(self):
+        return self.title
+
+    def clean(self):
+        unknown = unknown_placeholders(self.text)
+        if unknown:
+            raise ValidationError(
+                {
+                    "text": _("Unknown placeholders: %(names)s. Use only %(allowed)s.")
+                    % {"names": ", ".join(unknown), "allowed": ", ".join(f"{{{name}}}" for name in PLACEHOLDERS)}
+                }
+            )
+
+    def fits(self, ticket) -> bool:
+        return (
+            (self.reason_id is None or self.reason_id == ticket.reason_id)
+            and (self.path is None or self.path == ticket.path)
+            and (not self.state or self.state == ticket.state)
+            and (not self.complaint_risk_only or ticket.escalation_risk)
+        )

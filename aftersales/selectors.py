@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from aftersales import replies
 from aftersales.models import (
     ZERO,
     AfterSalesTicket,
@@ -14,6 +15,7 @@ from aftersales.models import (
     Order,
     Refund,
     RefundAuthority,
+    ReplyTemplate,
     Shop,
 )
 from aftersales.money import YuanMax, YuanSum
@@ -117,3 +119,20 @@ def unconfirmed_refunds_q(now) -> Q:
 def unconfirmed_refunds(shops, *, now=None) -> QuerySet[Refund]:
     """日清 and the dashboard: the shops' sent refunds still unconfirmed past their shop's hours, oldest first."""
     return Refund.objects.filter(unconfirmed_refunds_q(now or timezone.now()), shop__in=shops).order_by("sent_at")
+
+
+def reply_templates_for(ticket) -> list[tuple[ReplyTemplate, str]]:
+    """The reply templates (快捷短语) that fit the ticket, each with its text filled in, in one query: the shop's own
+    and the house defaults, where a shop's template replaces the default of the same title (an inactive one hides
+    it). The ticket comes with its order."""
+    chosen: dict[str, ReplyTemplate] = {}
+    candidates = ReplyTemplate.objects.filter(Q(shop_id=ticket.shop_id) | Q(shop__isnull=True))
+    for template in candidates.order_by("sort_order", "id"):
+        if template.shop_id is not None or template.title not in chosen:
+            chosen[template.title] = template
+    values = replies.values_for(ticket)
+    fitting = sorted(
+        (template for template in chosen.values() if template.is_active and template.fits(ticket)),
+        key=lambda template: (template.sort_order, template.pk),
+    )
+    return [(template, replies.fill(template.text, values)) for template in fitting]

@@ -179,6 +179,7 @@ REFERENCE_DATA_MIGRATIONS = [
     ("aftersales.migrations.0020_refund_lifecycle", "grant_batches"),
     ("aftersales.migrations.0021_shop_settings", "grant"),
     ("aftersales.migrations.0026_complaint_role_permissions", "grant"),
+    ("aftersales.migrations.0029_reply_templates_seed", "seed"),
     ("config.migrations.0001_beat_schedule", "create_schedule"),
     ("config.migrations.0002_enable_metrics_rollup", "enable"),
     ("config.migrations.0003_idempotency_keys_purge", "create"),

@@ -15,6 +15,7 @@ EXPECTED = {
         "aftersales.add_complaint",  # complaints (投诉): recorded, then judged for liability
         "aftersales.change_complaint",
         "aftersales.view_complaint",
+        "aftersales.view_replytemplate",  # reply templates (快捷短语): agents copy them
         "aftersales.view_orderline",
         "aftersales.view_aftersalesticket",
         "aftersales.view_refund",
@@ -47,6 +48,9 @@ EXPECTED = {
         "aftersales.add_complaint",  # complaints (投诉): recorded, then judged for liability
         "aftersales.change_complaint",
         "aftersales.view_complaint",
+        "aftersales.view_replytemplate",  # reply templates (快捷短语) of their shops
+        "aftersales.add_replytemplate",
+        "aftersales.change_replytemplate",
         "aftersales.add_order",
         "aftersales.change_order",
         "aftersales.view_orderline",
@@ -135,6 +139,9 @@ EXPECTED = {
         "aftersales.add_complaint",  # complaints (投诉): recorded, then judged for liability
         "aftersales.change_complaint",
         "aftersales.view_complaint",
+        "aftersales.view_replytemplate",  # reply templates (快捷短语) of their shops
+        "aftersales.add_replytemplate",
+        "aftersales.change_replytemplate",
         "aftersales.add_order",
         "aftersales.change_order",
         "aftersales.view_orderline",

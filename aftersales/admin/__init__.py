@@ -1,8 +1,8 @@
 """The core's admin, one module per desk: platforms, shops and orders (orders); refunds, reasons, escalation words
-and refund authorities (config); complaints (complaints); the sweep runs (sweeps); tickets, approvals and
-cut-offs (tickets).
+and refund authorities (config); complaints (complaints); reply templates (replies); the sweep runs (sweeps);
+tickets, approvals and cut-offs (tickets).
 
 Importing them registers their admins; every list is scoped to the user's shops (desk.admin.scoping).
 """
 
-from aftersales.admin import complaints, config, orders, sweeps, tickets  # noqa: F401
+from aftersales.admin import complaints, config, orders, replies, sweeps, tickets  # noqa: F401

@@ -16,6 +16,7 @@ _DESK = {
     "aftersales-refundbatch",
     "aftersales-cutoffrequest",
     "aftersales-complaint",  # 投诉: the roles that work tickets record them
+    "aftersales-replytemplate",  # 快捷短语: agents read them, supervisors and managers keep them
 }
 _CONFIG = {"aftersales-returnreason", "aftersales-refundauthority"}
 # Corrections waiting for a second supervisor, and the trail of authority grants: supervisors and managers.
