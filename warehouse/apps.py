@@ -13,8 +13,9 @@ class WarehouseConfig(AppConfig):
         from aftersales.models import SweepRun
         from desk.sweeps import register_sweep_step
         from warehouse.sweeps import STEPS
-        from warehouse.ticket_links import inspection_links
+        from warehouse.ticket_links import inspection_links, inspection_links_for_tickets
 
         ticket_links.register(inspection_links)
+        ticket_links.register_for_lists(inspection_links_for_tickets)
         for name, step in STEPS:
             register_sweep_step(SweepRun.Kind.REFUND, name, step)

@@ -15,7 +15,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -34,16 +35,19 @@ from aftersales.models import (
     TicketKind,
     TicketState,
 )
+from aftersales.money import format_yuan
 from aftersales.selectors import orders_for_user, remaining_authority_for, shops_for_user
 from aftersales.services import (
     approval_decide,
+    approvals_decide,
     cutoff_confirm_hold,
     cutoff_mark_gone,
     ticket_approve_refund,
     ticket_open,
 )
+from aftersales.services.approvals import BULK_DECISION_LIMIT
 from aftersales.ticket_actions import REMEDY_LADDER, offered_actions, perform
-from aftersales.ticket_links import links_for
+from aftersales.ticket_links import links_for, links_for_tickets
 from desk.admin.paging import CappedCountAdminMixin
 from desk.admin.scoping import ReadOnlyInline, ShopScopedAdminMixin
 from desk.errors import ActionRefused
@@ -427,6 +431,16 @@ class AfterSalesTicketAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.M
         return request.user.has_perm("aftersales.work_ticket")
 
 
+def _time_left_cell(moment):
+    """ "3 h 20 min left", or in red "overdue 45 min": what a supervisor reads to pick the next request."""
+    seconds = int((moment - timezone.now()).total_seconds())
+    minutes = abs(seconds) // 60
+    span = _("%(hours)d h %(minutes)d min") % {"hours": minutes // 60, "minutes": minutes % 60}
+    if seconds < 0:
+        return format_html('<span class="desk-overdue">{}</span>', _("overdue %(span)s") % {"span": span})
+    return _("%(span)s left") % {"span": span}
+
+
 def _clock_cell(moment, is_open):
     local = timezone.localtime(moment).strftime("%m-%d %H:%M")
     if is_open and moment < timezone.now():
@@ -465,25 +479,28 @@ class ApprovalOverdueFilter(admin.SimpleListFilter):
 
 @admin.register(ApprovalRequest)
 class ApprovalRequestAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
-    """审批队列: pending requests by due time, overdue ones in red; approve or decline on the request's page."""
+    """审批队列: pending requests by due time, overdue ones in red, with what a supervisor needs to decide from the
+    list (path, buyer message, order total, already refunded, evidence, time left); approve or decline one on its
+    page, or several at once (one note for all declines), each through `approval_decide`."""
 
     list_display = [
         "request_number",
-        "shop",
         "ticket_link",
-        "amount",
-        "refund_kind",
+        "path_badge",
+        "amount_cell",
+        "order_money",
+        "buyer_message_cell",
+        "evidence_cell",
         "requested_by",
-        "requested_at",
-        "due_cell",
+        "time_left",
         "status",
-        "decided_by",
     ]
     list_select_related = ["shop", "ticket__order", "requested_by", "decided_by"]
     list_filter = [PendingFilter, "shop", ApprovalOverdueFilter]
     ordering = ["due_at", "id"]
     show_full_result_count = False
     list_per_page = 50
+    actions = ["approve_selected", "decline_selected"]
     change_form_template = "admin/aftersales/approvalrequest/change_form.html"
     fields = [
         ("shop", "ticket"),
@@ -506,6 +523,18 @@ class ApprovalRequestAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def has_decide_permission(self, request):
+        return request.user.has_perm("aftersales.decide_approvalrequest")
+
+    def get_changelist_instance(self, request):
+        """The page's evidence links in one go (each app that holds evidence answers for the whole page)."""
+        changelist = super().get_changelist_instance(request)
+        changelist.result_list = list(changelist.result_list)
+        links = links_for_tickets({approval.ticket_id for approval in changelist.result_list}, request.user)
+        for approval in changelist.result_list:
+            approval.evidence_links = links.get(approval.ticket_id, [])
+        return changelist
+
     @admin.display(description=gettext_lazy("request"), ordering="id")
     def request_number(self, approval):
         return f"#{approval.pk}"
@@ -513,11 +542,102 @@ class ApprovalRequestAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description=gettext_lazy("ticket"))
     def ticket_link(self, approval):
         url = reverse("admin:aftersales_aftersalesticket_change", args=[approval.ticket_id])
-        return format_html('<a href="{}">#{} {}</a>', url, approval.ticket_id, approval.ticket.order.platform_order_id)
+        # The order number is in the link's title: 19 digits would take a column's width from the buyer's message.
+        number = approval.ticket.order.platform_order_id
+        return format_html('<a href="{}" title="{}">#{}</a>', url, number, approval.ticket_id)
 
-    @admin.display(description=gettext_lazy("due at"), ordering="due_at")
-    def due_cell(self, approval):
-        return _clock_cell(approval.due_at, approval.status == ApprovalRequest.Status.PENDING)
+    @admin.display(description=gettext_lazy("path"), ordering="ticket__path")
+    def path_badge(self, approval):
+        ticket = approval.ticket
+        return format_html(
+            '<span class="desk-path desk-path-{}" style="white-space: normal">{}</span>',
+            ticket.path,
+            ticket.get_path_display(),
+        )
+
+    @admin.display(description=gettext_lazy("amount (CNY)"), ordering="amount")
+    def amount_cell(self, approval):
+        return format_html("{}<br><small>{}</small>", format_yuan(approval.amount), approval.get_refund_kind_display())
+
+    @admin.display(description=gettext_lazy("order total / already refunded"))
+    def order_money(self, approval):
+        order = approval.ticket.order
+        return format_html(
+            '<span class="desk-order-total">{}</span><br><small class="desk-refunded">{}</small>',
+            format_yuan(order.paid_amount),
+            _("refunded %(amount)s") % {"amount": format_yuan(order.refunded_amount)},
+        )
+
+    @admin.display(description=gettext_lazy("buyer message"))
+    def buyer_message_cell(self, approval):
+        message = approval.ticket.buyer_message
+        return format_html('<span class="desk-message" title="{}">{}</span>', message, Truncator(message).chars(24))
+
+    @admin.display(description=gettext_lazy("evidence"))
+    def evidence_cell(self, approval):
+        links = getattr(approval, "evidence_links", [])
+        pairs = ((url, label) for label, url in links)
+        return format_html_join(" ", '<a href="{}" class="desk-evidence">{}</a>', pairs)
+
+    @admin.display(description=gettext_lazy("time left"), ordering="due_at")
+    def time_left(self, approval):
+        if approval.status != ApprovalRequest.Status.PENDING:
+            return ""
+        return _time_left_cell(approval.due_at)
+
+    # --- 批量审批: one decision for several requests ---
+
+    @admin.action(description=gettext_lazy("Approve the selected requests"), permissions=["decide"])
+    def approve_selected(self, request, queryset):
+        return self._decide_selected(request, queryset, approve=True)
+
+    @admin.action(description=gettext_lazy("Decline the selected requests (one note for all)"), permissions=["decide"])
+    def decline_selected(self, request, queryset):
+        return self._decide_selected(request, queryset, approve=False)
+
+    def _decide_selected(self, request, queryset, *, approve):
+        """A confirmation page with the requests (and, to decline, the note), then one message per outcome listing
+        each request."""
+        pending = queryset.filter(status=ApprovalRequest.Status.PENDING).select_related("ticket__order", "requested_by")
+        approvals = list(pending.order_by("due_at", "id")[: BULK_DECISION_LIMIT + 1])
+        if not approvals:
+            self.message_user(request, _("None of the selected requests is pending."), messages.WARNING)
+            return None
+        note = request.POST.get("note", "").strip()
+        error = ""
+        if request.POST.get("confirm") == "yes":
+            try:
+                results = approvals_decide(approvals=approvals, by=request.user, approve=approve, note=note)
+            except ActionRefused as refusal:
+                error = str(refusal.message)
+            else:
+                self._report(request, results)
+                return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": (_("Approve %(count)d requests?") if approve else _("Decline %(count)d requests?"))
+            % {"count": len(approvals)},
+            "approvals": approvals,
+            "approve": approve,
+            "note": note,
+            "error": error,
+            "action": "approve_selected" if approve else "decline_selected",
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "total": sum((approval.amount for approval in approvals), Decimal("0.00")),
+            "own_requests": [approval for approval in approvals if approval.requested_by_id == request.user.pk],
+        }
+        return TemplateResponse(request, "admin/aftersales/approvalrequest/bulk_decide.html", context)
+
+    def _report(self, request, results):
+        decided = [result for result in results if result.decided]
+        refused = [result for result in results if not result.decided]
+        if decided:
+            lines = "; ".join(f"#{result.approval.pk} {result.message}" for result in decided)
+            self.message_user(request, _("Decided: %(lines)s.") % {"lines": lines}, messages.SUCCESS)
+        if refused:
+            lines = "; ".join(f"#{result.approval.pk} {result.message}" for result in refused)
+            self.message_user(request, _("Not decided: %(lines)s") % {"lines": lines}, messages.ERROR)
 
     def get_urls(self):
         view = self.admin_site.admin_view

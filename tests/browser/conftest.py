@@ -40,3 +40,15 @@ def page(browser):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def laptop_page(browser):
+    """The most common laptop screen (1440 × 900, issue 23), with the clipboard allowed so a test reads what a copy
+    button put there."""
+    context = browser.new_context(locale="en-US", viewport={"width": 1440, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()

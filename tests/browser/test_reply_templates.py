@@ -9,17 +9,6 @@ from tests.factories import ShopFactory, delivered_order, make_staff, open_ticke
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.usefixtures("reference_data")]
 
 
-@pytest.fixture
-def laptop_page(browser):
-    """The most common laptop screen, with the clipboard allowed, so the test reads what the button copied."""
-    context = browser.new_context(locale="en-US", viewport={"width": 1440, "height": 900})
-    context.grant_permissions(["clipboard-read", "clipboard-write"])
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
-
-
 def test_an_agent_copies_the_filled_in_guide_for_a_mistaken_refund_only(laptop_page, live_server):
     page = laptop_page
     shop = ShopFactory(name="山野户外天猫旗舰店")
