@@ -5,12 +5,26 @@ Which shops a person works on is a separate, per-object grant (guardian, `afters
 """
 
 from django.contrib.auth.management import create_permissions
+from django.utils.translation import pgettext_lazy
 
+# The group names are keys (data migrations, permissions and code find the groups by them) and stay English;
+# people read the labels.
 AGENT = "Agent"
 SUPERVISOR = "Supervisor"
 WAREHOUSE = "Warehouse"
 MANAGER = "Manager"
 ROLES = (AGENT, SUPERVISOR, WAREHOUSE, MANAGER)
+ROLE_LABELS = {
+    AGENT: pgettext_lazy("role", "Agent"),
+    SUPERVISOR: pgettext_lazy("role", "Supervisor"),
+    WAREHOUSE: pgettext_lazy("role", "Warehouse"),
+    MANAGER: pgettext_lazy("role", "Manager"),
+}
+
+
+def role_label(name: str) -> str:
+    """A group's name as people read it: the role's label in their language, or the name of any other group."""
+    return str(ROLE_LABELS.get(name, name))
 
 
 def grant_role_permissions(apps, app_label: str, grants: dict[str, list[str]]) -> None:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django_celery_beat.admin import CrontabScheduleAdmin as BeatCrontabScheduleAdmin
 from django_celery_beat.models import CrontabSchedule
 
+from config import admin_roles  # noqa: F401  (the user and group pages with the roles' labels)
 from config.models import ApiToken
 from config.services import api_tokens_revoke, password_fingerprint
 

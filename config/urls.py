@@ -5,6 +5,7 @@ from django.views.defaults import page_not_found
 from django.views.generic import RedirectView
 
 from config.health import healthz
+from config.start_pages import admin_home
 from desk.api.support import api_not_found
 
 admin.site.site_header = _("After-sales Desk")
@@ -17,6 +18,8 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Before the admin's own URLs: its home sends each role to its own start page (config.start_pages).
+    path("admin/", admin_home),
     path("admin/", admin.site.urls),
     # The receiving station, cut-offs and daily clearance. Evidence is streamed by its view after a shop check;
     # MEDIA_URL is deliberately not served.

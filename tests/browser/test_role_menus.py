@@ -88,12 +88,36 @@ CAN_IMPORT = {roles.SUPERVISOR, roles.MANAGER}
 
 
 def log_in(page, live_server, username):
+    """Logs in through the real login page; the user lands on their role's start page (config.start_pages)."""
     page.goto(f"{live_server.url}/admin/login/")
     assert "登录" in page.content()
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     page.press("#id_password", "Enter")
     page.wait_for_selector("#content-main")
+
+
+START_PAGES = {
+    roles.AGENT: "/admin/aftersales/aftersalesticket/",
+    roles.SUPERVISOR: "/admin/aftersales/approvalrequest/",
+    roles.WAREHOUSE: "/warehouse/",
+    roles.MANAGER: "/metrics/",
+}
+
+
+@pytest.mark.parametrize("role", roles.ROLES)
+def test_each_role_lands_on_its_own_start_page_and_reaches_every_menu(laptop_page, live_server, role):
+    page = laptop_page
+    make_staff(role.lower(), role=role, shops=[ShopFactory(name="山野户外天猫旗舰店")], password=PASSWORD)
+
+    log_in(page, live_server, role.lower())
+
+    assert page.url == f"{live_server.url}{START_PAGES[role]}"
+    page.screenshot(path=str(SCREENSHOTS / f"start-page-{role.lower()}.png"), full_page=True)
+    page.goto(f"{live_server.url}/admin/")  # the admin's home, e.g. the 首页 breadcrumb, is the start page too
+    assert page.url == f"{live_server.url}{START_PAGES[role]}"
+    page.goto(f"{live_server.url}/admin/?menu=1")
+    assert page.locator("#content-main th[scope=row][id]").count() > 0
 
 
 @pytest.mark.parametrize("role", roles.ROLES)
@@ -104,6 +128,7 @@ def test_each_role_logs_in_and_sees_its_own_menu_in_chinese(page, live_server, r
     make_staff(role.lower(), role=role, shops=[shop], password=PASSWORD)
 
     log_in(page, live_server, role.lower())
+    page.goto(f"{live_server.url}/admin/?menu=1")  # every menu, not the role's start page
     page.screenshot(path=str(SCREENSHOTS / f"admin-home-{role.lower()}.png"), full_page=True)
 
     menu = set(page.eval_on_selector_all("#content-main th[scope=row][id]", "cells => cells.map(c => c.id)"))
@@ -122,6 +147,7 @@ def test_each_role_logs_in_and_sees_its_own_menu_in_chinese(page, live_server, r
 def test_switching_to_english_changes_the_menu_language(page, live_server):
     make_staff("manager", role=roles.MANAGER, shops=[ShopFactory()], password=PASSWORD)
     log_in(page, live_server, "manager")
+    page.goto(f"{live_server.url}/admin/?menu=1")
 
     page.select_option("#language-select", "en")
     page.wait_for_selector("text=After-sales Desk")
