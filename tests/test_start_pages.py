@@ -124,3 +124,18 @@ def test_the_batch_refunds_result_lists_each_ticket_with_its_outcome(client):
     assert "¥90.00" in approval
     assert f"#{done.pk}<" in refused
     assert "售后单处于“退款中”状态，不能进行此操作。" in refused
+
+
+def test_the_refund_authority_pages_name_the_role_groups_in_chinese(client):
+    shop = ShopFactory()
+    supervisor = make_staff("lead", role=roles.SUPERVISOR, shops=[shop])
+    grant_authority(supervisor, shop, "5000.00")
+    grant_authority(Group.objects.get(name=roles.AGENT), shop, "50.00")
+    client.force_login(supervisor)
+
+    listing = client.get(reverse("admin:aftersales_refundauthority_changelist")).content.decode()
+    form = client.get(reverse("admin:aftersales_refundauthority_add")).content.decode()
+
+    assert '<td class="field-group_label">客服</td>' in listing
+    assert ">客服</option>" in form
+    assert ">Agent</option>" not in form

@@ -29,6 +29,7 @@ from aftersales.models import (
     ShopGroupObjectPermission,
     ShopUserObjectPermission,
 )
+from aftersales.roles import role_label
 from aftersales.selectors import SHOP_PERMISSION_CODENAME, shops_for_user, unconfirmed_refunds_q, user_works_in_shop
 from aftersales.services.authority import ADD as ADD_AUTHORITY
 from aftersales.services.authority import CHANGE as CHANGE_AUTHORITY
@@ -408,9 +409,16 @@ class RefundAuthorityForm(forms.ModelForm):
             self.add_error(
                 "group",
                 _("The group %(who)s already has an authority in %(shop)s; change that one instead.")
-                % {"who": group.name, "shop": shop.name},
+                % {"who": role_label(group.name), "shop": shop.name},
             )
         return not self.errors
+
+
+class RoleGroupChoiceField(forms.ModelChoiceField):
+    """The role groups under their labels in the user's language (客服, 主管, ...)."""
+
+    def label_from_instance(self, obj):
+        return role_label(obj.name)
 
 
 @admin.register(RefundAuthority)
@@ -420,15 +428,22 @@ class RefundAuthorityAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
 
     shop_path = "shop"
     form = RefundAuthorityForm
-    list_display = ["shop", "user", "group", "max_amount"]
+    list_display = ["shop", "user", "group_label", "max_amount"]
     list_select_related = ["shop", "user", "group"]
     list_filter = ["shop", "group"]
     search_fields = ["user__username", "group__name"]
     ordering = ["shop_id", "group__name", "user__username"]
     fields = ["shop", "user", "group", "max_amount"]
 
+    def get_fields(self, request, obj=None):
+        return ["shop", "user", "group_label", "max_amount"] if obj is not None else self.fields
+
     def get_readonly_fields(self, request, obj=None):
-        return ["shop", "user", "group"] if obj is not None else []
+        return ["shop", "user", "group_label"] if obj is not None else []
+
+    @admin.display(description=gettext_lazy("group"), ordering="group__name")
+    def group_label(self, authority):
+        return role_label(authority.group.name) if authority.group_id else "-"
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form_class = super().get_form(request, obj, change, **kwargs)
@@ -446,6 +461,7 @@ class RefundAuthorityAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
             kwargs["queryset"] = users_working_in(shops_for_user(request.user))
         elif db_field.name == "group":
             kwargs["queryset"] = Group.objects.order_by("name")
+            kwargs["form_class"] = RoleGroupChoiceField
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
@@ -474,9 +490,13 @@ class AuthorityGrantEventAdmin(ReadOnlyAdminMixin, ShopScopedAdminMixin, admin.M
     """Who set whose refund authority, when, old → new."""
 
     shop_path = "shop"
-    list_display = ["at", "shop", "actor", "user", "group", "action", "old_amount", "new_amount"]
+    list_display = ["at", "shop", "actor", "user", "group_label", "action", "old_amount", "new_amount"]
     list_select_related = ["shop", "actor", "user", "group"]
     list_filter = ["shop", "action"]
     search_fields = ["user__username", "group__name", "actor__username"]
     list_per_page = 50
     show_full_result_count = False
+
+    @admin.display(description=gettext_lazy("group"), ordering="group__name")
+    def group_label(self, event):
+        return role_label(event.group.name) if event.group_id else "-"

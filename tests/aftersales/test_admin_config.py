@@ -331,7 +331,7 @@ def test_a_second_authority_for_the_same_user_or_group_in_a_shop_is_a_form_error
     for_group = form_errors(client.post(ADD_AUTHORITY, authority_form(shop=shop_a.pk, group=group.pk)))
 
     assert for_user == {"user": ["agent-a 在 A店 已有退款权限，请修改原有记录。"]}
-    assert for_group == {"group": ["用户组 Agent 在 A店 已有退款权限，请修改原有记录。"]}
+    assert for_group == {"group": ["用户组 客服 在 A店 已有退款权限，请修改原有记录。"]}
     assert RefundAuthority.objects.count() == 2
 
 
