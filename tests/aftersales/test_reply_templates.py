@@ -221,3 +221,21 @@ def test_the_deadline_reads_in_shanghai_time():
     assert values_for(ticket)["deadline"] == "11月12日 14:30"
     with translation.override("en"):
         assert values_for(ticket)["deadline"] == "11/12 14:30"
+
+
+def test_the_template_list_runs_the_same_queries_for_few_and_for_many(client):
+    from tests.aftersales.test_ticket_admin import count_queries
+
+    shop = ShopFactory()
+    client.force_login(make_staff("lead", role="Supervisor", shops=[shop]))
+    ReplyTemplate.objects.create(shop=shop, title="话术0", text="您好", reason_id=None)
+    few, _response = count_queries(client, LIST)
+    late_shipping = ReplyTemplate.objects.get(shop=None, title="发货超时致歉与补偿").reason
+    ReplyTemplate.objects.bulk_create(
+        [ReplyTemplate(shop=shop, title=f"话术{n}", text="您好", reason=late_shipping) for n in range(1, 40)]
+    )
+
+    many, response = count_queries(client, LIST)
+
+    assert many == few
+    assert len(response.context["cl"].result_list) >= 40
