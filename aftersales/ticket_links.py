@@ -14,3 +14,27 @@ def register(provider: Callable) -> None:
 
 def links_for(ticket, user) -> list[tuple[str, str]]:
     return [link for provider in _providers for link in provider(ticket, user)]
+
+
+# Panels: a few rows another app shows on the ticket page (the parcel's last courier scans), read by that app.
+_panel_providers: list[Callable] = []
+
+
+def register_panel(provider: Callable) -> None:
+    """`provider(ticket, user)` returns [TicketPanel, ...] this user may read (none when it has nothing to show)."""
+    if provider not in _panel_providers:
+        _panel_providers.append(provider)
+
+
+class TicketPanel:
+    """A titled table: `columns` are the headings, `rows` tuples of already-formatted cells, newest first."""
+
+    def __init__(self, title: str, columns: list[str], rows: list[tuple], *, empty: str = "") -> None:
+        self.title = title
+        self.columns = columns
+        self.rows = rows
+        self.empty = empty
+
+
+def panels_for(ticket, user) -> list[TicketPanel]:
+    return [panel for provider in _panel_providers for panel in provider(ticket, user)]

@@ -1,5 +1,6 @@
 """Writes. Each service runs in one transaction and is the only door through which its change happens."""
 
+from aftersales.services.assignment import approval_acknowledge_decline, ticket_assign
 from aftersales.services.authority import refund_authority_grant, refund_authority_revoke
 from aftersales.services.complaints import complaint_record, complaint_set_liability
 from aftersales.services.orders import (
@@ -61,6 +62,8 @@ from aftersales.services.tickets import (
 )
 
 __all__ = [
+    "approval_acknowledge_decline",
+    "ticket_assign",
     "complaint_record",
     "complaint_set_liability",
     "AutoRuleOutcome",
