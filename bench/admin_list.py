@@ -10,6 +10,7 @@ the request (middleware, view, template; no network).
 
 import re
 import time
+from urllib.parse import quote
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
@@ -17,7 +18,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from aftersales.models import AfterSalesTicket, Shop
+from aftersales.models import AfterSalesTicket, Order, Shop
+from aftersales.selectors import order_search_q
 from bench.report import summary_ms
 
 TERMINAL = ("refunded", "resolved", "cancelled", "closed")
@@ -37,6 +39,8 @@ CROSS JOIN LATERAL (SELECT g * interval '365 days' AS years FROM generate_series
 WHERE t.shop_id = %(shop)s AND t.state = ANY(%(terminal)s)
 LIMIT %(missing)s
 """
+
+SEARCH_TARGET_MS = 300
 
 FULL_COUNT = re.compile(r"SELECT COUNT\(\*\)", re.IGNORECASE)
 
@@ -90,6 +94,41 @@ def measure_pages(user, urls: dict[str, str], runs: int) -> dict:
     return pages
 
 
+def search_terms(shop: Shop) -> dict[str, str]:
+    """What an agent types for one buyer of the shop, each a separate search: the order number and its tail, the
+    outbound waybill, the nick and a part of it, the phone and its last four digits."""
+    order = (
+        Order.objects.filter(shop=shop, tickets__isnull=False)
+        .exclude(receiver_phone="")
+        .exclude(buyer_nick="")
+        .exclude(tracking_number="")
+        .order_by("-paid_at")
+        .first()
+    )
+    if order is None:
+        return {}
+    terms = {
+        "search by order number": order.platform_order_id,
+        "search by order number tail (6)": order.platform_order_id[-6:],
+        "search by outbound waybill": order.tracking_number,
+        "search by buyer nick": order.buyer_nick,
+        "search by receiver phone": order.receiver_phone,
+        "search by phone last 4": order.receiver_phone[-4:],
+    }
+    if len(order.buyer_nick) >= 4:
+        terms["search by part of a nick"] = order.buyer_nick[1:]
+    return terms
+
+
+def explain_order_lookup(term: str) -> list[str]:
+    """EXPLAIN ANALYZE of the search's order lookup (the part the trigram indexes serve), as the queue runs it."""
+    query = Order.objects.filter(order_search_q(term)).order_by().values_list("pk", flat=True)[:200]
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
+        return [row[0] for row in cursor.fetchall()]
+
+
 def admin_changelist_benchmark(*, shop: Shop, manager, tickets: int = 1_000_000, runs: int = 10, keep=False) -> dict:
     changelist = reverse("admin:aftersales_aftersalesticket_changelist")
     urls = {
@@ -97,16 +136,14 @@ def admin_changelist_benchmark(*, shop: Shop, manager, tickets: int = 1_000_000,
         "all tickets": f"{changelist}?open=all",
         "all tickets, page 150": f"{changelist}?open=all&p=150",
         "filtered: path 4, refunded": f"{changelist}?open=all&path__exact=4&state__exact=refunded",
-        "search by order number": "",
     }
     with transaction.atomic():
         began = time.perf_counter()
         added = tickets_pad(shop, tickets)
         padded_seconds = time.perf_counter() - began
-        order_number = (
-            AfterSalesTicket.objects.filter(shop=shop).values_list("order__platform_order_id", flat=True).first()
-        )
-        urls["search by order number"] = f"{changelist}?open=all&q={order_number}"
+        terms = search_terms(shop)
+        for name, term in terms.items():
+            urls[name] = f"{changelist}?open=all&q={quote(term)}"
         deep_page = max(1, min(150, AfterSalesTicket.objects.filter(shop=shop)[:7_550].count() // 50))
         urls.pop("all tickets, page 150")
         urls[f"all tickets, page {deep_page}"] = f"{changelist}?open=all&p={deep_page}"
@@ -127,7 +164,22 @@ def admin_changelist_benchmark(*, shop: Shop, manager, tickets: int = 1_000_000,
         report["max_queries"] = max(max(page["queries"]) for page in all_pages)
         report["full_count_queries_per_request"] = max(page["full_count_queries_per_request"] for page in all_pages)
         report["worst_median_ms"] = max(page["median_ms"] for page in all_pages)
-        report["meets_target"] = report["max_queries"] <= 12 and report["full_count_queries_per_request"] == 0
+        searches = [
+            page for name, page in [*report["as_manager"].items(), *report["as_superuser"].items()] if name in terms
+        ]
+        report["search_worst_median_ms"] = max((page["median_ms"] for page in searches), default=None)
+        report["search_worst_p95_ms"] = max((page["p95_ms"] for page in searches), default=None)
+        report["search_target_ms"] = SEARCH_TARGET_MS
+        report["orders_in_table"] = Order.objects.count()
+        if "search by phone last 4" in terms:
+            report["explain_phone_last_4"] = explain_order_lookup(terms["search by phone last 4"])
+        if "search by part of a nick" in terms:
+            report["explain_part_of_a_nick"] = explain_order_lookup(terms["search by part of a nick"])
+        report["meets_target"] = (
+            report["max_queries"] <= 12
+            and report["full_count_queries_per_request"] == 0
+            and (report["search_worst_median_ms"] or 0) <= SEARCH_TARGET_MS
+        )
         if not keep:
             transaction.set_rollback(True)
     return report
