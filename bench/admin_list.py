@@ -42,6 +42,45 @@ LIMIT %(missing)s
 
 SEARCH_TARGET_MS = 300
 
+# Copies of the year's orders a year back each (copy n: its number prefixed with n, the phone's last eight digits
+# shifted, the nick suffixed with n), no lines, refunds or tickets: enough orders for the search's lookup to read a
+# table of the target size when the generator could not write that many on this machine.
+ORDER_PAD_SQL = """
+INSERT INTO aftersales_order
+    (shop_id, platform_order_id, buyer_nick, receiver_name, receiver_phone, province, city, district, address,
+     paid_amount, paid_at, packed_at, shipped_at, courier_code, tracking_number, delivered_at, created_at, updated_at,
+     refunded_amount, is_custom_made, is_presale, needs_shipping, promised_ship_by)
+SELECT o.shop_id, lpad(n.g::text, 2, '0') || o.platform_order_id, o.buyer_nick || n.g::text, o.receiver_name,
+       CASE WHEN o.receiver_phone ~ '^[0-9]{11}$'
+            THEN left(o.receiver_phone, 3)
+                 || lpad(((right(o.receiver_phone, 8)::bigint + n.g * 7919) %% 100000000)::text, 8, '0')
+            ELSE o.receiver_phone END,
+       o.province, o.city, o.district, o.address, o.paid_amount, o.paid_at - n.years, o.packed_at - n.years,
+       o.shipped_at - n.years, '', '', o.delivered_at - n.years, o.created_at - n.years, o.updated_at - n.years,
+       0, o.is_custom_made, o.is_presale, o.needs_shipping, o.promised_ship_by - n.years
+FROM aftersales_order o
+CROSS JOIN LATERAL (SELECT g, g * interval '365 days' AS years FROM generate_series(1, %(copies)s) g) n
+WHERE o.shop_id = %(shop)s
+LIMIT %(missing)s
+"""
+
+
+def orders_pad(shop: Shop, target: int) -> int:
+    """Insert copies of the shop's orders until the table holds `target`; returns how many were added."""
+    missing = target - Order.objects.count()
+    existing = Order.objects.filter(shop=shop).count()
+    if missing <= 0 or not existing:
+        return 0
+    copies = -(-missing // existing)
+    if copies > 99:
+        raise ValueError("at most 99 copies of the shop's orders")
+    with connection.cursor() as cursor:
+        cursor.execute(ORDER_PAD_SQL, {"copies": copies, "shop": shop.pk, "missing": missing})
+        added = cursor.rowcount
+        cursor.execute("ANALYZE aftersales_order")
+    return added
+
+
 FULL_COUNT = re.compile(r"SELECT COUNT\(\*\)", re.IGNORECASE)
 
 
@@ -129,7 +168,9 @@ def explain_order_lookup(term: str) -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def admin_changelist_benchmark(*, shop: Shop, manager, tickets: int = 1_000_000, runs: int = 10, keep=False) -> dict:
+def admin_changelist_benchmark(
+    *, shop: Shop, manager, tickets: int = 1_000_000, orders: int = 0, runs: int = 10, keep=False
+) -> dict:
     changelist = reverse("admin:aftersales_aftersalesticket_changelist")
     urls = {
         "queue (open, default order)": changelist,
@@ -140,6 +181,7 @@ def admin_changelist_benchmark(*, shop: Shop, manager, tickets: int = 1_000_000,
     with transaction.atomic():
         began = time.perf_counter()
         added = tickets_pad(shop, tickets)
+        orders_added = orders_pad(shop, orders)
         padded_seconds = time.perf_counter() - began
         terms = search_terms(shop)
         for name, term in terms.items():
@@ -154,6 +196,7 @@ def admin_changelist_benchmark(*, shop: Shop, manager, tickets: int = 1_000_000,
             "benchmark": "admin_changelist",
             "tickets_in_table": AfterSalesTicket.objects.count(),
             "tickets_added_for_the_run": added,
+            "orders_added_for_the_run": orders_added,
             "padding_seconds": round(padded_seconds, 1),
             "kept": keep,
             "as_manager": measure_pages(manager, urls, runs),
