@@ -61,10 +61,12 @@ def approvals_for_user(user) -> QuerySet[ApprovalRequest]:
 
 # An order-number or phone tail shorter than this matches too many orders to mean anyone.
 SEARCH_TAIL_MIN = 4
-# A buyer nick is found by a part of it from three characters (the trigram index needs three).
+# A buyer nick is found by a part of it from three characters (the trigram index needs three); a term of digits only
+# is a number (an order's or a phone's tail), not a part of a nick.
 SEARCH_PART_MIN = 3
-# More orders than this for one term is not a search that found the buyer; the queue shows the first of them.
-SEARCH_ORDERS_MAX = 200
+# More orders than this for one term is not a search that found the buyer; the queue shows the first of them. A
+# 4-digit tail meets about 100 phones and 100 order numbers in a million orders.
+SEARCH_ORDERS_MAX = 300
 
 
 def order_search_q(term: str) -> Q:
@@ -81,7 +83,7 @@ def order_search_q(term: str) -> Q:
     )
     if compact.isdigit() and len(compact) >= SEARCH_TAIL_MIN:
         matches |= Q(platform_order_id__endswith=compact) | Q(receiver_phone__endswith=compact)
-    if len(term) >= SEARCH_PART_MIN:
+    if len(term) >= SEARCH_PART_MIN and not compact.isdigit():
         matches |= Q(buyer_nick__contains=term)
     return matches
 

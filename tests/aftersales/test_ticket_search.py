@@ -164,3 +164,11 @@ def test_on_sqlite_the_migrations_run_and_the_search_falls_back_to_like(tmp_path
         "爱跑步": ["3912345678901234567"],
         "3900000000000000067": ["3900000000000000067"],
     }
+
+
+def test_a_term_of_digits_is_a_number_not_a_part_of_a_nick(agent_client, shop, wanted):
+    """Nicks with digits in them (tb0499683) would flood a phone-tail search, and crowd the buyer out of the list."""
+    open_ticket(OrderFactory(shop=shop, buyer_nick="tb5678123"))
+
+    assert listed(agent_client, "5678") == [wanted.pk]
+    assert len(listed(agent_client, "tb5678")) == 1
