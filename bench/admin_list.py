@@ -19,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from aftersales.models import AfterSalesTicket, Order, Shop
-from aftersales.selectors import order_search_q
+from aftersales.selectors import SEARCH_ORDERS_MAX, order_search_q
 from bench.report import summary_ms
 
 TERMINAL = ("refunded", "resolved", "cancelled", "closed")
@@ -161,7 +161,7 @@ def search_terms(shop: Shop) -> dict[str, str]:
 
 def explain_order_lookup(term: str) -> list[str]:
     """EXPLAIN ANALYZE of the search's order lookup (the part the trigram indexes serve), as the queue runs it."""
-    query = Order.objects.filter(order_search_q(term)).order_by().values_list("pk", flat=True)[:200]
+    query = Order.objects.filter(order_search_q(term)).order_by().values_list("pk", flat=True)[:SEARCH_ORDERS_MAX]
     sql, params = query.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
