@@ -470,6 +470,15 @@ class AfterSalesTicket(ConcurrentTransitionMixin, models.Model):
     sla_due = models.DateTimeField(_("SLA due"))
     # What the agent must know when the ticket comes back: a supervisor's decline, a gateway's failure.
     attention_note = models.TextField(_("needs attention"), blank=True)
+    # 接单: the agent who owns the ticket (took it, or a supervisor gave it); set only by ticket_assign, with an event.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("assignee"),
+    )
     # Numbers refund attempts so a retry after a failed refund gets a fresh idempotency key and a replay does not.
     refund_attempt = models.PositiveIntegerField(_("refund attempt"), default=0)
     return_courier_code = models.CharField(_("return courier"), max_length=20, blank=True)
@@ -510,6 +519,12 @@ class AfterSalesTicket(ConcurrentTransitionMixin, models.Model):
                 name="ticket_open_list_order_idx",
             ),
             models.Index(fields=["-escalation_risk", "deadline", "id"], name="ticket_list_order_idx"),
+            # "Mine and unassigned": an agent's open tickets, in the queue's order.
+            models.Index(
+                fields=["assignee", "-escalation_risk", "deadline", "id"],
+                condition=Q(state__in=OPEN_TICKET_STATES),
+                name="ticket_open_assignee_idx",
+            ),
         ]
 
     def __str__(self):
@@ -834,6 +849,8 @@ class ApprovalRequest(ConcurrentTransitionMixin, models.Model):
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decision_note = models.TextField(_("decision note"), blank=True)
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    # The requesting agent read the decline (shown at the top of their queue until then); approval_acknowledge_decline.
+    acknowledged_at = models.DateTimeField(_("decline read by the agent at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("approval request")
@@ -851,7 +868,15 @@ class ApprovalRequest(ConcurrentTransitionMixin, models.Model):
                 fields=["ticket"], condition=Q(status="pending"), name="approval_one_pending_per_ticket"
             ),
         ]
-        indexes = [models.Index(fields=["shop", "status", "due_at"], name="approval_queue_idx")]
+        indexes = [
+            models.Index(fields=["shop", "status", "due_at"], name="approval_queue_idx"),
+            # The declines an agent has not read yet, shown at the top of their queue.
+            models.Index(
+                fields=["requested_by", "-decided_at"],
+                condition=Q(status="declined", acknowledged_at__isnull=True),
+                name="approval_unread_decline_idx",
+            ),
+        ]
 
     def __str__(self):
         return f"#{self.pk} {format_yuan(self.amount)}"
@@ -1008,6 +1033,10 @@ class TicketEventAction(models.TextChoices):
     RETURN_RECEIVED = "return_received", _("return received")
     INSPECTION_PASSED = "inspection_passed", _("inspection passed")
     EARLY_REPLACEMENT = "early_replacement", _("early replacement sent")
+    # Who owns the ticket (接单/派单), and an agent reading a supervisor's decline.
+    TAKEN = "taken", _("taken by an agent")
+    ASSIGNED = "assigned", _("assigned by a supervisor")
+    DECLINE_READ = "decline_read", _("decline read by the agent")
 
 
 class TicketEvent(models.Model):

@@ -3,7 +3,8 @@
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from aftersales import replies
@@ -17,6 +18,8 @@ from aftersales.models import (
     RefundAuthority,
     ReplyTemplate,
     Shop,
+    ShopGroupObjectPermission,
+    ShopUserObjectPermission,
 )
 from aftersales.money import YuanMax, YuanSum
 
@@ -28,6 +31,7 @@ from desk.access import shops_for_user as shops_for_user
 from desk.access import system_user as system_user
 from desk.access import user_covers_all_shops as user_covers_all_shops
 from desk.access import user_works_in_shop as user_works_in_shop
+from desk.input_checks import normalise_tracking_number
 
 
 def shops_using_platform(platform) -> QuerySet[Shop]:
@@ -54,6 +58,94 @@ def tickets_for_user(user) -> QuerySet[AfterSalesTicket]:
 def approvals_for_user(user) -> QuerySet[ApprovalRequest]:
     return ApprovalRequest.objects.filter(shop__in=shops_for_user(user)).select_related(
         "shop", "ticket__order", "requested_by", "decided_by"
+    )
+
+
+# An order-number or phone tail shorter than this matches too many orders to mean anyone.
+SEARCH_TAIL_MIN = 4
+# A buyer nick is found by a part of it from three characters (the trigram index needs three); a term of digits only
+# is a number (an order's or a phone's tail), not a part of a nick.
+SEARCH_PART_MIN = 3
+# More orders than this for one term is not a search that found the buyer; the queue shows the first of them. A
+# 4-digit tail meets about 100 phones and 100 order numbers in a million orders.
+SEARCH_ORDERS_MAX = 300
+
+
+def order_search_q(term: str) -> Q:
+    """The orders a term the agent typed or heard can mean: the whole order number or its tail, the outbound
+    waybill, the buyer's nick (or a part of it), the receiver's phone (whole or its last four digits). The
+    parts are matched case-sensitively (LIKE, not UPPER() LIKE) so that PostgreSQL's trigram indexes
+    (migration 0029) serve them; order numbers, waybills and phones have no case anyway."""
+    compact = "".join(term.split()).replace("-", "")
+    matches = (
+        Q(platform_order_id=term)
+        | Q(tracking_number=normalise_tracking_number(term))
+        | Q(buyer_nick=term)
+        | Q(receiver_phone=compact)
+    )
+    if compact.isdigit() and len(compact) >= SEARCH_TAIL_MIN:
+        matches |= Q(platform_order_id__endswith=compact) | Q(receiver_phone__endswith=compact)
+    if len(term) >= SEARCH_PART_MIN and not compact.isdigit():
+        matches |= Q(buyer_nick__contains=term)
+    return matches
+
+
+def ticket_search(tickets: QuerySet[AfterSalesTicket], term: str, *, shops) -> QuerySet[AfterSalesTicket]:
+    """The queue's one search box: tickets whose order `order_search_q` finds among `shops`' orders, or whose
+    platform refund id or return waybill is the term. Costs one query (the order ids, read off their indexes)
+    besides the list's own, whatever the term."""
+    term = term.strip()
+    if not term:
+        return tickets
+    order_ids = list(
+        Order.objects.filter(order_search_q(term), shop__in=shops)
+        .order_by()
+        .values_list("pk", flat=True)[:SEARCH_ORDERS_MAX]
+    )
+    return tickets.filter(
+        Q(order_id__in=order_ids)
+        | Q(platform_ticket_id=term)
+        | Q(return_tracking_number=normalise_tracking_number(term))
+    )
+
+
+def unread_declines_for(user, *, limit: int = 20) -> list[ApprovalRequest]:
+    """The requests a supervisor declined that `user` asked for and has not marked read, newest first: the top of
+    their queue."""
+    return list(
+        ApprovalRequest.objects.filter(
+            requested_by=user, status=ApprovalRequest.Status.DECLINED, acknowledged_at__isnull=True
+        )
+        .select_related("ticket__order", "decided_by")
+        .order_by("-decided_at", "-id")[:limit]
+    )
+
+
+def assignable_users(shop: Shop) -> QuerySet:
+    """The active people who work tickets in `shop` (assigned to it, directly or through a group, with the work
+    permission from their role or their own): whom a supervisor may give a ticket of the shop."""
+    shop_permission = {
+        "permission__codename": SHOP_PERMISSION_CODENAME,
+        "permission__content_type__app_label": "aftersales",
+    }
+    in_shop = Exists(
+        ShopUserObjectPermission.objects.filter(content_object=shop, user=OuterRef("pk"), **shop_permission)
+    ) | Exists(
+        ShopGroupObjectPermission.objects.filter(content_object=shop, group__user=OuterRef("pk"), **shop_permission)
+    )
+    work = {"codename": "work_ticket", "content_type__app_label": "aftersales"}
+    works_tickets = Q(is_superuser=True) | Q(
+        pk__in=get_user_model()
+        .objects.filter(
+            Q(**{f"groups__permissions__{key}": value for key, value in work.items()})
+            | Q(**{f"user_permissions__{key}": value for key, value in work.items()})
+        )
+        .values("pk")
+    )
+    return (
+        get_user_model()
+        .objects.filter(Q(in_shop) | Q(is_superuser=True), works_tickets, is_active=True)
+        .order_by("username")
     )
 
 

@@ -36,3 +36,27 @@ def links_for_tickets(ticket_ids, user) -> dict[int, list[tuple[str, str]]]:
         for ticket_id, found in provider(ticket_ids, user).items():
             links.setdefault(ticket_id, []).extend(found)
     return links
+
+
+# Panels: a few rows another app shows on the ticket page (the parcel's last courier scans), read by that app.
+_panel_providers: list[Callable] = []
+
+
+def register_panel(provider: Callable) -> None:
+    """`provider(ticket, user)` returns [TicketPanel, ...] this user may read (none when it has nothing to show)."""
+    if provider not in _panel_providers:
+        _panel_providers.append(provider)
+
+
+class TicketPanel:
+    """A titled table: `columns` are the headings, `rows` tuples of already-formatted cells, newest first."""
+
+    def __init__(self, title: str, columns: list[str], rows: list[tuple], *, empty: str = "") -> None:
+        self.title = title
+        self.columns = columns
+        self.rows = rows
+        self.empty = empty
+
+
+def panels_for(ticket, user) -> list[TicketPanel]:
+    return [panel for provider in _panel_providers for panel in provider(ticket, user)]

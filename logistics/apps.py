@@ -11,10 +11,11 @@ class LogisticsConfig(AppConfig):
         from aftersales.models import SweepRun
         from desk.sweeps import register_sweep_step
         from logistics.sweeps import STEPS
-        from logistics.ticket_hooks import ACTIONS, logistics_links
+        from logistics.ticket_hooks import ACTIONS, logistics_links, parcel_scan_panels
 
         for action in ACTIONS:
             ticket_actions.register(action)
         ticket_links.register(logistics_links)
+        ticket_links.register_panel(parcel_scan_panels)
         for name, step in STEPS:
             register_sweep_step(SweepRun.Kind.REFUND, name, step)

@@ -1,6 +1,7 @@
 """What logistics adds to a ticket's page: the intercept moves and links to the parcel, intercept and claim.
 Registered at start-up (LogisticsConfig.ready); aftersales imports none of this."""
 
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -9,8 +10,9 @@ from django.utils.translation import gettext_lazy
 from aftersales.models import GoodsState, TicketKind
 from aftersales.services import DOOR_MOVES, RefundDoor
 from aftersales.ticket_actions import TicketAction, action_text
+from aftersales.ticket_links import TicketPanel
 from logistics import services
-from logistics.models import CourierClaim, InterceptRequest, Shipment
+from logistics.models import CourierClaim, InterceptRequest, Shipment, TrackingEvent
 from logistics.services.common import REQUEST_INTERCEPT
 
 
@@ -83,3 +85,47 @@ def logistics_links(ticket, user) -> list[tuple[str, str]]:
                 )
             )
     return links
+
+
+# The last scans an agent reads to the buyer on the phone ("where is my parcel?"): enough to answer, not the trail.
+LAST_SCANS = 5
+
+
+def parcel_scan_panels(ticket, user) -> list[TicketPanel]:
+    """The order's parcel to the buyer and the ticket's return, each with its last courier scans, newest first."""
+    if not user.has_perm("logistics.view_trackingevent"):
+        return []
+    shipments = list(
+        Shipment.objects.filter(order_id=ticket.order_id)
+        .filter(Q(direction=Shipment.Direction.OUTBOUND) | Q(ticket_id=ticket.pk))
+        .exclude(status=Shipment.Status.CREATED)
+        .select_related("courier")
+        .order_by("-id")[:3]
+    )
+    panels = []
+    for shipment in shipments:
+        scans = TrackingEvent.objects.filter(shipment=shipment).order_by("-scanned_at", "-id")[:LAST_SCANS]
+        title = _("%(direction)s: %(courier)s %(number)s, %(status)s") % {
+            "direction": shipment.get_direction_display(),
+            "courier": shipment.courier.name if shipment.courier else "",
+            "number": shipment.tracking_number,
+            "status": shipment.get_status_display(),
+        }
+        rows = [
+            (
+                timezone.localtime(scan.scanned_at).strftime("%m-%d %H:%M"),
+                scan.get_status_display(),
+                scan.location,
+                scan.text,
+            )
+            for scan in scans
+        ]
+        panels.append(
+            TicketPanel(
+                title,
+                [_("scanned at"), _("status"), _("location"), _("text")],
+                rows,
+                empty=_("No courier scan yet."),
+            )
+        )
+    return panels

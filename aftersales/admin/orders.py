@@ -413,7 +413,7 @@ class OrderAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["shop", "platform_order_id", "paid_amount", "refunded_amount", "paid_at"]}),
         (
-            gettext_lazy("buyer"),
+            gettext_lazy("buyer and receiver"),
             {
                 "fields": [
                     "buyer_nick",

@@ -18,8 +18,9 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from aftersales.clocks import ticket_clock, ticket_clocks
 from aftersales.gateways import BatchFileGateway
 from aftersales.models import (
     OPEN_TICKET_STATES,
@@ -27,7 +28,6 @@ from aftersales.models import (
     ApprovalRequest,
     CutOffRequest,
     MerchantLiability,
-    Order,
     Refund,
     ReturnReason,
     Shop,
@@ -36,22 +36,31 @@ from aftersales.models import (
     TicketState,
 )
 from aftersales.money import format_yuan
-from aftersales.selectors import orders_for_user, remaining_authority_for, shops_for_user
+from aftersales.selectors import (
+    assignable_users,
+    orders_for_user,
+    remaining_authority_for,
+    shops_for_user,
+    ticket_search,
+    unread_declines_for,
+)
 from aftersales.services import (
+    approval_acknowledge_decline,
     approval_decide,
     approvals_decide,
     cutoff_confirm_hold,
     cutoff_mark_gone,
     ticket_approve_refund,
+    ticket_assign,
     ticket_open,
 )
 from aftersales.services.approvals import BULK_DECISION_LIMIT
 from aftersales.ticket_actions import REMEDY_LADDER, offered_actions, perform
-from aftersales.ticket_links import links_for, links_for_tickets
+from aftersales.ticket_links import links_for, links_for_tickets, panels_for
+from desk.access import DECIDE, WORK
 from desk.admin.paging import CappedCountAdminMixin
 from desk.admin.scoping import ReadOnlyInline, ShopScopedAdminMixin
 from desk.errors import ActionRefused
-from desk.input_checks import normalise_tracking_number
 
 BATCH_REFUND_LIMIT = 200
 
@@ -109,6 +118,30 @@ class OpenFilter(DefaultChoiceFilter):
         if self.value() == "closed":
             return queryset.exclude(state__in=OPEN_TICKET_STATES)
         return queryset.filter(state__in=OPEN_TICKET_STATES)
+
+
+class AssigneeFilter(DefaultChoiceFilter):
+    """Each agent's queue starts with their own tickets and those nobody has taken yet; "all" is one click away."""
+
+    default_label = gettext_lazy("mine and unassigned")
+    title = gettext_lazy("assignee")
+    parameter_name = "owner"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("all", gettext_lazy("All")),
+            ("mine", gettext_lazy("mine")),
+            ("unassigned", gettext_lazy("unassigned")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "all":
+            return queryset
+        if self.value() == "mine":
+            return queryset.filter(assignee=request.user)
+        if self.value() == "unassigned":
+            return queryset.filter(assignee__isnull=True)
+        return queryset.filter(Q(assignee=request.user) | Q(assignee__isnull=True))
 
 
 def _state_label(value: str) -> str:
@@ -209,22 +242,23 @@ class TicketOpenForm(forms.Form):
 
 @admin.register(AfterSalesTicket)
 class AfterSalesTicketAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.ModelAdmin):
+    # What an agent needs to pick the next ticket, narrow enough for a 1440 px laptop beside the filters: the
+    # order number and shop ride under the ticket number, the two clocks become one countdown.
     list_display = [
         "ticket_number",
-        "shop",
-        "order_number",
         "path_badge",
-        "kind",
         "state_badge",
-        "reason",
-        "requested_amount",
-        "deadline_cell",
-        "sla_cell",
+        "buyer",
+        "amount",
+        "countdown",
         "attention",
+        "assignee_name",
     ]
     list_display_links = ["ticket_number"]
-    list_select_related = ["shop", "order", "reason"]
+    list_select_related = ["shop", "order", "reason", "assignee"]
+    change_list_template = "admin/aftersales/aftersalesticket/change_list.html"
     list_filter = [
+        AssigneeFilter,
         OpenFilter,
         "path",
         "state",
@@ -234,7 +268,12 @@ class AfterSalesTicketAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.M
         "escalation_risk",
         "kind",
     ]
-    search_fields = ["=order__platform_order_id", "=platform_ticket_id", "=return_tracking_number"]
+    # Only shows the search box: get_search_results does the matching (aftersales.selectors.ticket_search).
+    search_fields = ["=order__platform_order_id"]
+    search_help_text = gettext_lazy(
+        "Order number (or its last digits), platform refund id, outbound or return waybill, buyer nick, "
+        "receiver phone (or its last 4 digits)."
+    )
     ordering = ["-escalation_risk", "deadline", "id"]
     list_per_page = 50
     actions = ["batch_refund"]
@@ -248,7 +287,7 @@ class AfterSalesTicketAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.M
                     ("shop", "order", "platform_ticket_id"),
                     ("path", "kind", "state"),
                     ("first_reason", "reason", "liability"),
-                    ("requested_amount", "escalation_risk"),
+                    ("requested_amount", "escalation_risk", "assignee"),
                     "buyer_message",
                     "attention_note",
                 ]
@@ -262,18 +301,10 @@ class AfterSalesTicketAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.M
     ]
 
     def get_search_results(self, request, queryset, search_term):
-        """An order number, the platform's refund id or the return's waybill, matched exactly (Django's `=` is
-        case-insensitive, which no index serves): each branch reads its own index, at a million tickets too."""
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        order_ids = list(Order.objects.filter(platform_order_id=term).values_list("pk", flat=True)[:100])
-        matches = (
-            Q(order_id__in=order_ids)
-            | Q(platform_ticket_id=term)
-            | Q(return_tracking_number=normalise_tracking_number(term))
-        )
-        return queryset.filter(matches), False
+        """One box for whatever the buyer quotes; each branch reads an index (trigram ones for the parts on
+        PostgreSQL), at a million tickets too. Django's own search would wrap every column in UPPER(), which no
+        index serves."""
+        return ticket_search(queryset, search_term, shops=shops_for_user(request.user)), False
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
@@ -289,11 +320,12 @@ class AfterSalesTicketAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.M
 
     @admin.display(description=gettext_lazy("ticket"), ordering="id")
     def ticket_number(self, ticket):
-        return f"#{ticket.pk}"
-
-    @admin.display(description=gettext_lazy("order"), ordering="order__platform_order_id")
-    def order_number(self, ticket):
-        return ticket.order.platform_order_id
+        return format_html(
+            '#{}<small class="desk-sub">{}</small><small class="desk-sub desk-sub-wrap">{}</small>',
+            ticket.pk,
+            ticket.order.platform_order_id,
+            ticket.shop.name,
+        )
 
     @admin.display(description=gettext_lazy("path"), ordering="path")
     def path_badge(self, ticket):
@@ -301,15 +333,24 @@ class AfterSalesTicketAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.M
 
     @admin.display(description=gettext_lazy("state"), ordering="state")
     def state_badge(self, ticket):
-        return format_html('<span class="desk-state desk-state-{}">{}</span>', ticket.state, ticket.get_state_display())
+        return format_html(
+            '<span class="desk-state desk-state-{}">{}</span><small class="desk-sub desk-sub-wrap">{}</small>',
+            ticket.state,
+            ticket.get_state_display(),
+            ticket.reason,
+        )
 
-    @admin.display(description=gettext_lazy("platform deadline"), ordering="deadline")
-    def deadline_cell(self, ticket):
-        return _clock_cell(ticket.deadline, ticket.is_open)
+    @admin.display(description=pgettext_lazy("queue column", "buyer"), ordering="order__buyer_nick")
+    def buyer(self, ticket):
+        return ticket.order.buyer_nick
 
-    @admin.display(description=gettext_lazy("SLA due"), ordering="sla_due")
-    def sla_cell(self, ticket):
-        return _clock_cell(ticket.sla_due, ticket.is_open)
+    @admin.display(description=gettext_lazy("amount"), ordering="requested_amount")
+    def amount(self, ticket):
+        return format_html('<span class="desk-amount">{}</span>', format_yuan(ticket.requested_amount))
+
+    @admin.display(description=gettext_lazy("time left"), ordering="deadline")
+    def countdown(self, ticket):
+        return _clock_html(ticket_clock(ticket))
 
     @admin.display(description=gettext_lazy("attention"))
     def attention(self, ticket):
@@ -320,12 +361,24 @@ class AfterSalesTicketAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.M
             marks.append(format_html('<span class="desk-flag" title="{}">{}</span>', ticket.attention_note, _("note")))
         return format_html(" ".join(["{}"] * len(marks)), *marks) if marks else ""
 
+    @admin.display(description=gettext_lazy("assignee"), ordering="assignee__username")
+    def assignee_name(self, ticket):
+        if ticket.assignee is None:
+            return format_html('<span class="desk-unassigned">{}</span>', _("unassigned"))
+        return ticket.assignee.get_full_name() or ticket.assignee.get_username()
+
     # --- pages ---
 
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
             path("<int:object_id>/act/<slug:name>/", view(self.act_view), name="aftersales_aftersalesticket_act"),
+            path("<int:object_id>/assign/", view(self.assign_view), name="aftersales_aftersalesticket_assign"),
+            path(
+                "declines/<int:approval_id>/read/",
+                view(self.decline_read_view),
+                name="aftersales_aftersalesticket_decline_read",
+            ),
             *super().get_urls(),
         ]
 
@@ -376,8 +429,65 @@ class AfterSalesTicketAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.M
                 "reasons": ReturnReason.objects.filter(is_active=True),
                 "ticket": ticket,
                 "related_links": links_for(ticket, request.user),
+                "clocks": ticket_clocks(ticket),
+                "order_lines": list(ticket.order.lines.all()),
+                "panels": panels_for(ticket, request.user),
+                **self._assignment_context(request, ticket),
             }
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
+
+    def changelist_view(self, request, extra_context=None):
+        # One query, whatever the queue holds: the declines this agent has not read yet, at the top of the queue.
+        extra = {"declines": unread_declines_for(request.user)}
+        return super().changelist_view(request, {**(extra_context or {}), **extra})
+
+    def _assignment_context(self, request, ticket) -> dict:
+        """The take button for an agent of the shop, and the assign form for a supervisor of it."""
+        user = request.user
+        if not ticket.is_open:
+            return {}
+        may_assign = user.has_perm(DECIDE)
+        may_take = user.has_perm(WORK) and ticket.assignee_id != user.pk and (ticket.assignee_id is None or may_assign)
+        return {
+            "may_take": may_take,
+            "assignable_users": list(assignable_users(ticket.shop)) if may_assign else [],
+        }
+
+    def assign_view(self, request, object_id):
+        """接单 (no `assignee` posted: the user takes it) or 派单 (a supervisor names the agent)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        ticket = get_object_or_404(self.get_queryset(request), pk=object_id)
+        assignee = request.user
+        if request.POST.get("assignee"):
+            candidates = assignable_users(ticket.shop)
+            assignee = (
+                candidates.filter(pk=request.POST["assignee"]).first() if request.POST["assignee"].isdigit() else None
+            )
+            if assignee is None:
+                self.message_user(request, _("Choose someone who works tickets in this shop."), messages.ERROR)
+                return HttpResponseRedirect(reverse("admin:aftersales_aftersalesticket_change", args=[ticket.pk]))
+        try:
+            ticket = ticket_assign(ticket=ticket, by=request.user, assignee=assignee)
+        except ActionRefused as refusal:
+            self.message_user(request, str(refusal.message), messages.ERROR)
+        else:
+            name = assignee.get_full_name() or assignee.get_username()
+            message = (
+                _("You took this ticket.") if assignee == request.user else _("Assigned to %(user)s.") % {"user": name}
+            )
+            self.message_user(request, message, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:aftersales_aftersalesticket_change", args=[ticket.pk]))
+
+    def decline_read_view(self, request, approval_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        approval = get_object_or_404(ApprovalRequest, pk=approval_id, requested_by=request.user)
+        try:
+            approval_acknowledge_decline(approval=approval, by=request.user)
+        except ActionRefused as refusal:
+            self.message_user(request, str(refusal.message), messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:aftersales_aftersalesticket_changelist"))
 
     def act_view(self, request, object_id, name):
         if request.method != "POST":
@@ -439,6 +549,23 @@ def _time_left_cell(moment):
     if seconds < 0:
         return format_html('<span class="desk-overdue">{}</span>', _("overdue %(span)s") % {"span": span})
     return _("%(span)s left") % {"span": span}
+
+
+def _clock_html(clock):
+    """The countdown's cell: the time left (red when overdue), which clock it is and when it falls due."""
+    if clock.level == "closed":
+        return format_html('<span class="desk-clock desk-clock-closed">{}</span>', clock.text)
+    return format_html(
+        '<span class="desk-clock desk-clock-{}" data-due="{}" title="{} {}">{}</span>'
+        '<small class="desk-sub">{} {}</small>',
+        clock.level,
+        clock.due.isoformat(),
+        clock.label,
+        clock.local_due,
+        clock.text,
+        clock.short_label,
+        clock.local_due,
+    )
 
 
 def _clock_cell(moment, is_open):

@@ -1,6 +1,7 @@
 """Writes. Each service runs in one transaction and is the only door through which its change happens."""
 
 from aftersales.services.approvals import BulkDecision, approvals_decide
+from aftersales.services.assignment import approval_acknowledge_decline, ticket_assign
 from aftersales.services.authority import refund_authority_grant, refund_authority_revoke
 from aftersales.services.complaints import complaint_record, complaint_set_liability
 from aftersales.services.orders import (
@@ -64,6 +65,8 @@ from aftersales.services.tickets import (
 __all__ = [
     "BulkDecision",
     "approvals_decide",
+    "approval_acknowledge_decline",
+    "ticket_assign",
     "complaint_record",
     "complaint_set_liability",
     "AutoRuleOutcome",

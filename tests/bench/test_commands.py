@@ -67,13 +67,21 @@ def test_bench_dashboard_rolls_up_and_reports_time_and_queries(year):
 
 
 def test_bench_admin_changelist_pads_the_table_reads_pages_and_rolls_back(year):
-    report = run("bench_admin_changelist", "--tickets", "1500", "--runs", "2")
+    report = run("bench_admin_changelist", "--tickets", "1500", "--orders", "3500", "--runs", "2")
 
     assert report["tickets_in_table"] == 1500
+    assert (report["orders_in_table"], report["orders_added_for_the_run"]) == (3500, 1500)
     assert report["max_queries"] <= 12
     assert report["full_count_queries_per_request"] == 0
     assert report["as_manager"]["all tickets"]["rows_on_page"] == 50
+    # Each thing an agent types for one buyer finds their ticket, in as many queries as the other pages.
+    searches = {name: page for name, page in report["as_manager"].items() if name.startswith("search by")}
+    assert len(searches) >= 6
+    assert all(page["rows_on_page"] >= 1 for page in searches.values()), searches
+    assert report["search_target_ms"] == 300
+    assert report["explain_phone_last_4"]
     assert AfterSalesTicket.objects.filter(shop=year.shop).count() == 200
+    assert Order.objects.filter(shop=year.shop).count() == 2000
 
 
 def test_bench_ingest_through_the_test_client_absorbs_duplicates_and_cleans_up(year):
