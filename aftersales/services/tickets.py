@@ -865,7 +865,9 @@ def ticket_repair_shipped(
 @transaction.atomic
 def ticket_decide_kind(*, ticket: AfterSalesTicket, by, kind: str, note: str = "") -> AfterSalesTicket:
     """An agent decides what a request of an unknown platform type is (its platform code stays on the ticket). The
-    ticket does not move: the agent's next move answers the buyer. Only an UNKNOWN ticket still open is decided."""
+    ticket does not move: the agent's next move answers the buyer. Only an UNKNOWN ticket still open is decided.
+    From then on it is a ticket of its kind like any other: a refund only on an unshipped order, for one, falls
+    under the shop's path-1 rule at the next sweep (a person has read it now)."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, WORK)
     if ticket.kind != TicketKind.UNKNOWN:

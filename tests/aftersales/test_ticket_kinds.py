@@ -158,6 +158,21 @@ def test_a_clean_inspection_at_the_warehouse_station_sends_a_repair_to_repair_an
     assert not Refund.objects.exists()
 
 
+def test_a_repair_in_progress_near_its_platform_deadline_goes_to_the_top_of_the_queue(shop, agent, clerk):
+    """The shop owes the next move while the goods are in repair: the sweep's deadline check sees it."""
+    from django.utils import timezone
+
+    ticket = repair_received(shop, agent, clerk)
+    ticket_inspection_passed(ticket=ticket, by=clerk)
+    AfterSalesTicket.objects.filter(pk=ticket.pk).update(deadline=timezone.now() + timedelta(hours=1))
+
+    refund_sweep_run()
+
+    ticket = reload(ticket)
+    assert (ticket.state, ticket.escalation_risk) == (S.REPAIRING, True)
+    assert ticket.events.filter(action="deadline_near").count() == 1
+
+
 def test_a_repair_whose_inspection_finds_it_swapped_is_rejected_with_the_evidence(shop, agent, clerk):
     ticket = repair_received(shop, agent, clerk)
     ticket_flag_for_agent(ticket=ticket, by=clerk, note="Inspection: swapped, 2 evidence file(s).")
