@@ -388,11 +388,26 @@ class RefundAuthority(models.Model):
 
 
 class TicketKind(models.TextChoices):
+    """What the buyer asked for. Every after-sales type a marketplace sends has a home here (the connectors map the
+    platforms' types by value); a type that maps to none opens as UNKNOWN, with the platform's own code kept in
+    AfterSalesTicket.platform_kind, and waits for an agent to decide (services.ticket_decide_kind)."""
+
     REFUND_ONLY = "refund_only", _("refund only")
     RETURN_REFUND = "return_refund", _("return and refund")
     EXCHANGE = "exchange", _("exchange")
     RESHIP = "reship", _("reship")
     COMPENSATION = "compensation", _("compensation (partial refund, no return)")
+    # 维修: the goods come back, are repaired and shipped back to the buyer; nothing is refunded.
+    REPAIR = "repair", _("repair")
+    # 价保 / 退差价: the price fell within the promised period; the difference is refunded, nothing comes back.
+    PRICE_PROTECTION = "price_protection", _("price protection (refund of a price difference)")
+    # A platform's type the desk does not know: kept, never refunded by a rule, in front of an agent.
+    UNKNOWN = "unknown", _("unknown platform type")
+
+
+# The kinds a person or the API may open a ticket with; UNKNOWN only comes with a platform's own type code.
+KNOWN_TICKET_KINDS = [kind for kind in TicketKind if kind != TicketKind.UNKNOWN]
+KNOWN_TICKET_KIND_CHOICES = [(kind.value, kind.label) for kind in KNOWN_TICKET_KINDS]
 
 
 class TicketPath(models.IntegerChoices):
@@ -411,6 +426,8 @@ class TicketState(models.TextChoices):
     AWAITING_RETURN = "awaiting_return", _("awaiting return")
     RETURN_IN_TRANSIT = "return_in_transit", _("return in transit")
     RECEIVED = "received", _("return received")
+    # 维修中: a repair's return passed inspection; the goods are ours until they are shipped back repaired.
+    REPAIRING = "repairing", _("in repair")
     REFUNDING = "refunding", _("refunding")
     REJECTED = "rejected", _("rejected")
     PLATFORM_REVIEW = "platform_review", _("platform review")
@@ -427,6 +444,7 @@ OPEN_TICKET_STATES = [
     TicketState.AWAITING_RETURN,
     TicketState.RETURN_IN_TRANSIT,
     TicketState.RECEIVED,
+    TicketState.REPAIRING,
     TicketState.REFUNDING,
     TicketState.REJECTED,
     TicketState.PLATFORM_REVIEW,
@@ -447,6 +465,11 @@ class AfterSalesTicket(ConcurrentTransitionMixin, models.Model):
     # The marketplace's own refund id (退款编号), when the ticket came from it; replays of its push find this ticket.
     platform_ticket_id = models.CharField(_("platform refund id"), max_length=64, blank=True)
     kind = models.CharField(_("kind"), max_length=20, choices=TicketKind.choices)
+    # 平台售后类型: the marketplace's own type code as it sent it (e.g. 抖店 aftersale_type), kept whatever it mapped
+    # to, so an UNKNOWN ticket shows the agent what the platform asked for.
+    platform_kind = models.CharField(
+        _("platform after-sales type"), max_length=40, blank=True, default="", db_default=""
+    )
     path = models.PositiveSmallIntegerField(_("path"), choices=TicketPath.choices)
     state = FSMField(_("state"), default=S.REQUESTED, choices=TicketState.choices, protected=True)
     # The platforms judge "experience" metrics on the first reason, and the quality refund rate on the last.
@@ -549,8 +572,12 @@ class AfterSalesTicket(ConcurrentTransitionMixin, models.Model):
         return S.AWAITING_APPROVAL
 
     # An agent decides (the admin's refund, full refund and "ask a supervisor", batch refunds, the API): while the
-    # buyer's request waits, or once the return is in the warehouse.
-    @transition(field=state, source=[S.REQUESTED, S.RECEIVED], target=RETURN_VALUE(S.REFUNDING, S.AWAITING_APPROVAL))
+    # buyer's request waits, once the return is in the warehouse, or when a repair cannot be made after all.
+    @transition(
+        field=state,
+        source=[S.REQUESTED, S.RECEIVED, S.REPAIRING],
+        target=RETURN_VALUE(S.REFUNDING, S.AWAITING_APPROVAL),
+    )
     def refund_by_agent(self, *, paid: bool = True):
         return self._refund_or_approval(paid)
 
@@ -615,8 +642,9 @@ class AfterSalesTicket(ConcurrentTransitionMixin, models.Model):
 
     @transition(field=state, source=S.REQUESTED, target=S.AWAITING_RETURN)
     def agree_return(self):
-        # An exchange stays one: after a clean inspection the replacement goes out instead of a refund.
-        if self.kind != TicketKind.EXCHANGE:
+        # An exchange or a repair stays one: after a clean inspection the replacement or the repaired goods go out
+        # instead of a refund. Anything else (an unknown type included) becomes a return and refund.
+        if self.kind not in (TicketKind.EXCHANGE, TicketKind.REPAIR):
             self.kind = TicketKind.RETURN_REFUND
         self.path = TicketPath.RETURN
 
@@ -642,6 +670,16 @@ class AfterSalesTicket(ConcurrentTransitionMixin, models.Model):
     # An exchange's return passed inspection: the replacement goes out.
     @transition(field=state, source=S.RECEIVED, target=S.RESOLVED)
     def resolve_exchange(self, *, at):
+        self._resolved(kind=self.kind, at=at)
+
+    # A repair's return passed inspection: the goods go to be repaired.
+    @transition(field=state, source=S.RECEIVED, target=S.REPAIRING)
+    def start_repair(self):
+        self.attention_note = ""
+
+    # The repaired goods were shipped back to the buyer (the outbound waybill is in the event).
+    @transition(field=state, source=S.REPAIRING, target=S.RESOLVED)
+    def resolve_repair(self, *, at):
         self._resolved(kind=self.kind, at=at)
 
     @transition(field=state, source=[S.REQUESTED, S.RECEIVED], target=S.REJECTED)
@@ -728,6 +766,8 @@ class Refund(ConcurrentTransitionMixin, models.Model):
         PARTIAL = "partial", _("partial refund")
         COMPENSATION = "compensation", _("compensation")
         SHIPPING_FEE = "shipping_fee", _("shipping fee")
+        # 退差价: a price-protection (价保) ticket's refund of the difference.
+        PRICE_DIFFERENCE = "price_difference", _("price difference")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("pending")
@@ -1037,6 +1077,11 @@ class TicketEventAction(models.TextChoices):
     TAKEN = "taken", _("taken by an agent")
     ASSIGNED = "assigned", _("assigned by a supervisor")
     DECLINE_READ = "decline_read", _("decline read by the agent")
+    # A repair (维修): the clean inspection sends the goods to be repaired; they go back with their own waybill.
+    REPAIR_STARTED = "repair_started", _("inspection passed: in repair")
+    RESOLVED_REPAIR = "resolved_repair", _("repaired and shipped back")
+    # An agent decided what an unknown platform type is.
+    KIND_DECIDED = "kind_decided", _("kind of request decided")
 
 
 class TicketEvent(models.Model):

@@ -20,6 +20,7 @@ from aftersales.models import (
     PlatformRuling,
     Refund,
     ReturnReason,
+    TicketKind,
     TicketState,
     ticket_move_sources,
 )
@@ -63,6 +64,7 @@ TEXT_LIMITS = {
     "courier_code": max_length_of(AfterSalesTicket, "return_courier_code"),
     "tracking_number": max_length_of(AfterSalesTicket, "return_tracking_number"),
     "kind": max_length_of(Refund, "kind"),
+    "ticket_kind": max_length_of(AfterSalesTicket, "kind"),
     "amount": 40,
     "reason": 20,
     "liability": max_length_of(PlatformRuling, "liability"),
@@ -75,6 +77,7 @@ LABELS = {
     "courier_code": gettext_lazy("courier code"),
     "tracking_number": gettext_lazy("tracking number"),
     "kind": gettext_lazy("kind"),
+    "ticket_kind": gettext_lazy("kind of request"),
     "amount": gettext_lazy("amount"),
     "reason": gettext_lazy("reason"),
     "liability": gettext_lazy("liability"),
@@ -189,6 +192,29 @@ def _return_shipped(ticket, by, data, idempotency_key=None) -> str:
     return _("Return tracking number recorded.")
 
 
+def _repair_shipped(ticket, by, data, idempotency_key=None) -> str:
+    services.ticket_repair_shipped(
+        ticket=ticket,
+        by=by,
+        courier_code=action_text(data, "courier_code"),
+        tracking_number=action_text(data, "tracking_number"),
+        note=action_text(data, "note"),
+    )
+    return _("Repaired goods shipped back; the ticket is resolved.")
+
+
+def _decide_kind(ticket, by, data, idempotency_key=None) -> str:
+    services.ticket_decide_kind(
+        ticket=ticket, by=by, kind=action_text(data, "ticket_kind"), note=action_text(data, "note")
+    )
+    return _("Kind of request recorded.")
+
+
+def _sends_goods(ticket: AfterSalesTicket) -> bool:
+    """A price difference (价保) is money only: nothing is reshipped, exchanged or returned for it."""
+    return ticket.kind != TicketKind.PRICE_PROTECTION
+
+
 def _change_reason(ticket, by, data, idempotency_key=None) -> str:
     services.ticket_change_reason(ticket=ticket, by=by, reason=_reason(data), note=action_text(data, "note"))
     return _("Reason corrected.")
@@ -220,6 +246,8 @@ ACTIONS = [
         services.tickets.WORK,
         _full_refund,
         ("note",),
+        # A price-protection ticket refunds its difference, never the whole order.
+        offered_when=_sends_goods,
     ),
     TicketAction(
         "request_approval",
@@ -236,6 +264,7 @@ ACTIONS = [
         services.tickets.WORK,
         _calls(services.ticket_resolve_by_replacement, gettext_lazy("Resolved by a reshipment."), kind="reship"),
         ("note",),
+        offered_when=_sends_goods,
     ),
     TicketAction(
         "exchange",
@@ -244,6 +273,7 @@ ACTIONS = [
         services.tickets.WORK,
         _calls(services.ticket_resolve_by_replacement, gettext_lazy("Resolved by an exchange."), kind="exchange"),
         ("note",),
+        offered_when=_sends_goods,
     ),
     TicketAction(
         "agree_return",
@@ -252,7 +282,24 @@ ACTIONS = [
         services.tickets.WORK,
         _calls(services.ticket_agree_return, gettext_lazy("Return agreed; waiting for the buyer's parcel.")),
         ("note",),
-        offered_when=lambda ticket: ticket.order.goods_state == GoodsState.DELIVERED,
+        offered_when=lambda ticket: _sends_goods(ticket) and ticket.order.goods_state == GoodsState.DELIVERED,
+    ),
+    TicketAction(
+        "repair_shipped",
+        gettext_lazy("Repaired and shipped back"),
+        "resolve_repair",
+        services.tickets.WORK,
+        _repair_shipped,
+        ("courier_code", "tracking_number", "note"),
+    ),
+    TicketAction(
+        "decide_kind",
+        gettext_lazy("Decide the kind of request"),
+        None,
+        services.tickets.WORK,
+        _decide_kind,
+        ("ticket_kind", "note"),
+        offered_when=lambda ticket: ticket.kind == TicketKind.UNKNOWN and ticket.is_open,
     ),
     TicketAction(
         "cutoff",

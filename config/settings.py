@@ -360,6 +360,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "TicketKindEnum": "aftersales.models.TicketKind",
+        "KnownTicketKindEnum": "aftersales.models.KNOWN_TICKET_KIND_CHOICES",
         "RefundKindEnum": "aftersales.models.Refund.Kind",
         "LiabilityEnum": "aftersales.models.Liability",
         "MerchantLiabilityEnum": "aftersales.models.MerchantLiability",

@@ -97,7 +97,12 @@ RETURN_CONFIRMATIONS = [
 # An exchange's replacement sent before the return arrived (提前换出): the merchant's confirmation (seed 004).
 EARLY_EXCHANGE = Action.EARLY_REPLACEMENT
 REFUND_KINDS = [TicketKind.REFUND_ONLY, TicketKind.RETURN_REFUND]
+# Seed 004: 退货退款 (含换货). A repair (维修) comes back too, but the platforms do not count it as a return.
 RETURN_KINDS = [TicketKind.RETURN_REFUND, TicketKind.EXCHANGE]
+# Seed 004's 商品品质退货率 counts 退货退款, 发货后仅退款 and 换货 with a quality first reason: a repair (维修) is an
+# after-sale of its own, and a price protection (价保) is about the price, never the goods' quality, whatever reason
+# was picked. (Repair and price protection still count where every finished after-sales does: completion time.)
+NOT_QUALITY_RETURN_KINDS = [TicketKind.REPAIR, TicketKind.PRICE_PROTECTION]
 
 
 @dataclass(frozen=True)
@@ -358,7 +363,8 @@ def quality_refund_rate(scope: Scope) -> Figure:
     """Seed 003: the request's last reason counts (a reason the buyer changed on the same request escapes), but a
     quality request the buyer withdrew still counts when the order was then refunded on another request ("撤销的话是
     算的"): an order refunded in the window counts when the refunding request's last reason is a quality reason, or
-    when one of the order's earlier requests was withdrawn with a quality reason as its last."""
+    when one of the order's earlier requests was withdrawn with a quality reason as its last. A price difference
+    (价保) is never a quality refund."""
     withdrawn_quality = AfterSalesTicket.objects.filter(
         order=OuterRef("order_id"),
         state=TicketState.CANCELLED,
@@ -373,6 +379,8 @@ def quality_refund_rate(scope: Scope) -> Figure:
             confirmed_at__lt=scope.end,
         )
         .filter(Q(ticket__reason__category=ReasonCategory.QUALITY) | Q(Exists(withdrawn_quality)))
+        # 退差价 (价保) is a price difference, not a refund for the goods' quality.
+        .exclude(kind=Refund.Kind.PRICE_DIFFERENCE)
         .values("order_id")
         .distinct()
         .count()
@@ -400,7 +408,9 @@ def quality_return_rate(scope: Scope) -> Figure:
     delivered = Order.objects.filter(
         shop_id__in=scope.shop_ids, delivered_at__gte=scope.start, delivered_at__lt=scope.end
     )
-    quality = AfterSalesTicket.objects.filter(order=OuterRef("pk"), first_reason__category=ReasonCategory.QUALITY)
+    quality = AfterSalesTicket.objects.filter(
+        order=OuterRef("pk"), first_reason__category=ReasonCategory.QUALITY
+    ).exclude(kind__in=NOT_QUALITY_RETURN_KINDS)
     counts = delivered.aggregate(all=Count("pk"), quality=Count("pk", filter=Q(Exists(quality))))
     return _rate(counts["quality"], counts["all"])
 
@@ -963,7 +973,7 @@ METRICS = [
         "rate",
         _(
             "orders refunded in the window whose request's last reason is a quality reason, or that had an earlier "
-            "request with a quality reason which the buyer withdrew"
+            "request with a quality reason which the buyer withdrew; a price difference (价保) never counts"
         ),
         _("orders paid in the window"),
         reason_rule=_(
@@ -985,7 +995,10 @@ METRICS = [
         "quality_return_rate",
         _("quality return rate (商品品质退货率)"),
         "rate",
-        _("orders delivered in the window with an after-sales request whose first reason is a quality reason"),
+        _(
+            "orders delivered in the window with an after-sales request (return, refund or exchange; not a repair "
+            "or a price protection) whose first reason is a quality reason"
+        ),
         _("orders delivered in the window"),
         reason_rule=_("first reason"),
         compute=quality_return_rate,

@@ -26,8 +26,8 @@ from aftersales.money import YuanSum
 
 OTHER_AFTER_SALES_SHARE = Decimal("0.40")
 HISTORY_DAYS = 30
-# The tickets that count as a refund for the refund rate: exchanges, reships and compensations do not return money
-# for the order; they are part of the "other after-sales" the 40% stands for.
+# The tickets that count as a refund for the refund rate: exchanges, reships, repairs, compensations and price
+# protections (价保) do not return money for the order; they are part of the "other after-sales" the 40% stands for.
 REFUND_KINDS = (TicketKind.REFUND_ONLY, TicketKind.RETURN_REFUND)
 WHOLE = Decimal(1)
 CENT = Decimal("0.01")

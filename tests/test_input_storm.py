@@ -263,6 +263,7 @@ def api_routes(world) -> dict[str, tuple[str, dict, dict]]:
     act_spec = {
         "amount": ("decimal",),
         "kind": ("enum",),
+        "ticket_kind": ("enum",),
         "note": ("text", TEXT_LIMITS["note"]),
         "reason": ("enum",),
         "courier_code": ("text", TEXT_LIMITS["courier_code"]),
@@ -293,6 +294,7 @@ def api_routes(world) -> dict[str, tuple[str, dict, dict]]:
                 "shop": shop.code,
                 "platform_order_id": ticket.order.platform_order_id,
                 "kind": "refund_only",
+                "platform_kind": "1",
                 "reason": "changed_mind",
                 "buyer_message": "m",
                 "platform_ticket_id": "P1",
@@ -301,6 +303,7 @@ def api_routes(world) -> dict[str, tuple[str, dict, dict]]:
                 "shop": ("enum",),
                 "platform_order_id": ("text", 64),
                 "kind": ("enum",),
+                "platform_kind": ("text", 40),
                 "reason": ("enum",),
                 "requested_amount": ("decimal",),
                 "buyer_message": ("text", 2000),
@@ -611,6 +614,7 @@ def act_form_bodies(name: str, count: int = BODIES_PER_DOOR) -> list[bytes]:
     ordinary = {
         "amount": "5.00",
         "kind": "partial",
+        "ticket_kind": "repair",
         "note": "n",
         "reason": "1",
         "courier_code": "SF",

@@ -211,6 +211,10 @@ def _inspected_message(parcel, inspection) -> str:
         }
     if parcel.ticket.kind == TicketKind.EXCHANGE:
         return _("%(number)s inspected: ok. The exchange is resolved.") % {"number": number}
+    if parcel.ticket.kind == TicketKind.REPAIR:
+        return _("%(number)s inspected: ok. The goods go to repair; record their waybill when they go back.") % {
+            "number": number
+        }
     return _("%(number)s inspected: ok. The refund has started.") % {"number": number}
 
 

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from aftersales.clocks import ticket_clock, ticket_clocks
 from aftersales.gateways import BatchFileGateway
 from aftersales.models import (
+    KNOWN_TICKET_KIND_CHOICES,
     OPEN_TICKET_STATES,
     AfterSalesTicket,
     ApprovalRequest,
@@ -63,6 +64,10 @@ from desk.admin.scoping import ReadOnlyInline, ShopScopedAdminMixin
 from desk.errors import ActionRefused
 
 BATCH_REFUND_LIMIT = 200
+DEFAULT_REFUND_KIND = {
+    TicketKind.COMPENSATION: Refund.Kind.COMPENSATION,
+    TicketKind.PRICE_PROTECTION: Refund.Kind.PRICE_DIFFERENCE,
+}
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -211,7 +216,8 @@ class TicketOpenForm(forms.Form):
 
     platform_order_id = forms.CharField(label=gettext_lazy("platform order id"), max_length=64)
     shop = forms.ModelChoiceField(label=gettext_lazy("shop"), queryset=Shop.objects.none(), required=False)
-    kind = forms.ChoiceField(label=gettext_lazy("kind"), choices=TicketKind.choices)
+    # An agent knows what the buyer asks; "unknown" is only for a platform's type the desk cannot map.
+    kind = forms.ChoiceField(label=gettext_lazy("kind"), choices=KNOWN_TICKET_KIND_CHOICES)
     reason = forms.ModelChoiceField(label=gettext_lazy("reason"), queryset=ReturnReason.objects.filter(is_active=True))
     requested_amount = forms.CharField(label=gettext_lazy("requested amount (CNY)"), required=False, max_length=20)
     buyer_message = forms.CharField(label=gettext_lazy("buyer message"), required=False, widget=forms.Textarea)
@@ -285,7 +291,7 @@ class AfterSalesTicketAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.M
             {
                 "fields": [
                     ("shop", "order", "platform_ticket_id"),
-                    ("path", "kind", "state"),
+                    ("path", "kind", "platform_kind", "state"),
                     ("first_reason", "reason", "liability"),
                     ("requested_amount", "escalation_risk", "assignee"),
                     "buyer_message",
@@ -425,6 +431,9 @@ class AfterSalesTicketAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.M
                 "remaining_authority": remaining_authority_for(user=request.user, ticket=ticket),
                 "refundable_amount": ticket.order.refundable_amount,
                 "refund_kinds": Refund.Kind.choices,
+                "ticket_kinds": KNOWN_TICKET_KIND_CHOICES,
+                # The refund form starts on the kind the ticket's own refund would have (退差价 for 价保).
+                "default_refund_kind": DEFAULT_REFUND_KIND.get(ticket.kind, Refund.Kind.PARTIAL),
                 "liabilities": MerchantLiability.choices,
                 "reasons": ReturnReason.objects.filter(is_active=True),
                 "ticket": ticket,

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from aftersales import services
 from aftersales.models import (
+    KNOWN_TICKET_KIND_CHOICES,
     AfterSalesTicket,
     ApprovalRequest,
     MerchantLiability,
@@ -102,6 +103,7 @@ class TicketSerializer(serializers.ModelSerializer):
             "order",
             "platform_ticket_id",
             "kind",
+            "platform_kind",
             "path",
             "state",
             "first_reason",
@@ -261,7 +263,19 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 class TicketCreateSerializer(serializers.Serializer):
     shop = CallerShopField()
     platform_order_id = TextField(max_length=max_length_of(Order, "platform_order_id"))
-    kind = serializers.ChoiceField(choices=TicketKind.choices)
+    kind = serializers.ChoiceField(
+        choices=TicketKind.choices,
+        help_text=gettext_lazy(
+            "repair: the goods come back, are repaired and shipped back; price_protection: requested_amount is the "
+            "price difference; unknown: a platform's type the desk does not know, with its code in platform_kind."
+        ),
+    )
+    platform_kind = TextField(
+        max_length=max_length_of(AfterSalesTicket, "platform_kind"),
+        required=False,
+        allow_blank=True,
+        help_text=gettext_lazy("The marketplace's own after-sales type code, as sent; required with kind unknown."),
+    )
     reason = CodeRelatedField(
         slug_field="code",
         queryset=ReturnReason.objects.filter(is_active=True),
@@ -289,6 +303,11 @@ class TicketActionSerializer(serializers.Serializer):
 
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True)
     kind = serializers.ChoiceField(choices=Refund.Kind.choices, required=False)
+    ticket_kind = serializers.ChoiceField(
+        choices=KNOWN_TICKET_KIND_CHOICES,
+        required=False,
+        help_text=gettext_lazy("decide_kind: what a request of an unknown platform type is."),
+    )
     note = TextField(max_length=TEXT_LIMITS["note"], multiline=True, required=False, allow_blank=True)
     reason = CodeRelatedField(slug_field="code", queryset=ReturnReason.objects.filter(is_active=True), required=False)
     courier_code = TextField(max_length=TEXT_LIMITS["courier_code"], required=False, allow_blank=True)
@@ -382,6 +401,7 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             requested_amount=data.get("requested_amount"),
             buyer_message=data.get("buyer_message", ""),
             platform_ticket_id=data.get("platform_ticket_id", ""),
+            platform_kind=data.get("platform_kind", ""),
         )
         ticket = self.get_queryset().get(pk=ticket.pk)
         return Response(TicketSerializer(ticket).data, status=status.HTTP_201_CREATED if opened else status.HTTP_200_OK)

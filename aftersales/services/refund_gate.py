@@ -113,10 +113,12 @@ def within_authority(*, limit: Decimal | None, used: Decimal, amount: Decimal) -
 
 
 def refund_kind_for(ticket: AfterSalesTicket, amount: Decimal, refundable: Decimal) -> str:
-    """Compensation for a compensation ticket; otherwise full when it refunds all that is left of the order
-    (`refundable`), else partial."""
+    """Compensation for a compensation ticket, a price difference for a price-protection one (价保); otherwise full
+    when it refunds all that is left of the order (`refundable`), else partial."""
     if ticket.kind == TicketKind.COMPENSATION:
         return Refund.Kind.COMPENSATION
+    if ticket.kind == TicketKind.PRICE_PROTECTION:
+        return Refund.Kind.PRICE_DIFFERENCE
     return Refund.Kind.FULL if amount == refundable else Refund.Kind.PARTIAL
 
 
@@ -190,7 +192,8 @@ class AutoRuleOutcome:
 
 
 # The event the rule's refund writes, and the tickets it is for: refund only (仅退款), path 1 (not shipped when the
-# buyer asked), in the states its transition starts from (DOOR_MOVES[AUTOMATIC]).
+# buyer asked), in the states its transition starts from (DOOR_MOVES[AUTOMATIC]). Only that one kind: a price
+# difference, a repair and above all a platform type the desk does not know (UNKNOWN) are never refunded by a rule.
 AUTOMATIC_ACTION = TicketEvent.Action.AUTO_REFUND
 AUTOMATIC_KIND = TicketKind.REFUND_ONLY
 AUTOMATIC_PATH = TicketPath.NOT_SHIPPED

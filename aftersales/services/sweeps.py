@@ -37,6 +37,8 @@ WAITING_FOR_SHOP = [
     TicketState.INTERCEPTING,
     TicketState.AWAITING_APPROVAL,
     TicketState.RECEIVED,
+    # A repair (维修中): the platform's clock runs until the repaired goods are shipped back.
+    TicketState.REPAIRING,
 ]
 
 

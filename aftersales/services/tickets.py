@@ -19,6 +19,7 @@ from django_fsm import can_proceed
 
 from aftersales import lock_objects
 from aftersales.models import (
+    KNOWN_TICKET_KINDS,
     ZERO,
     AfterSalesTicket,
     ApprovalRequest,
@@ -65,8 +66,14 @@ logger = logging.getLogger(__name__)
 MAX_AMOUNT = Decimal("9999999999.99")
 # A comma only as a thousands separator ("1,299.00"); "12,50" is not ¥1250.
 THOUSANDS_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
-RETURN_KINDS = {TicketKind.RETURN_REFUND, TicketKind.EXCHANGE}
+# The kinds whose goods come back (path 4 once delivered, the platform's return deadline): a repair's too.
+RETURN_KINDS = {TicketKind.RETURN_REFUND, TicketKind.EXCHANGE, TicketKind.REPAIR}
 REPLACEMENT_KINDS = {TicketKind.RESHIP, TicketKind.EXCHANGE}
+# Kinds that ask for no money: their requested amount may be 0 and is 0 when left out.
+NO_MONEY_KINDS = {*REPLACEMENT_KINDS, TicketKind.REPAIR}
+# Kinds whose amount is what the buyer names, never "what is left of the order": it must be given and above 0.
+NAMED_AMOUNT_KINDS = {TicketKind.COMPENSATION, TicketKind.PRICE_PROTECTION}
+PLATFORM_KIND_LENGTH = AfterSalesTicket._meta.get_field("platform_kind").max_length
 # The event a ticket resolved by each kind of replacement writes.
 RESOLVED_BY: dict[str, TicketEventAction] = {
     TicketKind.RESHIP: TicketEvent.Action.RESOLVED_RESHIP,
@@ -141,6 +148,17 @@ def _require_state(ticket: AfterSalesTicket, *states: str) -> None:
         raise wrong_state(ticket)
 
 
+def _check_refund_kind(ticket: AfterSalesTicket, kind: str | None) -> None:
+    """A refund's kind, when the caller names one: one of Refund.Kind, and for a price-protection ticket (价保) the
+    price difference it exists for (left out, the gate derives it)."""
+    if kind is None:
+        return
+    if kind not in Refund.Kind.values:
+        raise ActionRefused("invalid_kind", _("Unknown kind of refund."))
+    if ticket.kind == TicketKind.PRICE_PROTECTION and kind != Refund.Kind.PRICE_DIFFERENCE:
+        raise ActionRefused("invalid_kind", _("A price-protection request is refunded as a price difference."))
+
+
 def _require_note(note: str) -> str:
     note = (note or "").strip()
     if not note:
@@ -167,14 +185,33 @@ def ticket_open_or_find(
     buyer_message: str = "",
     platform_ticket_id: str = "",
     opened_at=None,
+    platform_kind: str = "",
+    kind_unknown: bool = False,
 ) -> tuple[AfterSalesTicket, bool]:
     """Open a ticket for a buyer's request, derive its path and clocks, and apply the path-1 rule at once.
 
     A request the marketplace already sent (same shop and platform refund id) returns the existing ticket; the
     second value says whether this call opened it (the doors answer a replay differently from a new ticket).
+
+    `kind` is a TicketKind value; a marketplace connector maps the platform's type onto it by value
+    (marketplaces' RecordKind has the same values): refund only, return and refund, exchange (换货), reship (补寄),
+    repair (维修: the goods come back, are repaired and shipped back, nothing is refunded), price protection
+    (价保 / 退差价: `requested_amount` is the difference, required and above 0; it is refunded as a price difference
+    through the refund gate, on the agent's authority) and unknown.
+
+    `platform_kind` is the platform's own type code (e.g. 抖店 aftersale_type "7"), kept on the ticket whatever it
+    mapped to. A type that maps to no kind is never dropped: pass `kind="unknown"` (or any kind with
+    `kind_unknown=True`) and the platform's code in `platform_kind` (required then). The ticket opens as UNKNOWN,
+    which no automatic rule refunds, with a note in front of the agent naming the platform's type; the agent decides
+    what it is (ticket_decide_kind) or answers it with any move. `requested_amount` left out is 0 for it (nothing is
+    assumed about money the desk cannot read).
     """
     require_in_shop(by, order.shop, OPEN)
     platform_ticket_id = (platform_ticket_id or "").strip()
+    # Kept as the platform sent it; a code longer than the column is cut rather than the request dropped.
+    platform_kind = (platform_kind or "").strip()[:PLATFORM_KIND_LENGTH]
+    if kind_unknown:
+        kind = TicketKind.UNKNOWN
     if platform_ticket_id:
         # A replayed push answers with what the first one created, even if a rule has changed since.
         existing = AfterSalesTicket.objects.filter(shop=order.shop, platform_ticket_id=platform_ticket_id).first()
@@ -182,14 +219,22 @@ def ticket_open_or_find(
             return existing, False
     if kind not in TicketKind.values:
         raise ActionRefused("invalid_kind", _("Unknown kind of request."))
+    unknown = kind == TicketKind.UNKNOWN
+    if unknown and not platform_kind:
+        raise ActionRefused(
+            "platform_kind_required", _("A request of an unknown kind needs the platform's own type code.")
+        )
     if not reason.is_active:
         raise ActionRefused("reason_inactive", _("This reason is no longer in use; choose another."))
     if requested_amount in (None, ""):
-        amount = ZERO if kind in REPLACEMENT_KINDS or kind == TicketKind.COMPENSATION else order.refundable_amount
+        no_amount = kind in NO_MONEY_KINDS or kind in NAMED_AMOUNT_KINDS or unknown
+        amount = ZERO if no_amount else order.refundable_amount
     else:
-        amount = parse_amount(requested_amount, allow_zero=kind in REPLACEMENT_KINDS)
+        amount = parse_amount(requested_amount, allow_zero=kind in NO_MONEY_KINDS or unknown)
     if kind == TicketKind.COMPENSATION and amount == 0:
         raise ActionRefused("invalid_amount", _("Enter the compensation the buyer asks for."))
+    if kind == TicketKind.PRICE_PROTECTION and amount == 0:
+        raise ActionRefused("invalid_amount", _("Enter the price difference the buyer asks for."))
     if amount > order.refundable_amount:
         raise over_paid(order)
     now = opened_at or timezone.now()
@@ -204,6 +249,7 @@ def ticket_open_or_find(
                 order=order,
                 platform_ticket_id=platform_ticket_id,
                 kind=kind,
+                platform_kind=platform_kind,
                 path=path,
                 first_reason=reason,
                 reason=reason,
@@ -216,11 +262,18 @@ def ticket_open_or_find(
                 sla_due=min(now + sla, now + timedelta(hours=response_hours)),
             )
             ticket_event_record(ticket, by, TicketEvent.Action.OPENED, "", note=buyer_message, amount=amount)
+            if unknown:
+                ticket.attention_note = unknown_kind_note(platform_kind)
+                ticket.save(update_fields=["attention_note", "updated_at"])
+                ticket_event_record(ticket, by, TicketEvent.Action.FLAGGED, ticket.state, note=ticket.attention_note)
     except IntegrityError:
         # The same platform push arrived twice at once; the other one created it.
         if platform_ticket_id:
             return AfterSalesTicket.objects.get(shop=order.shop, platform_ticket_id=platform_ticket_id), False
         raise
+    if unknown:
+        # Nothing automatic for a request nobody has read yet: it waits for the agent.
+        return ticket, True
     try:
         ticket_apply_auto_rules(ticket=ticket)
     except ActionRefused as refusal:
@@ -228,6 +281,13 @@ def ticket_open_or_find(
         logger.info("path-1 rule did not act on ticket %s: %s", ticket.pk, refusal.code)
     ticket.refresh_from_db()
     return ticket, True
+
+
+def unknown_kind_note(platform_kind: str) -> str:
+    return _(
+        "The platform sent an after-sales type the desk does not know: “%(type)s”. Read the request on the platform "
+        "and decide what the buyer asks for; nothing is refunded automatically."
+    ) % {"type": platform_kind}
 
 
 @transaction.atomic
@@ -281,8 +341,7 @@ def ticket_approve_refund(
                 raise ActionRefused("idempotency_conflict", _("This idempotency key belongs to another ticket."))
             return RefundDecision(refund=replay, replayed=True)
     _require_transition(ticket, door_move(ticket, RefundDoor.AGENT))
-    if kind is not None and kind not in Refund.Kind.values:
-        raise ActionRefused("invalid_kind", _("Unknown kind of refund."))
+    _check_refund_kind(ticket, kind)
     if amount in (None, ""):
         amount = ticket.requested_amount or ticket.order.refundable_amount
     return refund_or_escalate(
@@ -306,8 +365,7 @@ def ticket_request_approval(
     require_in_shop(by, ticket.shop, WORK)
     _require_transition(ticket, door_move(ticket, RefundDoor.AGENT))
     amount = parse_amount(amount)
-    if kind is not None and kind not in Refund.Kind.values:
-        raise ActionRefused("invalid_kind", _("Unknown kind of refund."))
+    _check_refund_kind(ticket, kind)
     if amount > ticket.order.refundable_amount:
         raise over_paid(ticket.order)
     return open_approval(ticket, door=RefundDoor.AGENT, by=by, requested_by=by, amount=amount, kind=kind, reason=reason)
@@ -733,9 +791,14 @@ def ticket_return_received(*, ticket: AfterSalesTicket, by) -> AfterSalesTicket:
 @transaction.atomic
 def ticket_inspection_passed(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesTicket:
     """A clean inspection: the refund the returned goods owe, through the gate (at once within the shop's automatic
-    cap, above it a supervisor approves); an exchange resolves instead, its replacement going out."""
+    cap, above it a supervisor approves); an exchange resolves instead, its replacement going out; a repair's goods
+    go to be repaired (ticket_repair_shipped resolves it when they go back)."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, HANDLE_RETURNS)
+    if ticket.kind == TicketKind.REPAIR:
+        _require_transition(ticket, ticket.start_repair)
+        ticket_move(ticket, by, TicketEvent.Action.REPAIR_STARTED, ticket.start_repair, note=note)
+        return ticket
     exchange = ticket.kind == TicketKind.EXCHANGE
     _require_transition(
         ticket, ticket.resolve_exchange if exchange else door_move(ticket, RefundDoor.INSPECTION_PASSED)
@@ -772,4 +835,51 @@ def ticket_record_early_replacement(*, ticket: AfterSalesTicket, by, note: str =
         raise ActionRefused("not_exchange", _("Only an exchange sends a replacement."))
     _require_state(ticket, TicketState.RETURN_IN_TRANSIT)
     ticket_event_record(ticket, by, TicketEvent.Action.EARLY_REPLACEMENT, ticket.state, note=note)
+    return ticket
+
+
+@transaction.atomic
+def ticket_repair_shipped(
+    *, ticket: AfterSalesTicket, by, courier_code: str, tracking_number: str, note: str = ""
+) -> AfterSalesTicket:
+    """The repaired goods went back to the buyer (维修寄回): the repair is resolved, its outbound courier and waybill
+    in the event (the return's own waybill stays on the ticket). Recorded by the warehouse or an agent."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    require_in_shop(by, ticket.shop, HANDLE_RETURNS if by.has_perm(HANDLE_RETURNS) else WORK)
+    _require_transition(ticket, ticket.resolve_repair)
+    tracking_number = normalise_tracking_number(tracking_number)
+    if not tracking_number:
+        raise ActionRefused("tracking_required", _("Enter the tracking number the repaired goods went back with."))
+    waybill = f"{(courier_code or '').strip()} {tracking_number}".strip()
+    ticket_move(
+        ticket,
+        by,
+        TicketEvent.Action.RESOLVED_REPAIR,
+        ticket.resolve_repair,
+        note=" ".join(part for part in (waybill, (note or "").strip()) if part),
+        at=timezone.now(),
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_decide_kind(*, ticket: AfterSalesTicket, by, kind: str, note: str = "") -> AfterSalesTicket:
+    """An agent decides what a request of an unknown platform type is (its platform code stays on the ticket). The
+    ticket does not move: the agent's next move answers the buyer. Only an UNKNOWN ticket still open is decided.
+    From then on it is a ticket of its kind like any other: a refund only on an unshipped order, for one, falls
+    under the shop's path-1 rule at the next sweep (a person has read it now)."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    require_in_shop(by, ticket.shop, WORK)
+    if ticket.kind != TicketKind.UNKNOWN:
+        raise ActionRefused("kind_known", _("This request's kind is already known."))
+    if not ticket.is_open:
+        raise wrong_state(ticket)
+    if kind not in KNOWN_TICKET_KINDS:
+        raise ActionRefused("invalid_kind", _("Choose the kind of request."))
+    ticket.kind = kind
+    ticket.attention_note = ""
+    ticket.save(update_fields=["kind", "attention_note", "updated_at"])
+    decided = _("%(platform)s → %(kind)s.") % {"platform": ticket.platform_kind, "kind": TicketKind(kind).label}
+    note = " ".join(part for part in (decided, (note or "").strip()) if part)
+    ticket_event_record(ticket, by, TicketEvent.Action.KIND_DECIDED, ticket.state, note=note)
     return ticket

@@ -19,9 +19,10 @@ S = TicketState
 # What each move of the catalogue allows today, as a user sees it (the admin's buttons, the API's route): the
 # services' checks before the states moved into the transitions. A change here is a change of behaviour.
 ALLOWED = {
-    "refund": {S.REQUESTED, S.RECEIVED},
-    "full_refund": {S.REQUESTED, S.RECEIVED},
-    "request_approval": {S.REQUESTED, S.RECEIVED},
+    # A repair that cannot be made after all (in repair, 维修中) is refunded by the agent instead.
+    "refund": {S.REQUESTED, S.RECEIVED, S.REPAIRING},
+    "full_refund": {S.REQUESTED, S.RECEIVED, S.REPAIRING},
+    "request_approval": {S.REQUESTED, S.RECEIVED, S.REPAIRING},
     "reship": {S.REQUESTED},
     "exchange": {S.REQUESTED},
     "agree_return": {S.REQUESTED},
@@ -33,6 +34,8 @@ ALLOWED = {
     "ruled_for_buyer": {S.PLATFORM_REVIEW},
     "ruled_for_merchant": {S.PLATFORM_REVIEW},
     "close": {S.REJECTED},
+    "repair_shipped": {S.REPAIRING},
+    "decide_kind": set(S.values),
     "change_reason": set(S.values),
     "note": set(S.values),
     # logistics' moves, registered at its start-up
@@ -75,8 +78,9 @@ def test_the_admins_buttons_are_offered_exactly_in_the_moves_source_states(monke
 
 
 def test_each_refund_door_starts_where_its_transition_does_and_escalates_only_if_it_may():
-    """The doors' sources together are the five states a refund could start from before, and the four an approval
-    could be asked from; a door may end awaiting approval exactly when the gate lets it escalate."""
+    """The doors' sources together are the five states a refund could start from before and a repair in progress,
+    and the four an approval could be asked from and a repair in progress; a door may end awaiting approval exactly
+    when the gate lets it escalate."""
     refunding, approval = set(), set()
     for door in RefundDoor:
         name = DOOR_MOVES[door]
@@ -88,8 +92,8 @@ def test_each_refund_door_starts_where_its_transition_does_and_escalates_only_if
         refunding |= transition_source(name)
         if escalates:
             approval |= transition_source(name)
-    assert refunding == {S.REQUESTED, S.INTERCEPTING, S.AWAITING_APPROVAL, S.RECEIVED, S.PLATFORM_REVIEW}
-    assert approval == {S.REQUESTED, S.RECEIVED, S.INTERCEPTING, S.PLATFORM_REVIEW}
+    assert refunding == {S.REQUESTED, S.INTERCEPTING, S.AWAITING_APPROVAL, S.RECEIVED, S.REPAIRING, S.PLATFORM_REVIEW}
+    assert approval == {S.REQUESTED, S.RECEIVED, S.REPAIRING, S.INTERCEPTING, S.PLATFORM_REVIEW}
 
 
 @pytest.mark.django_db

@@ -41,6 +41,7 @@ from aftersales.services import (
     ticket_intercept_failed,
     ticket_platform_ruling,
     ticket_reject,
+    ticket_repair_shipped,
     ticket_request_approval,
     ticket_request_cutoff,
     ticket_resolve_by_replacement,
@@ -141,6 +142,12 @@ def ticket_in(state, *, shop, agent, warehouse):
     if state == S.INTERCEPTING:
         ticket = requested_ticket(shop, make_order=shipped_order)
         ticket_start_intercept(ticket=ticket, by=agent)
+    elif state == S.REPAIRING:
+        ticket = requested_ticket(shop, kind=TicketKind.REPAIR, requested="0")
+        ticket_agree_return(ticket=ticket, by=agent)
+        ticket_return_shipped(ticket=ticket, by=agent, courier_code="SF", tracking_number="SF1000000001")
+        ticket_return_received(ticket=ticket, by=warehouse)
+        ticket_inspection_passed(ticket=ticket, by=warehouse)
     elif state in (S.AWAITING_RETURN, S.RETURN_IN_TRANSIT, S.RECEIVED):
         ticket = requested_ticket(shop, kind=TicketKind.RETURN_REFUND)
         ticket_agree_return(ticket=ticket, by=agent)
@@ -1172,11 +1179,13 @@ class Move:
 
 MOVES = {
     "approve_refund": Move(
-        lambda t, u: ticket_approve_refund(ticket=t, by=u, amount="10.00"), (S.REQUESTED, S.RECEIVED), WORKERS
+        lambda t, u: ticket_approve_refund(ticket=t, by=u, amount="10.00"),
+        (S.REQUESTED, S.RECEIVED, S.REPAIRING),
+        WORKERS,
     ),
     "request_approval": Move(
         lambda t, u: ticket_request_approval(ticket=t, by=u, amount="10.00", reason="补偿"),
-        (S.REQUESTED, S.RECEIVED),
+        (S.REQUESTED, S.RECEIVED, S.REPAIRING),
         WORKERS,
     ),
     "reject": Move(lambda t, u: ticket_reject(ticket=t, by=u, note="不符合"), (S.REQUESTED, S.RECEIVED), WORKERS),
@@ -1210,6 +1219,12 @@ MOVES = {
     ),
     "return_received": Move(lambda t, u: ticket_return_received(ticket=t, by=u), (S.RETURN_IN_TRANSIT,), HANDLERS),
     "inspection_passed": Move(lambda t, u: ticket_inspection_passed(ticket=t, by=u), (S.RECEIVED,), HANDLERS),
+    # The warehouse or an agent records the repaired goods' waybill.
+    "repair_shipped": Move(
+        lambda t, u: ticket_repair_shipped(ticket=t, by=u, courier_code="SF", tracking_number="SF3"),
+        (S.REPAIRING,),
+        (*WORKERS, *HANDLERS),
+    ),
     "change_reason": Move(
         lambda t, u: ticket_change_reason(ticket=t, by=u, reason=reason("wrong_item")), tuple(S.values), WORKERS
     ),
