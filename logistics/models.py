@@ -141,12 +141,9 @@ class CourierAgreement(ClaimTermsMixin, models.Model):
 
 
 class LostParcelPolicy(models.Model):
-    """A shop's no-scan rule (DESIGN §5): how long a parcel may go without a scan before it counts as lost (丢件),
-    and what the buyer gets then. A shop without a row uses the seeds' 48 h / 72 h and refunds."""
-
-    class Remedy(models.TextChoices):
-        REFUND = "refund", _("refund the buyer")
-        RESHIP = "reship", _("reship the goods")
+    """A shop's no-scan rule (DESIGN §5): how long a parcel may go without a scan before it counts as lost (丢件).
+    A shop without a row uses the seeds' 48 h / 72 h. What the buyer gets then is the shop's own setting
+    (Shop.lost_parcel_remedy, 补发 by default), on the shop's page with its other after-sales choices."""
 
     shop = models.OneToOneField(
         Shop, on_delete=models.CASCADE, related_name="lost_parcel_policy", verbose_name=_("shop")
@@ -161,7 +158,6 @@ class LostParcelPolicy(models.Model):
     )
     # 偏远地区, by short name (新疆, not 新疆维吾尔自治区): parcels to these get `remote_no_scan_hours`.
     remote_provinces = models.JSONField(_("remote provinces"), default=default_remote_provinces, blank=True)
-    remedy = models.CharField(_("remedy for a lost parcel"), max_length=20, choices=Remedy.choices, default="refund")
 
     class Meta:
         verbose_name = _("lost-parcel policy")

@@ -89,16 +89,21 @@ def no_scan_check_run(*, batch_size: int | None = None, now=None) -> SweepRun:
 
 
 def intercept_follow_up_run(*, batch_size: int | None = None, now=None) -> SweepRun:
-    """Every 15 minutes: intercepts past the courier's answer time are chased in its group and flagged to the agent;
+    """Every 15 minutes: intercepts past the courier's answer time are chased in its group and flagged to the agent,
+    cut-offs past the warehouse's 2 h are flagged to the agent;
     refunds on the courier's liability the ledger misses get their claim."""
 
     def overdue(ctx):
         ctx.done("intercepts_overdue", intercepts_flag_overdue(now=ctx.now, batch_size=ctx.batch_size))
 
+    def cutoffs(ctx):
+        # 截单 belongs to aftersales; the warehouse's late answers are chased on the intercepts' clock.
+        ctx.done("cutoffs_overdue", aftersales.cutoffs_flag_overdue(now=ctx.now, batch_size=ctx.batch_size))
+
     def claims(ctx):
         ctx.done("liability_claims", claims_register_for_courier_liability(batch_size=ctx.batch_size, now=ctx.now))
 
-    steps = [("overdue", overdue), ("claims", claims), ("robots", _robots)]
+    steps = [("overdue", overdue), ("cutoffs_overdue", cutoffs), ("claims", claims), ("robots", _robots)]
     return sweep_run(SweepRun.Kind.INTERCEPT_FOLLOW_UP, steps, batch_size, now)
 
 

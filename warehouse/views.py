@@ -242,7 +242,12 @@ def evidence(request, evidence_id):
 @permission_any(HANDLE_RETURNS)
 def cutoffs(request):
     waiting = list(cutoffs_waiting(request.user).prefetch_related("ticket__order__lines")[: LIST_LIMIT + 1])
-    context = {"cutoffs": waiting[:LIST_LIMIT], "more": len(waiting) > LIST_LIMIT, "limit": LIST_LIMIT}
+    context = {
+        "cutoffs": waiting[:LIST_LIMIT],
+        "more": len(waiting) > LIST_LIMIT,
+        "limit": LIST_LIMIT,
+        "now": timezone.now(),
+    }
     return _render(request, "warehouse/cutoffs.html", context, title=_("Cut-offs"), section="cutoffs")
 
 

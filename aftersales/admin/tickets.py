@@ -556,19 +556,36 @@ class ApprovalRequestAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
 class CutOffRequestAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
     """截单: packed orders whose buyer asked for a refund; the warehouse holds them or says they left."""
 
-    list_display = ["id", "shop", "ticket", "status", "requested_at", "decided_by", "decided_at"]
+    list_display = ["id", "shop", "ticket", "status", "requested_at", "due", "decided_by", "decided_at"]
     list_select_related = ["shop", "ticket__order", "decided_by"]
     list_filter = ["status", "shop"]
     ordering = ["requested_at", "id"]
     show_full_result_count = False
     actions = ["mark_held", "mark_gone"]
-    readonly_fields = ["ticket", "shop", "status", "requested_at", "decided_by", "decided_at"]
+    readonly_fields = [
+        "ticket",
+        "shop",
+        "status",
+        "requested_at",
+        "due_at",
+        "overdue_flagged_at",
+        "decided_by",
+        "decided_at",
+    ]
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=gettext_lazy("answer due at"), ordering="due_at")
+    def due(self, cutoff):
+        """Red once the warehouse's time has run out (at the due time itself) and it has not answered."""
+        local = timezone.localtime(cutoff.due_at).strftime("%m-%d %H:%M")
+        if cutoff.is_overdue():
+            return format_html('<span class="desk-overdue">{}</span>', local)
+        return local
 
     def has_delete_permission(self, request, obj=None):
         return False

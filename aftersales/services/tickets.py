@@ -524,7 +524,13 @@ def ticket_change_reason(*, ticket: AfterSalesTicket, by, reason: ReturnReason, 
 
 
 def _open_cutoff(ticket, by) -> CutOffRequest:
-    cutoff = CutOffRequest.objects.create(ticket=ticket, shop_id=ticket.shop_id)
+    now = timezone.now()
+    cutoff = CutOffRequest.objects.create(
+        ticket=ticket,
+        shop_id=ticket.shop_id,
+        requested_at=now,
+        due_at=now + timedelta(hours=ticket.shop.cutoff_answer_hours),
+    )
     ticket_move(
         ticket,
         by,
@@ -590,6 +596,51 @@ def cutoff_mark_gone(*, cutoff: CutOffRequest, by, note: str = "") -> CutOffRequ
             path=TicketPath.NOT_RECEIVED,
         )
     return cutoff
+
+
+def cutoffs_flag_overdue(*, now=None, batch_size: int = 500) -> int:
+    """Cut-offs the warehouse has not answered within the shop's time (2 h by default, exactly 2 h counts as late):
+    flag each once, write its ticket's event and put a note in front of the ticket's agent, as an overdue intercept
+    is chased (logistics' 15-minute follow-up runs this). A ticket busy elsewhere is left for the next run."""
+    now = now or timezone.now()
+    system = system_user()
+    flagged = 0
+    last_id = 0
+    overdue = CutOffRequest.objects.filter(
+        status=CutOffRequest.Status.REQUESTED, due_at__lte=now, overdue_flagged_at__isnull=True
+    )
+    note = _("The warehouse has not answered the cut-off (截单) in time; chase the warehouse.")
+    while True:
+        with transaction.atomic():
+            candidates = list(overdue.filter(pk__gt=last_id).order_by("pk").values_list("pk", "ticket_id")[:batch_size])
+            if not candidates:
+                return flagged
+            last_id = candidates[-1][0]
+            # Tickets before cut-offs (the services' lock order).
+            free_tickets = lock_objects.free_ticket_ids_for_update([ticket_id for _pk, ticket_id in candidates])
+            batch = lock_objects.free_cutoffs_for_update(
+                overdue.filter(pk__in=[pk for pk, ticket_id in candidates if ticket_id in free_tickets])
+            )
+            if not batch:
+                continue
+            CutOffRequest.objects.filter(pk__in=[cutoff.pk for cutoff in batch]).update(overdue_flagged_at=now)
+            AfterSalesTicket.objects.filter(pk__in=[cutoff.ticket_id for cutoff in batch]).update(
+                attention_note=note, updated_at=now
+            )
+            TicketEvent.objects.bulk_create(
+                TicketEvent(
+                    ticket_id=cutoff.ticket_id,
+                    actor=system,
+                    at=now,
+                    action=TicketEvent.Action.CUTOFF_OVERDUE,
+                    from_state=cutoff.ticket.state,
+                    to_state=cutoff.ticket.state,
+                    note=note,
+                )
+                for cutoff in batch
+            )
+            orders_changed_send([cutoff.ticket.order_id for cutoff in batch])
+            flagged += len(batch)
 
 
 @transaction.atomic
