@@ -647,6 +647,17 @@ class AfterSalesTicket(ConcurrentTransitionMixin, models.Model):
     def receive_return(self):
         pass
 
+    # 退货重拍 (seed 001): the buyer of an exchange sends the goods back for a refund and orders again; the ticket
+    # stays where it is on its way, but a clean return now refunds instead of sending a replacement.
+    @transition(
+        field=state,
+        source=[S.REQUESTED, S.AWAITING_RETURN, S.RETURN_IN_TRANSIT, S.RECEIVED],
+        target=RETURN_VALUE(S.REQUESTED, S.AWAITING_RETURN, S.RETURN_IN_TRANSIT, S.RECEIVED),
+    )
+    def return_and_reorder(self):
+        self.kind = TicketKind.RETURN_REFUND
+        return self.state
+
     def _resolved(self, *, kind, at) -> None:
         self.kind = kind
         self.closed_at = at

@@ -20,6 +20,7 @@ from aftersales.models import (
     PlatformRuling,
     Refund,
     ReturnReason,
+    TicketKind,
     TicketState,
     ticket_move_sources,
 )
@@ -189,6 +190,11 @@ def _return_shipped(ticket, by, data, idempotency_key=None) -> str:
     return _("Return tracking number recorded.")
 
 
+def _return_and_reorder(ticket, by, data, idempotency_key=None) -> str:
+    message = services.ticket_return_and_reorder(ticket=ticket, by=by, note=action_text(data, "note"))
+    return _("Now a return and refund. Tell the buyer: %(message)s") % {"message": message}
+
+
 def _change_reason(ticket, by, data, idempotency_key=None) -> str:
     services.ticket_change_reason(ticket=ticket, by=by, reason=_reason(data), note=action_text(data, "note"))
     return _("Reason corrected.")
@@ -253,6 +259,15 @@ ACTIONS = [
         _calls(services.ticket_agree_return, gettext_lazy("Return agreed; waiting for the buyer's parcel.")),
         ("note",),
         offered_when=lambda ticket: ticket.order.goods_state == GoodsState.DELIVERED,
+    ),
+    TicketAction(
+        "return_and_reorder",
+        gettext_lazy("Return and re-order (退货重拍)"),
+        "return_and_reorder",
+        services.tickets.WORK,
+        _return_and_reorder,
+        ("note",),
+        offered_when=lambda ticket: ticket.kind == TicketKind.EXCHANGE,
     ),
     TicketAction(
         "cutoff",

@@ -26,6 +26,7 @@ from logistics.services import (
     intercepts_flag_overdue,
     intercepts_open_for_waiting_tickets,
     lost_parcels_remedy_pending,
+    return_shipments_sync_from_tickets,
     shipments_declare_lost,
     shipments_sync_from_orders,
 )
@@ -70,11 +71,13 @@ def long_in_transit_refund_first(ctx: SweepContext) -> None:
 
 
 def no_scan_check_run(*, batch_size: int | None = None, now=None) -> SweepRun:
-    """Hourly (DESIGN §4): register the parcels of newly shipped orders, declare the quiet ones lost (48 h, 72 h to a
-    remote province), give the buyers a lost message skipped their remedy, and send robot messages still waiting."""
+    """Hourly (DESIGN §4): register the parcels of newly shipped orders and the buyers' returns, declare the quiet
+    ones lost (48 h, 72 h to a remote province), give the buyers a lost message skipped their remedy, and send robot
+    messages still waiting."""
 
     def sync(ctx):
         ctx.done("shipments_registered", shipments_sync_from_orders(batch_size=ctx.batch_size))
+        ctx.done("return_shipments_registered", return_shipments_sync_from_tickets(batch_size=ctx.batch_size))
 
     def declare(ctx):
         result = shipments_declare_lost(now=ctx.now, batch_size=ctx.batch_size)

@@ -255,6 +255,7 @@ class AfterSalesTicketAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.M
             {"fields": [("opened_at", "deadline", "sla_due", "closed_at")]},
         ),
         (gettext_lazy("return"), {"fields": [("return_courier_code", "return_tracking_number")]}),
+        (gettext_lazy("the shop's choices"), {"fields": ["lost_parcel_remedy"]}),
     ]
 
     def get_search_results(self, request, queryset, search_term):
@@ -272,7 +273,12 @@ class AfterSalesTicketAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.M
         return queryset.filter(matches), False
 
     def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
+        return [*(field.name for field in self.model._meta.fields), "lost_parcel_remedy"]
+
+    @admin.display(description=gettext_lazy("remedy for a lost parcel"))
+    def lost_parcel_remedy(self, ticket):
+        """The shop's choice (its settings page) the lost-parcel rule follows when nobody asked yet."""
+        return ticket.shop.get_lost_parcel_remedy_display()
 
     def has_change_permission(self, request, obj=None):
         # Rows are never edited: every change is a move on the page, through a service.

@@ -28,6 +28,7 @@ from logistics.services.shipments import (
     courier_agreement_upsert,
     courier_upsert,
     outbound_shipment_for,
+    return_shipments_sync_from_tickets,
     shipment_dispatch,
     shipments_create_for_orders,
     shipments_sync_from_orders,
@@ -61,5 +62,6 @@ __all__ = [
     "shipments_create_for_orders",
     "shipments_declare_lost",
     "shipments_sync_from_orders",
+    "return_shipments_sync_from_tickets",
     "tracking_ingest",
 ]
