@@ -7,14 +7,16 @@ class LogisticsConfig(AppConfig):
     verbose_name = _("Logistics")
 
     def ready(self):
-        from aftersales import ticket_actions, ticket_links
+        from aftersales import return_tracking, ticket_actions, ticket_links
         from aftersales.models import SweepRun
         from desk.sweeps import register_sweep_step
+        from logistics.services import claims_withdraw_parcel_back
         from logistics.sweeps import STEPS
         from logistics.ticket_hooks import ACTIONS, logistics_links
 
         for action in ACTIONS:
             ticket_actions.register(action)
         ticket_links.register(logistics_links)
+        return_tracking.register_parcel_back(claims_withdraw_parcel_back)
         for name, step in STEPS:
             register_sweep_step(SweepRun.Kind.REFUND, name, step)

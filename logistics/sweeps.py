@@ -21,7 +21,9 @@ from desk.sweeps import SweepContext, sweep_run, tickets_each
 from logistics.models import InterceptRequest, Shipment
 from logistics.robots import robot_messages_send_pending
 from logistics.services import (
+    claims_file_not_back,
     claims_register_for_courier_liability,
+    claims_register_waiting_return,
     intercept_refund_early,
     intercepts_flag_overdue,
     intercepts_open_for_waiting_tickets,
@@ -87,7 +89,17 @@ def no_scan_check_run(*, batch_size: int | None = None, now=None) -> SweepRun:
     def remedies(ctx):
         ctx.done("lost_remedies", lost_parcels_remedy_pending(batch_size=ctx.batch_size))
 
-    steps = [("sync", sync), ("declare_lost", declare), ("remedies", remedies), ("robots", _robots)]
+    def month_end(ctx):
+        # 月底仓库核对: once a month is over, its claims still waiting for their parcel go to the courier.
+        ctx.done("claims_not_back", claims_file_not_back(now=ctx.now))
+
+    steps = [
+        ("sync", sync),
+        ("declare_lost", declare),
+        ("remedies", remedies),
+        ("month_end", month_end),
+        ("robots", _robots),
+    ]
     return sweep_run(SweepRun.Kind.NO_SCAN, steps, batch_size, now)
 
 
@@ -105,6 +117,7 @@ def intercept_follow_up_run(*, batch_size: int | None = None, now=None) -> Sweep
 
     def claims(ctx):
         ctx.done("liability_claims", claims_register_for_courier_liability(batch_size=ctx.batch_size, now=ctx.now))
+        ctx.done("claims_waiting_return", claims_register_waiting_return(batch_size=ctx.batch_size, now=ctx.now))
 
     steps = [("overdue", overdue), ("cutoffs_overdue", cutoffs), ("claims", claims), ("robots", _robots)]
     return sweep_run(SweepRun.Kind.INTERCEPT_FOLLOW_UP, steps, batch_size, now)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales import lock_objects as aftersales_locks
+from aftersales import return_tracking
 from aftersales import services as aftersales_services
 from aftersales.models import AfterSalesTicket, GoodsState, TicketKind, TicketState
 from aftersales.selectors import system_user, user_works_in_shop
@@ -31,6 +32,8 @@ class ScanResult:
 
     parcel: ReturnParcel | None
     already_received: bool = False
+    # An intercepted or lost parcel back home: the claims its scan withdrew (月底仓库核对).
+    claims_withdrawn: int = 0
 
 
 @transaction.atomic
@@ -53,7 +56,8 @@ def return_receive_scan(*, tracking_number: str, by) -> ScanResult:
     if not tickets:
         expected = [parcel for parcel in known if user_works_in_shop(by, parcel.shop_id)]
         if not expected:
-            return ScanResult(parcel=None)
+            withdrawn = return_tracking.parcel_back_at_warehouse(tracking_number=number, by=by)
+            return ScanResult(parcel=None, claims_withdrawn=withdrawn)
         tickets = [expected[0].ticket] if expected[0].ticket else []
         if not tickets:
             return ScanResult(parcel=expected[0], already_received=True)
@@ -90,6 +94,7 @@ def return_register_unexpected(*, tracking_number: str, shop, by, note: str = ""
     number = normalise_tracking_number(tracking_number)
     if not number:
         raise ActionRefused("tracking_required", _("Scan or type the tracking number."))
+    return_tracking.parcel_back_at_warehouse(tracking_number=number, by=by)
     parcel = ReturnParcel(shop=shop, tracking_number=number, note=note)
     parcel.receive(by=by, at=timezone.now())
     try:
