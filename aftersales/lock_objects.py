@@ -43,6 +43,13 @@ def cutoff_for_update(cutoff_id: int) -> CutOffRequest:
     return CutOffRequest.objects.select_for_update().get(pk=cutoff_id)
 
 
+def free_cutoffs_for_update(cutoffs: QuerySet[CutOffRequest]) -> list[CutOffRequest]:
+    """These cut-offs nobody else holds (SKIP LOCKED), with their ticket's order read, for a batch."""
+    return list(
+        cutoffs.select_related("ticket__order").select_for_update(of=("self",), skip_locked=True).order_by("pk")
+    )
+
+
 def order_correction_for_update(correction_id: int) -> OrderCorrection:
     return OrderCorrection.objects.select_for_update().get(pk=correction_id)
 

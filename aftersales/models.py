@@ -65,6 +65,13 @@ class Platform(models.Model):
         return self.get_code_display()
 
 
+class LostParcelRemedy(models.TextChoices):
+    """What the buyer of a lost parcel (丢件) gets when nobody asked yet; seeds 000 and 001 name 补发 first."""
+
+    RESHIP = "reship", _("reship the goods (补发)")
+    REFUND = "refund", _("refund the buyer")
+
+
 class Shop(models.Model):
     """A store on one platform. Users are assigned to shops through guardian's `work_in_shop` object permission."""
 
@@ -103,6 +110,34 @@ class Shop(models.Model):
         default=6,
         db_default=6,  # rows written by an older migration's model state (a migration test) get it too
         validators=[MinValueValidator(1), MaxValueValidator(MAX_SETTING_HOURS)],
+    )
+    # 截单: seed 001 gives the warehouse 2 h to answer a cut-off; past it the cut-off shows red and is chased.
+    cutoff_answer_hours = models.PositiveIntegerField(
+        _("hours the warehouse has to answer a cut-off"),
+        default=2,
+        db_default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_SETTING_HOURS)],
+    )
+    lost_parcel_remedy = models.CharField(
+        _("remedy for a lost parcel"),
+        max_length=20,
+        choices=LostParcelRemedy.choices,
+        default=LostParcelRemedy.RESHIP,
+        db_default=LostParcelRemedy.RESHIP,
+    )
+    # Seed 000 (无法验货则直接退款): a return the clerk scans in is refunded at once, without waiting for inspection,
+    # when the shop cannot inspect; limited to single-item orders up to an amount unless the limit is switched off.
+    refund_on_receipt_enabled = models.BooleanField(
+        _("refund a return as soon as it is scanned in (no inspection)"), default=False, db_default=False
+    )
+    refund_on_receipt_limited = models.BooleanField(
+        _("refund on receipt only single-item orders up to the amount"), default=True, db_default=True
+    )
+    refund_on_receipt_max_amount = MoneyField(
+        _("largest order refunded on receipt (CNY)"),
+        default=Decimal("100.00"),
+        db_default=Decimal("100.00"),
+        validators=[MinValueValidator(ZERO)],
     )
     unconfirmed_refund_hours = models.PositiveIntegerField(
         _("hours a sent refund may wait for the marketplace's confirmation"),
@@ -657,6 +692,17 @@ class AfterSalesTicket(ConcurrentTransitionMixin, models.Model):
     def receive_return(self):
         pass
 
+    # 退货重拍 (seed 001): the buyer of an exchange sends the goods back for a refund and orders again; the ticket
+    # stays where it is on its way, but a clean return now refunds instead of sending a replacement.
+    @transition(
+        field=state,
+        source=[S.REQUESTED, S.AWAITING_RETURN, S.RETURN_IN_TRANSIT, S.RECEIVED],
+        target=RETURN_VALUE(S.REQUESTED, S.AWAITING_RETURN, S.RETURN_IN_TRANSIT, S.RECEIVED),
+    )
+    def return_and_reorder(self):
+        self.kind = TicketKind.RETURN_REFUND
+        return self.state
+
     def _resolved(self, *, kind, at) -> None:
         self.kind = kind
         self.closed_at = at
@@ -987,6 +1033,10 @@ class CutOffRequest(ConcurrentTransitionMixin, models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="cutoffs", verbose_name=_("shop"))
     status = FSMField(_("status"), default=Status.REQUESTED, choices=Status.choices, protected=True)
     requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    # The warehouse's answer time (the shop's cutoff_answer_hours after the request, 2 h by default).
+    due_at = models.DateTimeField(_("answer due at"))
+    # Set by the follow-up check when the warehouse let the answer time pass; chased once per cut-off.
+    overdue_flagged_at = models.DateTimeField(_("overdue flagged at"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -1007,10 +1057,17 @@ class CutOffRequest(ConcurrentTransitionMixin, models.Model):
                 fields=["ticket"], condition=Q(status="requested"), name="cutoff_one_open_per_ticket"
             ),
         ]
-        indexes = [models.Index(fields=["shop", "status", "requested_at"], name="cutoff_queue_idx")]
+        indexes = [
+            models.Index(fields=["shop", "status", "requested_at"], name="cutoff_queue_idx"),
+            models.Index(fields=["status", "due_at"], name="cutoff_status_due_idx"),
+        ]
 
     def __str__(self):
         return f"#{self.pk} {self.get_status_display()}"
+
+    def is_overdue(self, now=None) -> bool:
+        """Still unanswered at or after its due time (exactly 2 h after the request is overdue)."""
+        return self.status == self.Status.REQUESTED and self.due_at <= (now or timezone.now())
 
     @transition(field=status, source=Status.REQUESTED, target=Status.HELD)
     def hold(self, *, by, at):
@@ -1065,12 +1122,16 @@ class TicketEventAction(models.TextChoices):
     CUTOFF_REQUESTED = "cutoff_requested", _("cut-off requested")
     CUTOFF_HELD = "cutoff_held", _("held in the warehouse")
     CUTOFF_FAILED = "cutoff_failed", _("already shipped")
+    CUTOFF_OVERDUE = "cutoff_overdue", _("the warehouse's cut-off answer is overdue")
     INTERCEPT_REQUESTED = "intercept_requested", _("intercept requested")
     INTERCEPT_CONFIRMED = "intercept_confirmed", _("intercept confirmed")
     INTERCEPT_FAILED = "intercept_failed", _("intercept failed")
     # The buyer's return and the warehouse.
     RETURN_SHIPPED = "return_shipped", _("return sent")
+    RETURN_SIGNED = "return_signed", _("return signed for at our address")
     RETURN_RECEIVED = "return_received", _("return received")
+    REFUND_ON_RECEIPT = "refund_on_receipt", _("refunded on receipt, without inspection")
+    EXCHANGE_TO_RETURN = "exchange_to_return", _("exchange turned into a return and refund (退货重拍)")
     INSPECTION_PASSED = "inspection_passed", _("inspection passed")
     EARLY_REPLACEMENT = "early_replacement", _("early replacement sent")
     # Who owns the ticket (接单/派单), and an agent reading a supervisor's decline.

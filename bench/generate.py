@@ -236,7 +236,9 @@ TABLES = {
         "id", "ticket_id", "shop_id", "requested_by_id", "amount", "refund_kind", "reason", "status", "requested_at",
         "due_at", "decided_by_id", "decided_at", "decision_note", "escalated_at",
     ],
-    "aftersales_cutoffrequest": ["id", "ticket_id", "shop_id", "status", "requested_at", "decided_at", "decided_by_id"],
+    "aftersales_cutoffrequest": [
+        "id", "ticket_id", "shop_id", "status", "requested_at", "due_at", "decided_at", "decided_by_id",
+    ],
     "aftersales_ticketevent": [
         "id", "ticket_id", "actor_id", "at", "action", "from_state", "to_state", "amount", "note",
     ],
@@ -1049,8 +1051,8 @@ class TicketPlan:
         if cutoff:
             sink.add(
                 "aftersales_cutoffrequest",
-                (cutoff["id"], self.id, shop_id, cutoff["status"], cutoff["at"], cutoff.get("decided_at"),
-                 cutoff.get("decided_by")),
+                (cutoff["id"], self.id, shop_id, cutoff["status"], cutoff["at"], cutoff["at"] + timedelta(hours=2),
+                 cutoff.get("decided_at"), cutoff.get("decided_by")),
             )  # fmt: skip
         self._emit_logistics()
         self._emit_warehouse()

@@ -107,10 +107,11 @@ class SettlementSheet:
 
 
 def claims_for_sheet(*, courier: Courier, month: date, user) -> QuerySet[CourierClaim]:
-    """The claims a courier's month sheet lists: every one not withdrawn, in the user's shops, oldest first."""
+    """The claims a courier's month sheet lists: every one not withdrawn nor still waiting for its parcel to come
+    back, in the user's shops, oldest first."""
     return (
         CourierClaim.objects.filter(courier=courier, month=month, shop__in=shops_for_user(user))
-        .exclude(status=CourierClaim.Status.WITHDRAWN)
+        .exclude(status__in=[CourierClaim.Status.WITHDRAWN, CourierClaim.Status.WAITING_RETURN])
         .select_related("shop", "order", "shipment")
         .order_by("created_at", "id")
     )

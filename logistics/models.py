@@ -141,12 +141,9 @@ class CourierAgreement(ClaimTermsMixin, models.Model):
 
 
 class LostParcelPolicy(models.Model):
-    """A shop's no-scan rule (DESIGN §5): how long a parcel may go without a scan before it counts as lost (丢件),
-    and what the buyer gets then. A shop without a row uses the seeds' 48 h / 72 h and refunds."""
-
-    class Remedy(models.TextChoices):
-        REFUND = "refund", _("refund the buyer")
-        RESHIP = "reship", _("reship the goods")
+    """A shop's no-scan rule (DESIGN §5): how long a parcel may go without a scan before it counts as lost (丢件).
+    A shop without a row uses the seeds' 48 h / 72 h. What the buyer gets then is the shop's own setting
+    (Shop.lost_parcel_remedy, 补发 by default), on the shop's page with its other after-sales choices."""
 
     shop = models.OneToOneField(
         Shop, on_delete=models.CASCADE, related_name="lost_parcel_policy", verbose_name=_("shop")
@@ -161,7 +158,6 @@ class LostParcelPolicy(models.Model):
     )
     # 偏远地区, by short name (新疆, not 新疆维吾尔自治区): parcels to these get `remote_no_scan_hours`.
     remote_provinces = models.JSONField(_("remote provinces"), default=default_remote_provinces, blank=True)
-    remedy = models.CharField(_("remedy for a lost parcel"), max_length=20, choices=Remedy.choices, default="refund")
 
     class Meta:
         verbose_name = _("lost-parcel policy")
@@ -430,6 +426,9 @@ class CourierClaim(ConcurrentTransitionMixin, models.Model):
     damaged a parcel. Every such refund or reship has a row; month-end reconciliation settles it with the courier."""
 
     class Status(models.TextChoices):
+        # Refunded after a confirmed intercept (宁可多登记): the parcel should come back; a warehouse scan of it
+        # withdraws the claim, and the month-end check (月底仓库核对) files it with the courier (open) if it did not.
+        WAITING_RETURN = "waiting_return", _("waiting for the parcel to come back")
         OPEN = "open", _("open")
         SUBMITTED = "submitted", _("submitted to the courier")
         SETTLED = "settled", _("settled")
@@ -521,9 +520,14 @@ class CourierClaim(ConcurrentTransitionMixin, models.Model):
         self.decided_at = at
         self.courier_note = note
 
-    @transition(field=status, source=[Status.OPEN, Status.SUBMITTED], target=Status.WITHDRAWN)
+    @transition(field=status, source=[Status.WAITING_RETURN, Status.OPEN, Status.SUBMITTED], target=Status.WITHDRAWN)
     def withdraw(self, *, note):
         self.review_note = note
+
+    # Not back at the warehouse by the month-end check: the courier owes it; filed with the month's others.
+    @transition(field=status, source=Status.WAITING_RETURN, target=Status.OPEN)
+    def file_not_back(self):
+        pass
 
 
 class LogisticsEventAction(models.TextChoices):
@@ -550,6 +554,11 @@ class LogisticsEventAction(models.TextChoices):
     # A claim (理赔).
     OPENED = "opened", _("claim opened")
     REGISTERED = "registered", _("claim registered: refunded before the courier answered")
+    REGISTERED_WAITING = (
+        "registered_waiting",
+        _("claim registered: refunded after the intercept, waiting for the parcel"),
+    )
+    NOT_BACK = "not_back", _("parcel not back by the month-end check: to be filed with the courier")
     SUBMITTED = "submitted", _("claim submitted to the courier")
     SETTLED = "settled", _("claim settled by the courier")
     REJECTED = "rejected", _("claim rejected by the courier")

@@ -21,11 +21,14 @@ from desk.sweeps import SweepContext, sweep_run, tickets_each
 from logistics.models import InterceptRequest, Shipment
 from logistics.robots import robot_messages_send_pending
 from logistics.services import (
+    claims_file_not_back,
     claims_register_for_courier_liability,
+    claims_register_waiting_return,
     intercept_refund_early,
     intercepts_flag_overdue,
     intercepts_open_for_waiting_tickets,
     lost_parcels_remedy_pending,
+    return_shipments_sync_from_tickets,
     shipments_declare_lost,
     shipments_sync_from_orders,
 )
@@ -70,11 +73,13 @@ def long_in_transit_refund_first(ctx: SweepContext) -> None:
 
 
 def no_scan_check_run(*, batch_size: int | None = None, now=None) -> SweepRun:
-    """Hourly (DESIGN §4): register the parcels of newly shipped orders, declare the quiet ones lost (48 h, 72 h to a
-    remote province), give the buyers a lost message skipped their remedy, and send robot messages still waiting."""
+    """Hourly (DESIGN §4): register the parcels of newly shipped orders and the buyers' returns, declare the quiet
+    ones lost (48 h, 72 h to a remote province), give the buyers a lost message skipped their remedy, and send robot
+    messages still waiting."""
 
     def sync(ctx):
         ctx.done("shipments_registered", shipments_sync_from_orders(batch_size=ctx.batch_size))
+        ctx.done("return_shipments_registered", return_shipments_sync_from_tickets(batch_size=ctx.batch_size))
 
     def declare(ctx):
         result = shipments_declare_lost(now=ctx.now, batch_size=ctx.batch_size)
@@ -84,21 +89,37 @@ def no_scan_check_run(*, batch_size: int | None = None, now=None) -> SweepRun:
     def remedies(ctx):
         ctx.done("lost_remedies", lost_parcels_remedy_pending(batch_size=ctx.batch_size))
 
-    steps = [("sync", sync), ("declare_lost", declare), ("remedies", remedies), ("robots", _robots)]
+    def month_end(ctx):
+        # 月底仓库核对: once a month is over, its claims still waiting for their parcel go to the courier.
+        ctx.done("claims_not_back", claims_file_not_back(now=ctx.now))
+
+    steps = [
+        ("sync", sync),
+        ("declare_lost", declare),
+        ("remedies", remedies),
+        ("month_end", month_end),
+        ("robots", _robots),
+    ]
     return sweep_run(SweepRun.Kind.NO_SCAN, steps, batch_size, now)
 
 
 def intercept_follow_up_run(*, batch_size: int | None = None, now=None) -> SweepRun:
-    """Every 15 minutes: intercepts past the courier's answer time are chased in its group and flagged to the agent;
+    """Every 15 minutes: intercepts past the courier's answer time are chased in its group and flagged to the agent,
+    cut-offs past the warehouse's 2 h are flagged to the agent;
     refunds on the courier's liability the ledger misses get their claim."""
 
     def overdue(ctx):
         ctx.done("intercepts_overdue", intercepts_flag_overdue(now=ctx.now, batch_size=ctx.batch_size))
 
+    def cutoffs(ctx):
+        # 截单 belongs to aftersales; the warehouse's late answers are chased on the intercepts' clock.
+        ctx.done("cutoffs_overdue", aftersales.cutoffs_flag_overdue(now=ctx.now, batch_size=ctx.batch_size))
+
     def claims(ctx):
         ctx.done("liability_claims", claims_register_for_courier_liability(batch_size=ctx.batch_size, now=ctx.now))
+        ctx.done("claims_waiting_return", claims_register_waiting_return(batch_size=ctx.batch_size, now=ctx.now))
 
-    steps = [("overdue", overdue), ("claims", claims), ("robots", _robots)]
+    steps = [("overdue", overdue), ("cutoffs_overdue", cutoffs), ("claims", claims), ("robots", _robots)]
     return sweep_run(SweepRun.Kind.INTERCEPT_FOLLOW_UP, steps, batch_size, now)
 
 

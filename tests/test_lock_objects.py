@@ -19,7 +19,7 @@ import desk.lock_objects
 import logistics.lock_objects
 import metrics.lock_objects
 import warehouse.lock_objects
-from aftersales.models import AfterSalesTicket, Order, Refund
+from aftersales.models import AfterSalesTicket, CutOffRequest, Order, Refund
 from logistics.models import InterceptRequest, RobotKind, RobotMessage, Shipment
 from logistics.robots import RecordingRobotTransport, robot_message_send
 from logistics.services import courier_agreement_upsert
@@ -87,6 +87,9 @@ MULTI_ROW = {
     "aftersales.lock_objects.free_ticket_ids_for_update": lambda m: m.free_ticket_ids_for_update([1, 2]),
     "aftersales.lock_objects.free_tickets_for_update": lambda m: m.free_tickets_for_update(
         AfterSalesTicket.objects.filter(pk__in=[1, 2]), limit=5
+    ),
+    "aftersales.lock_objects.free_cutoffs_for_update": lambda m: m.free_cutoffs_for_update(
+        CutOffRequest.objects.filter(pk__in=[1, 2])
     ),
     "aftersales.lock_objects.orders_for_update": lambda m: m.orders_for_update(Order.objects.filter(pk__in=[1, 2])),
     "aftersales.lock_objects.free_refund_ids_for_update": lambda m: m.free_refund_ids_for_update(

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales import lock_objects as aftersales_locks
+from aftersales import return_tracking
 from aftersales import services as aftersales_services
 from aftersales.models import AfterSalesTicket, GoodsState, TicketKind, TicketState
 from aftersales.selectors import system_user, user_works_in_shop
@@ -31,6 +32,8 @@ class ScanResult:
 
     parcel: ReturnParcel | None
     already_received: bool = False
+    # An intercepted or lost parcel back home: the claims its scan withdrew (月底仓库核对).
+    claims_withdrawn: int = 0
 
 
 @transaction.atomic
@@ -53,7 +56,8 @@ def return_receive_scan(*, tracking_number: str, by) -> ScanResult:
     if not tickets:
         expected = [parcel for parcel in known if user_works_in_shop(by, parcel.shop_id)]
         if not expected:
-            return ScanResult(parcel=None)
+            withdrawn = return_tracking.parcel_back_at_warehouse(tracking_number=number, by=by)
+            return ScanResult(parcel=None, claims_withdrawn=withdrawn)
         tickets = [expected[0].ticket] if expected[0].ticket else []
         if not tickets:
             return ScanResult(parcel=expected[0], already_received=True)
@@ -76,6 +80,10 @@ def return_receive_scan(*, tracking_number: str, by) -> ScanResult:
             ticket=ticket, by=system_user(), courier_code=ticket.return_courier_code, tracking_number=number
         )
     aftersales_services.ticket_return_received(ticket=ticket, by=by)
+    ticket.refresh_from_db()
+    if aftersales_services.refund_on_receipt_applies(ticket):
+        # 无法验货则直接退款 (seed 000): the shop does not wait for an inspection of this return.
+        aftersales_services.ticket_refund_on_receipt(ticket=ticket, by=by)
     return ScanResult(parcel=parcel)
 
 
@@ -86,6 +94,7 @@ def return_register_unexpected(*, tracking_number: str, shop, by, note: str = ""
     number = normalise_tracking_number(tracking_number)
     if not number:
         raise ActionRefused("tracking_required", _("Scan or type the tracking number."))
+    return_tracking.parcel_back_at_warehouse(tracking_number=number, by=by)
     parcel = ReturnParcel(shop=shop, tracking_number=number, note=note)
     parcel.receive(by=by, at=timezone.now())
     try:
@@ -159,7 +168,9 @@ def inspection_record(
     parcel.mark_inspected(at=inspection.inspected_at)
     parcel.save()
     ticket = parcel.ticket
-    if inspection.is_clean:
+    if inspection.is_clean and aftersales_services.was_refunded_on_receipt(ticket):
+        pass  # refunded when it was scanned in: a clean inspection only confirms it
+    elif inspection.is_clean:
         aftersales_services.ticket_inspection_passed(ticket=ticket, by=by, note=notes)
     else:
         summary = _("Inspection: %(result)s, %(count)d evidence file(s). %(notes)s") % {
@@ -234,8 +245,8 @@ def early_exchange_send(*, ticket: AfterSalesTicket, by, note: str = "") -> Earl
 
 @transaction.atomic
 def return_parcel_record_scan(*, ticket: AfterSalesTicket, by, scanned_at=None) -> ReturnParcel:
-    """The buyer's return has a courier scan: an agent records it from the return parcels' admin (logistics'
-    tracking does not call this)."""
+    """The buyer's return has a courier scan: logistics' tracking reports it (return_tracking_record), or an agent
+    records it by hand from the return parcels' admin when the return has no tracking. The first scan stands."""
     ticket = aftersales_locks.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, WORK)
     if not ticket.return_tracking_number:
@@ -260,7 +271,19 @@ def return_parcel_record_signature(*, ticket: AfterSalesTicket, by, signed_at) -
     if parcel.signed_at is None:
         parcel.signed_at = signed_at
         parcel.save(update_fields=["signed_at"])
+        # From the signature the platform's receipt_confirm_days run (超时自动退款): the ticket's deadline.
+        aftersales_services.ticket_return_signed(ticket=ticket, by=by, signed_at=signed_at)
     return parcel
+
+
+def return_tracking_record(*, ticket: AfterSalesTicket, at, signed: bool) -> None:
+    """Logistics' tracking saw the buyer's return (registered in WarehouseConfig.ready through
+    aftersales.return_tracking): its first scan, which 提前换出 waits for, or the courier's signature at our address.
+    Recorded as the system; without tracking an agent records the scan by hand (return_parcel_record_scan)."""
+    if signed:
+        return_parcel_record_signature(ticket=ticket, by=system_user(), signed_at=at)
+    else:
+        return_parcel_record_scan(ticket=ticket, by=system_user(), scanned_at=at)
 
 
 def early_exchange_rule_set(*, shop, is_enabled: bool, max_price) -> EarlyExchangeRule:

@@ -79,6 +79,15 @@ def station(request):
             messages.error(request, str(refusal.message))
             return redirect("warehouse:station")
         if scan.parcel is None:
+            if scan.claims_withdrawn:
+                messages.success(
+                    request,
+                    _(
+                        "This parcel was claimed from the courier as intercepted or lost; it is back, so "
+                        "%(count)d claim(s) were withdrawn. Register it below."
+                    )
+                    % {"count": scan.claims_withdrawn},
+                )
             return redirect(_station_url(unknown=normalise_tracking_number(form.cleaned_data["tracking_number"])))
         parcel = scan.parcel
         if scan.already_received:
@@ -246,7 +255,12 @@ def evidence(request, evidence_id):
 @permission_any(HANDLE_RETURNS)
 def cutoffs(request):
     waiting = list(cutoffs_waiting(request.user).prefetch_related("ticket__order__lines")[: LIST_LIMIT + 1])
-    context = {"cutoffs": waiting[:LIST_LIMIT], "more": len(waiting) > LIST_LIMIT, "limit": LIST_LIMIT}
+    context = {
+        "cutoffs": waiting[:LIST_LIMIT],
+        "more": len(waiting) > LIST_LIMIT,
+        "limit": LIST_LIMIT,
+        "now": timezone.now(),
+    }
     return _render(request, "warehouse/cutoffs.html", context, title=_("Cut-offs"), section="cutoffs")
 
 

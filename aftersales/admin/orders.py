@@ -107,6 +107,21 @@ SETTING_HELP = {
         "A ticket waiting for the shop this close to the platform's deadline goes to the top of the queue in the "
         "next refund sweep (default 6)."
     ),
+    "cutoff_answer_hours": gettext_lazy(
+        "The warehouse answers a cut-off (截单) within this many hours (default 2); past it the cut-off shows red and "
+        "its ticket is flagged to the agent."
+    ),
+    "lost_parcel_remedy": gettext_lazy(
+        "What the buyer of a parcel declared lost gets when nobody asked yet: 补发 (reship) by default, or a refund."
+    ),
+    "refund_on_receipt_enabled": gettext_lazy(
+        "无法验货则直接退款: a return-and-refund is refunded as soon as the clerk scans the parcel in, before any "
+        "inspection (through the automatic cap; above it a supervisor approves)."
+    ),
+    "refund_on_receipt_limited": gettext_lazy(
+        "Refund on receipt only orders of one item whose paid amount is at most the amount below."
+    ),
+    "refund_on_receipt_max_amount": gettext_lazy("Default ¥100.00."),
 }
 SETTING_WIDGETS = {"approval_due_hours": HoursWithSuggestions([4, 12])}
 # Set when the shop is created (by a superuser); a manager does not move a shop to another marketplace.

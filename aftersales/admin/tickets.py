@@ -304,6 +304,7 @@ class AfterSalesTicketAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.M
             {"fields": [("opened_at", "deadline", "sla_due", "closed_at")]},
         ),
         (gettext_lazy("return"), {"fields": [("return_courier_code", "return_tracking_number")]}),
+        (gettext_lazy("the shop's choices"), {"fields": ["lost_parcel_remedy"]}),
     ]
 
     def get_search_results(self, request, queryset, search_term):
@@ -313,7 +314,12 @@ class AfterSalesTicketAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.M
         return ticket_search(queryset, search_term, shops=shops_for_user(request.user)), False
 
     def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
+        return [*(field.name for field in self.model._meta.fields), "lost_parcel_remedy"]
+
+    @admin.display(description=gettext_lazy("remedy for a lost parcel"))
+    def lost_parcel_remedy(self, ticket):
+        """The shop's choice (its settings page) the lost-parcel rule follows when nobody asked yet."""
+        return ticket.shop.get_lost_parcel_remedy_display()
 
     def has_change_permission(self, request, obj=None):
         # Rows are never edited: every change is a move on the page, through a service.
@@ -812,19 +818,36 @@ class ApprovalRequestAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
 class CutOffRequestAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
     """截单: packed orders whose buyer asked for a refund; the warehouse holds them or says they left."""
 
-    list_display = ["id", "shop", "ticket", "status", "requested_at", "decided_by", "decided_at"]
+    list_display = ["id", "shop", "ticket", "status", "requested_at", "due", "decided_by", "decided_at"]
     list_select_related = ["shop", "ticket__order", "decided_by"]
     list_filter = ["status", "shop"]
     ordering = ["requested_at", "id"]
     show_full_result_count = False
     actions = ["mark_held", "mark_gone"]
-    readonly_fields = ["ticket", "shop", "status", "requested_at", "decided_by", "decided_at"]
+    readonly_fields = [
+        "ticket",
+        "shop",
+        "status",
+        "requested_at",
+        "due_at",
+        "overdue_flagged_at",
+        "decided_by",
+        "decided_at",
+    ]
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=gettext_lazy("answer due at"), ordering="due_at")
+    def due(self, cutoff):
+        """Red once the warehouse's time has run out (at the due time itself) and it has not answered."""
+        local = timezone.localtime(cutoff.due_at).strftime("%m-%d %H:%M")
+        if cutoff.is_overdue():
+            return format_html('<span class="desk-overdue">{}</span>', local)
+        return local
 
     def has_delete_permission(self, request, obj=None):
         return False

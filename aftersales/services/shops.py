@@ -68,6 +68,14 @@ def _amount(name: str, value) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
+def _choice(name: str, value) -> str:
+    choices = cast(Field, Shop._meta.get_field(name)).choices or []
+    allowed = [str(key) for key, _label_text in choices]
+    if not isinstance(value, str) or value not in allowed:
+        raise SettingRefused(name, _("Choose one of the values offered for “%(setting)s”.") % {"setting": _label(name)})
+    return value
+
+
 # setting -> the check its new value passes (returns the value as stored)
 SHOP_SETTINGS: dict[str, Callable[[str, object], object]] = {
     "auto_refund_enabled": _switch,
@@ -77,6 +85,11 @@ SHOP_SETTINGS: dict[str, Callable[[str, object], object]] = {
     "path1_sla_minutes": _whole_number(1, MAX_SETTING_MINUTES),
     "deadline_warning_hours": _whole_number(1, MAX_SETTING_HOURS),
     "unconfirmed_refund_hours": _whole_number(1, MAX_SETTING_HOURS),
+    "cutoff_answer_hours": _whole_number(1, MAX_SETTING_HOURS),
+    "lost_parcel_remedy": _choice,
+    "refund_on_receipt_enabled": _switch,
+    "refund_on_receipt_limited": _switch,
+    "refund_on_receipt_max_amount": _amount,
 }
 SHOP_SETTINGS_FIELDS = tuple(SHOP_SETTINGS)
 

@@ -15,6 +15,7 @@ from functools import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_fsm import can_proceed
 
 from aftersales import lock_objects
@@ -582,7 +583,13 @@ def ticket_change_reason(*, ticket: AfterSalesTicket, by, reason: ReturnReason, 
 
 
 def _open_cutoff(ticket, by) -> CutOffRequest:
-    cutoff = CutOffRequest.objects.create(ticket=ticket, shop_id=ticket.shop_id)
+    now = timezone.now()
+    cutoff = CutOffRequest.objects.create(
+        ticket=ticket,
+        shop_id=ticket.shop_id,
+        requested_at=now,
+        due_at=now + timedelta(hours=ticket.shop.cutoff_answer_hours),
+    )
     ticket_move(
         ticket,
         by,
@@ -648,6 +655,51 @@ def cutoff_mark_gone(*, cutoff: CutOffRequest, by, note: str = "") -> CutOffRequ
             path=TicketPath.NOT_RECEIVED,
         )
     return cutoff
+
+
+def cutoffs_flag_overdue(*, now=None, batch_size: int = 500) -> int:
+    """Cut-offs the warehouse has not answered within the shop's time (2 h by default, exactly 2 h counts as late):
+    flag each once, write its ticket's event and put a note in front of the ticket's agent, as an overdue intercept
+    is chased (logistics' 15-minute follow-up runs this). A ticket busy elsewhere is left for the next run."""
+    now = now or timezone.now()
+    system = system_user()
+    flagged = 0
+    last_id = 0
+    overdue = CutOffRequest.objects.filter(
+        status=CutOffRequest.Status.REQUESTED, due_at__lte=now, overdue_flagged_at__isnull=True
+    )
+    note = _("The warehouse has not answered the cut-off (截单) in time; chase the warehouse.")
+    while True:
+        with transaction.atomic():
+            candidates = list(overdue.filter(pk__gt=last_id).order_by("pk").values_list("pk", "ticket_id")[:batch_size])
+            if not candidates:
+                return flagged
+            last_id = candidates[-1][0]
+            # Tickets before cut-offs (the services' lock order).
+            free_tickets = lock_objects.free_ticket_ids_for_update([ticket_id for _pk, ticket_id in candidates])
+            batch = lock_objects.free_cutoffs_for_update(
+                overdue.filter(pk__in=[pk for pk, ticket_id in candidates if ticket_id in free_tickets])
+            )
+            if not batch:
+                continue
+            CutOffRequest.objects.filter(pk__in=[cutoff.pk for cutoff in batch]).update(overdue_flagged_at=now)
+            AfterSalesTicket.objects.filter(pk__in=[cutoff.ticket_id for cutoff in batch]).update(
+                attention_note=note, updated_at=now
+            )
+            TicketEvent.objects.bulk_create(
+                TicketEvent(
+                    ticket_id=cutoff.ticket_id,
+                    actor=system,
+                    at=now,
+                    action=TicketEvent.Action.CUTOFF_OVERDUE,
+                    from_state=cutoff.ticket.state,
+                    to_state=cutoff.ticket.state,
+                    note=note,
+                )
+                for cutoff in batch
+            )
+            orders_changed_send([cutoff.ticket.order_id for cutoff in batch])
+            flagged += len(batch)
 
 
 @transaction.atomic
@@ -786,6 +838,93 @@ def ticket_return_received(*, ticket: AfterSalesTicket, by) -> AfterSalesTicket:
     _require_transition(ticket, ticket.receive_return)
     ticket_move(ticket, by, TicketEvent.Action.RETURN_RECEIVED, ticket.receive_return)
     return ticket
+
+
+@transaction.atomic
+def ticket_return_signed(*, ticket: AfterSalesTicket, by, signed_at) -> AfterSalesTicket:
+    """The courier signed for the buyer's return at our address (its tracking, or a person): from then on the
+    platform confirms the receipt for us (超时自动退款, the goods gone with the money) after the platform's
+    receipt_confirm_days (10 by default), so the ticket's deadline becomes that. Once per ticket; a ticket no longer
+    waiting on the return keeps its deadline."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    if ticket.events.filter(action=TicketEvent.Action.RETURN_SIGNED).exists():
+        return ticket
+    if ticket.state not in (TicketState.RETURN_IN_TRANSIT, TicketState.RECEIVED):
+        return ticket
+    days = ticket.shop.platform.receipt_confirm_days
+    ticket.deadline = signed_at + timedelta(days=days)
+    ticket.save(update_fields=["deadline", "updated_at"])
+    ticket_event_record(
+        ticket,
+        by,
+        TicketEvent.Action.RETURN_SIGNED,
+        ticket.state,
+        note=_("Signed for at %(at)s; the platform confirms the receipt by itself after %(days)d days.")
+        % {"at": timezone.localtime(signed_at).strftime("%Y-%m-%d %H:%M"), "days": days},
+    )
+    return ticket
+
+
+def refund_on_receipt_applies(ticket: AfterSalesTicket) -> bool:
+    """Whether the shop refunds this return as soon as it is scanned in (无法验货则直接退款, seed 000): the shop's
+    switch, a return-and-refund, and unless the shop lifted the limit, one item paid at most the shop's amount."""
+    shop = ticket.shop
+    if not shop.refund_on_receipt_enabled or ticket.kind != TicketKind.RETURN_REFUND:
+        return False
+    if not shop.refund_on_receipt_limited:
+        return True
+    lines = list(ticket.order.lines.all())
+    single = len(lines) == 1 and lines[0].quantity == 1
+    return single and ticket.order.paid_amount <= shop.refund_on_receipt_max_amount
+
+
+@transaction.atomic
+def ticket_refund_on_receipt(*, ticket: AfterSalesTicket, by, note: str = "") -> RefundDecision:
+    """The clerk scanned in a return the shop refunds without inspection: the refund the returned goods owe, through
+    the gate's clean-return door (within the automatic cap at once, above it a supervisor approves). The inspection,
+    if one is made later, records what came back and flags an abnormal parcel to the agent."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    require_in_shop(by, ticket.shop, HANDLE_RETURNS)
+    if not refund_on_receipt_applies(ticket):
+        raise ActionRefused("no_refund_on_receipt", _("This shop does not refund this return before inspection."))
+    _require_transition(ticket, door_move(ticket, RefundDoor.INSPECTION_PASSED))
+    return _owed_refund(
+        ticket,
+        door=RefundDoor.INSPECTION_PASSED,
+        by=by,
+        action=TicketEvent.Action.REFUND_ON_RECEIPT,
+        note=note or _("Refunded on receipt: the shop does not inspect this return (无法验货则直接退款)."),
+    )
+
+
+def was_refunded_on_receipt(ticket: AfterSalesTicket) -> bool:
+    return ticket.events.filter(action=TicketEvent.Action.REFUND_ON_RECEIPT).exists()
+
+
+# What the buyer is told when an exchange becomes a return and re-order (退货重拍, seed 001).
+RETURN_AND_REORDER_NOTE = gettext_lazy(
+    "To get the item you want sooner: please send this one back for a refund and place a new order (退货重拍)."
+)
+
+
+@transaction.atomic
+def ticket_return_and_reorder(*, ticket: AfterSalesTicket, by, note: str = "") -> str:
+    """退货重拍: the exchange becomes a return-and-refund (the buyer orders again); returns the note for the buyer,
+    which the event keeps with the agent's own words."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    require_in_shop(by, ticket.shop, WORK)
+    if ticket.kind != TicketKind.EXCHANGE:
+        raise ActionRefused("not_exchange", _("Only an exchange can become a return and re-order."))
+    _require_transition(ticket, ticket.return_and_reorder)
+    message = str(RETURN_AND_REORDER_NOTE)
+    ticket_move(
+        ticket,
+        by,
+        TicketEvent.Action.EXCHANGE_TO_RETURN,
+        ticket.return_and_reorder,
+        note=_("Note to the buyer: %(message)s %(note)s") % {"message": message, "note": note},
+    )
+    return message
 
 
 @transaction.atomic

@@ -34,7 +34,13 @@ from logistics.claims_sheet import (
     read_settlement,
 )
 from logistics.models import Courier, CourierClaim
-from logistics.services import claim_review_done, claims_apply_settlement, claims_submit
+from logistics.services import (
+    claim_review_done,
+    claims_apply_settlement,
+    claims_file_not_back,
+    claims_not_back,
+    claims_submit,
+)
 
 RECONCILE = "logistics.reconcile_courierclaim"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -64,6 +70,21 @@ class MonthFilter(admin.SimpleListFilter):
             return queryset
         month = parse_month(self.value())
         return queryset.none() if month is None else queryset.filter(month=month)
+
+
+class NotBackFilter(admin.SimpleListFilter):
+    """月底仓库核对: the intercepted and lost parcels never back at the warehouse (services.claims_not_back)."""
+
+    title = gettext_lazy("month-end check")
+    parameter_name = "not_back"
+
+    def lookups(self, request, model_admin):
+        return [("yes", gettext_lazy("parcels not back at the warehouse"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(pk__in=claims_not_back().values("pk"))
+        return queryset
 
 
 class MonthField(forms.DateField):
@@ -125,12 +146,12 @@ class CourierClaimAdmin(ShopScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
         "needs_review",
     ]
     list_select_related = ["courier", "shop", "order", "shipment"]
-    list_filter = [MonthFilter, "courier", "status", "cause", "shop"]
+    list_filter = [NotBackFilter, MonthFilter, "courier", "status", "cause", "shop"]
     # Exact matches only (indexed); a claim reference such as CL000123 is found too.
     search_fields = ["=order__platform_order_id", "=shipment__tracking_number"]
     show_full_result_count = False
     list_per_page = 100
-    actions = ["mark_submitted", "mark_reviewed"]
+    actions = ["file_not_back", "mark_submitted", "mark_reviewed"]
     inlines = [ClaimEventInline]
     fields = [
         "shop",
@@ -210,6 +231,26 @@ class CourierClaimAdmin(ShopScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
 
     # --- batch actions: one service call, its refusal shown ---
 
+    @admin.action(
+        description=gettext_lazy("Not back by the month-end check: file with the courier"), permissions=["reconcile"]
+    )
+    def file_not_back(self, request, queryset):
+        selected = list(queryset.values_list("pk", flat=True))
+        try:
+            filed = claims_file_not_back(by=request.user, claim_ids=selected)
+        except ActionRefused as refusal:
+            self.message_user(request, refusal.message, messages.ERROR)
+            return
+        self.message_user(
+            request,
+            _(
+                "%(filed)d of the %(selected)d selected claims filed with the courier; only claims still waiting for "
+                "their parcel after their month are."
+            )
+            % {"filed": filed, "selected": len(selected)},
+            messages.SUCCESS if filed == len(selected) else messages.WARNING,
+        )
+
     @admin.action(description=gettext_lazy("Mark as submitted to the courier"), permissions=["reconcile"])
     def mark_submitted(self, request, queryset):
         selected = list(queryset.select_related(None).only("pk"))
@@ -248,9 +289,20 @@ class CourierClaimAdmin(ShopScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
         view = self.admin_site.admin_view
         return [
             path("export-sheet/", view(self.export_sheet_view), name="logistics_courierclaim_export_sheet"),
+            path("not-back.xlsx", view(self.export_not_back_view), name="logistics_courierclaim_export_not_back"),
             path("import-settlement/", view(self.import_settlement_view), name="logistics_courierclaim_import"),
             *super().get_urls(),
         ]
+
+    def export_not_back_view(self, request):
+        """The month-end list (月底仓库核对) as a sheet: every parcel of the user's shops still claimed as intercepted
+        or lost and never back at the warehouse, for the warehouse to check its shelves against."""
+        if not self.has_reconcile_permission(request):
+            raise PermissionDenied
+        claims = claims_not_back(user=request.user).select_related("shop", "order", "shipment").order_by("month", "id")
+        response = HttpResponse(claims_to_xlsx(claims), content_type=XLSX_CONTENT_TYPE)
+        response["Content-Disposition"] = 'attachment; filename="parcels-not-back.xlsx"'
+        return response
 
     def export_sheet_view(self, request):
         """A courier's month as the reconciliation sheet (.xlsx), for the claims of the user's shops."""

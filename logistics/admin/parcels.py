@@ -397,7 +397,7 @@ class LostParcelPolicyForm(forms.ModelForm):
 
     class Meta:
         model = LostParcelPolicy
-        fields = ["shop", "no_scan_hours", "remote_no_scan_hours", "remote_provinces", "remedy"]
+        fields = ["shop", "no_scan_hours", "remote_no_scan_hours", "remote_provinces"]
 
     def clean(self):
         cleaned = super().clean()
@@ -412,6 +412,11 @@ class LostParcelPolicyAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
     form = LostParcelPolicyForm
     list_display = ["shop", "no_scan_hours", "remote_no_scan_hours", "provinces", "remedy"]
     list_select_related = ["shop"]
+
+    # The remedy is the shop's setting (its page); shown here beside the hours it follows.
+    @admin.display(description=gettext_lazy("remedy for a lost parcel"))
+    def remedy(self, policy):
+        return policy.shop.get_lost_parcel_remedy_display()
 
     @admin.display(description=gettext_lazy("remote provinces"))
     def provinces(self, policy):

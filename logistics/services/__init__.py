@@ -5,8 +5,12 @@ from logistics.services.claims import (
     ClaimSettlementSummary,
     claim_review_done,
     claims_apply_settlement,
+    claims_file_not_back,
+    claims_not_back,
     claims_register_for_courier_liability,
+    claims_register_waiting_return,
     claims_submit,
+    claims_withdraw_parcel_back,
 )
 from logistics.services.common import month_of
 from logistics.services.intercepts import (
@@ -28,6 +32,7 @@ from logistics.services.shipments import (
     courier_agreement_upsert,
     courier_upsert,
     outbound_shipment_for,
+    return_shipments_sync_from_tickets,
     shipment_dispatch,
     shipments_create_for_orders,
     shipments_sync_from_orders,
@@ -42,8 +47,12 @@ __all__ = [
     "Scan",
     "claim_review_done",
     "claims_apply_settlement",
+    "claims_file_not_back",
+    "claims_not_back",
     "claims_register_for_courier_liability",
+    "claims_register_waiting_return",
     "claims_submit",
+    "claims_withdraw_parcel_back",
     "courier_agreement_upsert",
     "courier_upsert",
     "intercept_confirm",
@@ -61,5 +70,6 @@ __all__ = [
     "shipments_create_for_orders",
     "shipments_declare_lost",
     "shipments_sync_from_orders",
+    "return_shipments_sync_from_tickets",
     "tracking_ingest",
 ]

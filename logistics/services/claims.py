@@ -6,21 +6,23 @@ from decimal import Decimal
 from typing import cast
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales import lock_objects as aftersales_locks
 from aftersales.models import ZERO, AfterSalesTicket, Refund, TicketKind, TicketState
-from aftersales.selectors import system_user
-from desk.access import require_in_shop
+from aftersales.selectors import is_system_user, system_user
+from desk.access import require_in_shop, shops_for_user
 from desk.errors import ActionRefused
+from desk.input_checks import normalise_tracking_number
 from logistics import lock_objects
 from logistics.models import (
     ClaimCause,
     ClaimRemedy,
     Courier,
     CourierClaim,
+    InterceptRequest,
     LogisticsEvent,
 )
 from logistics.selectors import agreements_for
@@ -261,3 +263,150 @@ def claim_settlement_check(*, claim: CourierClaim, row: ClaimSettlementRow, cour
             _("¥%(amount)s is more than the ¥%(claimed)s claimed.")
             % {"amount": row.amount, "claimed": claim.claim_amount},
         )
+
+
+# --- 宁可多登记 and the month-end check (月底仓库核对) ---------------------------------------------------------
+
+
+def claims_register_waiting_return(*, ticket_ids=None, batch_size: int = BATCH_SIZE, now=None) -> int:
+    """Every ticket refunded after the courier confirmed its intercept gets a claim waiting for the parcel to come
+    back (宁可多登记不要少登记, seed 004): if the parcel never reaches the warehouse, the month-end check files it with
+    the courier; a warehouse scan of it withdraws it. Set-based and idempotent (one live claim per ticket); the
+    confirmation calls it for its ticket, the 15-minute follow-up for any refund made later (after an approval)."""
+    now = now or timezone.now()
+    system = system_user()
+    created = 0
+    last_id = 0
+    claimed = CourierClaim.objects.filter(ticket=OuterRef("ticket_id")).exclude(status=CourierClaim.Status.WITHDRAWN)
+    paid = Refund.objects.filter(ticket=OuterRef("ticket_id")).exclude(status=Refund.Status.FAILED)
+    confirmed = (
+        InterceptRequest.objects.filter(status=InterceptRequest.Status.CONFIRMED)
+        .filter(Exists(paid))
+        .exclude(Exists(claimed))
+        .select_related("courier", "shipment")
+    )
+    if ticket_ids is not None:
+        confirmed = confirmed.filter(ticket_id__in=list(ticket_ids))
+    while True:
+        with transaction.atomic():
+            intercepts = list(confirmed.filter(pk__gt=last_id).order_by("pk")[:batch_size])
+            if not intercepts:
+                return created
+            last_id = intercepts[-1].pk
+            refunds = _refunded_per_ticket([intercept.ticket_id for intercept in intercepts])
+            agreements = agreements_for((intercept.shop_id, intercept.courier) for intercept in intercepts)
+            rows = [
+                CourierClaim(
+                    shop_id=intercept.shop_id,
+                    courier=intercept.courier,
+                    order_id=intercept.shipment.order_id,
+                    shipment_id=intercept.shipment_id,
+                    ticket_id=intercept.ticket_id,
+                    cause=ClaimCause.INTERCEPT,
+                    remedy=ClaimRemedy.REFUND,
+                    loss_amount=refunds[intercept.ticket_id],
+                    claim_amount=agreements[intercept.shop_id, intercept.courier_id].claimable(
+                        refunds[intercept.ticket_id], intercept.shipment.postage
+                    ),
+                    month=month_of(now),
+                    status=CourierClaim.Status.WAITING_RETURN,
+                    created_at=now,
+                )
+                for intercept in intercepts
+            ]
+            claims = CourierClaim.objects.bulk_create(rows, ignore_conflicts=False)
+            LogisticsEvent.objects.bulk_create(
+                event_row(
+                    by=system,
+                    action=LogisticsEvent.Action.REGISTERED_WAITING,
+                    at=now,
+                    to_state=claim.status,
+                    claim=claim,
+                    note=_("Refunded after the intercept; the parcel should come back to the warehouse."),
+                )
+                for claim in claims
+            )
+            created += len(claims)
+
+
+def claims_not_back(*, user=None) -> QuerySet[CourierClaim]:
+    """The month-end list (月底仓库核对): intercepted and lost parcels whose claim still stands because the parcel never
+    came back to the warehouse: claims waiting for an intercepted parcel, and open or submitted claims of lost ones."""
+    claims = CourierClaim.objects.filter(
+        Q(status=CourierClaim.Status.WAITING_RETURN)
+        | Q(cause=ClaimCause.LOST, status__in=[CourierClaim.Status.OPEN, CourierClaim.Status.SUBMITTED])
+    )
+    if user is not None:
+        claims = claims.filter(shop__in=shops_for_user(user))
+    return claims
+
+
+def claims_file_not_back(*, now=None, by=None, claim_ids=None) -> int:
+    """The month-end check: a claim still waiting for its parcel when its month is over (Asia/Shanghai) goes to the
+    courier (open, on the month's sheet). Run by the hourly check as the system, or by a person on the month-end
+    list for chosen claims (checked against their shops). A claim of the current month keeps waiting."""
+    now = now or timezone.now()
+    by = by or system_user()
+    waiting = CourierClaim.objects.filter(status=CourierClaim.Status.WAITING_RETURN, month__lt=month_of(now))
+    if claim_ids is not None:
+        waiting = waiting.filter(pk__in=list(claim_ids))
+    note = _("Not back at the warehouse by the month-end check: filed with the courier.")
+    with transaction.atomic():
+        claims = lock_objects.claims_for_update(
+            waiting.values_list("pk", flat=True), status=CourierClaim.Status.WAITING_RETURN
+        )
+        if not is_system_user(by):
+            for claim in claims:
+                require_in_shop(by, claim.shop, RECONCILE)
+        for claim in claims:
+            claim.file_not_back()
+        CourierClaim.objects.bulk_update(claims, ["status"])
+        LogisticsEvent.objects.bulk_create(
+            event_row(
+                by=by,
+                action=LogisticsEvent.Action.NOT_BACK,
+                at=now,
+                from_state=CourierClaim.Status.WAITING_RETURN,
+                to_state=claim.status,
+                note=note,
+                claim=claim,
+            )
+            for claim in claims
+        )
+    return len(claims)
+
+
+@transaction.atomic
+def claims_withdraw_parcel_back(*, tracking_number: str, by) -> int:
+    """The warehouse scanned in a parcel that an intercept or the lost-parcel rule had claimed: it is back, nothing is
+    lost, so its waiting or open claims are withdrawn (a claim already submitted to the courier is marked for review
+    instead). Only the scanning clerk's shops; returns how many claims it withdrew or marked."""
+    number = normalise_tracking_number(tracking_number)
+    if not number:
+        return 0
+    ids = CourierClaim.objects.filter(
+        shop__in=shops_for_user(by),
+        shipment__tracking_number=number,
+        cause__in=[ClaimCause.INTERCEPT, ClaimCause.LOST],
+        status__in=[CourierClaim.Status.WAITING_RETURN, CourierClaim.Status.OPEN, CourierClaim.Status.SUBMITTED],
+    ).values_list("pk", flat=True)
+    now = timezone.now()
+    note = _("The parcel was scanned back at the warehouse; nothing to claim.")
+    events = []
+    claims = lock_objects.claims_for_update(ids)
+    for claim in claims:
+        from_state = claim.status
+        if from_state == CourierClaim.Status.SUBMITTED:
+            claim.review_note = _("The parcel was scanned back at the warehouse after the claim was submitted.")
+            action = LogisticsEvent.Action.NEEDS_REVIEW
+        else:
+            claim.withdraw(note=note)
+            action = LogisticsEvent.Action.WITHDRAWN
+        events.append(
+            event_row(
+                by=by, action=action, at=now, from_state=from_state, to_state=claim.status, note=note, claim=claim
+            )
+        )
+    CourierClaim.objects.bulk_update(claims, ["status", "review_note"])
+    LogisticsEvent.objects.bulk_create(events)
+    return len(claims)

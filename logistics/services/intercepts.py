@@ -26,6 +26,7 @@ from logistics.models import (
     Shipment,
 )
 from logistics.selectors import agreement_for
+from logistics.services.claims import claims_register_waiting_return
 from logistics.services.common import (
     ANSWER_INTERCEPT,
     BATCH_SIZE,
@@ -174,6 +175,8 @@ def intercept_confirm(*, intercept: InterceptRequest, by, note: str = "") -> Int
     LogisticsEvent.objects.bulk_create(events)
     if intercept.ticket.state == TicketState.INTERCEPTING:
         aftersales.ticket_intercept_confirmed(ticket=intercept.ticket, by=by, note=note)
+        # 宁可多登记: the refund is paid before the parcel is back; its claim waits for the warehouse's scan.
+        claims_register_waiting_return(ticket_ids=[intercept.ticket_id])
     return intercept
 
 

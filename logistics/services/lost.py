@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales import services as aftersales
-from aftersales.models import AfterSalesTicket, Refund, ReturnReason, TicketKind, TicketState
+from aftersales.models import AfterSalesTicket, LostParcelRemedy, Refund, ReturnReason, TicketKind, TicketState
 from aftersales.selectors import system_user
 from desk.errors import ActionRefused
 from desk.queue import enqueue_on_commit
@@ -291,13 +291,12 @@ def _fail_open_intercepts(ticket, *, by, at) -> None:
 
 
 def _remedy_by_policy(shipment: Shipment, *, by, now) -> tuple[AfterSalesTicket, Refund | None, str, str]:
-    """Nobody asked yet: act first for the buyer, as the shop's policy says (refund, or reship a replacement)."""
-    policy = LostParcelPolicy.objects.filter(shop_id=shipment.shop_id).values_list("remedy", flat=True).first()
-    remedy = policy or LostParcelPolicy.Remedy.REFUND
+    """Nobody asked yet: act first for the buyer, as the shop's setting says (补发 a replacement, or refund)."""
+    remedy = shipment.shop.lost_parcel_remedy
     reason = ReturnReason.objects.get(code=LOST_REASON_CODE)
     order = shipment.order
     message = _("Parcel %(number)s declared lost (no scan in time).") % {"number": shipment.tracking_number}
-    if remedy == LostParcelPolicy.Remedy.RESHIP:
+    if remedy == LostParcelRemedy.RESHIP:
         ticket = aftersales.ticket_open(
             order=order, kind=TicketKind.RESHIP, reason=reason, by=by, buyer_message=message
         )

@@ -6,7 +6,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftersales.models import Order
+from aftersales.models import AfterSalesTicket, Order
 from desk.access import require_in_shop
 from desk.errors import ActionRefused
 from desk.input_checks import normalise_tracking_number
@@ -76,6 +76,66 @@ def shipments_sync_from_orders(*, batch_size: int = BATCH_SIZE) -> int:
         with transaction.atomic():
             created += len(shipments_create_for_orders(orders))
         last_id = orders[-1].pk
+
+
+def return_shipments_create_for_tickets(tickets) -> list[Shipment]:
+    """The buyer's return parcels (direction return) of tickets that have a return waybill and none yet, so that
+    tracking pushes move them like any parcel; a bulk insert, a second call adds nothing. A waybill already
+    registered as another parcel is left alone (the unique waybill says which parcel it is)."""
+    tickets = [ticket for ticket in tickets if ticket.return_tracking_number and ticket.return_courier_code]
+    if not tickets:
+        return []
+    couriers = couriers_by_code(ticket.return_courier_code for ticket in tickets)
+    Shipment.objects.bulk_create(
+        [
+            Shipment(
+                shop_id=ticket.shop_id,
+                order_id=ticket.order_id,
+                ticket_id=ticket.pk,
+                direction=Shipment.Direction.RETURN,
+                courier=couriers[ticket.return_courier_code],
+                tracking_number=normalise_tracking_number(ticket.return_tracking_number),
+                # No clock until the courier's first scan: the buyer may enter the waybill before or after the pickup,
+                # and a return nobody has scanned yet is not ours to declare lost.
+                status=Shipment.Status.IN_TRANSIT,
+            )
+            for ticket in tickets
+        ],
+        ignore_conflicts=True,
+    )
+    return list(
+        Shipment.objects.filter(direction=Shipment.Direction.RETURN, ticket__in=[ticket.pk for ticket in tickets])
+    )
+
+
+def _tickets_missing_return_shipment():
+    has_one = Shipment.objects.filter(ticket=OuterRef("pk"), direction=Shipment.Direction.RETURN)
+    return (
+        AfterSalesTicket.objects.exclude(return_tracking_number="")
+        .exclude(return_courier_code="")
+        .exclude(Exists(has_one))
+    )
+
+
+def return_shipments_sync_from_tickets(*, batch_size: int = BATCH_SIZE) -> int:
+    """Register the return parcel of every ticket whose buyer's waybill was recorded (the ticket's page, the API, a
+    connector: aftersales writes it and imports nothing of logistics, so this check picks it up)."""
+    created = 0
+    last_id = 0
+    while True:
+        tickets = list(_tickets_missing_return_shipment().filter(pk__gt=last_id).order_by("pk")[:batch_size])
+        if not tickets:
+            return created
+        with transaction.atomic():
+            created += len(return_shipments_create_for_tickets(tickets))
+        last_id = tickets[-1].pk
+
+
+def return_shipments_for_numbers(*, shop, numbers) -> list[Shipment]:
+    """The return parcels of the shop's tickets waiting with these return waybills, registered now (a push about a
+    return that the hourly check has not registered yet)."""
+    tickets = _tickets_missing_return_shipment().filter(shop=shop, return_tracking_number__in=list(numbers))
+    return return_shipments_create_for_tickets(list(tickets))
 
 
 def outbound_shipment_for(order: Order) -> Shipment | None:

@@ -7,13 +7,15 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aftersales import return_tracking
 from aftersales import services as aftersales
-from aftersales.models import Order
+from aftersales.models import AfterSalesTicket, Order
 from aftersales.selectors import system_user
 from desk.errors import ActionRefused
 from desk.input_checks import normalise_tracking_number
@@ -22,7 +24,7 @@ from logistics.models import InterceptRequest, LogisticsEvent, Shipment, Trackin
 from logistics.services.common import shipment_move
 from logistics.services.intercepts import intercept_fail, intercept_mark_returned
 from logistics.services.lost import lost_parcels_reappeared
-from logistics.services.shipments import shipments_create_for_orders
+from logistics.services.shipments import return_shipments_for_numbers, shipments_create_for_orders
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +117,30 @@ def tracking_ingest(*, shop, scans: list[Scan], source: str) -> IngestResult:
     result.stored = len(new_rows)
     result.duplicates = len(rows) - len(new_rows)
     _apply_latest_scans(new_rows)
+    _report_returns(new_rows)
     return result
+
+
+def _report_returns(new_rows: list[TrackingEvent]) -> None:
+    """The buyer's returns among the scans: their first scan (what 提前换出 waits for) and the courier's signature at
+    our address (what the return's merchant time and the platform's receipt deadline count from), for the warehouse
+    to record (aftersales.return_tracking). One call per return parcel in the push."""
+    first: dict[int, TrackingEvent] = {}
+    signed: dict[int, TrackingEvent] = {}
+    for row in new_rows:
+        if row.shipment.direction != Shipment.Direction.RETURN or row.shipment.ticket_id is None:
+            continue
+        if row.shipment_id not in first or row.scanned_at < first[row.shipment_id].scanned_at:
+            first[row.shipment_id] = row
+        if row.status == TrackingStatus.DELIVERED and (
+            row.shipment_id not in signed or row.scanned_at < signed[row.shipment_id].scanned_at
+        ):
+            signed[row.shipment_id] = row
+    for shipment_id, row in first.items():
+        ticket = cast(AfterSalesTicket, row.shipment.ticket)  # only returns with a ticket were kept above
+        return_tracking.return_parcel_scanned(ticket=ticket, at=row.scanned_at, signed=False)
+        if shipment_id in signed:
+            return_tracking.return_parcel_scanned(ticket=ticket, at=signed[shipment_id].scanned_at, signed=True)
 
 
 def _shipments_for_numbers(shop, numbers) -> list[Shipment]:
@@ -124,7 +149,9 @@ def _shipments_for_numbers(shop, numbers) -> list[Shipment]:
     missing = numbers - {shipment.tracking_number for shipment in found}
     if missing:
         orders = Order.objects.filter(shop=shop, tracking_number__in=missing, shipped_at__isnull=False)
-        if shipments_create_for_orders(list(orders)):
+        created = shipments_create_for_orders(list(orders))
+        created += return_shipments_for_numbers(shop=shop, numbers=missing)
+        if created:
             found = lock_objects.shipments_by_number_for_update(shop=shop, numbers=numbers)
     return found
 

@@ -154,9 +154,10 @@ shipment = old.get_model("logistics", "Shipment").objects.create(
 old.get_model("logistics", "LogisticsEvent").objects.create(
     shipment=shipment, actor_id=someone.pk, action="lost_again", at=now
 )
-for app in ("aftersales", "logistics"):
+# Logistics up to its vocabulary only: its later migrations need aftersales' later ones, which stop at their own row.
+for app, target in (("aftersales", None), ("logistics", "0009")):
     try:
-        call_command("migrate", app, verbosity=0)
+        call_command("migrate", app, *([target] if target else []), verbosity=0)
         results[f"{app} migration with an unknown row"] = "migrated"
     except RuntimeError as error:
         results[f"{app} migration with an unknown row"] = str(error)

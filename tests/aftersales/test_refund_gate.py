@@ -54,6 +54,8 @@ GATE_CALLERS = {
     ("aftersales/services/tickets.py", "ticket_parcel_lost"): {RefundDoor.PARCEL_LOST},
     ("aftersales/services/tickets.py", "ticket_refund_while_intercepting"): {RefundDoor.REFUND_BEFORE_INTERCEPT},
     ("aftersales/services/tickets.py", "ticket_inspection_passed"): {RefundDoor.INSPECTION_PASSED},
+    # 无法验货则直接退款: the same clean-return door, opened at the scan instead of the inspection.
+    ("aftersales/services/tickets.py", "ticket_refund_on_receipt"): {RefundDoor.INSPECTION_PASSED},
     ("aftersales/services/sweeps.py", "auto_refunds_apply"): {RefundDoor.AUTOMATIC},
 }
 # Writes Refund rows directly only to generate benchmark data, never on a running desk.

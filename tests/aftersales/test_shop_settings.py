@@ -28,6 +28,11 @@ NEW_VALUES = {
     "path1_sla_minutes": "20",
     "deadline_warning_hours": "3",
     "unconfirmed_refund_hours": "48",
+    "cutoff_answer_hours": "3",
+    "lost_parcel_remedy": "refund",
+    "refund_on_receipt_enabled": True,
+    "refund_on_receipt_limited": False,
+    "refund_on_receipt_max_amount": "59.90",
 }
 # As the events store them: old (the defaults) → new.
 EXPECTED_EVENTS = {
@@ -38,6 +43,11 @@ EXPECTED_EVENTS = {
     ("path1_sla_minutes", "30", "20"),
     ("deadline_warning_hours", "6", "3"),
     ("unconfirmed_refund_hours", "24", "48"),
+    ("cutoff_answer_hours", "2", "3"),
+    ("lost_parcel_remedy", "reship", "refund"),
+    ("refund_on_receipt_enabled", "false", "true"),
+    ("refund_on_receipt_limited", "true", "false"),
+    ("refund_on_receipt_max_amount", "100.00", "59.90"),
 }
 
 
@@ -99,6 +109,11 @@ def test_a_manager_changes_each_setting_on_the_shops_page_and_each_change_is_an_
         "path1_sla_minutes": 20,
         "deadline_warning_hours": 3,
         "unconfirmed_refund_hours": 48,
+        "cutoff_answer_hours": 3,
+        "lost_parcel_remedy": "refund",
+        "refund_on_receipt_enabled": True,
+        "refund_on_receipt_limited": False,
+        "refund_on_receipt_max_amount": Decimal("59.90"),
     }
     events = ShopEvent.objects.filter(shop=shop)
     assert set(events.values_list("field", "old_value", "new_value")) == EXPECTED_EVENTS

@@ -26,6 +26,8 @@ ALLOWED = {
     "reship": {S.REQUESTED},
     "exchange": {S.REQUESTED},
     "agree_return": {S.REQUESTED},
+    # 退货重拍: an exchange becomes a return and refund anywhere before it is resolved.
+    "return_and_reorder": {S.REQUESTED, S.AWAITING_RETURN, S.RETURN_IN_TRANSIT, S.RECEIVED},
     "cutoff": {S.REQUESTED},
     "reject": {S.REQUESTED, S.RECEIVED},
     "return_shipped": {S.AWAITING_RETURN},

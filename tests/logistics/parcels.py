@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from aftersales.models import Shop
 from logistics.models import Courier, Shipment
 from logistics.services import courier_upsert, shipments_create_for_orders
 from tests.factories import OrderFactory
@@ -43,3 +44,9 @@ def parcel(
     )
     [shipment] = shipments_create_for_orders([order])
     return shipment
+
+
+def lost_parcel_remedy_set(shop, remedy: str) -> None:
+    """The shop's choice for a lost parcel's buyer (Shop.lost_parcel_remedy; 补发 by default)."""
+    Shop.objects.filter(pk=shop.pk).update(lost_parcel_remedy=remedy)
+    shop.lost_parcel_remedy = remedy

@@ -13,7 +13,7 @@ from aftersales.models import TicketState
 from logistics.models import InterceptRequest, LostParcelPolicy, Shipment
 from logistics.services import intercept_request, lost_parcel_remedy, shipments_declare_lost
 from tests.factories import ShopFactory, make_staff, open_ticket, system_user
-from tests.logistics.parcels import courier, parcel
+from tests.logistics.parcels import courier, lost_parcel_remedy_set, parcel
 
 pytestmark = pytest.mark.django_db
 
@@ -125,7 +125,7 @@ def test_the_parcel_list_runs_the_same_queries_for_3_and_for_30(client, shop, ag
 
 def test_a_clerk_dispatches_a_replacement_and_a_waybill_in_use_is_a_form_error(client, shop):
     lost = parcel(quiet_for=timedelta(hours=50), shop=shop)
-    LostParcelPolicy.objects.create(shop=shop, remedy="reship")
+    lost_parcel_remedy_set(shop, "reship")
     shipments_declare_lost()
     lost_parcel_remedy(shipment_id=lost.pk)
     replacement = Shipment.objects.get(replaces=lost)

@@ -33,6 +33,8 @@ SUBJECTS = {
     "claim": [
         Action.OPENED,
         Action.REGISTERED,
+        Action.REGISTERED_WAITING,
+        Action.NOT_BACK,
         Action.SUBMITTED,
         Action.SETTLED,
         Action.REJECTED,

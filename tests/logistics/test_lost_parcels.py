@@ -29,7 +29,7 @@ from logistics.services import (
     tracking_ingest,
 )
 from tests.factories import open_ticket, system_user
-from tests.logistics.parcels import courier, parcel
+from tests.logistics.parcels import courier, lost_parcel_remedy_set, parcel
 
 pytestmark = pytest.mark.django_db
 
@@ -136,8 +136,9 @@ def test_batches_cover_every_parcel():
 # --- the buyer's remedy --------------------------------------------------------------------------------------------
 
 
-def test_with_no_request_the_shop_refunds_the_buyer_by_default_and_the_claim_records_it():
+def test_with_no_request_a_shop_that_chose_refund_refunds_the_buyer_and_the_claim_records_it():
     shipment = parcel(quiet_for=timedelta(hours=49), now=NOW, paid_amount=Decimal("120.00"))
+    lost_parcel_remedy_set(shipment.shop, "refund")
     declare()
 
     assert lost_parcel_remedy(shipment_id=shipment.pk) is True
@@ -164,9 +165,13 @@ def test_with_no_request_the_shop_refunds_the_buyer_by_default_and_the_claim_rec
     assert Refund.objects.count() == 1
 
 
-def test_a_reship_policy_sends_a_replacement_and_claims_the_goods():
+@pytest.mark.parametrize("chosen", [None, "reship"])
+def test_a_new_shop_and_a_shop_that_chose_reship_send_a_replacement_补发_and_claim_the_goods(chosen):
     shipment = parcel(quiet_for=timedelta(hours=49), now=NOW, paid_amount=Decimal("88.00"))
-    LostParcelPolicy.objects.create(shop=shipment.shop, remedy=LostParcelPolicy.Remedy.RESHIP)
+    if chosen:
+        lost_parcel_remedy_set(shipment.shop, chosen)
+    else:  # seeds 000 and 001 name 补发 first: a shop that chose nothing reships
+        assert shipment.shop.lost_parcel_remedy == "reship"
     declare()
 
     lost_parcel_remedy(shipment_id=shipment.pk)
@@ -198,6 +203,7 @@ def test_a_waiting_refund_request_is_refunded_and_its_intercept_closed():
 
 def test_the_safety_net_finds_a_lost_parcel_whose_remedy_message_was_lost():
     shipment = parcel(quiet_for=timedelta(hours=49), now=NOW)
+    lost_parcel_remedy_set(shipment.shop, "refund")
     declare()  # in a test the on-commit message is never sent: exactly the lost-message case
 
     assert lost_parcels_remedy_pending() == 1

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
-from logistics.models import LogisticsEvent, LostParcelPolicy, Shipment
+from logistics.models import LogisticsEvent, Shipment
 from logistics.services import (
     Scan,
     intercept_confirm,
@@ -22,7 +22,7 @@ from logistics.services import (
 )
 from logistics.services.common import SHIPMENT_MOVE_ACTIONS, shipment_move
 from tests.factories import make_staff, open_ticket, system_user
-from tests.logistics.parcels import courier, parcel
+from tests.logistics.parcels import courier, lost_parcel_remedy_set, parcel
 
 pytestmark = pytest.mark.django_db
 
@@ -115,7 +115,7 @@ def test_an_intercept_confirmed_then_returned_moves_the_parcel_with_an_event_eac
 
 def test_a_replacement_dispatched_writes_its_event():
     lost = parcel(quiet_for=timedelta(hours=50))
-    LostParcelPolicy.objects.create(shop=lost.shop, remedy="reship")
+    lost_parcel_remedy_set(lost.shop, "reship")
     shipments_declare_lost()
     lost_parcel_remedy(shipment_id=lost.pk)
     replacement = Shipment.objects.get(replaces=lost)
