@@ -213,6 +213,8 @@ def _decide_kind(ticket, by, data, idempotency_key=None) -> str:
 def _sends_goods(ticket: AfterSalesTicket) -> bool:
     """A price difference (价保) is money only: nothing is reshipped, exchanged or returned for it."""
     return ticket.kind != TicketKind.PRICE_PROTECTION
+
+
 def _return_and_reorder(ticket, by, data, idempotency_key=None) -> str:
     message = services.ticket_return_and_reorder(ticket=ticket, by=by, note=action_text(data, "note"))
     return _("Now a return and refund. Tell the buyer: %(message)s") % {"message": message}

@@ -4,6 +4,7 @@ Nothing here writes a ticket field: the buttons post to `act/<name>/`, which cal
 service), and the supervisors' decision calls `approval_decide`. A refused move comes back as the rule's message.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django import forms
@@ -20,7 +21,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from aftersales.clocks import ticket_clock, ticket_clocks
+from aftersales.clocks import duration_text, ticket_clock, ticket_clocks
 from aftersales.gateways import BatchFileGateway
 from aftersales.models import (
     KNOWN_TICKET_KIND_CHOICES,
@@ -557,11 +558,11 @@ class AfterSalesTicketAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.M
 
 
 def _time_left_cell(moment):
-    """ "3 h 20 min left", or in red "overdue 45 min": what a supervisor reads to pick the next request."""
-    seconds = int((moment - timezone.now()).total_seconds())
-    minutes = abs(seconds) // 60
-    span = _("%(hours)d h %(minutes)d min") % {"hours": minutes // 60, "minutes": minutes % 60}
-    if seconds < 0:
+    """ "3时20分 left", or in red "overdue 45分": what a supervisor reads to pick the next request (the queue's
+    countdown wording, from aftersales.clocks)."""
+    remaining = moment - timezone.now()
+    span = duration_text(abs(remaining))
+    if remaining < timedelta(0):
         return format_html('<span class="desk-overdue">{}</span>', _("overdue %(span)s") % {"span": span})
     return _("%(span)s left") % {"span": span}
 

@@ -128,7 +128,7 @@ def test_the_approval_list_shows_what_a_supervisor_decides_on(client, shop, agen
     assert "已退 ¥20.00" in page  # already refunded on it
     assert reverse("admin:warehouse_inspection_change", args=[inspection.pk]) in page
     assert "验货：破损，0 个文件" in page
-    assert "剩余 2小时59分" in page  # due 4 h after the request made an hour ago
+    assert "剩余 2时59分" in page  # due 4 h after the request made an hour ago
 
 
 def test_an_overdue_request_says_by_how_much_in_red(client, shop, agent, supervisor):
@@ -138,7 +138,7 @@ def test_an_overdue_request_says_by_how_much_in_red(client, shop, agent, supervi
 
     page = client.get(APPROVALS).content.decode()
 
-    assert '<span class="desk-overdue">已超时 1小时30分</span>' in page
+    assert '<span class="desk-overdue">已超时 1时30分</span>' in page
 
 
 def test_the_approval_list_with_evidence_runs_the_same_queries_for_6_and_for_50(client, shop, agent, supervisor):
