@@ -248,7 +248,8 @@ AUTO_REFUND_CAP = Decimal("300.00")  # the shop default (Shop.auto_refund_max_am
 REQUESTS = {
     Scenario.AUTO_REFUNDED: [
         ("refund_only", "changed_mind", "拍错了，还没发货的话麻烦直接退款"),
-        ("refund_only", "late_shipping", "说好48小时发货，到现在还没发，不等了"),
+        # Not 未按约定时间发货: that reason may involve compensation and goes to an agent (refund_gate.automatic_rule).
+        ("refund_only", "changed_mind", "说好48小时发货，到现在还没发，不等了"),
         ("refund_only", "address_change", "地址填错了，退了重新拍"),
         ("refund_only", "promotion_changed", "今天又降价了，退掉重新下单"),
     ],
@@ -259,7 +260,7 @@ REQUESTS = {
     Scenario.CUT_OFF: [
         ("refund_only", "changed_mind", "不想要了，麻烦别发了"),
         ("refund_only", "address_change", "地址写错了，先退款我重新拍"),
-        ("refund_only", "late_shipping", "发货太慢了，已经在别家买了"),
+        ("refund_only", "changed_mind", "发货太慢了，已经在别家买了"),
     ],
     Scenario.IN_TRANSIT: [
         ("refund_only", "delivery_delay", "物流三天没动了，申请退款"),

@@ -34,7 +34,7 @@ from aftersales.models import (
     TicketKind,
     TicketState,
 )
-from aftersales.selectors import orders_for_user, remaining_authority_for, shops_for_user
+from aftersales.selectors import orders_for_user, remaining_authority_for, shops_for_user, ticket_guidance
 from aftersales.services import (
     approval_decide,
     cutoff_confirm_hold,
@@ -362,8 +362,9 @@ class AfterSalesTicketAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.M
         if ticket is not None:
             actions = offered_actions(ticket, request.user)
             by_name = {action.name: action for action in actions}
+            ladder = [by_name[name] for name in REMEDY_LADDER if name in by_name]
             extra = {
-                "ladder": [by_name[name] for name in REMEDY_LADDER if name in by_name],
+                "ladder": ladder,
                 "other_actions": [action for action in actions if action.name not in REMEDY_LADDER],
                 "remaining_authority": remaining_authority_for(user=request.user, ticket=ticket),
                 "refundable_amount": ticket.order.refundable_amount,
@@ -372,6 +373,7 @@ class AfterSalesTicketAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.M
                 "reasons": ReturnReason.objects.filter(is_active=True),
                 "ticket": ticket,
                 "related_links": links_for(ticket, request.user),
+                "guidance": ticket_guidance(ticket, ladder=ladder),
             }
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 

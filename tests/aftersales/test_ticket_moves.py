@@ -27,6 +27,8 @@ ALLOWED = {
     "agree_return": {S.REQUESTED},
     "cutoff": {S.REQUESTED},
     "reject": {S.REQUESTED, S.RECEIVED},
+    # 已收到货仅退款: offered only once the buyer let the return proposal run out (offered_when)
+    "reject_unchanged": {S.REQUESTED, S.RECEIVED},
     "return_shipped": {S.AWAITING_RETURN},
     "withdraw": {S.REQUESTED, S.AWAITING_RETURN},
     "platform_review": {S.REQUESTED, S.REJECTED},
