@@ -144,7 +144,9 @@ def ticket_guidance(ticket: AfterSalesTicket, *, ladder=(), now=None) -> TicketG
     """`ladder` is the remedy ladder's moves offered on the ticket now, cheapest first (ticket_actions)."""
     now = now or timezone.now()
     waiting = ticket.state == TicketState.REQUESTED
-    alert = EscalationAlert.objects.filter(ticket=ticket).only("word").first() if ticket.is_open else None
+    # An alert is written only where the ticket was marked a complaint risk: no query for the calm ones.
+    marked = ticket.is_open and ticket.escalation_risk
+    alert = EscalationAlert.objects.filter(ticket=ticket).only("word").first() if marked else None
     concession = None
     if alert is not None and ladder:
         conceded = (
@@ -156,7 +158,8 @@ def ticket_guidance(ticket: AfterSalesTicket, *, ladder=(), now=None) -> TicketG
         rungs = [action for action in ladder if not (conceded and action.name == "refund")]
         concession = rungs[0] if rungs else None
     return TicketGuidance(
-        deadline_passed=ticket.deadline <= now,
+        # As the queue's red cell and its overdue filter: past, not at, the deadline.
+        deadline_passed=ticket.deadline < now,
         return_proposal=ticket.return_proposal if waiting else "",
         escalation_word=alert.word if alert else "",
         second_concession=concession,

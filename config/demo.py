@@ -295,6 +295,11 @@ REQUESTS = {
         ("compensation", "damaged_packaging", "外包装盒压坏了，送人没法送，要求补偿"),
     ],
 }
+OPENING_ACTIONS = [
+    TicketEvent.Action.OPENED,
+    TicketEvent.Action.RETURN_PROPOSED,
+    TicketEvent.Action.TEAM_LEAD_ALERTED,
+]
 REJECT_NOTE = "商品已使用且吊牌已拆，不符合七天无理由退货条件，已与买家沟通。"
 APPROVAL_NOTE = "买家反映质量问题并提供照片，要求全额退款，超出本人权限，请主管审批。"
 RETURN_NOTE = "同意退货退款，请买家寄回并填写退货单号，吊牌请勿拆除。"
@@ -486,7 +491,8 @@ def _load_tickets(shop, plan: list[DemoTicket], *, by) -> list[AfterSalesTicket]
         )
         if (
             ticket.state == TicketState.REQUESTED
-            and not ticket.events.exclude(action=TicketEvent.Action.OPENED).exists()
+            # What opening writes by itself (the opening, a return proposal, a team-lead alert) is not a move.
+            and not ticket.events.exclude(action__in=OPENING_ACTIONS).exists()
         ):
             _move_on(ticket, demo, by=by, system=system)
         tickets.append(ticket)

@@ -212,3 +212,25 @@ def test_a_ticket_under_platform_review_near_its_answer_deadline_goes_to_the_top
         assert refund_sweep_run().counts == {}
     with time_machine.travel(answer_by - timedelta(hours=6), tick=False):
         assert refund_sweep_run().counts == {"deadline_escalated": 1}
+
+
+def test_ten_days_after_the_signature_the_return_is_due_and_one_second_later_it_is_overdue(
+    client, shop, agent, warehouse
+):
+    with time_machine.travel(START, tick=False):
+        ticket = open_ticket(delivered_order(shop=shop), kind=TicketKind.RETURN_REFUND)
+        ticket_agree_return(ticket=ticket, by=agent)
+        ticket_return_shipped(ticket=ticket, by=agent, courier_code="YTO", tracking_number="YT1234567893")
+    signed_at = START + timedelta(days=2, hours=3)
+    with time_machine.travel(signed_at, tick=False):
+        ticket_return_received(ticket=ticket, by=warehouse, signed_at=signed_at)
+    client.force_login(agent)
+    queue = reverse("admin:aftersales_aftersalesticket_changelist")
+    page = reverse("admin:aftersales_aftersalesticket_change", args=[ticket.pk])
+
+    with time_machine.travel(signed_at + timedelta(days=10), tick=False):
+        assert client.get(queue, {"overdue": "deadline"}).context["cl"].result_count == 0
+        assert not client.get(page).context["guidance"].deadline_passed
+    with time_machine.travel(signed_at + timedelta(days=10, seconds=1), tick=False):
+        assert client.get(queue, {"overdue": "deadline"}).context["cl"].result_count == 1
+        assert client.get(page).context["guidance"].deadline_passed
