@@ -102,9 +102,7 @@ def test_moves_inside_a_stage_keep_its_deadline(shop, agent):
     assert last_event(ticket).deadline is None
 
 
-def test_a_return_exactly_ten_days_after_the_signature_is_past_its_deadline_and_one_second_before_it_is_not(
-    shop, agent, warehouse
-):
+def test_the_sweep_warns_of_the_receipt_deadline_six_hours_before_it_and_not_a_second_earlier(shop, agent, warehouse):
     with time_machine.travel(START, tick=False):
         ticket = open_ticket(delivered_order(shop=shop), kind=TicketKind.RETURN_REFUND)
         ticket_agree_return(ticket=ticket, by=agent)
