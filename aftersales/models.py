@@ -55,6 +55,10 @@ class Platform(models.Model):
     return_response_hours = models.PositiveIntegerField(_("hours to answer a return request"), default=48)
     receipt_confirm_days = models.PositiveIntegerField(_("days to confirm a returned parcel"), default=10)
     buyer_return_upload_days = models.PositiveIntegerField(_("days for the buyer to send the return"), default=7)
+    # 平台介入: once the platform steps in, the merchant must answer it (举证) within these, or it rules on what it has.
+    platform_step_response_hours = models.PositiveIntegerField(
+        _("hours to answer after the platform steps in"), default=72, db_default=72
+    )
 
     class Meta:
         verbose_name = _("platform")
@@ -99,9 +103,10 @@ class Shop(models.Model):
         default=30,
         validators=[MinValueValidator(1), MaxValueValidator(MAX_SETTING_MINUTES)],
     )
+    # Seed 001: no request waits more than 4 hours for the merchant (确保…退款单停留不超过4小时).
     sla_hours = models.PositiveIntegerField(
         _("hours to answer other requests"),
-        default=24,
+        default=4,
         validators=[MinValueValidator(1), MaxValueValidator(MAX_SETTING_HOURS)],
     )
     # 即将超时: a ticket waiting for the shop this close to its platform deadline goes to the top of the queue.
@@ -355,6 +360,14 @@ class ReturnReason(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
     sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
+    # 涉及赔付 (seeds 000 and 001): the platform may owe the buyer compensation on top of the refund (未按约定时间发货),
+    # so the path-1 rule leaves such a request to an agent, who judges whether the compensation holds.
+    may_owe_compensation = models.BooleanField(
+        _("may involve compensation (涉及赔付)"),
+        default=False,
+        db_default=False,
+        help_text=_("Not-shipped refunds with this reason go to an agent instead of the automatic rule."),
+    )
 
     class Meta:
         verbose_name = _("return reason")
@@ -454,6 +467,23 @@ class TicketPath(models.IntegerChoices):
     RETURN = 4, _("4 return and refund")
 
 
+class DeadlineSource(models.TextChoices):
+    """Where a ticket's platform deadline comes from: the platform's defaults for the stage, or the marketplace's own
+    word (a connector's push), which the stage computation then leaves alone."""
+
+    DEFAULT = "default", _("the platform's default for the stage")
+    PLATFORM = "platform", _("the marketplace's own deadline")
+
+
+class ReturnProposal(models.TextChoices):
+    """已收到货仅退款 (seed 004): a buyer who has the goods and asked for a refund only is asked to change the request
+    to a return and refund; if they do not in time, the desk proposes the rejection for the agent to confirm."""
+
+    NONE = "", _("none")
+    PROPOSED = "proposed", _("return and refund proposed to the buyer")
+    EXPIRED = "expired", _("buyer did not change the request: rejection to confirm")
+
+
 class TicketState(models.TextChoices):
     REQUESTED = "requested", _("requested")
     INTERCEPTING = "intercepting", _("intercepting")
@@ -522,10 +552,29 @@ class AfterSalesTicket(ConcurrentTransitionMixin, models.Model):
     # 超售后期平台代开: the platform opened it for the buyer after the after-sales period; unless it goes to arbitration
     # it does not count in the rejection rate (售后拒绝率).
     platform_opened_late = models.BooleanField(_("opened by the platform after the after-sales period"), default=False)
-    # When the platform accepts the request by itself if we have not answered (平台超时自动同意).
+    # When the platform decides by itself if the ticket's stage is not answered in time (平台超时自动同意,
+    # 超时自动退款): it moves with the stage (services/deadlines.py), from the platform's defaults or, for a
+    # connected shop, as the marketplace said (deadline_source).
     deadline = models.DateTimeField(_("platform deadline"))
+    deadline_source = models.CharField(
+        _("deadline from"),
+        max_length=10,
+        choices=DeadlineSource.choices,
+        default=DeadlineSource.DEFAULT,
+        db_default=DeadlineSource.DEFAULT,
+    )
     # Our own, tighter target (path 1: answered within 30 minutes).
     sla_due = models.DateTimeField(_("SLA due"))
+    return_proposal = models.CharField(
+        _("return proposal (已收到货仅退款)"),
+        max_length=10,
+        choices=ReturnProposal.choices,
+        blank=True,
+        default=ReturnProposal.NONE,
+        db_default=ReturnProposal.NONE,
+    )
+    # By when the buyer should change the request; past it the sweep proposes the rejection to the agent.
+    return_proposal_due = models.DateTimeField(_("buyer to change the request by"), null=True, blank=True)
     # What the agent must know when the ticket comes back: a supervisor's decline, a gateway's failure.
     attention_note = models.TextField(_("needs attention"), blank=True)
     # 接单: the agent who owns the ticket (took it, or a supervisor gave it); set only by ticket_assign, with an event.
@@ -682,6 +731,9 @@ class AfterSalesTicket(ConcurrentTransitionMixin, models.Model):
         if self.kind not in (TicketKind.EXCHANGE, TicketKind.REPAIR):
             self.kind = TicketKind.RETURN_REFUND
         self.path = TicketPath.RETURN
+        # The buyer took the proposed return and refund (已收到货仅退款): nothing is left to reject.
+        self.return_proposal = ReturnProposal.NONE
+        self.return_proposal_due = None
 
     @transition(field=state, source=S.AWAITING_RETURN, target=S.RETURN_IN_TRANSIT)
     def ship_return(self, *, courier_code, tracking_number):
@@ -1090,6 +1142,12 @@ class TicketEventAction(models.TextChoices):
     REASON_CHANGED = "reason_changed", _("reason corrected")
     FLAGGED = "flagged", _("flagged for the agent")
     DEADLINE_NEAR = "deadline_near", _("platform deadline near: moved to the top of the queue")
+    DEADLINE_SET = "deadline_set", _("platform deadline set")
+    # 已收到货仅退款 (seed 004): the proposal of a return and refund, and its end without an answer.
+    RETURN_PROPOSED = "return_proposed", _("return and refund proposed to the buyer")
+    PROPOSAL_EXPIRED = "proposal_expired", _("buyer did not change the request: rejection proposed to the agent")
+    # Escalation words (seed 004): the shop's team lead is told through the group robot.
+    TEAM_LEAD_ALERTED = "team_lead_alerted", _("team lead alerted: complaint risk")
     # Refunds: the moves that start one (each names why it is owed) and the gateway's answers.
     AUTO_REFUND = "auto_refund", _("refunded by the automatic rule")
     REFUND_APPROVED = "refund_approved", _("refund approved")
@@ -1145,6 +1203,31 @@ class TicketEventAction(models.TextChoices):
     KIND_DECIDED = "kind_decided", _("kind of request decided")
 
 
+class EscalationAlert(models.Model):
+    """投诉风险 (seed 004): a buyer wrote an escalation word (投诉, 12315, 曝光, 差评) on a ticket, and the shop's team
+    lead (小组长) is to be told through the team's group robot. One per ticket, written in the transaction that marked
+    the ticket; the robot's app (logistics) takes it after commit (`taken_at`) and sends it outside any transaction.
+    Pending ones are taken again by its sweep step if that hand-over was lost."""
+
+    ticket = models.OneToOneField(
+        AfterSalesTicket, on_delete=models.CASCADE, related_name="escalation_alert", verbose_name=_("ticket")
+    )
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="+", verbose_name=_("shop"))
+    word = models.CharField(_("word"), max_length=40)
+    text = models.TextField(_("text"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    taken_at = models.DateTimeField(_("handed to the group robot at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("team lead alert")
+        verbose_name_plural = _("team lead alerts")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["id"], condition=Q(taken_at__isnull=True), name="escalation_alert_pending_idx")]
+
+    def __str__(self):
+        return f"#{self.ticket_id} {self.word}"
+
+
 class TicketEvent(models.Model):
     """The audit trail: every state change and decision on a ticket, written in the transaction that made it."""
 
@@ -1162,6 +1245,8 @@ class TicketEvent(models.Model):
     to_state = models.CharField(_("to"), max_length=20, blank=True)
     amount = MoneyField(_("amount (CNY)"), null=True, blank=True)
     note = models.TextField(_("note"), blank=True)
+    # The platform deadline this event set (a new stage's, or the marketplace's own); empty when it did not move.
+    deadline = models.DateTimeField(_("platform deadline set"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("ticket event")

@@ -1,5 +1,6 @@
 """Reads. Every list a user sees starts from `shops_for_user`, so no door shows another shop's rows."""
 
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ from aftersales.models import (
     ZERO,
     AfterSalesTicket,
     ApprovalRequest,
+    EscalationAlert,
     EscalationWord,
     Order,
     Refund,
@@ -20,6 +22,7 @@ from aftersales.models import (
     Shop,
     ShopGroupObjectPermission,
     ShopUserObjectPermission,
+    TicketState,
 )
 from aftersales.money import YuanMax, YuanSum
 
@@ -228,3 +231,47 @@ def reply_templates_for(ticket) -> list[tuple[ReplyTemplate, str]]:
         key=lambda template: (template.sort_order, template.pk),
     )
     return [(template, replies.fill(template.text, values)) for template in fitting]
+
+
+@dataclass(frozen=True)
+class TicketGuidance:
+    """What the ticket page says about the ticket's stage beyond its moves (issue 22): whether its platform deadline
+    has passed, and the prompts the seeds' rules give the agent."""
+
+    deadline_passed: bool
+    # 已收到货仅退款 (seed 004): the buyer is asked to change the request (proposed) or let it run out (expired).
+    return_proposal: str
+    # Seed 004: the escalation word the buyer wrote (投诉, 12315, 曝光, 差评), and the remedy ladder's next step the
+    # agent is prompted to offer as a second concession (二次让步): one of the ladder's offered moves.
+    escalation_word: str = ""
+    second_concession: object = None
+
+
+# A compensation or a partial refund already paid is the ladder's first rung (能补不换): the concession made.
+CONCESSION_KINDS = [Refund.Kind.COMPENSATION, Refund.Kind.PARTIAL]
+
+
+def ticket_guidance(ticket: AfterSalesTicket, *, ladder=(), now=None) -> TicketGuidance:
+    """`ladder` is the remedy ladder's moves offered on the ticket now, cheapest first (ticket_actions)."""
+    now = now or timezone.now()
+    waiting = ticket.state == TicketState.REQUESTED
+    # An alert is written only where the ticket was marked a complaint risk: no query for the calm ones.
+    marked = ticket.is_open and ticket.escalation_risk
+    alert = EscalationAlert.objects.filter(ticket=ticket).only("word").first() if marked else None
+    concession = None
+    if alert is not None and ladder:
+        conceded = (
+            Refund.objects.filter(ticket=ticket, kind__in=CONCESSION_KINDS)
+            .exclude(status=Refund.Status.FAILED)
+            .exists()
+        )
+        # The first rung is compensating; once that was made, the second concession is the next rung offered.
+        rungs = [action for action in ladder if not (conceded and action.name == "refund")]
+        concession = rungs[0] if rungs else None
+    return TicketGuidance(
+        # As the queue's red cell and its overdue filter: past, not at, the deadline.
+        deadline_passed=ticket.deadline < now,
+        return_proposal=ticket.return_proposal if waiting else "",
+        escalation_word=alert.word if alert else "",
+        second_concession=concession,
+    )

@@ -19,6 +19,7 @@ from aftersales.models import (
     MerchantLiability,
     PlatformRuling,
     Refund,
+    ReturnProposal,
     ReturnReason,
     TicketKind,
     TicketState,
@@ -330,6 +331,15 @@ ACTIONS = [
         services.tickets.WORK,
         _calls(services.ticket_reject, gettext_lazy("Rejected.")),
         ("note",),
+    ),
+    TicketAction(
+        "reject_unchanged",
+        gettext_lazy("Confirm the rejection: the buyer kept the refund only"),
+        "reject",
+        services.tickets.WORK,
+        _calls(services.ticket_reject_unchanged_request, gettext_lazy("Rejected with the seed's reason.")),
+        ("note",),
+        offered_when=lambda ticket: ticket.return_proposal == ReturnProposal.EXPIRED,
     ),
     TicketAction(
         "return_shipped",

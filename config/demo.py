@@ -248,7 +248,8 @@ AUTO_REFUND_CAP = Decimal("300.00")  # the shop default (Shop.auto_refund_max_am
 REQUESTS = {
     Scenario.AUTO_REFUNDED: [
         ("refund_only", "changed_mind", "拍错了，还没发货的话麻烦直接退款"),
-        ("refund_only", "late_shipping", "说好48小时发货，到现在还没发，不等了"),
+        # Not 未按约定时间发货: that reason may involve compensation and goes to an agent (refund_gate.automatic_rule).
+        ("refund_only", "changed_mind", "说好48小时发货，到现在还没发，不等了"),
         ("refund_only", "address_change", "地址填错了，退了重新拍"),
         ("refund_only", "promotion_changed", "今天又降价了，退掉重新下单"),
     ],
@@ -259,7 +260,7 @@ REQUESTS = {
     Scenario.CUT_OFF: [
         ("refund_only", "changed_mind", "不想要了，麻烦别发了"),
         ("refund_only", "address_change", "地址写错了，先退款我重新拍"),
-        ("refund_only", "late_shipping", "发货太慢了，已经在别家买了"),
+        ("refund_only", "changed_mind", "发货太慢了，已经在别家买了"),
     ],
     Scenario.IN_TRANSIT: [
         ("refund_only", "delivery_delay", "物流三天没动了，申请退款"),
@@ -294,6 +295,11 @@ REQUESTS = {
         ("compensation", "damaged_packaging", "外包装盒压坏了，送人没法送，要求补偿"),
     ],
 }
+OPENING_ACTIONS = [
+    TicketEvent.Action.OPENED,
+    TicketEvent.Action.RETURN_PROPOSED,
+    TicketEvent.Action.TEAM_LEAD_ALERTED,
+]
 REJECT_NOTE = "商品已使用且吊牌已拆，不符合七天无理由退货条件，已与买家沟通。"
 APPROVAL_NOTE = "买家反映质量问题并提供照片，要求全额退款，超出本人权限，请主管审批。"
 RETURN_NOTE = "同意退货退款，请买家寄回并填写退货单号，吊牌请勿拆除。"
@@ -485,7 +491,8 @@ def _load_tickets(shop, plan: list[DemoTicket], *, by) -> list[AfterSalesTicket]
         )
         if (
             ticket.state == TicketState.REQUESTED
-            and not ticket.events.exclude(action=TicketEvent.Action.OPENED).exists()
+            # What opening writes by itself (the opening, a return proposal, a team-lead alert) is not a move.
+            and not ticket.events.exclude(action__in=OPENING_ACTIONS).exists()
         ):
             _move_on(ticket, demo, by=by, system=system)
         tickets.append(ticket)

@@ -622,7 +622,8 @@ class RobotMessage(models.Model):
     shop = models.ForeignKey(
         Shop, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("shop")
     )
-    courier = models.ForeignKey(Courier, on_delete=models.PROTECT, related_name="robot_messages")
+    # Empty for a message to the shop's own team (TeamRobot): a complaint risk for the team lead.
+    courier = models.ForeignKey(Courier, on_delete=models.PROTECT, null=True, blank=True, related_name="robot_messages")
     intercept = models.ForeignKey(
         InterceptRequest, on_delete=models.CASCADE, null=True, blank=True, related_name="robot_messages"
     )
@@ -644,4 +645,30 @@ class RobotMessage(models.Model):
         indexes = [models.Index(fields=["status", "id"], name="robot_message_status_idx")]
 
     def __str__(self):
-        return f"{self.courier} · {self.purpose} · {self.get_status_display()}"
+        target = str(self.courier) if self.courier_id else str(_("team"))
+        return f"{target} · {self.purpose} · {self.get_status_display()}"
+
+
+class TeamRobot(models.Model):
+    """The group robot of a shop's own after-sales team, where its team lead (小组长) hears of a buyer who wrote an
+    escalation word (seed 004: 投诉, 12315, 曝光, 差评 → 联系小组长). Messages to it are RobotMessages without a
+    courier; a shop without one leaves them waiting as “no robot configured”."""
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="team_robot", verbose_name=_("shop"))
+    robot_kind = models.CharField(_("group robot"), max_length=20, choices=RobotKind.choices)
+    robot_webhook_url = models.URLField(_("group robot webhook URL"), max_length=500)
+    robot_secret = models.CharField(
+        _("group robot signing secret"), max_length=200, blank=True, help_text=_("DingTalk and Feishu “sign” secret.")
+    )
+
+    class Meta:
+        verbose_name = _("team robot (team lead's group)")
+        verbose_name_plural = _("team robots (team lead's group)")
+        ordering = ["shop_id"]
+
+    def __str__(self):
+        return str(self.shop)
+
+    @property
+    def has_robot(self) -> bool:
+        return bool(self.pk and self.robot_kind and self.robot_webhook_url)

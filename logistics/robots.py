@@ -23,7 +23,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext
 
 from logistics import lock_objects
-from logistics.models import CourierAgreement, RobotKind, RobotMessage
+from logistics.models import CourierAgreement, RobotKind, RobotMessage, TeamRobot
 
 logger = logging.getLogger(__name__)
 
@@ -116,15 +116,21 @@ def get_robot_transport():
     return import_string(settings.GROUP_ROBOT_TRANSPORT)()
 
 
-def _agreement_of(message: RobotMessage) -> CourierAgreement | None:
+def _agreement_of(message: RobotMessage) -> CourierAgreement | TeamRobot | None:
+    """Where the message goes: the shop's agreement with the courier or, for a message to the team (no courier),
+    the shop's team robot."""
     if message.shop_id is None:
         return None
+    if message.courier_id is None:
+        return TeamRobot.objects.filter(shop_id=message.shop_id).first()
     return CourierAgreement.objects.filter(shop_id=message.shop_id, courier_id=message.courier_id).first()
 
 
-def _no_robot_reason(message: RobotMessage, agreement: CourierAgreement | None) -> str:
+def _no_robot_reason(message: RobotMessage, agreement: CourierAgreement | TeamRobot | None) -> str:
     if message.shop_id is None:
         return gettext("Written before robots were set per shop; not sent.")
+    if message.courier_id is None:
+        return gettext("%(shop)s has no team robot: set one up for its team lead.") % {"shop": message.shop.name}
     names = {"shop": message.shop.name, "courier": message.courier.name}
     if agreement is None:
         return gettext("%(shop)s has no agreement with %(courier)s: set one up with its group robot.") % names
@@ -165,7 +171,7 @@ def robot_message_send(*, message_id: int) -> str:
 
 
 @transaction.atomic
-def _take(message_id: int) -> tuple[RobotMessage, CourierAgreement] | str:
+def _take(message_id: int) -> tuple[RobotMessage, CourierAgreement | TeamRobot] | str:
     """Take a pending message to send (its attempt counted), or settle it as `no_robot`; a message not taken returns
     its status."""
     now = timezone.now()

@@ -31,6 +31,7 @@ from logistics.services import (
     return_shipments_sync_from_tickets,
     shipments_declare_lost,
     shipments_sync_from_orders,
+    team_lead_alerts_hand_over_pending,
 )
 
 # Seed 004: a refund-only parcel in transit longer than this is refunded first and claimed from the courier.
@@ -127,8 +128,16 @@ def _robots(ctx: SweepContext) -> None:
     ctx.done("robot_messages_sent", robot_messages_send_pending(batch_size=ctx.batch_size))
 
 
+def team_lead_alerts(ctx: SweepContext) -> None:
+    """Complaint risks whose hand-over to the team robot was lost after their commit (seed 004)."""
+    handed = team_lead_alerts_hand_over_pending(batch_size=ctx.batch_size)
+    if handed:
+        ctx.done("team_lead_alerted", handed)
+
+
 STEPS = [
     ("intercepts_open", intercepts_open),
     ("intercept_confirmed", confirmed_intercepts_refund),
     ("refund_first", long_in_transit_refund_first),
+    ("team_lead_alerts", team_lead_alerts),
 ]

@@ -97,7 +97,9 @@ SETTING_HELP = {
     "approval_due_hours": gettext_lazy(
         "Default 4 hours. 12 hours suits a team whose supervisors are not on duty all day."
     ),
-    "sla_hours": gettext_lazy("Our own target for requests other than not-shipped refunds (default 24)."),
+    "sla_hours": gettext_lazy(
+        "Our own target for requests other than not-shipped refunds (default 4: no request waits longer for us)."
+    ),
     "path1_sla_minutes": gettext_lazy("Our own target for refund-only requests on orders not shipped (default 30)."),
     "unconfirmed_refund_hours": gettext_lazy(
         "Sent refunds still unconfirmed after this many hours show in the daily clearance and the dashboard "

@@ -43,6 +43,7 @@ from aftersales.selectors import (
     orders_for_user,
     remaining_authority_for,
     shops_for_user,
+    ticket_guidance,
     ticket_search,
     unread_declines_for,
 )
@@ -432,8 +433,9 @@ class AfterSalesTicketAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.M
         if ticket is not None:
             actions = offered_actions(ticket, request.user)
             by_name = {action.name: action for action in actions}
+            ladder = [by_name[name] for name in REMEDY_LADDER if name in by_name]
             extra = {
-                "ladder": [by_name[name] for name in REMEDY_LADDER if name in by_name],
+                "ladder": ladder,
                 "other_actions": [action for action in actions if action.name not in REMEDY_LADDER],
                 "remaining_authority": remaining_authority_for(user=request.user, ticket=ticket),
                 "refundable_amount": ticket.order.refundable_amount,
@@ -449,6 +451,7 @@ class AfterSalesTicketAdmin(CappedCountAdminMixin, ShopScopedAdminMixin, admin.M
                 "order_lines": list(ticket.order.lines.all()),
                 "panels": panels_for(ticket, request.user),
                 **self._assignment_context(request, ticket),
+                "guidance": ticket_guidance(ticket, ladder=ladder),
             }
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 

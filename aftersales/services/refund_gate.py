@@ -189,6 +189,8 @@ class AutoRuleOutcome:
     NOTHING = "nothing"
     REFUNDED = "refunded"
     CUT_OFF = "cut_off"
+    # The reason may involve compensation (涉及赔付): an agent judges it (seeds 000 and 001), the rule pays nothing.
+    TO_AGENT = "to_agent"
 
 
 # The event the rule's refund writes, and the tickets it is for: refund only (仅退款), path 1 (not shipped when the
@@ -201,8 +203,9 @@ AUTOMATIC_PATH = TicketPath.NOT_SHIPPED
 
 @dataclass(frozen=True)
 class AutomaticRule:
-    """What the path-1 rule decides for one ticket: nothing, a cut-off first (a packed order), or a refund of
-    `amount` of `kind` under the shop's `cap`, made with `idempotency_key`."""
+    """What the path-1 rule decides for one ticket: nothing, an agent instead (a reason that may involve
+    compensation), a cut-off first (a packed order), or a refund of `amount` of `kind` under the shop's `cap`, made
+    with `idempotency_key`."""
 
     outcome: str
     amount: Decimal = ZERO
@@ -228,6 +231,9 @@ def automatic_rule(ticket: AfterSalesTicket, *, refundable: Decimal, used: Calla
     if order.shipped_at:
         # It left after all: an intercept, which is the agent's and logistics' call.
         return AutomaticRule(AutoRuleOutcome.NOTHING)
+    if ticket.reason.may_owe_compensation:
+        # 审核退款原因是否涉及赔付: late shipping may owe the buyer more than the refund; a person decides.
+        return AutomaticRule(AutoRuleOutcome.TO_AGENT)
     amount = ticket.requested_amount
     if amount <= 0 or amount > refundable:
         return AutomaticRule(AutoRuleOutcome.NOTHING)
@@ -256,6 +262,7 @@ def automatic_candidates() -> Q:
         path=AUTOMATIC_PATH,
         order__shipped_at__isnull=True,
         shop__auto_refund_enabled=True,
+        reason__may_owe_compensation=False,
     )
 
 

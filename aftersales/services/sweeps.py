@@ -21,6 +21,7 @@ from aftersales.models import (
     AfterSalesTicket,
     ApprovalRequest,
     Refund,
+    ReturnProposal,
     Shop,
     SweepRun,
     TicketEvent,
@@ -28,7 +29,7 @@ from aftersales.models import (
 )
 from aftersales.services.refund_gate import automatic_candidates, refunds_start_automatic
 from aftersales.services.refunds import refund_execute, refund_settle
-from aftersales.services.tickets import AutoRuleOutcome, ticket_apply_auto_rules
+from aftersales.services.tickets import AutoRuleOutcome, ticket_apply_auto_rules, unchanged_request_rejection_note
 from desk.sweeps import SweepContext, batches, registered_steps, sweep_run
 
 # The states in which the merchant owes the next move: the platform's clock runs against the shop.
@@ -39,6 +40,8 @@ WAITING_FOR_SHOP = [
     TicketState.RECEIVED,
     # A repair (维修中): the platform's clock runs until the repaired goods are shipped back.
     TicketState.REPAIRING,
+    # 平台介入: the platform waits for our answer (举证) before it rules.
+    TicketState.PLATFORM_REVIEW,
 ]
 
 
@@ -48,7 +51,8 @@ WAITING_FOR_SHOP = [
 def refund_sweep_run(*, batch_size: int | None = None, now: datetime | None = None) -> SweepRun:
     """早/中/晚 日清: apply the path-1 rules, pay refunds left pending, run the other apps' steps (intercepts for
     refund-only requests on parcels still on their way, intercepts confirmed, refund-only parcels in transit over
-    48 h, returns inspected clean), then put the tickets close to their platform deadline at the top of the queue.
+    48 h, returns inspected clean), propose the rejection of refund-only requests on delivered goods the buyer did
+    not change in time, then put the tickets close to their platform deadline at the top of the queue.
     Writes and returns the run's SweepRun."""
     return sweep_run(
         SweepRun.Kind.REFUND,
@@ -56,6 +60,7 @@ def refund_sweep_run(*, batch_size: int | None = None, now: datetime | None = No
             ("auto_refund", auto_refunds_apply),
             ("pending_refunds", pending_refunds_execute),
             *registered_steps(SweepRun.Kind.REFUND),
+            ("return_proposals", return_proposals_expire),
             ("deadline", tickets_escalate_near_deadline),
         ],
         batch_size=batch_size,
@@ -75,13 +80,14 @@ def auto_refunds_apply(ctx: SweepContext) -> None:
     (refund_gate.refunds_start_automatic): one sum of what the rule already paid on those orders, one refund insert,
     one ticket update and one event insert.
     """
-    candidates = AfterSalesTicket.objects.filter(automatic_candidates()).select_related("order", "shop")
+    candidates = AfterSalesTicket.objects.filter(automatic_candidates()).select_related("order", "shop", "reason")
     # Only what the rule reads: a batch loads 200 tickets with their orders and shops, not every column of each.
     candidates = candidates.only(
         *["id", "state", "kind", "path", "requested_amount", "refund_attempt", "shop_id", "order_id"],
         *["order__packed_at", "order__shipped_at", "order__paid_amount", "order__refunded_amount"],
         "shop__auto_refund_enabled",
         "shop__auto_refund_max_amount",
+        "reason__may_owe_compensation",
     )
     notes: dict = {}
     for batch in batches(candidates, ctx, of=("self", "order")):
@@ -154,6 +160,36 @@ def pending_refunds_execute(ctx: SweepContext) -> None:
                     ctx.done("refund_queued" if queued else f"refund_{refund.status}")
 
 
+def return_proposals_expire(ctx: SweepContext) -> None:
+    """已收到货仅退款, 未修改则拒绝 (seed 004): a refund-only request on delivered goods whose buyer did not change
+    it to a return and refund by the proposal's due time gets the rejection proposed to its agent, with the seed's
+    reason. The agent confirms it (ticket_reject_unchanged_request); nothing is rejected here. One select, one update
+    and one insert per batch."""
+    expired = AfterSalesTicket.objects.filter(
+        state=TicketState.REQUESTED, return_proposal=ReturnProposal.PROPOSED, return_proposal_due__lte=ctx.now
+    )
+    note = _("The buyer did not change the request in time: confirm the rejection. %(reason)s") % {
+        "reason": unchanged_request_rejection_note()
+    }
+    for batch in batches(expired, ctx):
+        AfterSalesTicket.objects.filter(pk__in=[ticket.pk for ticket in batch]).update(
+            return_proposal=ReturnProposal.EXPIRED, attention_note=note, updated_at=ctx.now
+        )
+        TicketEvent.objects.bulk_create(
+            TicketEvent(
+                ticket=ticket,
+                actor=ctx.by,
+                at=ctx.now,
+                action=TicketEvent.Action.PROPOSAL_EXPIRED,
+                from_state=ticket.state,
+                to_state=ticket.state,
+                note=note,
+            )
+            for ticket in batch
+        )
+        ctx.done("return_proposal_expired", len(batch))
+
+
 def tickets_escalate_near_deadline(ctx: SweepContext) -> None:
     """即将超时: tickets waiting for the shop whose platform deadline is within the shop's warning hours
     (Shop.deadline_warning_hours) go to the top of their queue (escalation_risk orders the queue), with an event
@@ -171,8 +207,17 @@ def tickets_escalate_near_deadline(ctx: SweepContext) -> None:
         _escalate_near_deadline(ctx, near)
 
 
+def _near_deadline_note(state: str) -> str:
+    if state == TicketState.RECEIVED:
+        # Seeds 001 and 004: past it the platform refunds by itself, and the goods may be lost with the money.
+        return _(
+            "The return is in the warehouse and the platform refunds automatically at its deadline (超时自动退款): "
+            "inspect and confirm it now. Moved to the top of the queue by the sweep."
+        )
+    return _("The platform deadline is near: moved to the top of the queue by the sweep.")
+
+
 def _escalate_near_deadline(ctx: SweepContext, near: QuerySet) -> None:
-    note = _("The platform deadline is near: moved to the top of the queue by the sweep.")
     for batch in batches(near, ctx):
         AfterSalesTicket.objects.filter(pk__in=[ticket.pk for ticket in batch]).update(
             escalation_risk=True, updated_at=ctx.now
@@ -185,7 +230,7 @@ def _escalate_near_deadline(ctx: SweepContext, near: QuerySet) -> None:
                 action=TicketEvent.Action.DEADLINE_NEAR,
                 from_state=ticket.state,
                 to_state=ticket.state,
-                note=note,
+                note=_near_deadline_note(ticket.state),
             )
             for ticket in batch
         )

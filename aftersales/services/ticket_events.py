@@ -1,15 +1,17 @@
 """A ticket's audit trail, written by every service that changes a ticket (tickets, the refund gate, refunds) in
 the transaction that makes the change. `action` is one of TicketEvent.Action; the database refuses any other."""
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 
 from aftersales.models import AfterSalesTicket, TicketEvent, TicketEventAction, ticket_move_sources
+from aftersales.services.deadlines import ticket_apply_stage_deadline
 from aftersales.signals import orders_changed_send
 
 
 def ticket_event_record(
-    ticket, by, action: TicketEventAction, from_state: str, *, note: str = "", amount=None
+    ticket, by, action: TicketEventAction, from_state: str, *, note: str = "", amount=None, deadline=None
 ) -> TicketEvent:
     # The rolled-up days this change moves (the ticket's, its order's, its refunds') are marked with it.
     orders_changed_send([ticket.order_id])
@@ -21,17 +23,30 @@ def ticket_event_record(
         to_state=ticket.state,
         note=note,
         amount=amount,
+        deadline=deadline,
     )
 
 
 def ticket_move(
-    ticket: AfterSalesTicket, by, action: TicketEventAction, transition, *, note: str = "", amount=None, **kwargs
+    ticket: AfterSalesTicket,
+    by,
+    action: TicketEventAction,
+    transition,
+    *,
+    note: str = "",
+    amount=None,
+    stage_since=None,
+    **kwargs,
 ) -> None:
-    """Run a checked transition of a locked ticket, save it and write its event."""
+    """Run a checked transition of a locked ticket, save it and write its event, with the deadline of the stage it
+    entered (services/deadlines.py), counted from `stage_since` (default now)."""
     from_state = ticket.state
     transition(**kwargs)
+    deadline = None
+    if ticket.state != from_state:
+        deadline = ticket_apply_stage_deadline(ticket, since=stage_since or timezone.now())
     ticket.save()
-    ticket_event_record(ticket, by, action, from_state, note=note, amount=amount)
+    ticket_event_record(ticket, by, action, from_state, note=note, amount=amount, deadline=deadline)
 
 
 def tickets_move_in_bulk(moves, by, action: str, transition: str, *, at, **kwargs) -> None:
@@ -48,6 +63,7 @@ def tickets_move_in_bulk(moves, by, action: str, transition: str, *, at, **kwarg
         before = {name: value for name, value in ticket.__dict__.items() if name in fields}
         from_state = ticket.state
         getattr(ticket, transition)(**kwargs)
+        deadline = ticket_apply_stage_deadline(ticket, since=at) if ticket.state != from_state else None
         changed = tuple(
             sorted(
                 (name, value)
@@ -66,6 +82,7 @@ def tickets_move_in_bulk(moves, by, action: str, transition: str, *, at, **kwarg
                 to_state=ticket.state,
                 amount=amount,
                 note=note,
+                deadline=deadline,
             )
         )
     sources = ticket_move_sources(transition)

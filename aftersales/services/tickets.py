@@ -8,7 +8,7 @@ commit. A refusal raises ActionRefused before anything is written or inside the 
 
 import logging
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import cache
 
@@ -18,18 +18,21 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_fsm import can_proceed
 
-from aftersales import lock_objects
+from aftersales import lock_objects, team_alerts
 from aftersales.models import (
     KNOWN_TICKET_KINDS,
     ZERO,
     AfterSalesTicket,
     ApprovalRequest,
     CutOffRequest,
+    DeadlineSource,
+    EscalationAlert,
     GoodsState,
     MerchantLiability,
     Order,
     PlatformRuling,
     Refund,
+    ReturnProposal,
     ReturnReason,
     TicketEvent,
     TicketEventAction,
@@ -44,6 +47,7 @@ from aftersales.selectors import (
     system_user,
     user_works_in_shop,
 )
+from aftersales.services.deadlines import RETURN_KINDS, response_deadline, ticket_apply_stage_deadline
 from aftersales.services.refund_gate import (
     AUTOMATIC_ACTION,
     AutoRuleOutcome,
@@ -64,11 +68,13 @@ from desk.input_checks import normalise_tracking_number
 
 logger = logging.getLogger(__name__)
 
+# 已收到货仅退款 (seed 004): how long the buyer has to change a refund-only request on delivered goods to a return and
+# refund, at most; the proposal ends before the platform's answer deadline's warning, so a rejection is still in time.
+RETURN_PROPOSAL_HOURS = 24
+
 MAX_AMOUNT = Decimal("9999999999.99")
 # A comma only as a thousands separator ("1,299.00"); "12,50" is not ¥1250.
 THOUSANDS_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
-# The kinds whose goods come back (path 4 once delivered, the platform's return deadline): a repair's too.
-RETURN_KINDS = {TicketKind.RETURN_REFUND, TicketKind.EXCHANGE, TicketKind.REPAIR}
 REPLACEMENT_KINDS = {TicketKind.RESHIP, TicketKind.EXCHANGE}
 # Kinds that ask for no money: their requested amount may be 0 and is 0 when left out.
 NO_MONEY_KINDS = {*REPLACEMENT_KINDS, TicketKind.REPAIR}
@@ -122,8 +128,38 @@ def derive_path(order: Order, kind: str) -> int:
 
 
 def has_escalation_word(*texts: str) -> bool:
+    return escalation_word_in(*texts) is not None
+
+
+def escalation_word_in(*texts: str) -> str | None:
+    """The first escalation word (投诉, 12315, 曝光, 差评 and the shop's own) found in the texts, if any."""
     words = escalation_words()
-    return any(word in text for text in texts if text for word in words)
+    return next((word for text in texts if text for word in words if word in text), None)
+
+
+def _alert_team_lead(ticket: AfterSalesTicket, by, word: str) -> EscalationAlert | None:
+    """Seed 004: a buyer who says 投诉, 12315, 曝光 or 差评 is a case for the team lead (联系小组长). Once per ticket:
+    the alert row, its event, and the robot's hand-over after commit (team_alerts)."""
+    if EscalationAlert.objects.filter(ticket=ticket).exists():
+        return None
+    message = _("Complaint risk on ticket #%(ticket)s (%(shop)s, order %(order)s): the buyer wrote “%(word)s”.") % {
+        "ticket": ticket.pk,
+        "shop": ticket.shop.name,
+        "order": ticket.order.platform_order_id,
+        "word": word,
+    }
+    alert = EscalationAlert.objects.create(ticket=ticket, shop_id=ticket.shop_id, word=word, text=message)
+    ticket_event_record(ticket, by, TicketEvent.Action.TEAM_LEAD_ALERTED, ticket.state, note=message)
+    team_alerts.notify_on_commit(alert.pk)
+    return alert
+
+
+def escalation_alert_take(*, alert_id: int, at) -> EscalationAlert | None:
+    """The robot's app takes a pending alert to send it (inside its own transaction, with the message it writes):
+    the alert, or None if another worker took it first. A conditional update, so it is taken once."""
+    if not EscalationAlert.objects.filter(pk=alert_id, taken_at__isnull=True).update(taken_at=at):
+        return None
+    return EscalationAlert.objects.select_related("shop", "ticket").get(pk=alert_id)
 
 
 def _require_assigned(by, shop) -> None:
@@ -188,6 +224,7 @@ def ticket_open_or_find(
     opened_at=None,
     platform_kind: str = "",
     kind_unknown: bool = False,
+    platform_deadline: datetime | None = None,
 ) -> tuple[AfterSalesTicket, bool]:
     """Open a ticket for a buyer's request, derive its path and clocks, and apply the path-1 rule at once.
 
@@ -206,6 +243,8 @@ def ticket_open_or_find(
     which no automatic rule refunds, with a note in front of the agent naming the platform's type; the agent decides
     what it is (ticket_decide_kind) or answers it with any move. `requested_amount` left out is 0 for it (nothing is
     assumed about money the desk cannot read).
+    `platform_deadline` is the marketplace's own deadline (a connected shop); without it the platform's default
+    for answering the request applies.
     """
     require_in_shop(by, order.shop, OPEN)
     platform_ticket_id = (platform_ticket_id or "").strip()
@@ -239,10 +278,13 @@ def ticket_open_or_find(
     if amount > order.refundable_amount:
         raise over_paid(order)
     now = opened_at or timezone.now()
-    platform = order.shop.platform
-    response_hours = platform.return_response_hours if kind in RETURN_KINDS else platform.refund_response_hours
+    word = escalation_word_in(buyer_message)
+    answer_by = response_deadline(order.shop.platform, kind, now)
+    if platform_deadline is not None:
+        answer_by = _aware(platform_deadline)
     path = derive_path(order, kind)
     sla = timedelta(minutes=order.shop.path1_sla_minutes) if path == 1 else timedelta(hours=order.shop.sla_hours)
+    proposal_due = _return_proposal_due(order.shop, kind, path, now=now, answer_by=answer_by)
     try:
         with transaction.atomic():
             ticket = AfterSalesTicket.objects.create(
@@ -257,16 +299,33 @@ def ticket_open_or_find(
                 liability=reason.default_liability,
                 requested_amount=amount,
                 buyer_message=buyer_message,
-                escalation_risk=has_escalation_word(buyer_message),
+                escalation_risk=word is not None,
                 opened_at=now,
-                deadline=now + timedelta(hours=response_hours),
-                sla_due=min(now + sla, now + timedelta(hours=response_hours)),
+                deadline=answer_by,
+                deadline_source=DeadlineSource.DEFAULT if platform_deadline is None else DeadlineSource.PLATFORM,
+                sla_due=min(now + sla, answer_by),
+                return_proposal=ReturnProposal.PROPOSED if proposal_due else ReturnProposal.NONE,
+                return_proposal_due=proposal_due,
             )
             ticket_event_record(ticket, by, TicketEvent.Action.OPENED, "", note=buyer_message, amount=amount)
             if unknown:
                 ticket.attention_note = unknown_kind_note(platform_kind)
                 ticket.save(update_fields=["attention_note", "updated_at"])
                 ticket_event_record(ticket, by, TicketEvent.Action.FLAGGED, ticket.state, note=ticket.attention_note)
+            if word:
+                _alert_team_lead(ticket, by, word)
+            if proposal_due:
+                ticket_event_record(
+                    ticket,
+                    by,
+                    TicketEvent.Action.RETURN_PROPOSED,
+                    ticket.state,
+                    note=_(
+                        "Goods received, refund only: ask the buyer to change the request to a return and refund "
+                        "by %(due)s."
+                    )
+                    % {"due": timezone.localtime(proposal_due).strftime("%Y-%m-%d %H:%M")},
+                )
     except IntegrityError:
         # The same platform push arrived twice at once; the other one created it.
         if platform_ticket_id:
@@ -291,11 +350,47 @@ def unknown_kind_note(platform_kind: str) -> str:
     ) % {"type": platform_kind}
 
 
+def _return_proposal_due(shop, kind: str, path: int, *, now, answer_by):
+    """已收到货仅退款的协商退货退款 (seed 004): a refund only on delivered goods gets a proposal of return and refund,
+    due in RETURN_PROPOSAL_HOURS or, if the platform's answer deadline is closer, when its warning starts; None for
+    every other request."""
+    if kind != TicketKind.REFUND_ONLY or path != TicketPath.RECEIVED_NO_RETURN:
+        return None
+    before_warning = answer_by - timedelta(hours=shop.deadline_warning_hours)
+    return max(now, min(now + timedelta(hours=RETURN_PROPOSAL_HOURS), before_warning))
+
+
+def unchanged_request_rejection_note() -> str:
+    """The rejection's reason when the buyer kept a refund only on delivered goods, in the seed's words."""
+    return _(
+        "The buyer has the goods and kept the refund-only request after being asked to change it to a return and "
+        "refund (已收到货仅退款的协商退货退款，未修改则拒绝)."
+    )
+
+
+@transaction.atomic
+def ticket_reject_unchanged_request(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesTicket:
+    """The agent confirms the rejection the desk proposed once the buyer let the return proposal run out (seed 004:
+    未修改则拒绝); never automatic. The rejection carries the seed's reason, and the agent's note after it."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    require_in_shop(by, ticket.shop, WORK)
+    _require_transition(ticket, ticket.reject)
+    if ticket.return_proposal != ReturnProposal.EXPIRED:
+        raise ActionRefused(
+            "no_expired_proposal",
+            _("Only a refund-only request the buyer did not change in time is rejected this way."),
+        )
+    reason = " ".join(part for part in (unchanged_request_rejection_note(), (note or "").strip()) if part)
+    ticket_move(ticket, by, TicketEvent.Action.REJECTED, ticket.reject, note=reason)
+    return ticket
+
+
 @transaction.atomic
 def ticket_apply_auto_rules(*, ticket: AfterSalesTicket) -> str:
     """Path 1 (未发货仅退款): within the shop's automatic cap, refund at once, or ask the warehouse to cut off a
     packed order first (refund_gate.automatic_rule, the rule the sweep applies too). Above the cap the rule does
-    nothing: the ticket is the agent's. Acts as the system user; safe to call again (the sweeps do)."""
+    nothing: the ticket is the agent's. A reason that may involve compensation (未按约定时间发货) goes to the agent
+    with the reason shown. Acts as the system user; safe to call again (the sweeps do)."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
     order = ticket.order
     system = cache(system_user)
@@ -307,6 +402,9 @@ def ticket_apply_auto_rules(*, ticket: AfterSalesTicket) -> str:
     if rule.outcome == AutoRuleOutcome.CUT_OFF:
         _open_cutoff(ticket, system())
         return AutoRuleOutcome.CUT_OFF
+    if rule.outcome == AutoRuleOutcome.TO_AGENT:
+        _flag_compensation_check(ticket, system())
+        return AutoRuleOutcome.TO_AGENT
     if rule.outcome != AutoRuleOutcome.REFUNDED:
         return AutoRuleOutcome.NOTHING
     decision = refund_or_escalate(
@@ -320,6 +418,19 @@ def ticket_apply_auto_rules(*, ticket: AfterSalesTicket) -> str:
         note=_("Not shipped: refunded by the shop's automatic rule (up to ¥%(cap)s).") % {"cap": rule.cap},
     )
     return AutoRuleOutcome.REFUNDED if decision.refund else AutoRuleOutcome.NOTHING
+
+
+def _flag_compensation_check(ticket: AfterSalesTicket, by) -> None:
+    """Put the reason in front of the agent, once: the rule did not refund because compensation may be owed."""
+    note = _(
+        "Not refunded automatically: the reason “%(reason)s” may involve compensation (涉及赔付). Check whether the "
+        "buyer is owed compensation, then refund."
+    ) % {"reason": ticket.reason.label}
+    if ticket.attention_note == note:
+        return
+    ticket.attention_note = note
+    ticket.save(update_fields=["attention_note", "updated_at"])
+    ticket_event_record(ticket, by, TicketEvent.Action.FLAGGED, ticket.state, note=note)
 
 
 # --- refunds and approvals ------------------------------------------------------------------------------------------
@@ -546,14 +657,18 @@ def ticket_close(*, ticket: AfterSalesTicket, by, note: str = "") -> AfterSalesT
 
 @transaction.atomic
 def ticket_add_note(*, ticket: AfterSalesTicket, by, note: str) -> AfterSalesTicket:
-    """A note on the ticket; an escalation word in it marks the ticket as a complaint risk."""
+    """A note on the ticket; an escalation word in it marks the ticket as a complaint risk and tells the shop's team
+    lead (once per ticket)."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, WORK)
     note = _require_note(note)
-    if has_escalation_word(note) and not ticket.escalation_risk:
+    word = escalation_word_in(note)
+    if word and not ticket.escalation_risk:
         ticket.escalation_risk = True
         ticket.save(update_fields=["escalation_risk", "updated_at"])
     ticket_event_record(ticket, by, TicketEvent.Action.NOTE, ticket.state, note=note)
+    if word:
+        _alert_team_lead(ticket, by, word)
     return ticket
 
 
@@ -577,6 +692,54 @@ def ticket_change_reason(*, ticket: AfterSalesTicket, by, reason: ReturnReason, 
         note=f"{previous.code} → {reason.code}. {note}".strip(),
     )
     return ticket
+
+
+# --- the platform deadline (services/deadlines.py) -------------------------------------------------------------------
+
+
+def _aware(moment) -> datetime:
+    if not isinstance(moment, datetime) or timezone.is_naive(moment):
+        raise ActionRefused("invalid_deadline", _("Give the deadline as a date and time with its time zone."))
+    return moment
+
+
+@transaction.atomic
+def ticket_set_platform_deadline(*, ticket: AfterSalesTicket, deadline: datetime, by, note: str = "") -> bool:
+    """The marketplace's own deadline for the ticket's current stage (a connector's push: 抖店 status_deadline,
+    超时时长变更): written with its event, and from then on the stage computation leaves the ticket's deadline to the
+    marketplace. A replay of the same deadline writes nothing; returns whether it changed."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    _require_assigned(by, ticket.shop)
+    deadline = _aware(deadline)
+    if ticket.deadline == deadline and ticket.deadline_source == DeadlineSource.PLATFORM:
+        return False
+    ticket.deadline = deadline
+    ticket.deadline_source = DeadlineSource.PLATFORM
+    ticket.save(update_fields=["deadline", "deadline_source", "updated_at"])
+    ticket_event_record(
+        ticket,
+        by,
+        TicketEvent.Action.DEADLINE_SET,
+        ticket.state,
+        note=note or _("Deadline given by the marketplace."),
+        deadline=deadline,
+    )
+    return True
+
+
+@transaction.atomic
+def ticket_restart_stage_deadline(*, ticket: AfterSalesTicket, since: datetime, by, note: str = "") -> bool:
+    """Count the current stage's default deadline again from `since`: the moment the stage really began, learnt
+    later (the courier's signature for the return at our address starts the receipt clock). A connected shop's
+    marketplace deadline stays. Returns whether the deadline moved; when it does, its event says so."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    _require_assigned(by, ticket.shop)
+    deadline = ticket_apply_stage_deadline(ticket, since=_aware(since))
+    if deadline is None:
+        return False
+    ticket.save(update_fields=["deadline", "updated_at"])
+    ticket_event_record(ticket, by, TicketEvent.Action.DEADLINE_SET, ticket.state, note=note, deadline=deadline)
+    return True
 
 
 # --- the cut-off (截单) and the doors the warehouse and logistics call ---------------------------------------------
@@ -831,12 +994,14 @@ def ticket_return_shipped(*, ticket: AfterSalesTicket, by, courier_code: str, tr
 
 
 @transaction.atomic
-def ticket_return_received(*, ticket: AfterSalesTicket, by) -> AfterSalesTicket:
-    """The warehouse signed for the returned parcel."""
+def ticket_return_received(*, ticket: AfterSalesTicket, by, signed_at: datetime | None = None) -> AfterSalesTicket:
+    """The warehouse signed for the returned parcel. The receipt clock (Platform.receipt_confirm_days) runs from
+    the courier's signature when it is known (`signed_at`), else from now."""
     ticket = lock_objects.ticket_for_update(ticket.pk)
     require_in_shop(by, ticket.shop, HANDLE_RETURNS)
     _require_transition(ticket, ticket.receive_return)
-    ticket_move(ticket, by, TicketEvent.Action.RETURN_RECEIVED, ticket.receive_return)
+    since = _aware(signed_at) if signed_at is not None else None
+    ticket_move(ticket, by, TicketEvent.Action.RETURN_RECEIVED, ticket.receive_return, stage_since=since)
     return ticket
 
 

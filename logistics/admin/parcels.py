@@ -30,6 +30,7 @@ from logistics.models import (
     LostParcelPolicy,
     RobotMessage,
     Shipment,
+    TeamRobot,
     TrackingAccount,
     TrackingEvent,
 )
@@ -497,3 +498,12 @@ class RobotMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             for pk in queryset.values_list("pk", flat=True)
         )
         self.message_user(request, _("%(count)s messages sent.") % {"count": sent}, messages.INFO)
+
+
+@admin.register(TeamRobot)
+class TeamRobotAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
+    """The group robot of the shop's own team: where the team lead hears of complaint risks (seed 004)."""
+
+    list_display = ["shop", "robot_kind", "robot_webhook_url"]
+    list_select_related = ["shop"]
+    fields = ["shop", "robot_kind", "robot_webhook_url", "robot_secret"]

@@ -37,9 +37,17 @@ from logistics.services.shipments import (
     shipments_create_for_orders,
     shipments_sync_from_orders,
 )
+from logistics.services.team_alerts import (
+    team_lead_alert_hand_over,
+    team_lead_alert_notify,
+    team_lead_alerts_hand_over_pending,
+)
 from logistics.services.tracking import IngestResult, Scan, tracking_ingest
 
 __all__ = [
+    "team_lead_alert_hand_over",
+    "team_lead_alert_notify",
+    "team_lead_alerts_hand_over_pending",
     "ClaimSettlementRow",
     "ClaimSettlementSummary",
     "IngestResult",

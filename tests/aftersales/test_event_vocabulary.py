@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import translation
 
-from aftersales.models import TicketEvent
+from aftersales.models import TicketEvent, TicketKind
 from aftersales.selectors import system_user
 from logistics.models import LogisticsEvent
 from tests.conftest import ROOT, embedded_env
@@ -56,7 +56,7 @@ def test_every_action_label_is_translated_into_chinese(vocabulary):
 
 @pytest.fixture
 def ticket(db):
-    return open_ticket(delivered_order())
+    return open_ticket(delivered_order(), kind=TicketKind.RETURN_REFUND)  # one event: opened
 
 
 @pytest.mark.django_db
@@ -233,7 +233,7 @@ def test_on_sqlite_the_migration_names_unknown_actions_and_the_database_refuses_
 def test_the_ticket_history_shows_every_action_by_its_label_and_no_code(client, language):
     shop = ShopFactory()
     agent = make_staff("agent", role="Agent", shops=[shop])
-    ticket = open_ticket(delivered_order(shop=shop))
+    ticket = open_ticket(delivered_order(shop=shop), kind=TicketKind.RETURN_REFUND)  # one event: opened
     TicketEvent.objects.bulk_create(
         TicketEvent(ticket=ticket, actor=agent, action=action, from_state=ticket.state, to_state=ticket.state)
         for action in TicketEvent.Action

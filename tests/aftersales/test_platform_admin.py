@@ -30,6 +30,7 @@ def change(client, platform, **hours):
     data = {
         "refund_response_hours": platform.refund_response_hours,
         "return_response_hours": platform.return_response_hours,
+        "platform_step_response_hours": platform.platform_step_response_hours,
         "receipt_confirm_days": platform.receipt_confirm_days,
         "buyer_return_upload_days": platform.buyer_return_upload_days,
         **hours,

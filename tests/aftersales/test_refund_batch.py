@@ -30,7 +30,7 @@ class RefusingGateway:
         return SendResult(SendOutcome.FAILED, error="买家账户异常")
 
 
-def auto_refund(shop, order_id, amount, *, platform_ticket_id, reason_code="late_shipping"):
+def auto_refund(shop, order_id, amount, *, platform_ticket_id, reason_code="address_change"):
     order = OrderFactory(shop=shop, platform_order_id=order_id, paid_amount=Decimal("199.00"))
     ticket = open_ticket(order, requested_amount=amount, platform_ticket_id=platform_ticket_id, reason_code=reason_code)
     return ticket.refunds.get()
@@ -62,8 +62,8 @@ def test_the_batch_file_has_one_row_per_refund_of_its_batch_with_the_platforms_h
     assert sheet.title == "批量退款"
     assert rows == [
         ["订单编号", "退款编号", "退款金额", "退款类型", "退款说明", "提交时间", "网关流水号"],
-        ["4001", "RF-1", 19.9, partial_label, "未按约定时间发货", executed, f"B{shop.pk}-00001-{partial.pk}"],
-        ["4002", "RF-2", 199, full_label, "未按约定时间发货", executed, f"B{shop.pk}-00001-{full.pk}"],
+        ["4001", "RF-1", 19.9, partial_label, "修改地址", executed, f"B{shop.pk}-00001-{partial.pk}"],
+        ["4002", "RF-2", 199, full_label, "修改地址", executed, f"B{shop.pk}-00001-{full.pk}"],
     ]
     assert rows[0] == HEADERS
     assert [sheet.cell(row=row, column=3).number_format for row in (2, 3)] == ["0.00", "0.00"]
@@ -83,7 +83,7 @@ def test_the_batch_file_is_in_chinese_whatever_language_the_desk_is_read_in():
         _sheet, rows = read_back(bytes(refund_batch_create(shop=shop, by=system_user()).content))
 
     assert rows[0][0] == "订单编号"
-    assert rows[1][4] == "未按约定时间发货"
+    assert rows[1][4] == "修改地址"
 
 
 def test_a_batch_file_of_no_refunds_has_only_the_headers():

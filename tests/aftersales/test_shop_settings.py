@@ -39,7 +39,7 @@ EXPECTED_EVENTS = {
     ("auto_refund_enabled", "true", "false"),
     ("auto_refund_max_amount", "300.00", "150.50"),
     ("approval_due_hours", "4", "12"),
-    ("sla_hours", "24", "8"),
+    ("sla_hours", "4", "8"),
     ("path1_sla_minutes", "30", "20"),
     ("deadline_warning_hours", "6", "3"),
     ("unconfirmed_refund_hours", "24", "48"),

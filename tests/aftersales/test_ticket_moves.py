@@ -30,6 +30,8 @@ ALLOWED = {
     "return_and_reorder": {S.REQUESTED, S.AWAITING_RETURN, S.RETURN_IN_TRANSIT, S.RECEIVED},
     "cutoff": {S.REQUESTED},
     "reject": {S.REQUESTED, S.RECEIVED},
+    # 已收到货仅退款: offered only once the buyer let the return proposal run out (offered_when)
+    "reject_unchanged": {S.REQUESTED, S.RECEIVED},
     "return_shipped": {S.AWAITING_RETURN},
     "withdraw": {S.REQUESTED, S.AWAITING_RETURN},
     "platform_review": {S.REQUESTED, S.REJECTED},
