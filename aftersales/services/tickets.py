@@ -1017,8 +1017,10 @@ def ticket_return_signed(*, ticket: AfterSalesTicket, by, signed_at) -> AfterSal
     if ticket.state not in (TicketState.RETURN_IN_TRANSIT, TicketState.RECEIVED):
         return ticket
     days = ticket.shop.platform.receipt_confirm_days
-    ticket.deadline = signed_at + timedelta(days=days)
-    ticket.save(update_fields=["deadline", "updated_at"])
+    # The receipt stage's clock, counted from the signature; a connected shop's marketplace deadline stays.
+    deadline = ticket_apply_stage_deadline(ticket, since=_aware(signed_at))
+    if deadline is not None:
+        ticket.save(update_fields=["deadline", "updated_at"])
     ticket_event_record(
         ticket,
         by,
@@ -1026,6 +1028,7 @@ def ticket_return_signed(*, ticket: AfterSalesTicket, by, signed_at) -> AfterSal
         ticket.state,
         note=_("Signed for at %(at)s; the platform confirms the receipt by itself after %(days)d days.")
         % {"at": timezone.localtime(signed_at).strftime("%Y-%m-%d %H:%M"), "days": days},
+        deadline=deadline,
     )
     return ticket
 
