@@ -46,6 +46,7 @@ from aftersales.ticket_actions import REMEDY_LADDER, offered_actions, perform
 from aftersales.ticket_links import links_for
 from desk.admin.paging import CappedCountAdminMixin
 from desk.admin.scoping import ReadOnlyInline, ShopScopedAdminMixin
+from desk.admin.search import ExactSearchMixin
 from desk.errors import ActionRefused
 from desk.input_checks import normalise_tracking_number
 
@@ -464,7 +465,7 @@ class ApprovalOverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(ApprovalRequest)
-class ApprovalRequestAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
+class ApprovalRequestAdmin(ExactSearchMixin, CappedCountAdminMixin, ShopScopedAdminMixin, admin.ModelAdmin):
     """审批队列: pending requests by due time, overdue ones in red; approve or decline on the request's page."""
 
     list_display = [
@@ -481,6 +482,8 @@ class ApprovalRequestAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
     ]
     list_select_related = ["shop", "ticket__order", "requested_by", "decided_by"]
     list_filter = [PendingFilter, "shop", ApprovalOverdueFilter]
+    # The supervisor looks a request up by the order number the agent quotes (exact, from its index).
+    search_fields = ["=ticket__order__platform_order_id"]
     ordering = ["due_at", "id"]
     show_full_result_count = False
     list_per_page = 50
