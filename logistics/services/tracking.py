@@ -167,7 +167,16 @@ def _apply_latest_scans(new_rows: list[TrackingEvent]) -> None:
             if transition == "deliver" and shipment.direction == Shipment.Direction.OUTBOUND:
                 delivered_orders[shipment.order_id] = row.scanned_at
             finished.append(shipment)
-    Shipment.objects.bulk_update(changed, ["last_scan_at", "last_scan_text", "status", "delivered_at", "reappeared_at"])
+    # Most scans move only the parcel's clock: those parcels get a two-column update, the few that moved state the
+    # full one (bulk_update writes a CASE per row and column; five columns for every parcel cost the push's time).
+    moved = {id(shipment) for shipment in (*finished, *reappeared)}
+    Shipment.objects.bulk_update(
+        [shipment for shipment in changed if id(shipment) not in moved], ["last_scan_at", "last_scan_text"]
+    )
+    Shipment.objects.bulk_update(
+        [shipment for shipment in changed if id(shipment) in moved],
+        ["last_scan_at", "last_scan_text", "status", "delivered_at", "reappeared_at"],
+    )
     LogisticsEvent.objects.bulk_create(moves)
     if delivered_orders:
         aftersales.orders_record_delivery(delivered=delivered_orders)
