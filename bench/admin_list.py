@@ -106,8 +106,11 @@ def _first(queryset, field):
 
 
 def _deep_page(queryset) -> int:
-    """Page 150 (rows 7,451–7,500) where the list is that long, else its last full page."""
-    return max(1, min(150, queryset.order_by()[:7_550].count() // 50))
+    """Page 150 where the list is that long, else its last full page (at the list's own page size)."""
+    from django.contrib import admin
+
+    per_page = admin.site._registry[queryset.model].list_per_page
+    return max(1, min(150, queryset.order_by()[: 150 * per_page + 1].count() // per_page))
 
 
 def list_urls(shop: Shop) -> dict[str, dict[str, str]]:

@@ -27,6 +27,7 @@ def _figure(name, value, unit, target, met, step, load, note=""):
 def figures(results: dict) -> list[dict]:
     """Every figure of a bench_all run with its target; a step that did not run gives none."""
     out = []
+    results = {name: step for name, step in results.items() if not (isinstance(step, dict) and "error" in step)}
     sweep = results.get("refund_sweep")
     if sweep:
         load = sweep.get("load")

@@ -113,7 +113,10 @@ class Command(BenchCommand):
             if not json:
                 self.stdout.write(f"running {name} …")
             before = os.getloadavg()
-            results[name] = step()
+            try:
+                results[name] = step()
+            except Exception as error:  # noqa: BLE001 (one step failing must not lose the others' figures)
+                results[name] = {"error": f"{type(error).__name__}: {error}", "meets_target": False}
             results[name]["load"] = {"before": [round(x, 2) for x in before], "after": _load()}
         results["seconds"] = round(time.perf_counter() - started, 1)
         results["figures"] = figures(results)
