@@ -274,8 +274,14 @@ class Order(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["shop", "-paid_at"], name="order_shop_paid_idx"),
+            # The order list's order (Meta.ordering), a shop's and all shops': its first and deep pages read the
+            # index instead of sorting a year of orders.
+            models.Index(fields=["shop", "-paid_at", "-id"], name="order_shop_paid_id_idx"),
+            models.Index(fields=["-paid_at", "-id"], name="order_paid_id_idx"),
             models.Index(fields=["tracking_number"], name="order_tracking_idx"),
+            # The order list's searches by the buyer's nickname or phone, whatever the shop.
+            models.Index(fields=["buyer_nick"], name="order_buyer_idx"),
+            models.Index(fields=["receiver_phone"], name="order_phone_idx"),
             # Repurchases after after-sales (metrics): a buyer's later orders in the same shop.
             models.Index(fields=["shop", "buyer_nick", "paid_at"], name="order_shop_buyer_paid_idx"),
             # The agents look an order up by the number the buyer quotes, whatever the shop.

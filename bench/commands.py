@@ -1,5 +1,7 @@
 """What every bench_* command shares: the shop to measure, a table for people and one line of JSON."""
 
+import os
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
@@ -41,7 +43,10 @@ class BenchCommand(BaseCommand):
         if connection.vendor != "postgresql":
             raise CommandError("the benchmarks run against PostgreSQL; set DATABASE_URL")
         shop_row, manager = bench_shop(shop)
+        before = os.getloadavg()
         report = self.measure(shop_row, manager, **options)
+        # The machine's 1/5/15-minute load around the run: figures from a shared machine are read with it.
+        report["load"] = {"before": [round(x, 2) for x in before], "after": [round(x, 2) for x in os.getloadavg()]}
         report.setdefault("shop", shop)
         report["machine"] = machine()
         if not json:

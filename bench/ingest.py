@@ -1,4 +1,4 @@
-"""Tracking ingestion through the bulk webhook (DESIGN §7: ≥ 500 events/s on 2 cores, duplicates absorbed).
+"""Tracking ingestion through the bulk webhook (issue 24: ≥ 2,000 events/s over HTTP on 2 cores, 25 % repeats).
 
 Scans for the shop's parcels are pushed to `/logistics/webhooks/tracking/<shop>/` in the documented bulk JSON shape,
 signed with the shop's key (`X-Signature: sha256=…`, docs/tracking-webhooks.md), `batch` events a push, a quarter
@@ -72,15 +72,16 @@ def _pushes(shop: Shop, *, events: int, batch: int, duplicate_share: float, seed
                     "location": "杭州",
                 }
             )
-    stream, sent = [], []
-    for event in fresh:
-        if sent and rng.random() < duplicate_share:
-            stream.append(rng.choice(sent))
-        stream.append(event)
-        sent.append(event)
-        if len(stream) >= events:
-            break
-    stream = stream[:events]
+    # Exactly `duplicate_share` of the stream repeats an event pushed earlier (an aggregator retrying): the fresh
+    # events in order, each repeat placed at a random point after its original.
+    repeats = round(events * duplicate_share)
+    fresh = fresh[: events - repeats]
+    keyed = [(float(index), event) for index, event in enumerate(fresh)]
+    for _repeat in range(min(repeats, len(fresh) * 4)):
+        original = rng.randrange(len(fresh))
+        keyed.append((rng.uniform(original, len(fresh)) + 0.5, fresh[original]))
+    keyed.sort(key=lambda pair: pair[0])
+    stream = [event for _key, event in keyed]
     bodies = [json.dumps({"events": stream[i : i + batch]}).encode() for i in range(0, len(stream), batch)]
     return bodies, parcels
 
@@ -241,6 +242,8 @@ def ingest_benchmark(
         "pushes": len(bodies),
         "events_per_push": batch,
         "duplicate_share": duplicate_share,
+        "duplicates_in_stream": sum(len(json.loads(body)["events"]) for body in bodies)
+        - len({json.dumps(event, sort_keys=True) for body in bodies for event in json.loads(body)["events"]}),
         "answers": {str(status): count for status, count in sorted(statuses.items())},
         **totals,
         "seconds": round(elapsed, 2),
@@ -248,6 +251,6 @@ def ingest_benchmark(
         "push_p50_ms": round(latencies[len(latencies) // 2], 1),
         "push_p95_ms": round(latencies[max(0, int(len(latencies) * 0.95) - 1)], 1),
         "scans_removed_afterwards": restored,
-        "target_events_per_second": 500,
-        "meets_target": sent_events / elapsed >= 500 and statuses.get(200, 0) == len(bodies),
+        "target_events_per_second": 2000,
+        "meets_target": sent_events / elapsed >= 2000 and statuses.get(200, 0) == len(bodies),
     }

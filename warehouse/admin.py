@@ -20,7 +20,9 @@ from django.utils.translation import gettext_lazy
 
 from aftersales.selectors import tickets_for_user
 from desk.access import WORK
+from desk.admin.paging import CappedCountAdminMixin
 from desk.admin.scoping import ReadOnlyAdminMixin, ShopScopedAdminMixin
+from desk.admin.search import ExactSearchMixin
 from desk.errors import ActionRefused
 from warehouse.models import EarlyExchange, EarlyExchangeRule, Evidence, Inspection, InspectionLine, ReturnParcel
 from warehouse.services import (
@@ -53,7 +55,9 @@ class TicketNumberForm(forms.Form):
 
 
 @admin.register(ReturnParcel)
-class ReturnParcelAdmin(ShopScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReturnParcelAdmin(
+    ExactSearchMixin, CappedCountAdminMixin, ShopScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
     list_display = [
         "tracking_number",
         "shop",
@@ -260,7 +264,9 @@ class EvidenceInline(admin.TabularInline):
 
 
 @admin.register(Inspection)
-class InspectionAdmin(ShopScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class InspectionAdmin(
+    ExactSearchMixin, CappedCountAdminMixin, ShopScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
     shop_path = "parcel__shop"
     list_display = [
         "parcel",
@@ -333,7 +339,7 @@ class EarlyExchangeRuleAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(EarlyExchange)
-class EarlyExchangeAdmin(ShopScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class EarlyExchangeAdmin(ExactSearchMixin, ShopScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Replacements sent before the return arrived; those whose return has not come are on the daily clearance."""
 
     list_display = [

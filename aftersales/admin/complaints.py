@@ -12,6 +12,7 @@ from aftersales.models import AfterSalesTicket, Complaint, Order
 from aftersales.selectors import shops_for_user
 from aftersales.services.complaints import complaint_check, complaint_record, complaint_set_liability
 from desk.admin.scoping import ShopScopedAdminMixin
+from desk.admin.search import ExactSearchMixin
 from desk.errors import ActionRefused
 
 
@@ -56,7 +57,7 @@ class ComplaintAddForm(forms.ModelForm):
 
 
 @admin.register(Complaint)
-class ComplaintAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
+class ComplaintAdmin(ExactSearchMixin, ShopScopedAdminMixin, admin.ModelAdmin):
     shop_path = "shop"
     list_display = ["opened_at", "shop", "order", "ticket", "channel", "liability", "recorded_by"]
     list_select_related = ["shop", "order", "ticket", "recorded_by"]

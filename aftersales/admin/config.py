@@ -35,7 +35,9 @@ from aftersales.services.authority import ADD as ADD_AUTHORITY
 from aftersales.services.authority import CHANGE as CHANGE_AUTHORITY
 from aftersales.services.authority import refund_authority_check, refund_authority_grant, refund_authority_revoke
 from aftersales.services.refunds import refund_batch_confirm, refund_batch_create, refund_batch_results_import
+from desk.admin.paging import CappedCountAdminMixin
 from desk.admin.scoping import ReadOnlyAdminMixin, ShopScopedAdminMixin
+from desk.admin.search import ExactSearchMixin
 from desk.errors import ActionRefused
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -63,7 +65,7 @@ class UnconfirmedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Refund)
-class RefundAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
+class RefundAdmin(ExactSearchMixin, CappedCountAdminMixin, ShopScopedAdminMixin, admin.ModelAdmin):
     """Every refund of the user's shops, for reconciliation and the day's batch-refund file."""
 
     list_display = [

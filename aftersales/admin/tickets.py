@@ -63,6 +63,7 @@ from aftersales.ticket_links import links_for, links_for_tickets, panels_for
 from desk.access import DECIDE, WORK
 from desk.admin.paging import CappedCountAdminMixin
 from desk.admin.scoping import ReadOnlyInline, ShopScopedAdminMixin
+from desk.admin.search import ExactSearchMixin
 from desk.errors import ActionRefused
 
 BATCH_REFUND_LIMIT = 200
@@ -624,7 +625,7 @@ class ApprovalOverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(ApprovalRequest)
-class ApprovalRequestAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
+class ApprovalRequestAdmin(ExactSearchMixin, CappedCountAdminMixin, ShopScopedAdminMixin, admin.ModelAdmin):
     """审批队列: pending requests by due time, overdue ones in red, with what a supervisor needs to decide from the
     list (path, buyer message, order total, already refunded, evidence, time left); approve or decline one on its
     page, or several at once (one note for all declines), each through `approval_decide`."""
@@ -643,6 +644,8 @@ class ApprovalRequestAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
     ]
     list_select_related = ["shop", "ticket__order", "requested_by", "decided_by"]
     list_filter = [PendingFilter, "shop", ApprovalOverdueFilter]
+    # The supervisor looks a request up by the order number the agent quotes (exact, from its index).
+    search_fields = ["=ticket__order__platform_order_id"]
     ordering = ["due_at", "id"]
     show_full_result_count = False
     list_per_page = 50

@@ -22,7 +22,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from aftersales.money import YuanSum
+from desk.admin.paging import CappedCountAdminMixin
 from desk.admin.scoping import ReadOnlyAdminMixin, ShopScopedAdminMixin
+from desk.admin.search import ExactSearchMixin
 from desk.errors import ActionRefused
 from logistics.admin.inlines import EventInline
 from logistics.claims_sheet import (
@@ -127,7 +129,9 @@ class ClaimEventInline(EventInline):
 
 
 @admin.register(CourierClaim)
-class CourierClaimAdmin(ShopScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class CourierClaimAdmin(
+    ExactSearchMixin, CappedCountAdminMixin, ShopScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
     """Read-only rows: claims change only through the claims services (submit, review, settlement)."""
 
     list_display = [

@@ -19,7 +19,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from aftersales.selectors import shops_for_user
+from desk.admin.paging import CappedCountAdminMixin
 from desk.admin.scoping import AccessibleShopFilter, ReadOnlyAdminMixin, ShopScopedAdminMixin
+from desk.admin.search import ExactSearchMixin
 from desk.errors import ActionRefused
 from desk.input_checks import InputRejected, clean_text, echo
 from logistics.admin.inlines import EventInline
@@ -158,7 +160,9 @@ class InterceptEventInline(EventInline):
 
 
 @admin.register(InterceptRequest)
-class InterceptRequestAdmin(ShopScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class InterceptRequestAdmin(
+    ExactSearchMixin, CappedCountAdminMixin, ShopScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
     list_display = [
         "tracking_number",
         "courier",
@@ -279,7 +283,9 @@ class DispatchForm(forms.Form):
 
 
 @admin.register(Shipment)
-class ShipmentAdmin(ShopScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class ShipmentAdmin(
+    ExactSearchMixin, CappedCountAdminMixin, ShopScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
     list_display = [
         "__str__",
         "courier",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -194,7 +194,14 @@ def _apply_latest_scans(new_rows: list[TrackingEvent]) -> None:
             if transition == "deliver" and shipment.direction == Shipment.Direction.OUTBOUND:
                 delivered_orders[shipment.order_id] = row.scanned_at
             finished.append(shipment)
-    Shipment.objects.bulk_update(changed, ["last_scan_at", "last_scan_text", "status", "delivered_at", "reappeared_at"])
+    # Most scans move only the parcel's clock: those parcels get a two-column update, the few that moved state the
+    # full one (bulk_update writes a CASE per row and column; five columns for every parcel cost the push's time).
+    moved = {id(shipment) for shipment in (*finished, *reappeared)}
+    _clocks_update([shipment for shipment in changed if id(shipment) not in moved])
+    Shipment.objects.bulk_update(
+        [shipment for shipment in changed if id(shipment) in moved],
+        ["last_scan_at", "last_scan_text", "status", "delivered_at", "reappeared_at"],
+    )
     LogisticsEvent.objects.bulk_create(moves)
     if delivered_orders:
         aftersales.orders_record_delivery(delivered=delivered_orders)
@@ -202,6 +209,27 @@ def _apply_latest_scans(new_rows: list[TrackingEvent]) -> None:
         lost_parcels_reappeared(reappeared)
     if finished:
         _settle_intercepts_of(finished)
+
+
+def _clocks_update(shipments: list[Shipment]) -> None:
+    """The parcels' last scan, one statement. On PostgreSQL the rows go as three arrays (UPDATE … FROM unnest): a push's
+    hundred parcels through bulk_update are a CASE per row and column that Django takes longer to build than the
+    database to run (a quarter of a push's time)."""
+    if not shipments:
+        return
+    if connection.vendor != "postgresql":
+        Shipment.objects.bulk_update(shipments, ["last_scan_at", "last_scan_text"])
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE logistics_shipment AS s SET last_scan_at = v.at, last_scan_text = v.text"
+            " FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[]) AS v(id, at, text) WHERE s.id = v.id",
+            [
+                [shipment.pk for shipment in shipments],
+                [shipment.last_scan_at for shipment in shipments],
+                [shipment.last_scan_text for shipment in shipments],
+            ],
+        )
 
 
 def _settle_intercepts_of(shipments: list[Shipment]) -> None:

@@ -2,7 +2,8 @@
 
 `--dirty` recomputes the days changes have marked since the last run (what the periodic task does).
 `--decisions-only` records only the first merchant decisions (TicketDecision) of those days, e.g. once after
-deploying them, for days whose metrics are already rolled up."""
+deploying them, for days whose metrics are already rolled up. A range ends with ANALYZE of the tables it filled
+(PostgreSQL), so the dashboard's plans know the rows without anyone running it by hand."""
 
 from datetime import date, timedelta
 
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from aftersales.models import Shop
 from metrics.definitions import CHINA
-from metrics.rollups import decisions_refresh, rollups_dirty, rollups_refresh
+from metrics.rollups import decisions_refresh, rollup_tables_analyse, rollups_dirty, rollups_refresh
 
 
 class Command(BaseCommand):
@@ -43,7 +44,10 @@ class Command(BaseCommand):
             raise CommandError(f"unknown shop code among {', '.join(shop)}")
         if decisions_only:
             decisions = decisions_refresh(shop_ids=shop_ids, since=since, until=until)
+            rollup_tables_analyse()
             self.stdout.write(f"{decisions} first decisions for {len(shop_ids)} shop(s), {since} to {until}")
             return
         written = rollups_refresh(shop_ids=shop_ids, since=since, until=until)
+        # A range is a backfill (after a deploy, or a year at once): the planner must know the rows it wrote.
+        rollup_tables_analyse()
         self.stdout.write(f"{written} rollup rows for {len(shop_ids)} shop(s), {since} to {until}")
