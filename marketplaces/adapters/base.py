@@ -74,6 +74,7 @@ class RecordStatus(enum.StrEnum):
     CLOSED_BY_BUYER = "closed_by_buyer"  # the buyer withdrew
     CLOSED = "closed"  # closed otherwise (refusal accepted, failed, expired)
     SELLER_SHIPPING = "seller_shipping"  # exchange/reship/repair: the seller must ship
+    WAITING_BUYER_RECEIPT = "waiting_buyer_receipt"  # exchange/reship/repair: shipped, the buyer must receive
     UNKNOWN = "unknown"
 
 
