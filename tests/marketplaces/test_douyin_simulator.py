@@ -72,10 +72,12 @@ def test_pull_pages_from_zero_by_hundreds_in_update_time_order(sim, adapter, clo
     assert (len(first.records), first.has_more, first.next_page) == (100, True, 1)
     assert (len(second.records), second.has_more, second.next_page) == (50, False, None)
     versions = [int(record.version) for record in first.records + second.records]
-    assert versions == sorted(versions) and len(set(versions)) == 150
+    assert versions == sorted(versions)
+    assert len(set(versions)) == 150
     assert first.records[0].amount == Decimal("2.49")  # the last applied, earliest update_time: 249 分
     assert {record.status for record in first.records} == {RecordStatus.WAITING_SELLER}
-    assert sim.calls[0][1]["page"] == 0 and sim.calls[0][1]["size"] == 100
+    assert sim.calls[0][1]["page"] == 0
+    assert sim.calls[0][1]["size"] == 100
 
 
 def test_pull_keeps_to_the_window(sim, adapter, clock):
@@ -258,7 +260,8 @@ def test_intercept_cutoff_and_evidence(sim, adapter, clock):
     assert record.intercepts[0] == [{"company_code": "yuantong", "tracking_no": "YT1"}]
     assert record.cutoff_reported_at == int(datetime(2026, 11, 11, 0, 5, tzinfo=UTC).timestamp())
     assert sim.calls[calls_before][0] == "/afterSale/submitEvidence"  # the failed cut-off sent nothing
-    assert record.evidence[0]["comment"] == "已拦截" and len(record.evidence[0]["evidence"]) == 2
+    assert record.evidence[0]["comment"] == "已拦截"
+    assert len(record.evidence[0]["evidence"]) == 2
     assert refused.value.message == "包裹已签收，无法拦截"
 
 
