@@ -44,6 +44,11 @@ class OutcomeUnknown(PlatformError):
     pass
 
 
+class VerificationCodeRequired(BusinessRefusal):
+    """The platform wants what the desk cannot give for this write (Taobao's SMS code for a large agreement): the
+    refund falls back to the shop's batch file, visibly."""
+
+
 class SignatureInvalid(PlatformError):
     """A push whose signature does not verify: refused, nothing is read from it."""
 
@@ -159,6 +164,9 @@ class Credentials:
     access_token: str  # Taobao's session / Douyin's access_token
     shop_id: str  # the platform's id of the shop
     is_tmall: bool = False
+    # Where the platform's gateway answers: its production URL, or the local simulator (make run, the tests).
+    gateway_url: str = ""
+    timeout_seconds: float = 10.0
 
 
 class MarketplaceAdapter(Protocol):
