@@ -512,10 +512,13 @@ OPERATE_REFUSE_REFUND = 202
 OPERATE_SUCCESS = 0  # items[].status_code of an item the platform accepted (NOT VERIFIED: anything else refuses)
 
 MAX_EVIDENCE_IMAGES = 4
+LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=20)
+_client = httpx.Client(limits=LIMITS)
 
 
 class DouyinAdapter:
-    """One adapter per gateway address; credentials per call (one connection per shop)."""
+    """One adapter for every shop: the gateway's address, the timeout and the shop's keys come with the credentials
+    (production or the simulator). The Go SDK's default read timeout is 12 s; the connection's setting rules."""
 
     platform_code = PLATFORM_CODE
     # The widest update_time window one pull asks for. The platform's limit is NOT VERIFIED: 30 minutes is the
@@ -527,11 +530,9 @@ class DouyinAdapter:
     pull_overlap_seconds = 120
     page_size = 100
 
-    def __init__(self, *, base_url: str, timeout: float = 12.0, sign_method: str = "hmac-sha256", transport=None):
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout  # the Go SDK's default read timeout is 12 s
+    def __init__(self, *, sign_method: str = "hmac-sha256", transport: httpx.BaseTransport | None = None):
         self.sign_method = sign_method
-        self._client = httpx.Client(timeout=timeout, transport=transport)
+        self._client = httpx.Client(transport=transport, limits=LIMITS) if transport is not None else _client
 
     # - the gateway -
 
@@ -558,7 +559,8 @@ class DouyinAdapter:
         }
         try:
             response = self._client.post(
-                self.base_url + path,
+                credentials.gateway_url.rstrip("/") + path,
+                timeout=credentials.timeout_seconds,
                 params=query,
                 content=body.encode(),
                 headers={"Content-Type": "application/json;charset=UTF-8", "Accept": "application/json"},

@@ -1,33 +1,31 @@
-"""A local 抖店 open platform for tests, the benchmark and `make run`: the after-sales gateway calls the adapter
-makes, with their documented shapes, signatures and states, and the signed pushes the platform sends.
+"""抖店 (Douyin shop), simulated: `/douyin/afterSale/...` (the gateway calls the adapter makes, signed, with their
+documented shapes and states) and the signed pushes the platform sends to the desk.
 
-State lives in memory in one DouyinSimulator; `serve()` puts it behind a real HTTP server on 127.0.0.1. What a
-buyer or the platform does (apply, ship a return, withdraw, step in) is a method, so a test plays the other side.
+State: records by aftersale_id. Every change moves `update_time` (Unix s) strictly forward, which is the version
+operate checks. An agreed refund becomes status 12 / refund_status 3 at once. What a buyer or the platform does
+(apply, ship a return, withdraw, modify, step in) is a method and a control operation, each queueing its push.
 
-Faults, armed with `inject(path, fault, times)`:
-- "timeout": the connection closes before anything is done (the client sees no answer);
-- "acted_then_timeout": the call is carried out, then the connection closes without an answer;
-- "rate_limit": code 60000 isv.traffic-limited;
-- "session_expired": code 40003 isv.access-token-expired (also `expire_token()` for every call);
-- "server_error": HTTP 502.
-Pushes: `push_body()` signs a list of messages; `duplicate` and `reverse` make the platform's replays and
-out-of-order deliveries.
+Faults (the framework's, simulator/base.py): rate_limit → code 60000 isv.traffic-limited; session_expired → 40003
+isv.access-token-expired; timeout → sleeps past the client's timeout before acting; acted_then_timeout → acts,
+then sleeps; server_error → HTTP 502; duplicate_push and out_of_order_push on the next push.
+
+Shapes chosen where MARKETPLACES.md says "not verified" (the adapter reads them the same way): a business refusal is
+code 50002 with sub_code isv.business-failed:<n> and the reason in sub_msg; operate takes one item per call and
+answers items[]{aftersale_id, status_code 0, status_msg}; a stale update_time is refused with 4005.
 """
 
 import hashlib
 import hmac
 import itertools
 import json
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from urllib.parse import parse_qsl
 
 import httpx
+
+from marketplaces.simulator.base import Fault, PlatformSim
 
 OK = 10000
 BUSINESS = 50002  # 业务处理失败: the platform understood and refused
@@ -39,12 +37,8 @@ PATHS = (
     "/afterSale/CancelSendGoodsSuccess",
     "/afterSale/submitEvidence",
 )
-FAULTS = ("timeout", "acted_then_timeout", "rate_limit", "session_expired", "server_error")
 DAY = 24 * 3600
-
-
-class Dropped(Exception):
-    """Close the connection without an answer."""
+BUYER_CANCEL = "buyer_cancel"  # 207's close_reason when the buyer withdrew (the desk's earlier door reads it)
 
 
 @dataclass
@@ -75,29 +69,18 @@ class Record:
     intercepts: list = field(default_factory=list)
 
 
-class DouyinSimulator:
-    def __init__(
-        self,
-        *,
-        app_key: str = "7100000000000000001",
-        app_secret: str = "simulator-secret",  # noqa: S107 - the simulator's own, public by design
-        shops: dict[str, str] | None = None,
-        clock: Callable[[], float] = time.time,
-        intercept_possible: bool = True,
-    ):
-        self.app_key, self.app_secret = app_key, app_secret
-        self.tokens = dict(shops or {"simulator-token": "88001"})  # access_token → shop_id
-        self.expired: set[str] = set()
-        self.clock = clock
-        self.intercept_possible = intercept_possible
-        self.records: dict[str, Record] = {}
-        self.calls: list[tuple[str, dict]] = []  # every signed call that reached the state (path, params)
-        self.operations: list[tuple[int, str]] = []  # (operate type, aftersale_id) carried out
-        self._faults: list[list[Any]] = []
-        self._ids = itertools.count(7300000000001)
-        self._lock = threading.RLock()
+class DouyinSim(PlatformSim):
+    name = "douyin"
 
-    # --- the other side: buyers and the platform -------------------------------------------------------------------
+    def __init__(self, server=None, *, clock: Callable[[], float] = time.time):
+        super().__init__(server)
+        self.clock = clock  # the records' clock (tests move it); the signature's skew check reads the wall clock
+        self.intercept_possible = True
+        self.records: dict[str, Record] = {}
+        self.operations: list[tuple[int, str]] = []  # (operate type, aftersale_id) carried out
+        self._ids = itertools.count(7300000000001)
+
+    # --- the buyers' and the platform's moves -----------------------------------------------------------------------
 
     def now(self) -> int:
         return int(self.clock())
@@ -118,9 +101,10 @@ class DouyinSimulator:
         sub_type: int = 0,
         aftersale_id: str | None = None,
         applied_at: int | None = None,
+        push: bool = True,
     ) -> Record:
         """The buyer asks for an after-sale: status 6 待商家同意, the seller has 2 days."""
-        with self._lock:
+        with self.lock:
             now = applied_at if applied_at is not None else self.now()
             record = Record(
                 aftersale_id=aftersale_id or str(next(self._ids)),
@@ -137,10 +121,14 @@ class DouyinSimulator:
                 status_deadline=now + 2 * DAY,
             )
             self.records[record.aftersale_id] = record
-            return record
+        if push:
+            self.push_change(record, 200)
+        return record
 
-    def buyer_ships_return(self, aftersale_id: str, *, company_code: str, tracking_no: str, company_name: str = ""):
-        with self._lock:
+    def buyer_ships_return(
+        self, aftersale_id: str, *, company_code: str, tracking_no: str, company_name: str = "", push: bool = True
+    ) -> Record:
+        with self.lock:
             record = self.records[aftersale_id]
             if record.status != 7:
                 raise ValueError(f"status {record.status}: no return to ship")
@@ -148,27 +136,35 @@ class DouyinSimulator:
             record.return_company_code, record.return_tracking_no = company_code, tracking_no
             record.return_company_name = company_name or company_code
             self._touch(record, deadline_days=10)
-            return record
+        if push:
+            self.push_change(record, 203, tracking_no=tracking_no, logistics_code=company_code)
+        return record
 
-    def buyer_withdraws(self, aftersale_id: str) -> Record:
-        with self._lock:
+    def buyer_withdraws(self, aftersale_id: str, *, push: bool = True) -> Record:
+        with self.lock:
             record = self.records[aftersale_id]
             record.status, record.closed_by = 28, "buyer"
             self._touch(record)
-            return record
+        if push:
+            self.push_change(record, 207, close_reason=BUYER_CANCEL)
+        return record
 
-    def buyer_modifies(self, aftersale_id: str, *, reason: str, refund_amount: int | None = None) -> Record:
-        with self._lock:
+    def buyer_modifies(
+        self, aftersale_id: str, *, reason: str, refund_amount: int | None = None, push: bool = True
+    ) -> Record:
+        with self.lock:
             record = self.records[aftersale_id]
             record.reason = reason
             if refund_amount is not None:
                 record.refund_amount = refund_amount
             self._touch(record, deadline_days=2)
-            return record
+        if push:
+            self.push_change(record, 208)
+        return record
 
-    def platform_steps_in(self, aftersale_id: str, arbitrate_status: int) -> Record:
+    def platform_steps_in(self, aftersale_id: str, arbitrate_status: int, *, push: bool = True) -> Record:
         """仲裁: 1 客服处理中, 4 待商家举证, 2 支持买家 (the refund succeeds), 3 支持卖家 (the after-sale fails)."""
-        with self._lock:
+        with self.lock:
             record = self.records[aftersale_id]
             record.arbitrate_status = arbitrate_status
             if arbitrate_status == 2:
@@ -176,78 +172,79 @@ class DouyinSimulator:
             elif arbitrate_status == 3:
                 record.status, record.closed_by = 28, "system"
             self._touch(record, deadline_days=2 if arbitrate_status in (1, 4, 5) else None)
-            return record
+        if push:
+            self.push_change(record, 212 if arbitrate_status in (1, 4, 5) else 218)
+            if arbitrate_status == 2:
+                self.push_change(record, 206)
+        return record
 
     def _refund(self, record: Record) -> None:
         record.status, record.refund_status, record.real_refund_amount = 12, 3, record.refund_amount
 
-    # --- faults ----------------------------------------------------------------------------------------------------
-
-    def inject(self, path: str, fault: str, times: int = 1) -> None:
-        if fault not in FAULTS:
-            raise ValueError(fault)
-        with self._lock:
-            self._faults.append([path, fault, times])
-
-    def expire_token(self, token: str) -> None:
-        self.expired.add(token)
-
-    def _take_fault(self, path: str) -> str:
-        with self._lock:
-            for armed in self._faults:
-                if armed[0] in (path, "*") and armed[2] > 0:
-                    armed[2] -= 1
-                    return armed[1]
-        return ""
+    def control(self, operation: str, data: dict) -> dict:
+        if operation == "apply":
+            return {"record": asdict(self.apply(**data))}
+        if operation == "ship_return":
+            return {"record": asdict(self.buyer_ships_return(**data))}
+        if operation == "withdraw":
+            return {"record": asdict(self.buyer_withdraws(data["aftersale_id"]))}
+        if operation == "modify":
+            return {"record": asdict(self.buyer_modifies(**data))}
+        if operation == "arbitrate":
+            return {"record": asdict(self.platform_steps_in(data["aftersale_id"], int(data["arbitrate_status"])))}
+        if operation == "records":
+            with self.lock:
+                return {"records": [asdict(record) for record in self.records.values()]}
+        return super().control(operation, data)
 
     # --- the gateway -----------------------------------------------------------------------------------------------
 
-    def expected_sign(self, *, method: str, param_json: str, timestamp: str, sign_method: str) -> str:
-        text = (
-            self.app_secret
-            + "app_key"
-            + self.app_key
-            + "method"
-            + method
-            + "param_json"
-            + param_json
-            + "timestamp"
-            + timestamp
-            + "v2"
-            + self.app_secret
-        ).encode()
-        if sign_method == "md5":
+    def expected_sign(self, *, secret: str, app_key: str, method: str, param_json: str, timestamp: str, md5: bool):
+        text = f"{secret}app_key{app_key}method{method}param_json{param_json}timestamp{timestamp}v2{secret}".encode()
+        if md5:
             return hashlib.md5(text).hexdigest()  # noqa: S324 - the platform's scheme
-        return hmac.new(self.app_secret.encode(), text, hashlib.sha256).hexdigest()
+        return hmac.new(secret.encode(), text, hashlib.sha256).hexdigest()
 
-    def handle(self, path: str, query: dict[str, str], body: bytes) -> tuple[int, dict]:
-        """One gateway call: (HTTP status, answer). Raises Dropped for a connection closed without an answer."""
+    def handle(self, subpath: str, query: dict, headers: dict, body: bytes) -> tuple[int, dict, bytes]:
+        status, answer = self.answer(subpath, query, body)
+        return self.json_response(answer, status)
+
+    def answer(self, path: str, query: dict, body: bytes) -> tuple[int, dict]:
+        """One gateway call: (HTTP status, answer)."""
         if path not in PATHS:
             return 404, {"code": 70000, "msg": "API不存在", "sub_code": "isv.api-not-exist", "sub_msg": path}
         param_text = body.decode("utf-8", "replace")
         method = path.strip("/").replace("/", ".")
-        if query.get("app_key") != self.app_key or query.get("method") != method or query.get("v") != "2":
+        app_key = query.get("app_key", "")
+        secret = self.state.apps.get(app_key)
+        if secret is None or query.get("method") != method or query.get("v") != "2":
             return 200, _error(40003, "isv.parameter-invalid", "app_key, method or v is wrong")
-        sign_method = query.get("sign_method", "md5")
         expected = self.expected_sign(
-            method=method, param_json=param_text, timestamp=query.get("timestamp", ""), sign_method=sign_method
+            secret=secret,
+            app_key=app_key,
+            method=method,
+            param_json=param_text,
+            timestamp=query.get("timestamp", ""),
+            md5=query.get("sign_method", "md5") == "md5",
         )
         if not hmac.compare_digest(expected, query.get("sign", "")):
             return 200, _error(40003, "isv.signature-invalid", "签名无效")
-        # The skew check reads the wall clock, not `clock` (which tests move to play the records' history).
         if not query.get("timestamp", "").isdigit() or abs(int(query["timestamp"]) - time.time()) > 600:
             return 200, _error(40003, "isv.timestamp-invalid", "时间戳无效")
-        token = query.get("access_token", "")
-        fault = self._take_fault(path)
-        if fault == "timeout":
-            raise Dropped
-        if fault == "server_error":
+        fault = self.take_fault(
+            method, kinds=(Fault.RATE_LIMIT, Fault.TIMEOUT, Fault.SERVER_ERROR, Fault.SESSION_EXPIRED)
+        )
+        if fault == Fault.TIMEOUT:
+            time.sleep(self.timeout_sleep)
+            return 200, _error(20000, "isp.service-timeout", "服务超时")
+        if fault == Fault.SERVER_ERROR:
             return 502, {"message": "bad gateway"}
-        if fault == "rate_limit":
+        if fault == Fault.RATE_LIMIT:
             return 200, _error(60000, "isv.traffic-limited", "触发限流，请稍后重试")
-        if fault == "session_expired" or token in self.expired:
+        shop = self.state.shops.get(query.get("access_token", ""))
+        if fault == Fault.SESSION_EXPIRED or (shop is not None and shop.expired):
             return 200, _error(40003, "isv.access-token-expired", "access_token已过期")
-        if token not in self.tokens:
+        if shop is None or shop.app_key != app_key:
             return 200, _error(40003, "isv.access-token-no-existed", "access_token不存在")
         try:
             params = json.loads(param_text or "{}")
@@ -255,18 +252,21 @@ class DouyinSimulator:
             return 200, _error(40003, "isv.parameter-invalid", "param_json is not JSON")
         if not isinstance(params, dict):
             return 200, _error(40003, "isv.parameter-invalid", "param_json is not an object")
-        with self._lock:
-            self.calls.append((path, params))
-            answer = getattr(self, "_" + path.rsplit("/", 1)[1])(self.tokens[token], params)
-        if fault == "acted_then_timeout":
-            raise Dropped
+        pushes: list[tuple[Record, int]] = []
+        with self.lock:
+            self.record_call(method, params)
+            answer = getattr(self, "m_" + path.rsplit("/", 1)[1])(shop.shop_id, params, pushes)
+        for record, tag in pushes:
+            self.push_change(record, tag)
+        if self.take_fault(method, kinds=(Fault.ACTED_THEN_TIMEOUT,)):
+            time.sleep(self.timeout_sleep)
         return 200, answer
 
     def _visible(self, shop_id: str, aftersale_id) -> Record | None:
         record = self.records.get(str(aftersale_id))
         return record if record is not None and record.shop_id == shop_id else None
 
-    def _List(self, shop_id: str, params: dict) -> dict:
+    def m_List(self, shop_id: str, params: dict, pushes: list) -> dict:  # noqa: N802 - the platform's path
         page, size = params.get("page", 0), params.get("size", 10)
         if not isinstance(page, int) or not isinstance(size, int) or page < 0 or not 0 < size <= 100:
             return _error(40003, "isv.parameter-invalid", "page from 0, size 1–100")
@@ -283,7 +283,7 @@ class DouyinSimulator:
         chunk = matching[page * size : (page + 1) * size]
         return _ok(
             {
-                "items": [self._list_item(record) for record in chunk],
+                "items": [_list_item(record) for record in chunk],
                 "has_more": (page + 1) * size < len(matching),
                 "total": len(matching),
                 "page": page,
@@ -291,79 +291,13 @@ class DouyinSimulator:
             }
         )
 
-    def _list_item(self, record: Record) -> dict:
-        return {
-            "aftersale_info": {
-                "aftersale_id": record.aftersale_id,
-                "aftersale_order_type": 1,
-                "aftersale_type": record.aftersale_type,
-                "aftersale_sub_type": record.sub_type,
-                "aftersale_status": record.status,
-                "related_id": record.sku_order_id,
-                "apply_time": record.apply_time,
-                "update_time": record.update_time,
-                "status_deadline": record.status_deadline,
-                "refund_amount": record.refund_amount,
-                "refund_post_amount": 0,
-                "refund_tax_amount": 0,
-                "refund_status": record.refund_status,
-                "arbitrate_status": record.arbitrate_status,
-                "return_logistics_code": record.return_tracking_no,
-                "return_logistics_company_name": record.return_company_name,
-                "got_pkg": 1,
-                "part_type": 0,
-            },
-            "order_info": {
-                "shop_order_id": record.order_id,
-                "related_order_info": [{"sku_order_id": record.sku_order_id}],
-            },
-            "text_part": {"reason_text": record.reason},
-        }
-
-    def _Detail(self, shop_id: str, params: dict) -> dict:
+    def m_Detail(self, shop_id: str, params: dict, pushes: list) -> dict:  # noqa: N802
         record = self._visible(shop_id, params.get("after_sale_id"))
         if record is None:
             return _error(BUSINESS, "isv.business-failed:4001", "售后单不存在")
-        detail_type = record.aftersale_type
-        if record.status == 28 and record.closed_by == "buyer":
-            detail_type = 5  # 用户取消
-        return _ok(
-            {
-                "process_info": {
-                    "after_sale_info": {
-                        "after_sale_id": int(record.aftersale_id),
-                        "after_sale_status": record.status,
-                        "after_sale_type": detail_type,
-                        "after_sale_sub_type": record.sub_type,
-                        "refund_status": record.refund_status,
-                        "refund_total_amount": record.refund_amount,
-                        "refund_post_amount": 0,
-                        "real_refund_amount": record.real_refund_amount,
-                        "apply_time": record.apply_time,
-                        "update_time": record.update_time,
-                        "status_deadline": record.status_deadline,
-                        "reason": record.reason,
-                        "reason_remark": record.reason_remark,
-                        "return_address_id": record.return_address_id,
-                        "evidence": [],
-                    },
-                    "arbitrate_info": {"arbitrate_status": record.arbitrate_status},
-                    "logistics_info": {
-                        "return": {
-                            "tracking_no": record.return_tracking_no,
-                            "company_code": record.return_company_code,
-                            "company_name": record.return_company_name,
-                        }
-                    },
-                },
-                "order_info": {
-                    "shop_order_id": int(record.order_id) if record.order_id.isdigit() else record.order_id,
-                    "sku_order_infos": [{"sku_order_id": record.sku_order_id}],
-                },
-            }
-        )
+        return _ok(_detail(record))
 
-    # operate type → (statuses it may start from, kinds it applies to or None for any)
+    # operate type → (statuses it may start from, aftersale types it applies to)
     OPERATES = {
         101: ({6}, {0}),  # 同意退货申请
         102: ({6}, {0}),  # 拒绝退货申请
@@ -373,7 +307,7 @@ class DouyinSimulator:
         202: ({6}, {1, 2}),  # 拒绝仅退款
     }
 
-    def _operate(self, shop_id: str, params: dict) -> dict:
+    def m_operate(self, shop_id: str, params: dict, pushes: list) -> dict:
         operate_type, items = params.get("type"), params.get("items")
         if operate_type not in self.OPERATES or not isinstance(items, list) or len(items) != 1:
             return _error(40003, "isv.parameter-invalid", "type or items is not valid")
@@ -390,17 +324,20 @@ class DouyinSimulator:
         if operate_type in (201, 111):
             self._refund(record)
             self._touch(record)
+            pushes += [(record, 201), (record, 206)]
         elif operate_type == 101:
             record.status = 7
             record.return_address_id = int((item.get("logistics") or {}).get("receiver_address_id") or 0)
             self._touch(record, deadline_days=7)
+            pushes.append((record, 202))
         else:
             record.status = 27 if operate_type in (102, 202) else 29
             self._touch(record, deadline_days=2)
+            pushes.append((record, 205 if operate_type in (102, 112) else 204))
         self.operations.append((operate_type, record.aftersale_id))
         return _ok({"items": [{"aftersale_id": record.aftersale_id, "status_code": 0, "status_msg": "success"}]})
 
-    def _applyLogisticsIntercept(self, shop_id: str, params: dict) -> dict:  # noqa: N802 - the platform's path
+    def m_applyLogisticsIntercept(self, shop_id: str, params: dict, pushes: list) -> dict:  # noqa: N802
         record = self._visible(shop_id, params.get("after_sale_id"))
         targets = params.get("intercept_targets")
         if record is None or not isinstance(targets, list) or not targets:
@@ -410,14 +347,14 @@ class DouyinSimulator:
             return _ok({"can_intercept": False, "is_success": False, "unavailable_reason": "包裹已签收，无法拦截"})
         return _ok({"can_intercept": True, "is_success": True, "unavailable_reason": "", "intercept_cost": 300})
 
-    def _CancelSendGoodsSuccess(self, shop_id: str, params: dict) -> dict:  # noqa: N802
+    def m_CancelSendGoodsSuccess(self, shop_id: str, params: dict, pushes: list) -> dict:  # noqa: N802
         record = self._visible(shop_id, params.get("aftersale_id"))
         if record is None or not isinstance(params.get("op_time"), int):
             return _error(BUSINESS, "isv.business-failed:4001", "售后单不存在或op_time无效")
         record.cutoff_reported_at = params["op_time"]
         return _ok({})
 
-    def _submitEvidence(self, shop_id: str, params: dict) -> dict:  # noqa: N802
+    def m_submitEvidence(self, shop_id: str, params: dict, pushes: list) -> dict:  # noqa: N802
         record = self._visible(shop_id, params.get("aftersale_id"))
         evidence = params.get("evidence") or []
         if record is None or not isinstance(evidence, list) or len(evidence) > 4:
@@ -429,66 +366,48 @@ class DouyinSimulator:
 
     def message(self, tag: int, aftersale_id: str, **extra) -> dict:
         """One push message about a record as it stands now; `extra` adds or overrides data fields."""
-        record = self.records[aftersale_id]
-        data = {
-            "aftersale_id": record.aftersale_id,
-            "aftersale_status": record.status,
-            "aftersale_type": record.aftersale_type,
-            "p_id": record.order_id,
-            "s_id": record.sku_order_id,
-            "shop_id": int(record.shop_id) if record.shop_id.isdigit() else record.shop_id,
-            "refund_amount": record.refund_amount,
-            "refund_post_amount": 0,
-            "reason_code": 0,
-            "reason": record.reason,
-            "apply_time": record.apply_time,
-            "update_time": record.update_time,
-            "status_deadline": record.status_deadline,
-            **extra,
-        }
-        return {"tag": str(tag), "msg_id": f"{tag}-{aftersale_id}-{record.update_time}", "data": json.dumps(data)}
+        return _message(self.records[aftersale_id], tag, **extra)
+
+    def push_change(self, record: Record, tag: int, **extra) -> None:
+        app_key = next((shop.app_key for shop in self.state.shops.values() if shop.shop_id == record.shop_id), "")
+        self.queue_push({**_message(record, tag, **extra), "_app_key": app_key})
+
+    def build_push(self, messages: list[dict]) -> tuple[dict, bytes]:
+        """event-sign = MD5(app_key + body + app_secret) over the exact body."""
+        app_key = messages[0].get("_app_key", "") if messages else ""
+        body = json.dumps(
+            [{key: value for key, value in message.items() if not key.startswith("_")} for message in messages],
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode()
+        return self.push_headers(app_key, body), body
+
+    def push_headers(self, app_key: str, body: bytes) -> dict:
+        secret = self.state.apps.get(app_key, "")
+        signature = hashlib.md5(app_key.encode() + body + secret.encode()).hexdigest()  # noqa: S324
+        return {"Content-Type": "application/json", "app-id": app_key, "event-sign": signature}
 
     def push_body(
-        self, messages: list[dict], *, duplicate: bool = False, reverse: bool = False
-    ) -> tuple[bytes, dict[str, str]]:
-        """The body and headers of one signed push: event-sign = MD5(app_key + body + app_secret)."""
+        self, app_key: str, messages: list[dict], *, duplicate: bool = False, reverse: bool = False
+    ) -> tuple[bytes, dict]:
+        """A signed push built on demand (tests post it themselves): replays and reordering on request."""
         messages = list(reversed(messages)) if reverse else list(messages)
         if duplicate:
             messages = messages + messages
-        body = json.dumps(messages, ensure_ascii=False, separators=(",", ":")).encode()
-        signature = hashlib.md5(self.app_key.encode() + body + self.app_secret.encode()).hexdigest()  # noqa: S324
-        return body, {"event-sign": signature, "app-id": self.app_key, "Content-Type": "application/json"}
+        headers, body = self.build_push([{**message, "_app_key": app_key} for message in messages])
+        return body, headers
 
-    def send_push(self, url: str, messages: list[dict], **options) -> httpx.Response:
-        body, headers = self.push_body(messages, **options)
-        return httpx.post(url, content=body, headers=headers, timeout=10)
-
-    # --- serving ---------------------------------------------------------------------------------------------------
-
-    @contextmanager
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-        """Serve the gateway over HTTP in a thread; yields its base URL."""
-        server = ThreadingHTTPServer((host, port), _handler_for(self))
-        server.daemon_threads = True
-        thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="douyin-simulator", daemon=True)
-        thread.start()
-        try:
-            yield f"http://{host}:{server.server_address[1]}"
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
+    # --- in-process -------------------------------------------------------------------------------------------------
 
     def transport(self) -> httpx.MockTransport:
-        """The same gateway in-process, for the benchmark (no sockets)."""
+        """The same gateway without sockets (the benchmark's bulk load): gateway_url `http://douyin.sim/douyin`."""
 
         def answer(request: httpx.Request) -> httpx.Response:
-            query = {key: value for key, value in request.url.params.items()}
-            try:
-                status, payload = self.handle(request.url.path, query, request.content)
-            except Dropped:
-                raise httpx.ReadTimeout("simulated: no answer", request=request) from None
-            return httpx.Response(status, json=payload)
+            subpath = request.url.path.removeprefix("/douyin")
+            status, headers, payload = self.handle(
+                subpath, dict(parse_qsl(request.url.query.decode())), {}, request.content
+            )
+            return httpx.Response(status, headers=headers, content=payload)
 
         return httpx.MockTransport(answer)
 
@@ -501,28 +420,86 @@ def _error(code: int, sub_code: str, sub_msg: str) -> dict:
     return {"code": code, "msg": "error", "sub_code": sub_code, "sub_msg": sub_msg, "log_id": "sim", "data": {}}
 
 
-def _handler_for(simulator: DouyinSimulator) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+def _message(record: Record, tag: int, **extra) -> dict:
+    data = {
+        "aftersale_id": record.aftersale_id,
+        "aftersale_status": record.status,
+        "aftersale_type": record.aftersale_type,
+        "p_id": record.order_id,
+        "s_id": record.sku_order_id,
+        "shop_id": int(record.shop_id) if record.shop_id.isdigit() else record.shop_id,
+        "refund_amount": record.refund_amount,
+        "refund_post_amount": 0,
+        "reason_code": 0,
+        "reason": record.reason,
+        "apply_time": record.apply_time,
+        "update_time": record.update_time,
+        "status_deadline": record.status_deadline,
+        **extra,
+    }
+    return {"tag": str(tag), "msg_id": f"{tag}-{record.aftersale_id}-{record.update_time}", "data": json.dumps(data)}
 
-        def do_POST(self):  # noqa: N802 - http.server's name
-            parts = urlsplit(self.path)
-            query = {key: values[0] for key, values in parse_qs(parts.query, keep_blank_values=True).items()}
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            try:
-                status, payload = simulator.handle(parts.path, query, body)
-            except Dropped:
-                self.close_connection = True
-                return  # nothing written: the client sees the connection close without an answer
-            raw = json.dumps(payload, ensure_ascii=False).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json;charset=UTF-8")
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
 
-        def log_message(self, format, *args):  # noqa: A002 - http.server's signature
-            pass
+def _list_item(record: Record) -> dict:
+    return {
+        "aftersale_info": {
+            "aftersale_id": record.aftersale_id,
+            "aftersale_order_type": 1,
+            "aftersale_type": record.aftersale_type,
+            "aftersale_sub_type": record.sub_type,
+            "aftersale_status": record.status,
+            "related_id": record.sku_order_id,
+            "apply_time": record.apply_time,
+            "update_time": record.update_time,
+            "status_deadline": record.status_deadline,
+            "refund_amount": record.refund_amount,
+            "refund_post_amount": 0,
+            "refund_tax_amount": 0,
+            "refund_status": record.refund_status,
+            "arbitrate_status": record.arbitrate_status,
+            "return_logistics_code": record.return_tracking_no,
+            "return_logistics_company_name": record.return_company_name,
+            "got_pkg": 1,
+            "part_type": 0,
+        },
+        "order_info": {"shop_order_id": record.order_id, "related_order_info": [{"sku_order_id": record.sku_order_id}]},
+        "text_part": {"reason_text": record.reason},
+    }
 
-    return Handler
+
+def _detail(record: Record) -> dict:
+    # The detail tells a buyer's withdrawal apart: after_sale_type 5 用户取消 (4 系统取消 is never produced here).
+    detail_type = 5 if record.status == 28 and record.closed_by == "buyer" else record.aftersale_type
+    return {
+        "process_info": {
+            "after_sale_info": {
+                "after_sale_id": int(record.aftersale_id),
+                "after_sale_status": record.status,
+                "after_sale_type": detail_type,
+                "after_sale_sub_type": record.sub_type,
+                "refund_status": record.refund_status,
+                "refund_total_amount": record.refund_amount,
+                "refund_post_amount": 0,
+                "real_refund_amount": record.real_refund_amount,
+                "apply_time": record.apply_time,
+                "update_time": record.update_time,
+                "status_deadline": record.status_deadline,
+                "reason": record.reason,
+                "reason_remark": record.reason_remark,
+                "return_address_id": record.return_address_id,
+                "evidence": [],
+            },
+            "arbitrate_info": {"arbitrate_status": record.arbitrate_status},
+            "logistics_info": {
+                "return": {
+                    "tracking_no": record.return_tracking_no,
+                    "company_code": record.return_company_code,
+                    "company_name": record.return_company_name,
+                }
+            },
+        },
+        "order_info": {
+            "shop_order_id": int(record.order_id) if record.order_id.isdigit() else record.order_id,
+            "sku_order_infos": [{"sku_order_id": record.sku_order_id}],
+        },
+    }
