@@ -966,6 +966,7 @@ class TicketEventAction(models.TextChoices):
     REASON_CHANGED = "reason_changed", _("reason corrected")
     FLAGGED = "flagged", _("flagged for the agent")
     DEADLINE_NEAR = "deadline_near", _("platform deadline near: moved to the top of the queue")
+    DEADLINE_CHANGED = "deadline_changed", _("platform deadline changed")
     # Refunds: the moves that start one (each names why it is owed) and the gateway's answers.
     AUTO_REFUND = "auto_refund", _("refunded by the automatic rule")
     REFUND_APPROVED = "refund_approved", _("refund approved")

@@ -34,6 +34,8 @@ class ShopConnection(models.Model):
     access_token_encrypted = models.TextField(_("access token (encrypted)"), editable=False)
     refresh_token_encrypted = models.TextField(_("refresh token (encrypted)"), editable=False, blank=True)
     token_expires_at = models.DateTimeField(_("token expires at"), null=True, blank=True)
+    # The shop's return address at the platform (seller_address_id / receiver_address_id), sent with an agreed return.
+    return_address_id = models.CharField(_("return address id at the platform"), max_length=40, blank=True)
     is_enabled = models.BooleanField(_("enabled"), default=True)
     state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.CONNECTED)
     broken_message = models.TextField(_("platform's message"), blank=True)

@@ -520,6 +520,27 @@ def ticket_change_reason(*, ticket: AfterSalesTicket, by, reason: ReturnReason, 
     return ticket
 
 
+@transaction.atomic
+def ticket_set_platform_deadline(*, ticket: AfterSalesTicket, by, deadline, note: str = "") -> AfterSalesTicket:
+    """The platform's own current deadline (逾期时间: status_deadline, refund_remind_timeout) replaces the one the desk
+    derived from the platform's defaults; the same deadline again writes nothing."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    require_in_shop(by, ticket.shop, WORK)
+    if deadline is None or timezone.is_naive(deadline):
+        raise ActionRefused("invalid_deadline", _("The platform's deadline must be a time with its time zone."))
+    if ticket.deadline == deadline:
+        return ticket
+    previous = ticket.deadline
+    ticket.deadline = deadline
+    ticket.save(update_fields=["deadline", "updated_at"])
+    shown = timezone.localtime(deadline).strftime("%Y-%m-%d %H:%M")
+    was = timezone.localtime(previous).strftime("%Y-%m-%d %H:%M") if previous else "-"
+    ticket_event_record(
+        ticket, by, TicketEvent.Action.DEADLINE_CHANGED, ticket.state, note=f"{was} → {shown}. {note}".strip()
+    )
+    return ticket
+
+
 # --- the cut-off (截单) and the doors the warehouse and logistics call ---------------------------------------------
 
 

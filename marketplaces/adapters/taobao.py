@@ -163,7 +163,7 @@ def _raise_for(error: dict) -> None:
     # Not verified: codes 7 (call limited) and 27 (invalid session) are what integrators quote; the sub_codes are
     # matched by their words too. Unsure which is which, the safe reading of a session-like answer is "broken":
     # writes stop and a manager looks, instead of writing on with a token the platform rejects.
-    if code == "7" or "limit" in lowered or "accesscontrol" in lowered:
+    if code == "7" or "limited" in lowered or "accesscontrol" in lowered:
         raise RateLimited(message, code=code, sub_code=sub_code)
     if code in {"26", "27"} or "session" in lowered:
         raise SessionInvalid(message, code=code, sub_code=sub_code)
