@@ -53,6 +53,11 @@ class SignatureInvalid(PlatformError):
     """A push whose signature does not verify: refused, nothing is read from it."""
 
 
+class PushInvalid(SignatureInvalid):
+    """A signed push whose body is not the platform's documented shape: refused as a whole like a bad signature
+    (a 4xx, never a 500), nothing is read from it."""
+
+
 class RecordKind(enum.StrEnum):
     """The platform's after-sales type, mapped. UNKNOWN keeps the platform's own code in `platform_kind`."""
 

@@ -29,6 +29,7 @@ from .base import (
     OutcomeUnknown,
     PlatformError,
     PullPage,
+    PushInvalid,
     PushMessage,
     RateLimited,
     RecordKind,
@@ -343,7 +344,9 @@ def record_from_detail(data: dict) -> AfterSaleRecord:
         "apply_time": info.get("apply_time"),
         "update_time": info.get("update_time"),
         "status_deadline": info.get("status_deadline"),
-        "refund_amount": info.get("refund_total_amount"),
+        # refund_total_amount includes the postage (refund_post_amount); the list's refund_amount does not, and the
+        # two must agree or the same version would read as two amounts.
+        "refund_amount": _int(info.get("refund_total_amount")) - _int(info.get("refund_post_amount")),
         "real_refund_amount": info.get("real_refund_amount"),
         "reason": info.get("reason"),
         "buyer_message": info.get("reason_remark"),
@@ -464,36 +467,16 @@ def _push_id(data: dict, key: str) -> str:
         return ""
 
 
-def push_record(message: DouyinMessage) -> AfterSaleRecord | None:
-    """The record a push carries when it names the status and the version (update_time); None otherwise, and the
-    caller reads the record by its id. A pushed record never carries more than the push: no waybill, no ruling."""
-    data = message.data
-    if not all(
-        isinstance(data.get(key), int) and not isinstance(data.get(key), bool)
-        for key in (
-            "aftersale_status",
-            "update_time",
-        )
-    ):
-        return None
-    fields = {
-        **{key: value for key, value in data.items() if isinstance(value, int | str)},
-        "aftersale_id": _push_id(data, "aftersale_id"),
-        "order_id": _push_id(data, "p_id"),
-        "sub_order_id": _push_id(data, "s_id"),
-        "return_tracking_no": "",
-        "return_courier": "",
-    }
-    return record_from_fields(fields, data)
-
-
 def to_push_message(message: DouyinMessage) -> PushMessage:
     return PushMessage(
         message_id=message.msg_id,
         topic=PUSH_TAGS.get(message.tag, f"tag:{message.tag}"),
         shop_id=_push_id(message.data, "shop_id"),
         platform_id=_push_id(message.data, "aftersale_id"),
-        record=push_record(message),
+        # Never a record from the push itself: its data lacks the reason, the apply time, refund_status and the
+        # return waybill, and a record built from it would be stored under the same update_time as the full one
+        # and hide it. The caller reads /afterSale/Detail, which is the platform's whole word at that version.
+        record=None,
     )
 
 
@@ -587,6 +570,10 @@ class DouyinAdapter:
     # - inbound -
 
     def pull(self, credentials: Credentials, *, start: datetime, end: datetime, page: int) -> PullPage:
+        """`page` counts from 1 as the contract does (the sync's first page is 1); 抖店 counts from 0, converted
+        here only."""
+        if page < 1:
+            raise ValueError("pages count from 1")
         data = self.call(
             credentials,
             "/afterSale/List",
@@ -594,7 +581,7 @@ class DouyinAdapter:
                 "update_start_time": int(start.timestamp()),
                 "update_end_time": int(end.timestamp()),
                 "order_by": ["update_time asc"],
-                "page": page,  # from 0
+                "page": page - 1,  # 抖店 pages from 0
                 "size": self.page_size,
             },
         )
@@ -618,7 +605,11 @@ class DouyinAdapter:
             signature=lowered.get("event-sign", ""),
         ):
             raise SignatureInvalid("event-sign does not match", code="bad_signature")
-        return [to_push_message(message) for message in read_messages(body)]
+        try:
+            messages = read_messages(body)
+        except ActionRefused as refusal:
+            raise PushInvalid(str(refusal.message), code="invalid_push") from None
+        return [to_push_message(message) for message in messages if _push_id(message.data, "aftersale_id")]
 
     def read(self, credentials: Credentials, platform_id: str) -> AfterSaleRecord:
         data = self.call(credentials, "/afterSale/Detail", {"after_sale_id": str(platform_id)})

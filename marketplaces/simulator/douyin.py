@@ -48,10 +48,11 @@ class Record:
     order_id: str
     sku_order_id: str
     aftersale_type: int
-    refund_amount: int  # 分
+    refund_amount: int  # 分, the goods
     apply_time: int
     update_time: int
     reason: str = "质量问题"
+    refund_post_amount: int = 0  # 分, the postage refunded besides
     reason_remark: str = ""
     sub_type: int = 0
     status: int = 6
@@ -95,6 +96,7 @@ class DouyinSim(PlatformSim):
         order_id: str,
         aftersale_type: int = 1,
         refund_amount: int = 12900,
+        refund_post_amount: int = 0,
         shop_id: str = "88001",
         reason: str = "质量问题",
         reason_remark: str = "",
@@ -113,6 +115,7 @@ class DouyinSim(PlatformSim):
                 sku_order_id=f"{order_id}1",
                 aftersale_type=aftersale_type,
                 refund_amount=refund_amount,
+                refund_post_amount=refund_post_amount,
                 apply_time=now,
                 update_time=now,
                 reason=reason,
@@ -429,7 +432,7 @@ def _message(record: Record, tag: int, **extra) -> dict:
         "s_id": record.sku_order_id,
         "shop_id": int(record.shop_id) if record.shop_id.isdigit() else record.shop_id,
         "refund_amount": record.refund_amount,
-        "refund_post_amount": 0,
+        "refund_post_amount": record.refund_post_amount,
         "reason_code": 0,
         "reason": record.reason,
         "apply_time": record.apply_time,
@@ -453,7 +456,7 @@ def _list_item(record: Record) -> dict:
             "update_time": record.update_time,
             "status_deadline": record.status_deadline,
             "refund_amount": record.refund_amount,
-            "refund_post_amount": 0,
+            "refund_post_amount": record.refund_post_amount,
             "refund_tax_amount": 0,
             "refund_status": record.refund_status,
             "arbitrate_status": record.arbitrate_status,
@@ -478,8 +481,8 @@ def _detail(record: Record) -> dict:
                 "after_sale_type": detail_type,
                 "after_sale_sub_type": record.sub_type,
                 "refund_status": record.refund_status,
-                "refund_total_amount": record.refund_amount,
-                "refund_post_amount": 0,
+                "refund_total_amount": record.refund_amount + record.refund_post_amount,
+                "refund_post_amount": record.refund_post_amount,
                 "real_refund_amount": record.real_refund_amount,
                 "apply_time": record.apply_time,
                 "update_time": record.update_time,

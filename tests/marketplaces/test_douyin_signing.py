@@ -20,7 +20,7 @@ from decimal import Decimal
 import pytest
 
 from marketplaces.adapters import douyin
-from marketplaces.adapters.base import Credentials, SignatureInvalid
+from marketplaces.adapters.base import Credentials, PushInvalid, SignatureInvalid
 
 KEY, SECRET, TIMESTAMP = "7100000000000000001", "s3cret", 1762833660
 LIST_JSON = (
@@ -124,3 +124,50 @@ def test_amounts_convert_between_fen_and_yuan_in_one_place():
 def test_deadlines_are_unix_seconds_read_as_aware_utc():
     assert douyin.epoch_to_utc(1762833600) == datetime(2025, 11, 11, 4, 0, tzinfo=UTC)
     assert douyin.epoch_to_utc(0) is None
+
+
+def signed(body: bytes) -> dict[str, str]:
+    return {"event-sign": douyin.push_signature(app_key=KEY, app_secret=SECRET, body=body)}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"not json",
+        b"{}",
+        b"[]",
+        b'["x"]',
+        b'[{"tag": true, "data": "{}"}]',
+        b'[{"tag": "200", "data": "{not json"}]',
+        b'[{"tag": "200", "data": "[1]"}]',
+        b'[{"tag": "200", "msg_id": "\xed\xa0\x80", "data": {}}]',
+        b"[" * 5000 + b"]" * 5000,
+        b"[" + b",".join([b'{"tag":"200","msg_id":"m","data":"{}"}'] * 201) + b"]",
+    ],
+)
+def test_a_signed_push_that_is_not_the_documented_shape_is_refused_whole(body):
+    adapter = douyin.DouyinAdapter()
+    credentials = Credentials(app_key=KEY, app_secret=SECRET, access_token="t", shop_id="88001")
+
+    with pytest.raises(PushInvalid) as refused:
+        adapter.verify_push(credentials, headers=signed(body), body=body)
+
+    assert isinstance(refused.value, SignatureInvalid)  # the door answers it as it answers a bad signature: 4xx
+
+
+def test_a_verified_push_names_every_message_by_tag_and_skips_one_without_an_id():
+    body = (
+        b'[{"tag":"206","msg_id":"a","data":"{\\"aftersale_id\\":\\"731\\",\\"shop_id\\":88001}"},'
+        b'{"tag":"299","msg_id":"b","data":"{\\"aftersale_id\\":732}"},'
+        b'{"tag":"209","msg_id":"c","data":{"shop_id":88001}}]'
+    )
+    adapter = douyin.DouyinAdapter()
+    credentials = Credentials(app_key=KEY, app_secret=SECRET, access_token="t", shop_id="88001")
+
+    messages = adapter.verify_push(credentials, headers=signed(body), body=body)
+
+    assert [(m.message_id, m.topic, m.shop_id, m.platform_id) for m in messages] == [
+        ("a", "RefundSuccess", "88001", "731"),
+        ("b", "tag:299", "", "732"),  # an unknown tag is kept and read like any other
+    ]

@@ -93,10 +93,10 @@ def test_pull_pages_from_zero_by_hundreds_in_update_time_order(sim, adapter, clo
         sim.apply(order_id=f"69{index:014d}", refund_amount=100 + index)
     sim.apply(order_id="6900000000000999", shop_id="99999")  # another shop's: never seen with this token
 
-    first = adapter.pull(credentials, page=0, **WINDOW)
+    first = adapter.pull(credentials, page=1, **WINDOW)
     second = adapter.pull(credentials, page=first.next_page, **WINDOW)
 
-    assert (len(first.records), first.has_more, first.next_page) == (100, True, 1)
+    assert (len(first.records), first.has_more, first.next_page) == (100, True, 2)
     assert (len(second.records), second.has_more, second.next_page) == (50, False, None)
     versions = [int(record.version) for record in first.records + second.records]
     assert versions == sorted(versions)
@@ -112,7 +112,7 @@ def test_pull_keeps_to_the_window(sim, adapter, clock, credentials):
     clock.now = T0 + 3600
     sim.apply(order_id="6900000000000002")
 
-    page = adapter.pull(credentials, page=0, **WINDOW)
+    page = adapter.pull(credentials, page=1, **WINDOW)
 
     assert [record.order_id for record in page.records] == ["6900000000000001"]
 
@@ -184,11 +184,11 @@ def test_each_fault_is_its_typed_error(sim, adapter, fault, error, code, credent
     sim.inject(fault, method="afterSale.List")
 
     with pytest.raises(error) as raised:
-        adapter.pull(credentials, page=0, **WINDOW)
+        adapter.pull(credentials, page=1, **WINDOW)
 
     assert type(raised.value) is error
     assert raised.value.code == code
-    assert adapter.pull(credentials, page=0, **WINDOW).records == []  # the fault was armed once
+    assert adapter.pull(credentials, page=1, **WINDOW).records == []  # the fault was armed once
 
 
 def test_an_expired_or_unknown_token_is_a_broken_session_and_a_wrong_secret_is_not(sim, adapter, credentials, server):
@@ -196,16 +196,16 @@ def test_an_expired_or_unknown_token_is_a_broken_session_and_a_wrong_secret_is_n
     with pytest.raises(SessionInvalid):
         adapter.read(credentials, "7300000000001")
     with pytest.raises(SessionInvalid):
-        adapter.pull(credentials_for(server, token="nobody"), page=0, **WINDOW)
+        adapter.pull(credentials_for(server, token="nobody"), page=1, **WINDOW)
     with pytest.raises(PlatformError) as wrong:
-        adapter.pull(credentials_for(server, secret="not-the-secret"), page=0, **WINDOW)
+        adapter.pull(credentials_for(server, secret="not-the-secret"), page=1, **WINDOW)
     assert type(wrong.value) is PlatformError
     assert wrong.value.sub_code == "isv.signature-invalid"
 
 
 def test_the_md5_sign_method_is_accepted(sim, credentials):
     sim.apply(order_id="6900000000000001")
-    page = DouyinAdapter(sign_method="md5").pull(credentials, page=0, **WINDOW)
+    page = DouyinAdapter(sign_method="md5").pull(credentials, page=1, **WINDOW)
 
     assert len(page.records) == 1
 
@@ -217,7 +217,7 @@ def test_a_return_is_agreed_shipped_confirmed_and_refunded(sim, adapter, clock, 
     adapter.agree_return(credentials, read, ReturnAddress(address_id="4001"))
     clock.now += 3600
     sim.buyer_ships_return(record.aftersale_id, company_code="yuantong", tracking_no="YT9001", company_name="圆通")
-    shipped = adapter.pull(credentials, page=0, start=WINDOW["start"], end=datetime(2026, 11, 11, 2, tzinfo=UTC))
+    shipped = adapter.pull(credentials, page=1, start=WINDOW["start"], end=datetime(2026, 11, 11, 2, tzinfo=UTC))
     result = adapter.agree_refunds(credentials, [RefundAgreement(record.aftersale_id, Decimal("50.00"), "")])
 
     assert record.return_address_id == 4001
@@ -254,7 +254,7 @@ def test_the_buyers_withdrawal_is_told_apart_from_other_failures_in_a_pull(sim, 
     sim.buyer_withdraws(withdrawn.aftersale_id)
     sim.platform_steps_in(failed.aftersale_id, 3)  # 支持卖家: the after-sale fails
 
-    page = adapter.pull(credentials, page=0, **WINDOW)
+    page = adapter.pull(credentials, page=1, **WINDOW)
 
     statuses = {record.platform_id: record.status for record in page.records}
     assert statuses == {withdrawn.aftersale_id: RecordStatus.CLOSED_BY_BUYER, failed.aftersale_id: RecordStatus.CLOSED}
@@ -298,7 +298,7 @@ def test_every_kind_the_simulator_can_hold_reads_back_mapped(sim, adapter, crede
     for aftersale_type, sub_type in [(0, 0), (1, 0), (2, 0), (3, 0), (6, 0), (7, 0), (8, 0), (8, 8001)]:
         sim.apply(order_id=f"69{aftersale_type}{sub_type}", aftersale_type=aftersale_type, sub_type=sub_type)
 
-    kinds = [record.kind for record in adapter.pull(credentials, page=0, **WINDOW).records]
+    kinds = [record.kind for record in adapter.pull(credentials, page=1, **WINDOW).records]
 
     assert kinds == [
         RecordKind.RETURN_REFUND,
