@@ -12,6 +12,11 @@ the columns' lengths) and how it applies it stay as they were, so the door answe
 - 207 售后关闭 (closed): when the buyer cancelled, record the withdrawal.
 
 Other tags are acknowledged and ignored here.
+
+A shop connected to 抖店 through the connector (marketplaces.models.ShopConnection) is not read from the push at
+all: each of its messages makes the connector read the record (/afterSale/Detail) and apply it as the pull does
+(marketplaces.services.record_apply), so this door and the connection's own door
+(/marketplaces/push/<connection>/) agree. The fields above are read only for shops not connected yet.
 """
 
 from dataclasses import dataclass, field
@@ -26,6 +31,8 @@ from aftersales.selectors import system_user
 from aftersales.services import ticket_open_or_find, ticket_return_shipped, ticket_withdraw
 from desk.errors import ActionRefused
 from desk.input_checks import InputRejected, clean_text, echo, max_length_of
+from marketplaces.adapters import get_adapter
+from marketplaces.adapters.base import PlatformError
 from marketplaces.adapters.douyin import (
     TAG_CLOSED,
     TAG_CREATED,
@@ -33,7 +40,10 @@ from marketplaces.adapters.douyin import (
     DouyinMessage,
     fen_to_yuan,
     invalid_push,
+    push_id,
 )
+from marketplaces.models import PlatformRecord, ShopConnection
+from marketplaces.services import connection_may_call, credentials_for, handle_platform_error, record_apply
 
 # aftersale_type -> our kind. 0 退货退款, 1 已发货仅退款, 2 未发货仅退款, 3 换货; the others (价保, 补寄, ...) are
 # not after-sales tickets of this desk.
@@ -183,15 +193,63 @@ def douyin_push_apply(*, messages: list[DouyinMessage]) -> PushSummary:
     and written nothing, so the platform's retry of the push applies it once it can be, and replays the rest as
     no-ops."""
     summary = PushSummary()
+    connections = _connections(messages)
     for message in messages:
         outcome = PushOutcome(msg_id=message.msg_id, tag=message.tag, outcome="ignored")
+        connection = connections.get(push_id(message.data, "shop_id"))
         try:
-            with transaction.atomic():
-                _apply_one(message, outcome)
+            if connection is not None:
+                _apply_through_connection(connection, message, outcome)  # reads the platform: no transaction here
+            else:
+                with transaction.atomic():
+                    _apply_one(message, outcome)
         except ActionRefused as refusal:
             outcome.outcome, outcome.code, outcome.message = "refused", refusal.code, str(refusal.message)
         summary.outcomes.append(outcome)
     return summary
+
+
+# What the connector's record_apply answered, as this door's outcomes. A record stored but not applied yet (its
+# order not imported, say) is acknowledged: the connector retries it, the platform need not push it again.
+CONNECTOR_OUTCOMES = {
+    "opened": "opened",
+    "moved": "recorded",
+    "unchanged": "replayed",
+    "stale": "replayed",
+    "problem": "ignored",
+}
+
+
+def _connections(messages: list[DouyinMessage]) -> dict[str, ShopConnection]:
+    """The connected 抖店 shops the push names, by shop_id: their messages go through the connector."""
+    shop_ids = {push_id(message.data, "shop_id") for message in messages} - {""}
+    connections = ShopConnection.objects.filter(
+        shop__platform__code=Platform.Code.DOUYIN, shop__platform_shop_id__in=shop_ids, is_enabled=True
+    ).select_related("shop__platform")
+    return {connection.shop.platform_shop_id: connection for connection in connections}
+
+
+def _apply_through_connection(connection: ShopConnection, message: DouyinMessage, outcome: PushOutcome) -> None:
+    """A connected shop: the push is a signal. The record is read from the platform (its whole word at its
+    update_time) and applied by the connector, idempotent by version like the pull."""
+    platform_id = field_text(message.data, "aftersale_id")
+    if not connection_may_call(connection):
+        outcome.code, outcome.message = "paused", _("The shop's connection is paused or broken; the pull brings it.")
+        return
+    try:
+        record = get_adapter(connection.platform_code).read(credentials_for(connection), platform_id)
+    except PlatformError as error:
+        handle_platform_error(connection, error)
+        outcome.code, outcome.message = type(error).__name__, error.message
+        return
+    outcome.outcome = CONNECTOR_OUTCOMES[record_apply(connection=connection, record=record)]
+    stored = PlatformRecord.objects.filter(connection=connection, platform_id=platform_id).values(
+        "ticket_id", "problem"
+    )
+    row = stored.first() or {}
+    outcome.ticket_id = row.get("ticket_id")
+    if row.get("problem"):
+        outcome.code, outcome.message = "problem", row["problem"]
 
 
 def _apply_one(message: DouyinMessage, outcome: PushOutcome) -> None:

@@ -457,7 +457,7 @@ def invalid_push(message) -> ActionRefused:
     return ActionRefused("invalid_push", message)
 
 
-def _push_id(data: dict, key: str) -> str:
+def push_id(data: dict, key: str) -> str:
     value = data.get(key)
     if isinstance(value, bool) or not isinstance(value, str | int):
         return ""
@@ -471,8 +471,8 @@ def to_push_message(message: DouyinMessage) -> PushMessage:
     return PushMessage(
         message_id=message.msg_id,
         topic=PUSH_TAGS.get(message.tag, f"tag:{message.tag}"),
-        shop_id=_push_id(message.data, "shop_id"),
-        platform_id=_push_id(message.data, "aftersale_id"),
+        shop_id=push_id(message.data, "shop_id"),
+        platform_id=push_id(message.data, "aftersale_id"),
         # Never a record from the push itself: its data lacks the reason, the apply time, refund_status and the
         # return waybill, and a record built from it would be stored under the same update_time as the full one
         # and hide it. The caller reads /afterSale/Detail, which is the platform's whole word at that version.
@@ -609,7 +609,7 @@ class DouyinAdapter:
             messages = read_messages(body)
         except ActionRefused as refusal:
             raise PushInvalid(str(refusal.message), code="invalid_push") from None
-        return [to_push_message(message) for message in messages if _push_id(message.data, "aftersale_id")]
+        return [to_push_message(message) for message in messages if push_id(message.data, "aftersale_id")]
 
     def read(self, credentials: Credentials, platform_id: str) -> AfterSaleRecord:
         data = self.call(credentials, "/afterSale/Detail", {"after_sale_id": str(platform_id)})

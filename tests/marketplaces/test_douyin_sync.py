@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from aftersales.gateways import RefundGatewayUnavailable
 from aftersales.models import AfterSalesTicket, GoodsState, Platform, Refund, TicketEvent, TicketState
@@ -276,3 +277,25 @@ def test_an_expired_token_breaks_the_connection_and_stops_its_writes(connection,
     assert connection.state == ShopConnection.State.BROKEN
     assert "access_token" in connection.broken_message
     assert douyin.calls_of("afterSale.operate") == []
+
+
+def test_the_first_push_door_hands_a_connected_shops_messages_to_the_connector(connection, douyin, settings):
+    settings.DOUYIN_APP_KEY, settings.DOUYIN_APP_SECRET = APP_KEY, APP_SECRET
+    order = delivered_order(shop=connection.shop)
+    created = douyin.apply(order_id=order.platform_order_id, aftersale_type=1, reason="少件/漏发", push=False)
+    # The push's own fields would refuse it at this door (no apply_time, a reason label the door's table lacks):
+    # for a connected shop they are not read, the record is.
+    message = douyin.message(200, created.aftersale_id, reason="外星人抢走了", apply_time=None)
+    body, headers = douyin.push_body(APP_KEY, [message])
+    url = reverse("api-douyin-push")
+
+    first = APIClient().post(url, body, content_type="application/json", HTTP_EVENT_SIGN=headers["event-sign"])
+    again = APIClient().post(url, body, content_type="application/json", HTTP_EVENT_SIGN=headers["event-sign"])
+
+    assert first.status_code == 200, first.content
+    assert [r["outcome"] for r in first.json()["results"]] == ["opened"]
+    assert [r["outcome"] for r in again.json()["results"]] == ["replayed"]
+    ticket = AfterSalesTicket.objects.get(platform_ticket_id=created.aftersale_id)
+    assert first.json()["results"][0]["ticket_id"] == ticket.pk
+    assert ticket.first_reason.code == "missing_items"  # the platform's record, read, not the push's words
+    assert len(douyin.calls_of("afterSale.Detail")) == 2
