@@ -2,6 +2,7 @@
 the connection's door are verified and read, duplicated and reordered pushes end in the newest state, a refund
 agreed and then timed out is agreed exactly once, a rate limit pauses one connection, an expired token breaks it."""
 
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -299,3 +300,34 @@ def test_the_first_push_door_hands_a_connected_shops_messages_to_the_connector(c
     assert first.json()["results"][0]["ticket_id"] == ticket.pk
     assert ticket.first_reason.code == "missing_items"  # the platform's record, read, not the push's words
     assert len(douyin.calls_of("afterSale.Detail")) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_simulator_pushes_signed_and_its_duplicates_and_reorderings_end_in_the_newest_state(
+    douyin_server, douyin, live_server, reference_data
+):
+    connection = connect(douyin_server)
+    douyin.push_target = live_server.url + reverse("marketplaces:push", args=[connection.pk])
+    order = delivered_order(shop=connection.shop)
+    douyin.inject("duplicate_push", method="push")
+    created = douyin.apply(order_id=order.platform_order_id, aftersale_type=1)  # 200, sent twice
+    wait_for(lambda: AfterSalesTicket.objects.filter(platform_ticket_id=created.aftersale_id).exists())
+    douyin.inject("out_of_order_push", method="push")
+    douyin.buyer_modifies(created.aftersale_id, reason="少件/漏发")  # 208, held back
+    douyin.buyer_withdraws(created.aftersale_id)  # 207, sent before the held 208
+    wait_for(lambda: douyin.pushes_sent >= 4 and not douyin.pushes_pending())
+
+    ticket = AfterSalesTicket.objects.get(platform_ticket_id=created.aftersale_id)
+    wait_for(lambda: AfterSalesTicket.objects.get(pk=ticket.pk).state == TicketState.CANCELLED)
+    assert TicketEvent.objects.filter(ticket=ticket, action="opened").count() == 1
+    assert TicketEvent.objects.filter(ticket=ticket, action="withdrawn").count() == 1
+    assert PlatformRecord.objects.get(platform_id=created.aftersale_id).version == str(created.update_time)
+
+
+def wait_for(condition, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("not reached in time")
