@@ -1,5 +1,6 @@
 """The simulator runs in a thread of the test process; the desk talks to it through real HTTP."""
 
+import importlib
 from datetime import timedelta
 
 import pytest
@@ -49,6 +50,18 @@ def connect_shop(simulator, *, platform_code="taobao", token="shop-token-1", sho
     return connection
 
 
+def seed_reference_rows():
+    """Platforms and reasons, as their data migrations make them: a transactional test before this one flushed them."""
+    from django.apps import apps
+
+    for module_name, function_name in (
+        ("aftersales.migrations.0002_seed_platforms", "seed_platforms"),
+        ("aftersales.migrations.0006_seed_reasons_words_system_user", "seed"),
+    ):
+        getattr(importlib.import_module(module_name), function_name)(apps, None)
+
+
 @pytest.fixture
 def connection(simulator, db):
+    seed_reference_rows()
     return connect_shop(simulator)
