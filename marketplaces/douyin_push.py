@@ -243,13 +243,10 @@ def _apply_through_connection(connection: ShopConnection, message: DouyinMessage
         outcome.code, outcome.message = type(error).__name__, error.message
         return
     outcome.outcome = CONNECTOR_OUTCOMES[record_apply(connection=connection, record=record)]
-    stored = PlatformRecord.objects.filter(connection=connection, platform_id=platform_id).values(
-        "ticket_id", "problem"
-    )
-    row = stored.first() or {}
-    outcome.ticket_id = row.get("ticket_id")
-    if row.get("problem"):
-        outcome.code, outcome.message = "problem", row["problem"]
+    row = PlatformRecord.objects.filter(connection=connection, platform_id=platform_id).first()
+    outcome.ticket_id = row.ticket_id if row is not None else None
+    if row is not None and row.problem:
+        outcome.code, outcome.message = "problem", row.problem
 
 
 def _apply_one(message: DouyinMessage, outcome: PushOutcome) -> None:
