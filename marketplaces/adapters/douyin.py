@@ -495,6 +495,21 @@ OPERATE_REFUSE_REFUND = 202
 OPERATE_SUCCESS = 0  # items[].status_code of an item the platform accepted (NOT VERIFIED: anything else refuses)
 
 MAX_EVIDENCE_IMAGES = 4
+# A write whose effect the record already shows is not sent again: the caller re-reads after an unclear answer,
+# and with the fresh update_time the platform's version check would not stop a second one.
+RETURN_AGREED = {
+    RecordStatus.WAITING_BUYER_RETURN,
+    RecordStatus.RETURN_SHIPPED,
+    RecordStatus.WAITING_SELLER_CONFIRM,
+    RecordStatus.REFUNDING,
+    RecordStatus.SUCCEEDED,
+}
+ALREADY_ENDED_OR_REFUSED = {
+    RecordStatus.SELLER_REFUSED,
+    RecordStatus.CLOSED,
+    RecordStatus.CLOSED_BY_BUYER,
+    RecordStatus.SUCCEEDED,
+}
 LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=20)
 _client = httpx.Client(limits=LIMITS)
 
@@ -677,12 +692,16 @@ class DouyinAdapter:
         return results
 
     def agree_return(self, credentials: Credentials, record: AfterSaleRecord, address: ReturnAddress) -> None:
+        if record.status in RETURN_AGREED:
+            return  # already agreed (a retry after an unclear answer reads the record first): not sent again
         item: dict[str, Any] = {"aftersale_id": record.platform_id, "update_time": _int(record.version)}
         if address.address_id:
             item["logistics"] = {"receiver_address_id": _int(address.address_id)}
         self._operate(credentials, OPERATE_AGREE_RETURN, item)
 
     def refuse(self, credentials: Credentials, record: AfterSaleRecord, *, reason: str, evidence: list[bytes]) -> None:
+        if record.status in ALREADY_ENDED_OR_REFUSED:
+            return  # refused already (a retry after an unclear answer), or nothing left to refuse
         status = _int(record.platform_status)
         if status == STATUS_RETURN_WAITING_CONFIRM:
             operate_type = OPERATE_REFUSE_RETURNED_GOODS

@@ -310,3 +310,20 @@ def test_every_kind_the_simulator_can_hold_reads_back_mapped(sim, adapter, crede
         RecordKind.REPAIR,
         RecordKind.EXCHANGE,
     ]
+
+
+def test_a_return_agreed_then_timed_out_is_not_agreed_again_nor_a_refusal_repeated(sim, adapter, credentials):
+    returned = sim.apply(order_id="6900000000000001", aftersale_type=0)
+    refused = sim.apply(order_id="6900000000000002", aftersale_type=1)
+    sim.inject("acted_then_timeout", method="afterSale.operate", times=2)
+
+    with pytest.raises(OutcomeUnknown):
+        adapter.agree_return(credentials, adapter.read(credentials, returned.aftersale_id), ReturnAddress("4001"))
+    with pytest.raises(OutcomeUnknown):
+        adapter.refuse(credentials, adapter.read(credentials, refused.aftersale_id), reason="已发货", evidence=[])
+    # The caller reads again, then retries: the record shows the write happened, nothing is sent.
+    adapter.agree_return(credentials, adapter.read(credentials, returned.aftersale_id), ReturnAddress("4001"))
+    adapter.refuse(credentials, adapter.read(credentials, refused.aftersale_id), reason="已发货", evidence=[])
+
+    assert sim.operations == [(101, returned.aftersale_id), (202, refused.aftersale_id)]
+    assert len(sim.calls_of("afterSale.operate")) == 2
