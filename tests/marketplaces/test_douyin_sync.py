@@ -2,6 +2,7 @@
 the connection's door are verified and read, duplicated and reordered pushes end in the newest state, a refund
 agreed and then timed out is agreed exactly once, a rate limit pauses one connection, an expired token breaks it."""
 
+import hashlib
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -147,15 +148,8 @@ def test_a_push_is_verified_then_the_record_read_and_a_bad_or_tampered_one_reads
     bad = push(client, connection, body, {"event-sign": "0" * 32})
     tampered = push(client, connection, body.replace(b"\\u8d28", b"x"), headers)
     malformed_body = b'[{"tag": "200", "data": "{not json"}]'
-    malformed = push(
-        client,
-        connection,
-        malformed_body,
-        douyin.push_body(APP_KEY, [])[1]
-        | {
-            "event-sign": __import__("hashlib").md5(APP_KEY.encode() + malformed_body + APP_SECRET.encode()).hexdigest()
-        },
-    )
+    malformed_sign = hashlib.md5(APP_KEY.encode() + malformed_body + APP_SECRET.encode()).hexdigest()  # noqa: S324
+    malformed = push(client, connection, malformed_body, {"event-sign": malformed_sign})
     assert (bad.status_code, tampered.status_code, malformed.status_code) == (401, 401, 401)
     assert douyin.calls_of("afterSale.Detail") == []
 
@@ -331,3 +325,27 @@ def wait_for(condition, seconds: float = 10) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("not reached in time")
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"not json", 401),
+        (b'{"tag": "200"}', 401),
+        (b'[{"tag": ["200"], "data": "{}"}]', 401),
+        (b'[{"tag": "200", "msg_id": {"a": 1}, "data": "{}"}]', 401),
+        (b'[{"tag": "200", "data": 7}]', 401),
+        (b'[{"tag": "200", "data": "{\\"aftersale_id\\": \\"\\\\u0000\\"}"}]', 401),  # NUL in a string
+        (b'[{"tag": "200", "data": "{}"}]', 200),  # no aftersale_id: acknowledged, nothing to read
+        (b"[" * 100_000 + b"]" * 100_000, 401),
+        (b'[{"tag":"200","data":"' + b"x" * 3_000_000 + b'"}]', 413),
+    ],
+)
+def test_a_signed_push_of_the_wrong_shape_or_size_is_a_4xx_and_reads_nothing(connection, douyin, client, body, status):
+    signature = hashlib.md5(APP_KEY.encode() + body + APP_SECRET.encode()).hexdigest()  # noqa: S324
+
+    answer = push(client, connection, body, {"event-sign": signature})
+
+    assert answer.status_code == status
+    assert douyin.calls_of("afterSale.Detail") == []
+    assert not PlatformRecord.objects.exists()
