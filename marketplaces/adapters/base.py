@@ -179,7 +179,10 @@ class MarketplaceAdapter(Protocol):
     pull_window_max_seconds: int  # the widest window one pull may ask for
     pull_overlap_seconds: int  # how far each window reaches back over the last one
 
-    def pull(self, credentials: Credentials, *, start: datetime, end: datetime, page: int) -> PullPage: ...
+    def pull(self, credentials: Credentials, *, start: datetime, end: datetime, page: int) -> PullPage:
+        """One page of the records modified in [start, end]; `page` counts from 1 (an adapter whose platform counts
+        from 0, like 抖店, converts)."""
+        ...
 
     def verify_push(self, credentials: Credentials, *, headers: dict[str, str], body: bytes) -> list[PushMessage]:
         """Raise SignatureInvalid when the push is not the platform's."""
