@@ -4,6 +4,7 @@ fault (rate limit, expired session, timeouts, acted-then-timed-out, 5xx) reachin
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import httpx
 import pytest
 
 from marketplaces.adapters.base import (
@@ -327,3 +328,16 @@ def test_a_return_agreed_then_timed_out_is_not_agreed_again_nor_a_refusal_repeat
 
     assert sim.operations == [(101, returned.aftersale_id), (202, refused.aftersale_id)]
     assert len(sim.calls_of("afterSale.operate")) == 2
+
+
+def test_the_control_api_plays_the_buyer_for_make_run_and_the_bench(server, sim):
+    sim.add_app(KEY, SECRET)
+    control = server.url + "/_control/douyin/"
+
+    applied = httpx.post(control + "apply", json={"order_id": "6900000000000001", "aftersale_type": 1}).json()
+    withdrawn = httpx.post(control + "withdraw", json={"aftersale_id": applied["record"]["aftersale_id"]}).json()
+    listed = httpx.post(control + "records", json={}).json()
+
+    assert applied["record"]["status"] == 6
+    assert withdrawn["record"]["status"] == 28
+    assert [record["aftersale_id"] for record in listed["records"]] == [applied["record"]["aftersale_id"]]
