@@ -83,7 +83,7 @@ def test_the_sms_code_demand_falls_back_to_the_batch_file_visibly(connection, ta
     assert refund.status == Refund.Status.PENDING
     assert list(refunds_waiting_for_batch(connection.shop)) == [refund]
     ticket = AfterSalesTicket.objects.get(pk=refund.ticket_id)
-    assert "SMS" in ticket.attention_note
+    assert "短信验证码" in ticket.attention_note
     assert set(ticket.events.values_list("action", flat=True)) >= {"flagged", "refund_queued"}
 
 
