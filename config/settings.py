@@ -293,7 +293,7 @@ EVIDENCE_MAX_VIDEO_BYTES = env_int("EVIDENCE_MAX_VIDEO_BYTES", 300 * 1024 * 1024
 # How refunds reach the buyer (aftersales/gateways.py): the batch-refund file unless a marketplace adapter is named.
 # marketplaces.gateway.MarketplaceRefundGateway routes each refund: a shop connected to its platform's API agrees it
 # there, any other shop gets the batch file (BatchFileGateway) as before.
-REFUND_GATEWAY = env_str("REFUND_GATEWAY", "aftersales.gateways.BatchFileGateway")
+REFUND_GATEWAY = env_str("REFUND_GATEWAY", "marketplaces.gateway.MarketplaceRefundGateway")
 GROUP_ROBOT_TRANSPORT = env_str("GROUP_ROBOT_TRANSPORT", "logistics.robots.HttpRobotTransport")
 
 ORDER_IMPORT_MAX_BYTES = env_int("ORDER_IMPORT_MAX_BYTES", 10 * 1024 * 1024)

@@ -438,6 +438,7 @@ def _apply_to_ticket(
             buyer_message=record.buyer_message or record.reason,
             platform_ticket_id=record.platform_id,
             opened_at=record.applied_at,
+            platform_deadline=record.deadline,
         )
         outcome = "opened" if opened else "moved"
     row.ticket = ticket

@@ -167,11 +167,13 @@ def ticket_open_or_find(
     buyer_message: str = "",
     platform_ticket_id: str = "",
     opened_at=None,
+    platform_deadline=None,
 ) -> tuple[AfterSalesTicket, bool]:
     """Open a ticket for a buyer's request, derive its path and clocks, and apply the path-1 rule at once.
 
     A request the marketplace already sent (same shop and platform refund id) returns the existing ticket; the
     second value says whether this call opened it (the doors answer a replay differently from a new ticket).
+    `platform_deadline`: the platform's own deadline when it sends one (a connector), instead of the default.
     """
     require_in_shop(by, order.shop, OPEN)
     platform_ticket_id = (platform_ticket_id or "").strip()
@@ -212,7 +214,7 @@ def ticket_open_or_find(
                 buyer_message=buyer_message,
                 escalation_risk=has_escalation_word(buyer_message),
                 opened_at=now,
-                deadline=now + timedelta(hours=response_hours),
+                deadline=platform_deadline or now + timedelta(hours=response_hours),
                 sla_due=min(now + sla, now + timedelta(hours=response_hours)),
             )
             ticket_event_record(ticket, by, TicketEvent.Action.OPENED, "", note=buyer_message, amount=amount)

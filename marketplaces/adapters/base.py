@@ -215,3 +215,21 @@ class MarketplaceAdapter(Protocol):
     def send_message(
         self, credentials: Credentials, record: AfterSaleRecord, *, text: str, images: list[bytes]
     ) -> None: ...
+
+
+def split_agreements(agreements: list[RefundAgreement], limits: tuple[int, Decimal]) -> list[list[RefundAgreement]]:
+    """Agreements in calls each within (most refunds, most 元) of `batch_limits`; one refund above the amount limit
+    goes alone (the platform then answers for it)."""
+    most, most_amount = limits
+    batches: list[list[RefundAgreement]] = []
+    current: list[RefundAgreement] = []
+    total = Decimal(0)
+    for agreement in agreements:
+        if current and (len(current) >= most or total + agreement.amount > most_amount):
+            batches.append(current)
+            current, total = [], Decimal(0)
+        current.append(agreement)
+        total += agreement.amount
+    if current:
+        batches.append(current)
+    return batches

@@ -379,23 +379,6 @@ class TaobaoAdapter:
         self.call(credentials, "taobao.refund.message.add", {"refund_id": record.platform_id, "content": content})
 
 
-def split_agreements(agreements: list[RefundAgreement], limits: tuple[int, Decimal]) -> list[list[RefundAgreement]]:
-    """Agreements in calls each within (most refunds, most 元). One refund above the amount limit goes alone."""
-    most, most_amount = limits
-    batches: list[list[RefundAgreement]] = []
-    current: list[RefundAgreement] = []
-    total = Decimal(0)
-    for agreement in agreements:
-        if current and (len(current) >= most or total + agreement.amount > most_amount):
-            batches.append(current)
-            current, total = [], Decimal(0)
-        current.append(agreement)
-        total += agreement.amount
-    if current:
-        batches.append(current)
-    return batches
-
-
 def _status_of(raw: dict) -> tuple[RecordStatus, Ruling]:
     status = STATUS_MAP.get(str(raw.get("status", "")), RecordStatus.UNKNOWN)
     cs_status = str(raw.get("cs_status", "") or "")

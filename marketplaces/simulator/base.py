@@ -167,7 +167,9 @@ class PlatformSim:
             self._push_thread.start()
 
     def _push_loop(self) -> None:
-        client = httpx.Client(timeout=30)
+        # Several deliveries at once (TMC and 抖店 deliver on several connections): a slow answer from the desk holds
+        # up only its own batch.
+        slots = threading.Semaphore(8)
         while True:
             self._push_event.wait(1.0)
             self._push_event.clear()
@@ -176,20 +178,27 @@ class PlatformSim:
                     if not self._pushes:
                         break
                     batch = [self._pushes.popleft() for _ in range(min(len(self._pushes), 50))]
-                target = self.push_target
-                if not target:
-                    continue
-                headers, body = self.build_push(batch)
-                for attempt in range(3):
-                    try:
-                        answer = client.post(target, content=body, headers=headers)
-                        if answer.status_code < 500:
-                            break
-                    except httpx.HTTPError:
-                        logger.warning("push to %s failed (attempt %s)", target, attempt + 1)
-                    time.sleep(0.2 * (attempt + 1))
-                with self.lock:
-                    self.pushes_sent += len(batch)
+                slots.acquire()
+                threading.Thread(target=self._deliver, args=(batch, slots), daemon=True).start()
+
+    def _deliver(self, batch: list[dict], slots: threading.Semaphore) -> None:
+        try:
+            target = self.push_target
+            if not target:
+                return
+            headers, body = self.build_push(batch)
+            for attempt in range(3):
+                try:
+                    answer = httpx.post(target, content=body, headers=headers, timeout=30)
+                    if answer.status_code < 500:
+                        break
+                except httpx.HTTPError:
+                    logger.warning("push to %s failed (attempt %s)", target, attempt + 1)
+                time.sleep(0.2 * (attempt + 1))
+        finally:
+            with self.lock:
+                self.pushes_sent += len(batch)
+            slots.release()
 
     def pushes_pending(self) -> int:
         with self.lock:

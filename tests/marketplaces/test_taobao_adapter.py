@@ -16,6 +16,7 @@ from marketplaces.adapters.base import (
     Ruling,
     SessionInvalid,
     VerificationCodeRequired,
+    split_agreements,
 )
 from marketplaces.adapters.taobao import (
     TAOBAO_AGREE_LIMITS,
@@ -24,7 +25,6 @@ from marketplaces.adapters.taobao import (
     fen_for_platform,
     parse_record,
     sign_string,
-    split_agreements,
     tmc_sign,
     top_sign,
     yuan_from_platform,
