@@ -349,3 +349,25 @@ def test_a_signed_push_of_the_wrong_shape_or_size_is_a_4xx_and_reads_nothing(con
     assert answer.status_code == status
     assert douyin.calls_of("afterSale.Detail") == []
     assert not PlatformRecord.objects.exists()
+
+
+def test_make_runs_demo_connects_a_douyin_shop_and_its_buyers_requests_reach_the_desk(douyin_server, douyin):
+    from django.core.management import call_command
+
+    shop = ShopFactory(platform=Platform.objects.get(code="douyin"), platform_shop_id="103956")
+    order = OrderFactory(shop=shop, paid_amount=Decimal("88.50"))  # not shipped
+
+    call_command("marketplace_demo", simulator=douyin_server.url, desk="http://127.0.0.1:9", every=0, count=1)
+
+    connection = ShopConnection.objects.get(shop=shop)
+    assert connection.gateway_url == douyin_server.url + "/douyin"
+    [record] = douyin.records.values()
+    assert (record.shop_id, record.order_id, record.aftersale_type, record.refund_amount) == (
+        "103956",
+        order.platform_order_id,
+        2,
+        8850,
+    )
+    ShopConnection.objects.filter(pk=connection.pk).update(cursor=timezone.now() - timedelta(hours=1))
+    sync(connection)
+    assert AfterSalesTicket.objects.get(platform_ticket_id=record.aftersale_id).requested_amount == Decimal("88.50")

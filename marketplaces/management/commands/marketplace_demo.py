@@ -23,7 +23,9 @@ from marketplaces.services import connection_connect
 APP_KEY = "demo-app"
 APP_SECRET = "demo-secret-not-for-production"  # noqa: S105 - the local simulator's throwaway app
 # The simulator's module (and URL prefix) for each platform code.
-SIMULATED = {"tmall": "taobao", "taobao": "taobao"}
+SIMULATED = {"tmall": "taobao", "taobao": "taobao", "douyin": "douyin"}
+# Where each simulated gateway answers under its module's prefix (TOP's one router; 抖店's /<group>/<Api> paths).
+GATEWAY_PATHS = {"taobao": "/router/rest", "douyin": ""}
 
 
 class Command(BaseCommand):
@@ -60,7 +62,7 @@ class Command(BaseCommand):
             ).raise_for_status()
             connection = connection_connect(
                 shop=shop,
-                gateway_url=f"{simulator}/{module}/router/rest",
+                gateway_url=f"{simulator}/{module}{GATEWAY_PATHS[module]}",
                 app_key=APP_KEY,
                 app_secret=APP_SECRET,
                 access_token=token,
@@ -68,14 +70,14 @@ class Command(BaseCommand):
             )
             push_url = desk + reverse("marketplaces:push", args=[connection.pk])
             client.post(f"{control}/push_target", json={"url": push_url}).raise_for_status()
-            connected.append((shop, control, token))
+            connected.append((shop, control, token, shop_id))
             self.stdout.write(f"{shop.name}: connected to the simulator ({simulator}/{module}), pushes to {push_url}")
         if not connected:
             self.stdout.write("no demo shop on a simulated platform")
             return
         made = 0
         while not count or made < count:
-            shop, control, token = random.choice(connected)  # noqa: S311 - demo traffic
+            shop, control, token, shop_id = random.choice(connected)  # noqa: S311 - demo traffic
             order = (
                 Order.objects.filter(shop=shop, shipped_at__isnull=True)
                 .exclude(pk__in=AfterSalesTicket.objects.filter(shop=shop).values("order_id"))
@@ -84,20 +86,40 @@ class Command(BaseCommand):
             )
             if order is None:
                 self.stdout.write(f"{shop.name}: no unshipped order left without a ticket")
-                connected.remove((shop, control, token))
+                connected.remove((shop, control, token, shop_id))
                 if not connected:
                     return
                 continue
             amount = min(order.refundable_amount, order.paid_amount)
-            answer = client.post(
-                f"{control}/create_refund",
-                json={"shop_token": token, "tid": order.platform_order_id, "amount": str(amount), "reason": "不想要了"},
-            )
-            answer.raise_for_status()
+            if control.endswith("/douyin"):
+                # 抖店: 未发货仅退款 (type 2), the amount in 分.
+                answer = client.post(
+                    f"{control}/apply",
+                    json={
+                        "shop_id": shop_id,
+                        "order_id": order.platform_order_id,
+                        "aftersale_type": 2,
+                        "refund_amount": int(amount * 100),
+                        "reason": "多拍/拍错/不想要",
+                    },
+                )
+                answer.raise_for_status()
+                platform_id = answer.json()["record"]["aftersale_id"]
+            else:
+                answer = client.post(
+                    f"{control}/create_refund",
+                    json={
+                        "shop_token": token,
+                        "tid": order.platform_order_id,
+                        "amount": str(amount),
+                        "reason": "不想要了",
+                    },
+                )
+                answer.raise_for_status()
+                platform_id = answer.json()["refund"]["refund_id"]
             made += 1
             self.stdout.write(
-                f"{shop.name}: a buyer asks back ¥{amount} on order {order.platform_order_id} "
-                f"(refund {answer.json()['refund']['refund_id']})"
+                f"{shop.name}: a buyer asks back ¥{amount} on order {order.platform_order_id} (refund {platform_id})"
             )
             time.sleep(every)
 
