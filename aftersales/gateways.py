@@ -8,6 +8,10 @@ Two calls, both made outside any transaction (no row is locked while the marketp
 - `status(refund)` asks what the marketplace knows of that refund: CONFIRMED, FAILED, SENT (has it, not confirmed
   yet), NOT_FOUND (never reached it: only then may it be sent again) or UNKNOWN (could not tell).
 
+A gateway may also offer `send_many(refunds) -> {refund id: (gateway name, SendResult or None)}` to agree many
+refunds in one marketplace call (refunds_execute uses it for a sweep's batch); None means no clear answer for that
+refund (it stays claimed and is asked about, as after RefundGatewayUnavailable).
+
 The default, BatchFileGateway, is how many shops work: `send` queues the refund for the shop's next batch-refund
 file (批量退款, see refund_batch.py); making that file records a RefundBatch and moves its refunds to sent; the
 marketplace's batch tool's result file, imported back, confirms or fails each one.

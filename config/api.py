@@ -6,10 +6,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from aftersales.api.complaints import ComplaintViewSet
-from aftersales.api.marketplace import DouyinPushView
 from aftersales.api.views import ApprovalViewSet, OrderViewSet, ReasonViewSet, TicketViewSet
 from config.api_auth import ApiTokenView
 from logistics.api import ClaimViewSet, InterceptViewSet, ShipmentViewSet, TrackingEventViewSet
+from marketplaces.api import DouyinPushView
 from metrics.api.figures import MetricsView, StaffingForecastView
 from metrics.api.platform_data import ChatSessionsPushView, ProductReviewsPushView, ProductScoresPushView
 from warehouse.api import InspectionViewSet, ReturnParcelViewSet

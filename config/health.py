@@ -87,12 +87,34 @@ def check_beat(now: datetime | None = None) -> dict:
     return {**result, "ok": True}
 
 
+def check_marketplaces() -> dict:
+    """Shops whose platform refused their session: their sync and writes have stopped until a manager reconnects."""
+    from marketplaces.selectors import broken_connections
+
+    try:
+        broken = broken_connections()
+    except Exception as error:
+        return {"ok": False, "error": _describe(error)}
+    return {"ok": not broken, "broken": broken}
+
+
+# Named in the body, but they do not turn the answer into a 503: one shop's expired token must not take the web
+# node out of the load balancer. The on-call person and the monitoring read `warnings`.
+WARNING_CHECKS = ("marketplaces",)
+
+
 @never_cache
 @require_GET
 def healthz(request):
-    checks = {"database": check_database(), "broker": check_broker(), "beat": check_beat()}
-    failing = [name for name, result in checks.items() if not result["ok"]]
-    body = {"status": "fail" if failing else "ok", "failing": failing, "checks": checks}
+    checks = {
+        "database": check_database(),
+        "broker": check_broker(),
+        "beat": check_beat(),
+        "marketplaces": check_marketplaces(),
+    }
+    failing = [name for name, result in checks.items() if not result["ok"] and name not in WARNING_CHECKS]
+    warnings = [name for name in WARNING_CHECKS if not checks[name]["ok"]]
+    body = {"status": "fail" if failing else "ok", "failing": failing, "warnings": warnings, "checks": checks}
     return JsonResponse(body, status=503 if failing else 200, json_dumps_params={"ensure_ascii": False})
 
 

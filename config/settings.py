@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "aftersales",
     "logistics",
     "warehouse",
+    # Marketplace connectors (Taobao/Tmall, Douyin): downstream of aftersales, which imports none of it.
+    "marketplaces",
     "metrics",
     "config",
     # Benchmarks (DESIGN §7): may import every app; nothing imports it.
@@ -289,7 +291,9 @@ EVIDENCE_MAX_VIDEO_BYTES = env_int("EVIDENCE_MAX_VIDEO_BYTES", 300 * 1024 * 1024
 # Order import files: the biggest export a shop's back office produces is a few MB.
 # Messages to couriers' group chats: real webhooks by default; scripts/run_local.sh (the demo) records them instead.
 # How refunds reach the buyer (aftersales/gateways.py): the batch-refund file unless a marketplace adapter is named.
-REFUND_GATEWAY = env_str("REFUND_GATEWAY", "aftersales.gateways.BatchFileGateway")
+# marketplaces.gateway.MarketplaceRefundGateway routes each refund: a shop connected to its platform's API agrees it
+# there, any other shop gets the batch file (BatchFileGateway) as before.
+REFUND_GATEWAY = env_str("REFUND_GATEWAY", "marketplaces.gateway.MarketplaceRefundGateway")
 GROUP_ROBOT_TRANSPORT = env_str("GROUP_ROBOT_TRANSPORT", "logistics.robots.HttpRobotTransport")
 
 ORDER_IMPORT_MAX_BYTES = env_int("ORDER_IMPORT_MAX_BYTES", 10 * 1024 * 1024)
@@ -322,6 +326,19 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- marketplace connectors (marketplaces/) -------------------------------------------------------------------------
+# Fernet keys (urlsafe base64, 32 bytes) that encrypt the shops' app secrets and tokens at rest, newest first: the
+# first encrypts, every one decrypts, so a new key goes in front and `manage.py marketplace_rotate_secrets`
+# re-encrypts everything with it before the old one is dropped. Outside production a key derived from SECRET_KEY
+# stands in so `make run` works with no setup.
+MARKETPLACE_SECRET_KEYS = env_list("MARKETPLACE_SECRET_KEYS", [])
+if IS_PRODUCTION and not MARKETPLACE_SECRET_KEYS:
+    raise ImproperlyConfigured("MARKETPLACE_SECRET_KEYS must hold at least one Fernet key in production")
+# Each platform call gives up after this long; an unanswered write is then read back before anything is sent again.
+MARKETPLACE_HTTP_TIMEOUT_SECONDS = float(env_str("MARKETPLACE_HTTP_TIMEOUT_SECONDS", "10"))
+# A token that expires within this many days shows as "expiring" to the managers.
+MARKETPLACE_TOKEN_EXPIRING_DAYS = env_int("MARKETPLACE_TOKEN_EXPIRING_DAYS", 3)
 
 # --- REST API (/api/v1/, issue 9) --------------------------------------------------------------------------------
 # The 抖店 app whose after-sales pushes /api/v1/marketplaces/douyin/push/ accepts (signature: docs/douyin-push.md).

@@ -26,6 +26,8 @@ urlpatterns = [
     path("warehouse/", include("warehouse.urls")),
     path("logistics/", include("logistics.urls")),
     path("metrics/", include("metrics.urls")),
+    # The marketplaces' after-sales pushes (signed per connection).
+    path("marketplaces/", include("marketplaces.urls")),
     path("api/v1/", include("config.api")),
 ]
 

@@ -10,11 +10,12 @@ mkdir -p var
 export GROUP_ROBOT_TRANSPORT=${GROUP_ROBOT_TRANSPORT:-logistics.robots.RecordingRobotTransport}
 
 pids=()
+helpers=()  # stopped with the others, but their own end (the demo buyers ran out of orders) stops nothing
 stop_all() {
     trap - INT TERM EXIT
     echo "stopping web server, worker and beat..."
-    kill -TERM "${pids[@]}" 2>/dev/null || true
-    wait "${pids[@]}" 2>/dev/null || true
+    kill -TERM "${pids[@]}" "${helpers[@]}" 2>/dev/null || true
+    wait "${pids[@]}" "${helpers[@]}" 2>/dev/null || true
 }
 trap stop_all INT TERM EXIT
 
@@ -24,7 +25,15 @@ pids+=($!)
 pids+=($!)
 "$PY" manage.py runserver "$HOST:$PORT" --noreload &
 pids+=($!)
+# The marketplaces' local simulator (Taobao/Tmall, Douyin): the demo shops connect to it, buyers ask for refunds there
+# and its pushes come to this desk. Nothing reaches the internet.
+SIM_PORT=${SIM_PORT:-8765}
+"$PY" -m marketplaces.simulator --port "$SIM_PORT" &
+pids+=($!)
+"$PY" manage.py marketplace_demo --simulator "http://127.0.0.1:$SIM_PORT" --desk "http://$HOST:$PORT" &
+helpers+=($!)
 
 echo "After-sales Desk: http://$HOST:$PORT/admin/   health: http://$HOST:$PORT/healthz   (Ctrl-C stops everything)"
+echo "Marketplace simulator: http://127.0.0.1:$SIM_PORT (connections: /admin/marketplaces/shopconnection/)"
 # Whichever process ends first (Ctrl-C, a crash) ends the others through the EXIT trap.
 wait -n "${pids[@]}"

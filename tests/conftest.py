@@ -185,6 +185,8 @@ REFERENCE_DATA_MIGRATIONS = [
     ("config.migrations.0003_idempotency_keys_purge", "create"),
     ("config.migrations.0004_api_tokens", "grant"),
     ("config.migrations.0005_metrics_rollup_changed_days", "create"),
+    ("marketplaces.migrations.0002_beat_sync", "create"),
+    ("marketplaces.migrations.0004_manager_permissions", "grant"),
     ("metrics.migrations.0002_role_permissions", "grant"),
     ("metrics.migrations.0004_seed_scorecards", "seed_scorecards"),
     ("metrics.migrations.0005_scorecard_role_permissions", "grant"),

@@ -20,6 +20,7 @@ SOURCES = [
     "logistics",
     "warehouse",
     "metrics",
+    "marketplaces",
     "config",
     "bench",
     "templates",

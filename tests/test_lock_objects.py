@@ -17,6 +17,7 @@ from django.utils import timezone
 import aftersales.lock_objects
 import desk.lock_objects
 import logistics.lock_objects
+import marketplaces.lock_objects
 import metrics.lock_objects
 import warehouse.lock_objects
 from aftersales.models import AfterSalesTicket, CutOffRequest, Order, Refund
@@ -34,6 +35,7 @@ LOCK_MODULES = (
     logistics.lock_objects,
     warehouse.lock_objects,
     metrics.lock_objects,
+    marketplaces.lock_objects,
 )
 
 
@@ -148,6 +150,10 @@ ONE_ROW = (
         )
     }
     | {"warehouse.lock_objects.return_parcel_for_update", "warehouse.lock_objects.return_parcel_with_ticket_for_update"}
+    | {
+        "marketplaces.lock_objects." + name
+        for name in ("connection_for_update", "platform_record_for_update", "outbound_for_update")
+    }
 )
 
 # By the id column alone, named or (when the query selects it first, as values_list("pk", ...) does) by position.

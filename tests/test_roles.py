@@ -234,6 +234,12 @@ EXPECTED = {
         # API tokens: who holds one, until when; a manager may revoke any (issue 16).
         "config.view_apitoken",
         "config.change_apitoken",
+        # The shops' platform connections (issue 19): state, secrets (write-only), what came in and goes out.
+        "marketplaces.view_shopconnection",
+        "marketplaces.add_shopconnection",
+        "marketplaces.change_shopconnection",
+        "marketplaces.view_platformrecord",
+        "marketplaces.view_outboundaction",
     },
 }
 

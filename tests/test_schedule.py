@@ -33,6 +33,7 @@ def test_the_migration_creates_the_schedule_in_china_time():
         "metrics.tasks.metrics_rollup_task@1:30": (True, "Asia/Shanghai"),
         "metrics.tasks.metrics_rollup_dirty_task/15min": (True, None),
         "aftersales.tasks.idempotency_keys_purge_task@3:10": (True, "Asia/Shanghai"),
+        "marketplaces.tasks.marketplaces_sync_all_task/1min": (True, None),
     }
 
 

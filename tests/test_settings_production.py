@@ -11,6 +11,9 @@ PRODUCTION = {
     "DJANGO_ALLOWED_HOSTS": "desk.example.com",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
     "REDIS_URL": "redis://127.0.0.1:6379/15",
+    # A Fernet key for the marketplace connections' secrets (marketplaces/crypto.py); production refuses to start
+    # without one.
+    "MARKETPLACE_SECRET_KEYS": "uQx3W0b6qkq7D6r0lq3pQd2m0Yg0m2kq9q3n8wQ5m1Y=",
 }
 
 

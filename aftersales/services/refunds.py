@@ -70,7 +70,15 @@ def refund_execute(*, refund_id: int) -> Refund:
 
 def refunds_execute(*, refund_ids: list[int]) -> None:
     """Send several pending refunds, each through refund_execute. One whose gateway cannot be reached stays claimed
-    (asked about later); the others are still tried, then the error is raised so the caller's retry is logged."""
+    (asked about later); the others are still tried, then the error is raised so the caller's retry is logged.
+
+    A gateway that agrees many refunds in one call (`send_many`, a marketplace's batch agreement) gets them all at
+    once: each is claimed as refund_execute claims it, the call is made outside any transaction, and each answer is
+    recorded on its own."""
+    gateway = get_refund_gateway()
+    if len(refund_ids) > 1 and hasattr(gateway, "send_many"):
+        _send_many(gateway, refund_ids)
+        return
     unavailable = None
     for refund_id in refund_ids:
         try:
@@ -79,6 +87,31 @@ def refunds_execute(*, refund_ids: list[int]) -> None:
             unavailable = error
     if unavailable is not None:
         raise unavailable
+
+
+def _send_many(gateway, refund_ids: list[int]) -> None:
+    claimed: list[tuple[Refund, int]] = []
+    overdue = []
+    for refund_id in refund_ids:
+        refund, attempt = _claim(refund_id)
+        if attempt is not None:
+            claimed.append((refund, attempt))
+        elif _claim_overdue(refund):
+            overdue.append(refund_id)
+    answers = gateway.send_many([refund for refund, _attempt in claimed]) if claimed else {}
+    unavailable = False
+    for refund, attempt in claimed:
+        name, result = answers.get(refund.pk, (gateway.name, None))
+        if result is None:
+            unavailable = True  # stays claimed: asked about once its answer is overdue, never sent blindly
+            continue
+        _record_send(refund.pk, attempt, name, result)
+    for refund_id in overdue:
+        refund_settle(refund_id=refund_id)
+    if unavailable:
+        raise RefundGatewayUnavailable(
+            _("The marketplace did not answer for some refunds; they are asked about later.")
+        )
 
 
 def _claim_overdue(refund: Refund) -> bool:

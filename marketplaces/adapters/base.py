@@ -44,8 +44,18 @@ class OutcomeUnknown(PlatformError):
     pass
 
 
+class VerificationCodeRequired(BusinessRefusal):
+    """The platform wants what the desk cannot give for this write (Taobao's SMS code for a large agreement): the
+    refund falls back to the shop's batch file, visibly."""
+
+
 class SignatureInvalid(PlatformError):
     """A push whose signature does not verify: refused, nothing is read from it."""
+
+
+class PushInvalid(SignatureInvalid):
+    """A signed push whose body is not the platform's documented shape: refused as a whole like a bad signature
+    (a 4xx, never a 500), nothing is read from it."""
 
 
 class RecordKind(enum.StrEnum):
@@ -74,6 +84,7 @@ class RecordStatus(enum.StrEnum):
     CLOSED_BY_BUYER = "closed_by_buyer"  # the buyer withdrew
     CLOSED = "closed"  # closed otherwise (refusal accepted, failed, expired)
     SELLER_SHIPPING = "seller_shipping"  # exchange/reship/repair: the seller must ship
+    WAITING_BUYER_RECEIPT = "waiting_buyer_receipt"  # exchange/reship/repair: shipped, the buyer must receive
     UNKNOWN = "unknown"
 
 
@@ -158,6 +169,9 @@ class Credentials:
     access_token: str  # Taobao's session / Douyin's access_token
     shop_id: str  # the platform's id of the shop
     is_tmall: bool = False
+    # Where the platform's gateway answers: its production URL, or the local simulator (make run, the tests).
+    gateway_url: str = ""
+    timeout_seconds: float = 10.0
 
 
 class MarketplaceAdapter(Protocol):
@@ -165,7 +179,10 @@ class MarketplaceAdapter(Protocol):
     pull_window_max_seconds: int  # the widest window one pull may ask for
     pull_overlap_seconds: int  # how far each window reaches back over the last one
 
-    def pull(self, credentials: Credentials, *, start: datetime, end: datetime, page: int) -> PullPage: ...
+    def pull(self, credentials: Credentials, *, start: datetime, end: datetime, page: int) -> PullPage:
+        """One page of the records modified in [start, end]; `page` counts from 1 (an adapter whose platform counts
+        from 0, like 抖店, converts)."""
+        ...
 
     def verify_push(self, credentials: Credentials, *, headers: dict[str, str], body: bytes) -> list[PushMessage]:
         """Raise SignatureInvalid when the push is not the platform's."""
@@ -198,3 +215,21 @@ class MarketplaceAdapter(Protocol):
     def send_message(
         self, credentials: Credentials, record: AfterSaleRecord, *, text: str, images: list[bytes]
     ) -> None: ...
+
+
+def split_agreements(agreements: list[RefundAgreement], limits: tuple[int, Decimal]) -> list[list[RefundAgreement]]:
+    """Agreements in calls each within (most refunds, most 元) of `batch_limits`; one refund above the amount limit
+    goes alone (the platform then answers for it)."""
+    most, most_amount = limits
+    batches: list[list[RefundAgreement]] = []
+    current: list[RefundAgreement] = []
+    total = Decimal(0)
+    for agreement in agreements:
+        if current and (len(current) >= most or total + agreement.amount > most_amount):
+            batches.append(current)
+            current, total = [], Decimal(0)
+        current.append(agreement)
+        total += agreement.amount
+    if current:
+        batches.append(current)
+    return batches

@@ -11,11 +11,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from aftersales import douyin_push
-from aftersales.services.marketplace import douyin_push_apply
 from desk.api.parsers import api_input_error
 from desk.errors import ActionRefused
 from desk.input_checks import InputRejected, read_body
+from marketplaces.adapters.douyin import push_signature_valid, read_messages
+from marketplaces.douyin_push import douyin_push_apply
 
 
 class RawBodyParser(BaseParser):
@@ -71,7 +71,7 @@ class DouyinPushView(APIView):
     )
     def post(self, request):
         body = request.data if isinstance(request.data, bytes) else b""
-        if not douyin_push.signature_valid(
+        if not push_signature_valid(
             body=body,
             app_key=settings.DOUYIN_APP_KEY,
             app_secret=settings.DOUYIN_APP_SECRET,
@@ -79,7 +79,7 @@ class DouyinPushView(APIView):
             signature=request.headers.get("event-sign", ""),
         ):
             raise ActionRefused("bad_signature", gettext_lazy("The push's signature does not match."))
-        summary = douyin_push_apply(messages=douyin_push.read_messages(body))
+        summary = douyin_push_apply(messages=read_messages(body))
         results = [outcome.__dict__ for outcome in summary.outcomes]
         if summary.refused:
             return Response(

@@ -10,10 +10,10 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from aftersales.douyin_push import REASONS
 from aftersales.models import AfterSalesTicket, Platform, ReturnReason, TicketEvent, TicketState
 from aftersales.selectors import system_user
 from aftersales.services import ticket_agree_return
+from marketplaces.douyin_push import REASONS
 from tests.factories import ShopFactory, delivered_order
 
 pytestmark = pytest.mark.django_db

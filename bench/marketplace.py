@@ -1,0 +1,257 @@
+"""The marketplace connectors against the simulator (DESIGN §7, issue 19 point 8).
+
+- 双11 morning: `changes` after-sales requests wait at the simulated Taobao, spread over `shops` connected shops; the
+  desk syncs them into tickets with `processes` worker processes (one connection per process at a time, as the
+  beat's one task per connection does). Reported: time, rate (target ≥ 500/s on 2 cores).
+- Path-1 round trip: a buyer asks for a refund of an unshipped order at the platform; the time until the platform
+  holds our agreement (SUCCESS at the simulator). With push (the simulator pushes to the desk's push door, served
+  here by a threaded WSGI server; the refund task runs on commit, eagerly) and with pull alone (a pull every
+  `pull_interval` seconds). Targets: p95 ≤ 5 s with push, ≤ interval + 5 s with pull.
+
+The simulator runs in a separate process for the sync (its own CPU share, as a platform would), in this process for
+the round trip (its clock is the one the latency is read from).
+"""
+
+import multiprocessing
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from decimal import Decimal
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import httpx
+from django.conf import settings
+from django.db import connections
+from django.urls import reverse
+from django.utils import timezone
+
+from aftersales.models import AfterSalesTicket, Order, Platform, Shop
+from bench.report import percentile
+from marketplaces.models import ShopConnection
+from marketplaces.services import connection_connect, connection_sync
+
+APP_KEY = "bench-app"
+APP_SECRET = "bench-secret-0123456789"  # noqa: S105 - the simulator's throwaway app
+
+
+def _shop(code: str, name: str) -> Shop:
+    shop, _created = Shop.objects.update_or_create(
+        code=code,
+        defaults={"name": name, "platform": Platform.objects.get(code="taobao"), "platform_shop_id": code},
+    )
+    return shop
+
+
+def _orders(shop: Shop, count: int, *, shipped: bool, prefix: str) -> list[str]:
+    now = timezone.now()
+    paid = now - timedelta(days=5)
+    orders = [
+        Order(
+            shop=shop,
+            platform_order_id=f"{prefix}{n:08d}",
+            paid_amount=Decimal("199.00"),
+            paid_at=paid,
+            shipped_at=paid + timedelta(days=1) if shipped else None,
+            delivered_at=paid + timedelta(days=2) if shipped else None,
+            courier_code="ZTO" if shipped else "",
+            tracking_number=f"ZT{prefix}{n:08d}" if shipped else "",
+        )
+        for n in range(count)
+    ]
+    Order.objects.bulk_create(orders, batch_size=2000)
+    return [order.platform_order_id for order in orders]
+
+
+def _sync_worker(connection_ids: list[int], queue) -> None:
+    connections.close_all()
+    for connection_id in connection_ids:
+        summary = connection_sync(connection_id=connection_id, now=timezone.now() + timedelta(seconds=10))
+        queue.put((connection_id, summary.records, summary.error))
+
+
+def double_eleven(*, changes: int, shops: int, processes: int, port: int) -> dict:
+    run = f"{int(time.time())}"
+    simulator = subprocess.Popen(  # noqa: S603 - our own module
+        [sys.executable, "-m", "marketplaces.simulator", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings")},
+    )
+    try:
+        simulator.stdout.readline()  # "marketplace simulator on …": it is listening
+        control = httpx.Client(base_url=f"http://127.0.0.1:{port}/_control/taobao", timeout=120)
+        control.post("/app", json={"app_key": APP_KEY, "secret": APP_SECRET}).raise_for_status()
+        per_shop = changes // shops
+        connection_ids = []
+        prepare_started = time.perf_counter()
+        for index in range(shops):
+            shop = _shop(f"bench-mkt-{run}-{index}", f"双11压测店{index}")
+            token = f"bench-token-{run}-{index}"
+            control.post("/shop", json={"shop_id": shop.code, "token": token, "app_key": APP_KEY}).raise_for_status()
+            order_ids = _orders(shop, per_shop, shipped=True, prefix=f"{run}{index}")
+            control.post(
+                "/create_refunds",
+                json={
+                    "shop_token": token,
+                    "tids": order_ids,
+                    "amount": "59.00",
+                    "dispute_type": "REFUND_AND_RETURN",
+                    "spread_seconds": 1800,
+                },
+            ).raise_for_status()
+            connection = connection_connect(
+                shop=shop,
+                gateway_url=f"http://127.0.0.1:{port}/taobao/router/rest",
+                app_key=APP_KEY,
+                app_secret=APP_SECRET,
+                access_token=token,
+            )
+            ShopConnection.objects.filter(pk=connection.pk).update(cursor=timezone.now() - timedelta(minutes=31))
+            connection_ids.append(connection.pk)
+        prepared = time.perf_counter() - prepare_started
+        connections.close_all()
+        context = multiprocessing.get_context("fork")
+        queue = context.Queue()
+        groups = [connection_ids[n::processes] for n in range(processes)]
+        started = time.perf_counter()
+        workers = [context.Process(target=_sync_worker, args=(group, queue)) for group in groups if group]
+        for worker in workers:
+            worker.start()
+        results = [queue.get() for _ in connection_ids]
+        for worker in workers:
+            worker.join()
+        elapsed = time.perf_counter() - started
+    finally:
+        simulator.terminate()
+        simulator.wait(timeout=10)
+    records = sum(count for _pk, count, _error in results)
+    tickets = AfterSalesTicket.objects.filter(shop__code__startswith=f"bench-mkt-{run}-").count()
+    return {
+        "changes": changes,
+        "shops": shops,
+        "processes": processes,
+        "prepare_seconds": round(prepared, 1),
+        "records_synced": records,
+        "tickets_opened": tickets,
+        "errors": [error for _pk, _count, error in results if error],
+        "seconds": round(elapsed, 2),
+        "rate_per_second": round(records / elapsed, 1) if elapsed else None,
+        "target_rate_per_second": 500,
+    }
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002
+        pass
+
+
+class _ThreadingWSGIServer(WSGIServer):
+    daemon_threads = True
+
+    def process_request(self, request, client_address):
+        thread = threading.Thread(target=self._handle, args=(request, client_address), daemon=True)
+        thread.start()
+
+    def _handle(self, request, client_address):
+        try:
+            self.finish_request(request, client_address)
+        finally:
+            self.shutdown_request(request)
+            connections.close_all()
+
+
+def round_trip(*, requests: int, pull_interval: float, pull_rounds: int) -> dict:
+    """Path 1 with push, then with pull alone. The refund task runs eagerly on commit, as a free worker would."""
+    from django.core.wsgi import get_wsgi_application
+
+    from marketplaces.simulator.server import SimulatorServer
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    from config.celery import app as celery_app
+
+    celery_app.conf.task_always_eager = True
+    settings.REFUND_GATEWAY = "marketplaces.gateway.MarketplaceRefundGateway"
+    simulator = SimulatorServer(platforms=["taobao"]).start()
+    taobao = simulator.platforms["taobao"]
+    desk = make_server(
+        "127.0.0.1", 0, get_wsgi_application(), server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+    )
+    threading.Thread(target=desk.serve_forever, daemon=True).start()
+    run = f"{int(time.time())}"
+    report = {}
+    try:
+        taobao.add_app(APP_KEY, APP_SECRET)
+        for mode in ("push", "pull"):
+            shop = _shop(f"bench-rt-{run}-{mode}", f"往返压测店{mode}")
+            token = f"bench-rt-{run}-{mode}"
+            taobao.add_shop(shop_id=shop.code, token=token, app_key=APP_KEY)
+            connection = connection_connect(
+                shop=shop,
+                gateway_url=simulator.platform_url("taobao") + "/router/rest",
+                app_key=APP_KEY,
+                app_secret=APP_SECRET,
+                access_token=token,
+            )
+            ShopConnection.objects.filter(pk=connection.pk).update(cursor=timezone.now())
+            order_ids = _orders(shop, requests, shipped=False, prefix=f"{run}{mode[:2]}")
+            created = []
+            if mode == "push":
+                taobao.push_target = f"http://127.0.0.1:{desk.server_port}" + reverse(
+                    "marketplaces:push", args=[connection.pk]
+                )
+                for tid in order_ids:
+                    created.append(
+                        (time.perf_counter(), taobao.create_refund(shop_token=token, tid=tid, amount="29.90"))
+                    )
+                    time.sleep(random.uniform(0.02, 0.1))  # noqa: S311
+                deadline = time.perf_counter() + 60
+                while time.perf_counter() < deadline and not _all_agreed(taobao, created):
+                    time.sleep(0.1)
+            else:
+                taobao.push_target = None
+                per_round = max(1, requests // pull_rounds)
+                pending = list(order_ids)
+                for _round in range(pull_rounds):
+                    round_started = time.perf_counter()
+                    while time.perf_counter() - round_started < pull_interval:
+                        if pending and len(created) < per_round * (_round + 1):
+                            tid = pending.pop()
+                            created.append(
+                                (
+                                    time.perf_counter(),
+                                    taobao.create_refund(shop_token=token, tid=tid, amount="29.90", push=False),
+                                )
+                            )
+                        time.sleep(pull_interval / per_round * random.uniform(0.5, 1.0))  # noqa: S311
+                    connection_sync(connection_id=connection.pk, now=timezone.now() + timedelta(seconds=6))
+                connection_sync(connection_id=connection.pk, now=timezone.now() + timedelta(seconds=6))
+            latencies = _latencies(taobao, created)
+            report[mode] = {
+                "requests": len(created),
+                "agreed": len(latencies),
+                "p50_seconds": round(percentile(latencies, 0.5), 2) if latencies else None,
+                "p95_seconds": round(percentile(latencies, 0.95), 2) if latencies else None,
+                "target_p95_seconds": 5 if mode == "push" else pull_interval + 5,
+            }
+            if mode == "pull":
+                report[mode]["pull_interval_seconds"] = pull_interval
+    finally:
+        desk.shutdown()
+        simulator.stop()
+    return report
+
+
+def _all_agreed(taobao, created) -> bool:
+    return all(taobao.refunds[refund["refund_id"]].get("_agreed_at") for _at, refund in created)
+
+
+def _latencies(taobao, created) -> list[float]:
+    return [
+        taobao.refunds[refund["refund_id"]]["_agreed_at"] - at
+        for at, refund in created
+        if taobao.refunds[refund["refund_id"]].get("_agreed_at")
+    ]

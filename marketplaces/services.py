@@ -1,0 +1,536 @@
+"""Writes of the marketplace connectors: connections, the inbound sync (pull and push) and what a platform record
+means for its ticket. Every ticket change goes through aftersales.services as the system user: the platform acts,
+the desk records; a refund any of it implies still goes through the one authority gate.
+
+Network calls happen outside transactions: a pull fetches a page, then each record is stored and applied in its own
+short transaction; a push is verified, each record re-read from the platform, then applied.
+"""
+
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aftersales.models import AfterSalesTicket, Order, Refund, TicketKind, TicketState
+from aftersales.selectors import system_user
+from aftersales.services import (
+    refund_settle,
+    ticket_agree_return,
+    ticket_change_reason,
+    ticket_close,
+    ticket_escalate_to_platform,
+    ticket_open_or_find,
+    ticket_platform_ruling,
+    ticket_reject,
+    ticket_return_shipped,
+    ticket_set_platform_deadline,
+    ticket_withdraw,
+    tickets_flag_for_agent,
+)
+from desk.errors import ActionRefused
+from marketplaces import crypto, lock_objects
+from marketplaces.adapters import get_adapter
+from marketplaces.adapters.base import (
+    AfterSaleRecord,
+    Credentials,
+    PlatformError,
+    RateLimited,
+    RecordKind,
+    RecordStatus,
+    Ruling,
+    SessionInvalid,
+)
+from marketplaces.models import PlatformRecord, ShopConnection
+from marketplaces.reasons import reason_for
+
+logger = logging.getLogger(__name__)
+
+# A pull stops this short of now: records the platform is still writing this second are left for the next one.
+PULL_LAG = timedelta(seconds=5)
+# How many windows one sync run may walk (a connection far behind catches up over several runs).
+MAX_WINDOWS_PER_RUN = 48
+# A first sync starts this far back.
+FIRST_SYNC_LOOKBACK = timedelta(days=1)
+# A sync lease older than this belongs to a dead worker and may be taken over.
+SYNC_LEASE = timedelta(minutes=10)
+BACKOFF_BASE_SECONDS = 2
+BACKOFF_MAX_SECONDS = 300
+
+
+# --- connections ----------------------------------------------------------------------------------------------------
+
+
+def credentials_for(connection: ShopConnection) -> Credentials:
+    from django.conf import settings
+
+    return Credentials(
+        app_key=connection.app_key,
+        app_secret=crypto.decrypt(connection.app_secret_encrypted),
+        access_token=crypto.decrypt(connection.access_token_encrypted),
+        shop_id=connection.shop.platform_shop_id,
+        is_tmall=connection.shop.platform.code == "tmall",
+        gateway_url=connection.gateway_url,
+        timeout_seconds=settings.MARKETPLACE_HTTP_TIMEOUT_SECONDS,
+    )
+
+
+@transaction.atomic
+def connection_connect(
+    *,
+    shop,
+    gateway_url: str,
+    app_key: str,
+    app_secret: str,
+    access_token: str,
+    token_expires_at: datetime | None = None,
+    refresh_token: str = "",
+) -> ShopConnection:
+    """Connect a shop (or reconnect it with new secrets): a broken connection is connected again, its writes resume."""
+    get_adapter(shop.platform.code)  # refuses a platform with no adapter
+    connection = ShopConnection.objects.filter(shop=shop).first() or ShopConnection(shop=shop)
+    connection.gateway_url = gateway_url
+    connection.app_key = app_key
+    if app_secret:
+        connection.set_app_secret(app_secret)
+    if access_token:
+        connection.set_access_token(access_token)
+        connection.token_expires_at = token_expires_at
+    if refresh_token:
+        connection.set_refresh_token(refresh_token)
+    connection.state = ShopConnection.State.CONNECTED
+    connection.broken_message = ""
+    connection.broken_at = None
+    connection.backoff_until = None
+    connection.backoff_failures = 0
+    connection.save()
+    return connection
+
+
+@transaction.atomic
+def connection_mark_broken(*, connection_id: int, message: str) -> None:
+    """The platform refused the shop's session: nothing is written to it until a manager connects it again."""
+    connection = lock_objects.connection_for_update(connection_id)
+    connection.state = ShopConnection.State.BROKEN
+    connection.broken_message = (message or _("The platform refused the shop's session."))[:1000]
+    connection.broken_at = timezone.now()
+    connection.save(update_fields=["state", "broken_message", "broken_at", "updated_at"])
+
+
+@transaction.atomic
+def connection_back_off(*, connection_id: int) -> datetime:
+    """A rate-limit answer: this connection waits (exponential, with jitter); the others go on."""
+    connection = lock_objects.connection_for_update(connection_id)
+    connection.backoff_failures += 1
+    ceiling = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** min(connection.backoff_failures, 10))
+    connection.backoff_until = timezone.now() + timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # noqa: S311
+    connection.save(update_fields=["backoff_failures", "backoff_until", "updated_at"])
+    return connection.backoff_until
+
+
+def connection_may_call(connection: ShopConnection, *, now=None) -> bool:
+    now = now or timezone.now()
+    return (
+        connection.is_enabled
+        and connection.state == ShopConnection.State.CONNECTED
+        and (connection.backoff_until is None or connection.backoff_until <= now)
+    )
+
+
+def handle_platform_error(connection: ShopConnection, error: PlatformError) -> None:
+    """What a typed platform error does to the connection (outside any transaction of the caller's)."""
+    if isinstance(error, RateLimited):
+        connection_back_off(connection_id=connection.pk)
+    elif isinstance(error, SessionInvalid):
+        connection_mark_broken(connection_id=connection.pk, message=error.message)
+
+
+def connection_rotate_secrets() -> int:
+    """Re-encrypt every stored secret with the newest MARKETPLACE_SECRET_KEYS key; how many connections."""
+    count = 0
+    for pk in ShopConnection.objects.order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            connection = lock_objects.connection_for_update(pk)
+            connection.app_secret_encrypted = crypto.rotate(connection.app_secret_encrypted)
+            connection.access_token_encrypted = crypto.rotate(connection.access_token_encrypted)
+            connection.refresh_token_encrypted = crypto.rotate(connection.refresh_token_encrypted)
+            connection.save(update_fields=["app_secret_encrypted", "access_token_encrypted", "refresh_token_encrypted"])
+            count += 1
+    return count
+
+
+# --- the inbound sync -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SyncSummary:
+    windows: int = 0
+    records: int = 0
+    applied: int = 0
+    unchanged: int = 0
+    problems: int = 0
+    error: str = ""
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def count(self, outcome: str) -> None:
+        self.records += 1
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        if outcome in {"unchanged", "stale"}:
+            self.unchanged += 1
+        elif outcome == "problem":
+            self.problems += 1
+        else:
+            self.applied += 1
+
+
+def _take_lease(connection_id: int, now) -> ShopConnection | None:
+    with transaction.atomic():
+        connection = lock_objects.connection_for_update(connection_id)
+        if connection.syncing_since and connection.syncing_since > now - SYNC_LEASE:
+            return None
+        if not connection_may_call(connection, now=now):
+            return None
+        connection.syncing_since = now
+        connection.save(update_fields=["syncing_since"])
+        return connection
+
+
+def _release_lease(connection_id: int, *, cursor=None, synced_at=None) -> None:
+    with transaction.atomic():
+        connection = lock_objects.connection_for_update(connection_id)
+        fields = ["syncing_since"]
+        connection.syncing_since = None
+        if cursor is not None:
+            connection.cursor = cursor
+            fields.append("cursor")
+        if synced_at is not None:
+            connection.last_synced_at = synced_at
+            connection.backoff_failures = 0
+            fields += ["last_synced_at", "backoff_failures"]
+        connection.save(update_fields=fields)
+
+
+def _advance_cursor(connection_id: int, cursor) -> None:
+    with transaction.atomic():
+        connection = lock_objects.connection_for_update(connection_id)
+        connection.cursor = cursor
+        connection.save(update_fields=["cursor"])
+
+
+def connection_sync(*, connection_id: int, now=None) -> SyncSummary:
+    """Pull what the platform changed since the cursor, window by window within the platform's limits, each window
+    reaching back over the last one (overlap). The cursor moves past a window only once all its records are stored,
+    so a crash in the middle loses nothing (the window is asked again) and duplicates nothing (a record already
+    stored at its version changes nothing)."""
+    now = now or timezone.now()
+    summary = SyncSummary()
+    connection = _take_lease(connection_id, now)
+    if connection is None:
+        summary.error = "busy, paused or broken"
+        return summary
+    adapter = get_adapter(connection.platform_code)
+    credentials = credentials_for(connection)
+    horizon = now - PULL_LAG
+    cursor = connection.cursor or (now - FIRST_SYNC_LOOKBACK)
+    window = timedelta(seconds=adapter.pull_window_max_seconds)
+    overlap = timedelta(seconds=adapter.pull_overlap_seconds)
+    finished = False
+    try:
+        while summary.windows < MAX_WINDOWS_PER_RUN and cursor < horizon:
+            start = cursor - overlap
+            end = min(start + window, horizon)
+            page = 1
+            while True:
+                result = adapter.pull(credentials, start=start, end=end, page=page)  # outside any transaction
+                for record in result.records:
+                    summary.count(record_apply(connection=connection, record=record))
+                if not result.has_more:
+                    break
+                page = result.next_page or page + 1
+            summary.windows += 1
+            cursor = end
+            _advance_cursor(connection.pk, cursor)
+        finished = True
+    except PlatformError as error:
+        summary.error = f"{type(error).__name__}: {error.message}"
+        handle_platform_error(connection, error)
+    finally:
+        _release_lease(connection.pk, synced_at=timezone.now() if finished else None)
+    retry_problems(connection=connection)
+    return summary
+
+
+def push_receive(*, connection: ShopConnection, headers: dict, body: bytes) -> SyncSummary:
+    """A verified push: each message's record, applied. A push that carries no version (Taobao's TMC) is read again
+    from the platform first, and what the platform answers then is what is applied. SignatureInvalid propagates."""
+    adapter = get_adapter(connection.platform_code)
+    credentials = credentials_for(connection)
+    messages = adapter.verify_push(credentials, headers=headers, body=body)
+    summary = SyncSummary()
+    for message in messages:
+        record = message.record
+        if record is None:
+            if not connection_may_call(connection):
+                summary.error = "paused or broken: the next pull will bring it"
+                continue
+            try:
+                record = adapter.read(credentials, message.platform_id)
+            except PlatformError as error:
+                # The pull brings this record later; the push is acknowledged so the platform does not flood us.
+                summary.error = f"{type(error).__name__}: {error.message}"
+                handle_platform_error(connection, error)
+                continue
+        summary.count(record_apply(connection=connection, record=record))
+    return summary
+
+
+# --- one record -----------------------------------------------------------------------------------------------------
+
+
+def _version_key(modified_at, version: str) -> tuple:
+    return (modified_at, int(version) if version.isdigit() else 0, version)
+
+
+def record_apply(*, connection: ShopConnection, record: AfterSaleRecord, force: bool = False) -> str:
+    """Store the record if it is newer than the stored one, and move its ticket. Outcomes: opened, moved, unchanged
+    (same version), stale (an older version: nothing changes), problem (stored, not applied: `problem` says why).
+    Refunds the platform confirmed are settled after the transaction (the gateway may ask the platform)."""
+    settle: list[int] = []
+    with transaction.atomic():
+        row = lock_objects.platform_record_for_update(connection.pk, record.platform_id)
+        if row is not None and not force:
+            stored, incoming = (
+                _version_key(row.modified_at, row.version),
+                _version_key(record.modified_at, record.version),
+            )
+            if incoming == stored:
+                return "unchanged"
+            if incoming < stored:
+                return "stale"
+        previous_status = row.status if row else ""
+        if row is None:
+            row = PlatformRecord(connection=connection, platform_id=record.platform_id)
+        _copy(row, record)
+        row.problem = ""
+        row.save()
+        try:
+            # Each ticket service runs in its own savepoint: a refused move undoes itself alone, the record and any
+            # move before it stay.
+            outcome = _apply_to_ticket(connection, row, record, previous_status, settle)
+        except ActionRefused as refusal:
+            row.problem = str(refusal.message)[:1000]
+            outcome = "problem"
+        if row.problem:
+            row.save(update_fields=["problem", "updated_at"])
+            outcome = "problem"
+    for refund_id in settle:
+        try:
+            refund_settle(refund_id=refund_id)
+        except Exception:
+            logger.warning("could not settle refund %s after the platform's confirmation", refund_id, exc_info=True)
+    return outcome
+
+
+def _copy(row: PlatformRecord, record: AfterSaleRecord) -> None:
+    row.order_id = record.order_id[:64]
+    row.sub_order_id = record.sub_order_id[:64]
+    row.kind = record.kind
+    row.status = record.status
+    row.platform_kind = record.platform_kind[:40]
+    row.platform_status = record.platform_status[:60]
+    row.version = record.version[:64]
+    row.modified_at = record.modified_at
+    row.applied_at = record.applied_at
+    row.amount = record.amount
+    row.reason = record.reason[:200]
+    row.deadline = record.deadline
+    row.return_courier = record.return_courier[:60]
+    row.return_tracking_number = record.return_tracking_number[:60]
+    row.ruling = record.ruling
+    row.raw = record.raw
+
+
+def record_from_row(row: PlatformRecord) -> AfterSaleRecord:
+    return AfterSaleRecord(
+        platform_id=row.platform_id,
+        order_id=row.order_id,
+        sub_order_id=row.sub_order_id,
+        kind=RecordKind(row.kind),
+        status=RecordStatus(row.status),
+        version=row.version,
+        modified_at=row.modified_at,
+        applied_at=row.applied_at,
+        amount=row.amount,
+        reason=row.reason,
+        buyer_message=str((row.raw or {}).get("desc", "") or ""),
+        platform_kind=row.platform_kind,
+        platform_status=row.platform_status,
+        deadline=row.deadline,
+        return_courier=row.return_courier,
+        return_tracking_number=row.return_tracking_number,
+        ruling=Ruling(row.ruling or ""),
+        raw=row.raw or {},
+    )
+
+
+def retry_problems(*, connection: ShopConnection, limit: int = 200) -> int:
+    """Records not applied yet (their order was not imported, say) are tried again; how many now applied."""
+    applied = 0
+    for row in PlatformRecord.objects.filter(connection=connection).exclude(problem="").order_by("modified_at")[:limit]:
+        if record_apply(connection=connection, record=record_from_row(row), force=True) != "problem":
+            applied += 1
+    return applied
+
+
+def ticket_kind_for(kind: RecordKind) -> str | None:
+    """The ticket kind a platform type opens, or None when the desk has none yet (the record is kept, shown in the
+    admin's platform records with its problem, and applied once the kind exists). Repair (维修) and price protection
+    (价保) open their own kinds when aftersales has them (issue 19 point 5)."""
+    direct = {
+        RecordKind.REFUND_ONLY: TicketKind.REFUND_ONLY,
+        RecordKind.RETURN_REFUND: TicketKind.RETURN_REFUND,
+        RecordKind.EXCHANGE: TicketKind.EXCHANGE,
+        RecordKind.RESHIP: TicketKind.RESHIP,
+    }
+    if kind in direct:
+        return direct[kind]
+    if kind in (RecordKind.REPAIR, RecordKind.PRICE_PROTECTION) and kind.value in TicketKind.values:
+        return kind.value
+    return None
+
+
+FINAL = {RecordStatus.SUCCEEDED, RecordStatus.CLOSED, RecordStatus.CLOSED_BY_BUYER}
+
+
+def _apply_to_ticket(
+    connection: ShopConnection, row: PlatformRecord, record: AfterSaleRecord, previous_status: str, settle: list[int]
+) -> str:
+    system = system_user()
+    shop = connection.shop
+    ticket = row.ticket
+    outcome = "moved"
+    if ticket is None:
+        ticket = AfterSalesTicket.objects.filter(shop=shop, platform_ticket_id=record.platform_id).first()
+    if ticket is None:
+        if record.status in FINAL:
+            # Finished before the desk ever saw it (history, or a request made and settled between two pulls):
+            # kept as a record; no ticket is opened for something nobody can act on.
+            return "unchanged"
+        kind = ticket_kind_for(record.kind)
+        if kind is None:
+            row.problem = _("The platform's type “%(kind)s” has no ticket kind in the desk yet.") % {
+                "kind": record.platform_kind or record.kind
+            }
+            return "problem"
+        order = Order.objects.filter(shop=shop, platform_order_id=record.order_id).first()
+        if order is None:
+            row.problem = _("The order %(id)s is not in the desk yet.") % {"id": record.order_id}
+            return "problem"
+        ticket, opened = ticket_open_or_find(
+            order=order,
+            kind=kind,
+            reason=reason_for(record.reason),
+            by=system,
+            requested_amount=min(record.amount, order.refundable_amount) if record.amount > 0 else None,
+            buyer_message=record.buyer_message or record.reason,
+            platform_ticket_id=record.platform_id,
+            opened_at=record.applied_at,
+            platform_deadline=record.deadline,
+        )
+        outcome = "opened" if opened else "moved"
+    row.ticket = ticket
+    row.save(update_fields=["ticket", "updated_at"])
+    ticket.refresh_from_db()
+    if record.deadline is not None and ticket.deadline != record.deadline and ticket.is_open:
+        ticket_set_platform_deadline(ticket=ticket, by=system, deadline=record.deadline)
+        ticket.refresh_from_db()
+    if record.reason:
+        reason = reason_for(record.reason)
+        if reason.pk != ticket.reason_id and record.status not in FINAL and outcome != "opened":
+            ticket = ticket_change_reason(
+                ticket=ticket, by=system, reason=reason, note=_("Changed by the buyer on the platform.")
+            )
+    _move(ticket, record, system, settle)
+    return outcome
+
+
+def _move(ticket: AfterSalesTicket, record: AfterSaleRecord, system, settle: list[int]) -> None:
+    state = ticket.state
+    status = record.status
+    S = TicketState
+    if status == RecordStatus.WAITING_BUYER_RETURN and state == S.REQUESTED:
+        ticket_agree_return(ticket=ticket, by=system, note=_("Agreed on the platform."))
+    elif status == RecordStatus.RETURN_SHIPPED and record.return_tracking_number:
+        if state == S.REQUESTED:
+            ticket = ticket_agree_return(ticket=ticket, by=system, note=_("Agreed on the platform."))
+        if ticket.state == S.AWAITING_RETURN:
+            ticket_return_shipped(
+                ticket=ticket,
+                by=system,
+                courier_code=record.return_courier[:20],
+                tracking_number=record.return_tracking_number,
+            )
+    elif status == RecordStatus.PLATFORM_REVIEW and state in (S.REQUESTED, S.REJECTED):
+        ticket_escalate_to_platform(ticket=ticket, by=system, note=_("The platform stepped in (平台介入)."))
+    elif status == RecordStatus.SELLER_REFUSED and state == S.REQUESTED:
+        ticket_reject(ticket=ticket, by=system, note=_("Refused on the platform."))
+    elif status == RecordStatus.SUCCEEDED:
+        _succeeded(ticket, record, system, settle)
+    elif status in (RecordStatus.CLOSED, RecordStatus.CLOSED_BY_BUYER):
+        if state == S.PLATFORM_REVIEW:
+            _ruling(ticket, record, system, for_buyer=False)
+        elif state == S.REJECTED:
+            ticket_close(ticket=ticket, by=system, note=_("Closed on the platform."))
+        elif state in (S.REQUESTED, S.AWAITING_RETURN):
+            ticket_withdraw(ticket=ticket, by=system, note=_("Closed by the buyer on the platform."))
+    elif status == RecordStatus.UNKNOWN:
+        tickets_flag_for_agent(
+            ticket_ids=[ticket.pk],
+            by=system,
+            note=_("The platform shows a status the desk does not know: %(status)s.")
+            % {"status": record.platform_status},
+        )
+
+
+def _ruling(ticket, record: AfterSaleRecord, system, *, for_buyer: bool) -> None:
+    ticket_platform_ruling(
+        ticket=ticket,
+        by=system,
+        for_buyer=for_buyer,
+        case_number=record.platform_id[:64],
+        evidence=_("The platform's record %(id)s: %(status)s at %(at)s.")
+        % {
+            "id": record.platform_id,
+            "status": record.platform_status,
+            "at": timezone.localtime(record.modified_at).strftime("%Y-%m-%d %H:%M:%S"),
+        },
+        note=_("Ruled on the platform."),
+    )
+
+
+def _succeeded(ticket, record: AfterSaleRecord, system, settle: list[int]) -> None:
+    """The platform says the money went back: the desk's refunds waiting for it are settled (their gateway reads the
+    platform's word); a ruling for the buyer is recorded, its refund through the gate. A refund the desk never made
+    is put in front of the agent instead of being invented here."""
+    if ticket.state == TicketState.PLATFORM_REVIEW:
+        _ruling(ticket, record, system, for_buyer=True)
+    waiting = list(
+        Refund.objects.filter(ticket=ticket, status__in=(Refund.Status.PENDING, Refund.Status.SENT))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if waiting:
+        settle.extend(waiting)
+        return
+    ticket.refresh_from_db()
+    if ticket.state not in (TicketState.REFUNDED, TicketState.REFUNDING, TicketState.AWAITING_APPROVAL):
+        if not ticket.refunds.filter(status=Refund.Status.SUCCEEDED).exists():
+            tickets_flag_for_agent(
+                ticket_ids=[ticket.pk],
+                by=system,
+                note=_("The platform says ¥%(amount)s was refunded, but the desk made no refund for it: check it.")
+                % {"amount": record.amount},
+            )

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from marketplaces import views
+
+app_name = "marketplaces"
+
+urlpatterns = [
+    path("push/<int:connection_id>/", views.push, name="push"),
+]
