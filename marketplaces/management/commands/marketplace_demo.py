@@ -22,8 +22,10 @@ from marketplaces.services import connection_connect
 
 APP_KEY = "demo-app"
 APP_SECRET = "demo-secret-not-for-production"  # noqa: S105 - the local simulator's throwaway app
-# The simulator's module (and URL prefix) for each platform code.
-SIMULATED = {"tmall": "taobao", "taobao": "taobao"}
+# Per platform code: the simulator's module (its URL prefix and control API) and the gateway's path under it. A
+# platform joins `make run` with a line here; its simulator module answers the same control calls (app, shop,
+# push_target, create_refund {shop_token, tid, amount, reason}).
+SIMULATED = {"tmall": ("taobao", "/router/rest"), "taobao": ("taobao", "/router/rest")}
 
 
 class Command(BaseCommand):
@@ -44,7 +46,7 @@ class Command(BaseCommand):
         for shop in Shop.objects.filter(platform__code__in=list(SIMULATED)).select_related("platform"):
             if not has_adapter(shop.platform.code):
                 continue
-            module = SIMULATED[shop.platform.code]
+            module, gateway_path = SIMULATED[shop.platform.code]
             token = f"demo-session-{shop.code}"
             shop_id = shop.platform_shop_id or shop.code
             control = f"/_control/{module}"
@@ -60,7 +62,7 @@ class Command(BaseCommand):
             ).raise_for_status()
             connection = connection_connect(
                 shop=shop,
-                gateway_url=f"{simulator}/{module}/router/rest",
+                gateway_url=f"{simulator}/{module}{gateway_path}",
                 app_key=APP_KEY,
                 app_secret=APP_SECRET,
                 access_token=token,
