@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from aftersales.models import AfterSalesTicket, Order, Shop
 from marketplaces.adapters import has_adapter
+from marketplaces.models import ShopConnection
 from marketplaces.services import connection_connect
 
 APP_KEY = "demo-app"
@@ -46,6 +47,9 @@ class Command(BaseCommand):
         for shop in Shop.objects.filter(platform__code__in=list(SIMULATED)).select_related("platform"):
             if not has_adapter(shop.platform.code):
                 continue
+            existing = ShopConnection.objects.filter(shop=shop).values_list("gateway_url", flat=True).first()
+            if existing and not existing.startswith(simulator):
+                continue  # a shop connected elsewhere (its real platform, another simulator) is never taken over
             module, gateway_path = SIMULATED[shop.platform.code]
             token = f"demo-session-{shop.code}"
             shop_id = shop.platform_shop_id or shop.code
