@@ -77,8 +77,15 @@ def outbound_collect(*, now=None) -> int:
                 payload=payload,
             )
         )
-    made = OutboundAction.objects.bulk_create(actions, ignore_conflicts=True)
-    return len(made)
+    taken = set(
+        OutboundAction.objects.filter(source_key__in=[action.source_key for action in actions]).values_list(
+            "source_key", flat=True
+        )
+    )
+    new = [action for action in actions if action.source_key not in taken]
+    # A sweep racing this one may insert the same rows: the unique source key keeps one.
+    OutboundAction.objects.bulk_create(new, ignore_conflicts=True)
+    return len(new)
 
 
 def _claim(action_id: int, now) -> OutboundAction | None:

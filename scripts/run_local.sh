@@ -27,9 +27,11 @@ pids+=($!)
 pids+=($!)
 # The marketplaces' local simulator (Taobao/Tmall, Douyin): the demo shops connect to it, buyers ask for refunds there
 # and its pushes come to this desk. Nothing reaches the internet.
-SIM_PORT=${SIM_PORT:-8765}
+# Its port follows the desk's (8000 → 8765), so two runs side by side do not collide; neither it nor the demo buyers
+# stop the desk if they end.
+SIM_PORT=${SIM_PORT:-$((PORT + 765))}
 "$PY" -m marketplaces.simulator --port "$SIM_PORT" &
-pids+=($!)
+helpers+=($!)
 "$PY" manage.py marketplace_demo --simulator "http://127.0.0.1:$SIM_PORT" --desk "http://$HOST:$PORT" &
 helpers+=($!)
 

@@ -52,6 +52,7 @@ class TaobaoSim(PlatformSim):
         version = max(self._last_version + 1, int(now.timestamp() * 1000))
         self._last_version = version
         refund["modified"] = top_time(now)
+        refund["_modified_at"] = now.replace(microsecond=0)  # what the pull filters and sorts on, parsed once
         refund["refund_version"] = str(version)
 
     def _deadline(self, refund: dict, hours: int | None = None) -> None:
@@ -294,10 +295,10 @@ class TaobaoSim(PlatformSim):
                 for refund in self.refunds.values()
                 if refund["_shop"] == shop.token
                 and (not status or refund["status"] == status)
-                and (start is None or parse_top_time(refund["modified"]) >= start)
-                and (end is None or parse_top_time(refund["modified"]) <= end)
+                and (start is None or refund["_modified_at"] >= start)
+                and (end is None or refund["_modified_at"] <= end)
             ),
-            key=lambda refund: (refund["modified"], refund["refund_id"]),
+            key=lambda refund: (refund["_modified_at"], refund["refund_id"]),
         )
         chunk = found[(page - 1) * size : page * size]
         body = {"refunds": {"refund": [_public(refund) for refund in chunk]}}

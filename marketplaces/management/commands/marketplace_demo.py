@@ -18,14 +18,15 @@ from django.utils import timezone
 
 from aftersales.models import AfterSalesTicket, Order, Shop
 from marketplaces.adapters import has_adapter
+from marketplaces.models import ShopConnection
 from marketplaces.services import connection_connect
 
 APP_KEY = "demo-app"
 APP_SECRET = "demo-secret-not-for-production"  # noqa: S105 - the local simulator's throwaway app
-# The simulator's module (and URL prefix) for each platform code.
-SIMULATED = {"tmall": "taobao", "taobao": "taobao", "douyin": "douyin"}
-# Where each simulated gateway answers under its module's prefix (TOP's one router; 抖店's /<group>/<Api> paths).
-GATEWAY_PATHS = {"taobao": "/router/rest", "douyin": ""}
+# Per platform code: the simulator's module (its URL prefix and control API) and the gateway's path under it. A
+# platform joins `make run` with a line here; its simulator module answers the same control calls (app, shop,
+# push_target, create_refund {shop_token, tid, amount, reason}).
+SIMULATED = {"tmall": ("taobao", "/router/rest"), "taobao": ("taobao", "/router/rest"), "douyin": ("douyin", "")}
 
 
 class Command(BaseCommand):
@@ -46,7 +47,10 @@ class Command(BaseCommand):
         for shop in Shop.objects.filter(platform__code__in=list(SIMULATED)).select_related("platform"):
             if not has_adapter(shop.platform.code):
                 continue
-            module = SIMULATED[shop.platform.code]
+            existing = ShopConnection.objects.filter(shop=shop).values_list("gateway_url", flat=True).first()
+            if existing and not existing.startswith(simulator):
+                continue  # a shop connected elsewhere (its real platform, another simulator) is never taken over
+            module, gateway_path = SIMULATED[shop.platform.code]
             token = f"demo-session-{shop.code}"
             shop_id = shop.platform_shop_id or shop.code
             control = f"/_control/{module}"
@@ -62,7 +66,7 @@ class Command(BaseCommand):
             ).raise_for_status()
             connection = connection_connect(
                 shop=shop,
-                gateway_url=f"{simulator}/{module}{GATEWAY_PATHS[module]}",
+                gateway_url=f"{simulator}/{module}{gateway_path}",
                 app_key=APP_KEY,
                 app_secret=APP_SECRET,
                 access_token=token,
