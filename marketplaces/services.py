@@ -385,21 +385,11 @@ def retry_problems(*, connection: ShopConnection, limit: int = 200) -> int:
     return applied
 
 
-def ticket_kind_for(kind: RecordKind) -> str | None:
-    """The ticket kind a platform type opens, or None when the desk has none yet (the record is kept, shown in the
-    admin's platform records with its problem, and applied once the kind exists). Repair (维修) and price protection
-    (价保) open their own kinds when aftersales has them (issue 19 point 5)."""
-    direct = {
-        RecordKind.REFUND_ONLY: TicketKind.REFUND_ONLY,
-        RecordKind.RETURN_REFUND: TicketKind.RETURN_REFUND,
-        RecordKind.EXCHANGE: TicketKind.EXCHANGE,
-        RecordKind.RESHIP: TicketKind.RESHIP,
-    }
-    if kind in direct:
-        return direct[kind]
-    if kind in (RecordKind.REPAIR, RecordKind.PRICE_PROTECTION) and kind.value in TicketKind.values:
-        return kind.value
-    return None
+def ticket_kind_for(kind: RecordKind) -> str:
+    """The ticket kind a platform type opens: RecordKind and TicketKind share their values (refund only, return and
+    refund, exchange 换货, reship 补寄, repair 维修, price protection 价保, unknown). An unknown type opens an UNKNOWN
+    ticket that no automatic rule refunds, with the platform's own type code in front of the agent: never dropped."""
+    return TicketKind(kind.value)
 
 
 FINAL = {RecordStatus.SUCCEEDED, RecordStatus.CLOSED, RecordStatus.CLOSED_BY_BUYER}
@@ -420,11 +410,6 @@ def _apply_to_ticket(
             # kept as a record; no ticket is opened for something nobody can act on.
             return "unchanged"
         kind = ticket_kind_for(record.kind)
-        if kind is None:
-            row.problem = _("The platform's type “%(kind)s” has no ticket kind in the desk yet.") % {
-                "kind": record.platform_kind or record.kind
-            }
-            return "problem"
         order = Order.objects.filter(shop=shop, platform_order_id=record.order_id).first()
         if order is None:
             row.problem = _("The order %(id)s is not in the desk yet.") % {"id": record.order_id}
@@ -439,6 +424,7 @@ def _apply_to_ticket(
             platform_ticket_id=record.platform_id,
             opened_at=record.applied_at,
             platform_deadline=record.deadline,
+            platform_kind=record.platform_kind or str(record.kind),
         )
         outcome = "opened" if opened else "moved"
     row.ticket = ticket

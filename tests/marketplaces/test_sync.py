@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from aftersales.models import AfterSalesTicket, GoodsState, Refund, TicketEvent, TicketState
+from aftersales.models import AfterSalesTicket, GoodsState, Refund, TicketEvent, TicketKind, TicketState
 from marketplaces.adapters.base import PlatformError
 from marketplaces.models import PlatformRecord, ShopConnection
 from marketplaces.services import PULL_LAG, connection_sync, record_apply, record_from_row
@@ -129,9 +129,13 @@ def test_an_unknown_type_is_stored_and_shown_never_dropped(connection, taobao):
     )
     summary = sync(connection)
     row = PlatformRecord.objects.get(platform_id=created["refund_id"])
-    assert summary.problems == 1
-    assert row.ticket is None
-    assert "OTHERS" in row.problem
+    assert summary.problems == 0
+    # An UNKNOWN ticket in the agent's queue, its platform type named, and nothing refunded automatically.
+    ticket = row.ticket
+    assert ticket.kind == TicketKind.UNKNOWN
+    assert ticket.platform_kind == "OTHERS"
+    assert "OTHERS" in ticket.attention_note
+    assert not ticket.refunds.exists()
 
 
 def test_a_record_whose_order_is_not_imported_yet_is_applied_once_it_is(connection, taobao):
