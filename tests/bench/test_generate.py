@@ -78,7 +78,10 @@ def test_the_mix_has_every_path_kind_remote_province_and_corrected_reason(year):
     tickets = AfterSalesTicket.objects.filter(shop=year.shop)
 
     assert set(tickets.values_list("path", flat=True)) == {1, 2, 3, 4}
-    assert set(tickets.values_list("kind", flat=True)) == set(TicketKind.values)
+    # The year models the four paths' kinds; repair, price protection and unknown types (issue 19) arrive only from
+    # the connectors and are not generated yet.
+    not_generated = {TicketKind.REPAIR, TicketKind.PRICE_PROTECTION, TicketKind.UNKNOWN}
+    assert set(tickets.values_list("kind", flat=True)) == set(TicketKind.values) - not_generated
     assert tickets.exclude(first_reason=F("reason")).exists()
     assert tickets.exclude(state__in=TERMINAL).exists()  # the last days hold open work
     provinces = set(Order.objects.filter(shop=year.shop).values_list("province", flat=True))
