@@ -78,7 +78,7 @@ def order_search_q(term: str) -> Q:
     """The orders a term the agent typed or heard can mean: the whole order number or its tail, the outbound
     waybill, the buyer's nick (or a part of it), the receiver's phone (whole or its last four digits). The
     parts are matched case-sensitively (LIKE, not UPPER() LIKE) so that PostgreSQL's trigram indexes
-    (migration 0029) serve them; order numbers, waybills and phones have no case anyway."""
+    (migration 0031) serve them; order numbers, waybills and phones have no case anyway."""
     compact = "".join(term.split()).replace("-", "")
     matches = (
         Q(platform_order_id=term)

@@ -22,6 +22,8 @@ NOT_PAGES = {
     "logistics:kuaidi100_push",
     "logistics:kdniao_push",
     "logistics:tracking_push",
+    # Pushes from the marketplaces (TMC relay, 抖店 push): POST with the platform's signature, no page.
+    "marketplaces:push",
     # Answers a form on the cut-offs page (POST only).
     "warehouse:cutoff_answer",
     # The receiving station's form for a parcel nobody announced (POST only).

@@ -67,10 +67,9 @@ def test_bench_dashboard_rolls_up_and_reports_time_and_queries(year):
 
 
 def test_bench_admin_changelist_pads_the_table_reads_pages_and_rolls_back(year):
-    report = run("bench_admin_changelist", "--tickets", "1500", "--orders", "3500", "--runs", "2")
+    report = run("bench_admin_changelist", "--tickets", "1500", "--runs", "2")
 
     assert report["tickets_in_table"] == 1500
-    assert (report["orders_in_table"], report["orders_added_for_the_run"]) == (3500, 1500)
     assert report["max_queries"] <= 12
     assert report["fixed_queries"]
     assert report["full_count_queries_per_request"] == 0
@@ -82,7 +81,6 @@ def test_bench_admin_changelist_pads_the_table_reads_pages_and_rolls_back(year):
     assert report["lists"]["orders"]["as_manager"]["first page"]["rows_on_page"] == 50
     assert report["lists"]["tickets"]["as_superuser"]["search"]["rows_on_page"] >= 1
     assert AfterSalesTicket.objects.filter(shop=year.shop).count() == 200
-    assert Order.objects.filter(shop=year.shop).count() == 2000
 
 
 def test_bench_ticket_search_pads_both_tables_finds_the_buyer_each_way_and_rolls_back(year):

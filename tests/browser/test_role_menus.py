@@ -70,6 +70,10 @@ MENUS = {
         "logistics-trackingaccount",
         "logistics-robotmessage",
         "logistics-courieragreement",
+        # The marketplaces' connections, the records they brought and what the desk sent back (issue 19).
+        "marketplaces-shopconnection",
+        "marketplaces-platformrecord",
+        "marketplaces-outboundaction",
         *_DESK,
         *_CONFIG,
         *_TRAILS,
