@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftersales.models import Shop
+from aftersales.models import Order, Shop
 from aftersales.order_import import (
     DATETIME_FORMATS,
     ImportFileError,
@@ -34,7 +34,7 @@ from aftersales.order_import import (
 )
 from desk.input_checks import CleanCharField
 from metrics.definitions import CHINA
-from metrics.dirty import days_mark
+from metrics.dirty import days_mark, orders_mark
 from metrics.lock_objects import platform_rows_for_update
 from metrics.models import ChatSession, ProductReview, ProductScore
 
@@ -250,6 +250,14 @@ def platform_import_apply(plan: PlatformImportPlan) -> dict[str, int]:
                 days_mark(
                     plan.shop.pk, _moments(plan.kind, changed, [stored[r[key]] for r in changed if r[key] in stored])
                 )
+                if plan.kind == REVIEWS:
+                    # 商品负反馈率 counts a review's current rating on the day its order was signed for: a review
+                    # brought or changed later moves that order's days too, not only the review's own.
+                    orders_mark(
+                        Order.objects.filter(
+                            shop=plan.shop, platform_order_id__in=[record[key] for record in changed]
+                        ).values_list("pk", flat=True)
+                    )
     return counts
 
 
