@@ -262,3 +262,18 @@ def test_forty_days_of_changes_give_the_same_figures_rolled_up_live_on_the_api_a
             assert xlsx[5] == figure.denominator, metric.code
         for code in ("rejection_rate", "platform_help_rate", "negative_review_rate", "dispute_rate"):
             assert rolled[code].denominator, code  # the story reaches the metrics of this issue
+
+
+def test_a_review_changed_later_marks_the_day_its_order_was_signed_for(shop):
+    """商品负反馈率 counts an order signed for in the window whose review rates it 1–2 stars now: a review changed
+    twelve days after the signature moves the signature's day, not only the review's own days. Without that mark
+    the rolled-up figure of the signature's day kept the old rating (the forty-day test caught it now and then)."""
+    now = timezone.now()
+    signed = now - timedelta(days=12)
+    sold = order(shop, paid=signed - timedelta(days=3), shipped=signed - timedelta(days=2), delivered=signed)
+    _import_review(shop, sold.platform_order_id, signed + timedelta(days=1), 5)
+    DirtyDay.objects.all().delete()
+
+    _import_review(shop, sold.platform_order_id, now - timedelta(hours=1), 1)
+
+    assert DirtyDay.objects.filter(shop=shop, day=signed.astimezone(CHINA).date()).exists()
