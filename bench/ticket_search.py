@@ -8,37 +8,16 @@ django-guardian) and as a superuser; we count the queries, look for a COUNT(*) w
 the request (middleware, view, template; no network).
 """
 
-import re
 import time
 from urllib.parse import quote
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from aftersales.models import AfterSalesTicket, Order, Shop
 from aftersales.selectors import SEARCH_ORDERS_MAX, order_search_q
-from bench.report import summary_ms
-
-TERMINAL = ("refunded", "resolved", "cancelled", "closed")
-SUPERUSER = "bench-superuser"
-
-PAD_SQL = """
-INSERT INTO aftersales_aftersalesticket
-    (shop_id, order_id, platform_ticket_id, kind, path, state, first_reason_id, reason_id, liability,
-     requested_amount, buyer_message, escalation_risk, opened_at, platform_opened_late, deadline, sla_due,
-     attention_note, refund_attempt, return_courier_code, return_tracking_number, closed_at, updated_at)
-SELECT t.shop_id, t.order_id, '', t.kind, t.path, t.state, t.first_reason_id, t.reason_id, t.liability,
-       t.requested_amount, t.buyer_message, t.escalation_risk, t.opened_at - n.years,
-       t.platform_opened_late, t.deadline - n.years, t.sla_due - n.years, '', t.refund_attempt, t.return_courier_code,
-       '', t.closed_at - n.years, t.updated_at - n.years
-FROM aftersales_aftersalesticket t
-CROSS JOIN LATERAL (SELECT g * interval '365 days' AS years FROM generate_series(1, %(copies)s) g) n
-WHERE t.shop_id = %(shop)s AND t.state = ANY(%(terminal)s)
-LIMIT %(missing)s
-"""
+from bench.admin_list import SUPERUSER, measure_pages, tickets_pad
 
 SEARCH_TARGET_MS = 300
 
@@ -79,58 +58,6 @@ def orders_pad(shop: Shop, target: int) -> int:
         added = cursor.rowcount
         cursor.execute("ANALYZE aftersales_order")
     return added
-
-
-FULL_COUNT = re.compile(r"SELECT COUNT\(\*\)", re.IGNORECASE)
-
-
-def tickets_pad(shop: Shop, target: int) -> int:
-    """Insert copies of the shop's closed tickets until the table holds `target`; returns how many were added."""
-    total = AfterSalesTicket.objects.count()
-    missing = target - total
-    if missing <= 0:
-        return 0
-    closed = AfterSalesTicket.objects.filter(shop=shop, state__in=TERMINAL).count()
-    if not closed:
-        return 0
-    copies = -(-missing // closed)
-    with connection.cursor() as cursor:
-        cursor.execute(PAD_SQL, {"copies": copies, "shop": shop.pk, "terminal": list(TERMINAL), "missing": missing})
-        added = cursor.rowcount
-        cursor.execute("ANALYZE aftersales_aftersalesticket")
-    return added
-
-
-def _full_counts(queries) -> list[str]:
-    """COUNT(*) statements that are not bounded by a LIMIT: the full counts the queue must not run."""
-    return [query["sql"] for query in queries if FULL_COUNT.search(query["sql"]) and "LIMIT" not in query["sql"]]
-
-
-def measure_pages(user, urls: dict[str, str], runs: int) -> dict:
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(user)
-    pages = {}
-    for name, url in urls.items():
-        response = client.get(url)  # warm: templates compiled, caches filled
-        if response.status_code != 200:
-            raise RuntimeError(f"{url} answered {response.status_code}")
-        timings, counts, full_counts, rows = [], set(), [], 0
-        for _run in range(runs):
-            with CaptureQueriesContext(connection) as queries:
-                began = time.perf_counter()
-                response = client.get(url)
-                timings.append((time.perf_counter() - began) * 1000)
-            counts.add(len(queries))
-            full_counts.extend(_full_counts(queries.captured_queries))
-            rows = response.content.count(b'class="field-ticket_number"')
-        pages[name] = {
-            "url": url,
-            "queries": sorted(counts),
-            "full_count_queries_per_request": len(full_counts) / runs,
-            "rows_on_page": rows,
-            **summary_ms(timings),
-        }
-    return pages
 
 
 def search_terms(shop: Shop) -> dict[str, str]:
