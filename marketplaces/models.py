@@ -33,6 +33,8 @@ class ShopConnection(models.Model):
     app_secret_encrypted = models.TextField(_("app secret (encrypted)"), editable=False)
     access_token_encrypted = models.TextField(_("access token (encrypted)"), editable=False)
     refresh_token_encrypted = models.TextField(_("refresh token (encrypted)"), editable=False, blank=True)
+    # Push secrets where a platform does not sign pushes with the app secret (WeChat's Token + EncodingAESKey, JSON).
+    push_secret_encrypted = models.TextField(_("push secret (encrypted)"), editable=False, blank=True)
     token_expires_at = models.DateTimeField(_("token expires at"), null=True, blank=True)
     # The shop's return address at the platform (seller_address_id / receiver_address_id), sent with an agreed return.
     return_address_id = models.CharField(_("return address id at the platform"), max_length=40, blank=True)
@@ -67,6 +69,9 @@ class ShopConnection(models.Model):
 
     def set_refresh_token(self, plain: str) -> None:
         self.refresh_token_encrypted = crypto.encrypt(plain)
+
+    def set_push_secret(self, plain: str) -> None:
+        self.push_secret_encrypted = crypto.encrypt(plain) if plain else ""
 
     @property
     def platform_code(self) -> str:
@@ -154,6 +159,9 @@ class OutboundAction(models.Model):
         INTERCEPT = "intercept", _("request an intercept")
         CUTOFF_RESULT = "cutoff_result", _("report the cut-off result")
         MESSAGE = "message", _("send a message")
+        # JD's receive register / PDD's warehouse status, after the warehouse received a return (adapters whose
+        # registers_returns_received is True).
+        RETURN_RECEIVED = "return_received", _("register the return as received")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("waiting")

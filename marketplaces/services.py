@@ -75,6 +75,7 @@ def credentials_for(connection: ShopConnection) -> Credentials:
         is_tmall=connection.shop.platform.code == "tmall",
         gateway_url=connection.gateway_url,
         timeout_seconds=settings.MARKETPLACE_HTTP_TIMEOUT_SECONDS,
+        push_secret=crypto.decrypt(connection.push_secret_encrypted) if connection.push_secret_encrypted else "",
     )
 
 

@@ -163,6 +163,18 @@ class ReturnAddress:
 
 
 @dataclass(frozen=True)
+class ReturnReceipt:
+    """What the warehouse found when a return arrived, for a platform that wants it registered (JD's receive register
+    with its packing and quality states, PDD's warehouse status)."""
+
+    received_at: datetime
+    packing_intact: bool  # the outer packing as it arrived
+    quality_ok: bool  # the inspection's verdict: resellable / as described
+    note: str = ""
+    tracking_number: str = ""
+
+
+@dataclass(frozen=True)
 class Credentials:
     app_key: str
     app_secret: str
@@ -172,12 +184,18 @@ class Credentials:
     # Where the platform's gateway answers: its production URL, or the local simulator (make run, the tests).
     gateway_url: str = ""
     timeout_seconds: float = 10.0
+    # A platform's push secrets where they differ from the app secret (WeChat's Token and EncodingAESKey, as JSON);
+    # empty for platforms that sign pushes with the app secret.
+    push_secret: str = ""
 
 
 class MarketplaceAdapter(Protocol):
     platform_code: str  # aftersales.Platform.Code value
     pull_window_max_seconds: int  # the widest window one pull may ask for
     pull_overlap_seconds: int  # how far each window reaches back over the last one
+    # True where the platform wants the seller to register a received return (JD, PDD): the outbox then sends
+    # `register_return_received` after the warehouse's receipt; elsewhere that method is never called.
+    registers_returns_received: bool
 
     def pull(self, credentials: Credentials, *, start: datetime, end: datetime, page: int) -> PullPage:
         """One page of the records modified in [start, end]; `page` counts from 1 (an adapter whose platform counts
@@ -214,6 +232,10 @@ class MarketplaceAdapter(Protocol):
 
     def send_message(
         self, credentials: Credentials, record: AfterSaleRecord, *, text: str, images: list[bytes]
+    ) -> None: ...
+
+    def register_return_received(
+        self, credentials: Credentials, record: AfterSaleRecord, receipt: ReturnReceipt
     ) -> None: ...
 
 

@@ -36,6 +36,7 @@ from .base import (
     RecordStatus,
     RefundAgreement,
     ReturnAddress,
+    ReturnReceipt,
     Ruling,
     SessionInvalid,
     SignatureInvalid,
@@ -526,6 +527,7 @@ class DouyinAdapter:
     # update_time has second resolution and a record written in the window's last second may be indexed late: each
     # window reaches back two minutes, replays are no-ops by (update_time, aftersale_id).
     pull_overlap_seconds = 120
+    registers_returns_received = False
     page_size = 100
 
     def __init__(self, *, sign_method: str = "hmac-sha256", transport: httpx.BaseTransport | None = None):
@@ -769,6 +771,11 @@ class DouyinAdapter:
                 "evidence": [_data_url(image) for image in images],  # upload NOT VERIFIED: see refuse()
             },
         )
+
+    def register_return_received(
+        self, credentials: Credentials, record: AfterSaleRecord, receipt: ReturnReceipt
+    ) -> None:
+        raise NotImplementedError("this platform has no receive-register call; registers_returns_received is False")
 
 
 def _data_url(image: bytes) -> str:

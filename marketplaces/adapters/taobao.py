@@ -39,6 +39,7 @@ from marketplaces.adapters.base import (
     RecordStatus,
     RefundAgreement,
     ReturnAddress,
+    ReturnReceipt,
     Ruling,
     SessionInvalid,
     SignatureInvalid,
@@ -188,6 +189,7 @@ class TaobaoAdapter:
     # Not verified: TOP's widest window for taobao.refunds.receive.get. One hour is within what integrators use.
     pull_window_max_seconds = 3600
     pull_overlap_seconds = 120
+    registers_returns_received = False
 
     # -- the wire --
 
@@ -377,6 +379,11 @@ class TaobaoAdapter:
         # content ≤ 400 bytes (TOP); the image TOP requires is not sent by this form-only client (not done).
         content = text.encode()[:400].decode(errors="ignore")
         self.call(credentials, "taobao.refund.message.add", {"refund_id": record.platform_id, "content": content})
+
+    def register_return_received(
+        self, credentials: Credentials, record: AfterSaleRecord, receipt: ReturnReceipt
+    ) -> None:
+        raise NotImplementedError("this platform has no receive-register call; registers_returns_received is False")
 
 
 def _status_of(raw: dict) -> tuple[RecordStatus, Ruling]:

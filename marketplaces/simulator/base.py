@@ -52,6 +52,9 @@ class PlatformSim:
     """One platform. Subclasses implement `handle` (the REST gateway) and their own record shapes."""
 
     name = ""
+    # Where the platform's REST gateway answers under /<name> (Taobao: /router/rest); the connection's gateway URL is
+    # the simulator's URL + /<name> + gateway_path.
+    gateway_path = ""
 
     def __init__(self, server=None):
         self.server = server

@@ -35,6 +35,7 @@ def _error(code: int, msg: str, sub_code: str = "", sub_msg: str = "") -> dict:
 
 class TaobaoSim(PlatformSim):
     name = "taobao"
+    gateway_path = "/router/rest"
 
     def __init__(self, server=None):
         super().__init__(server)
