@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.core.cache import cache
+from django.utils import translation
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -83,6 +85,16 @@ def _cache_assumed_up():
     throttling._cache_down_until = 0.0
     yield
     throttling._cache_down_until = 0.0
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the product's default language: the locale middleware activates a request's language
+    for the thread and leaves it active after the response, so a test that read a page in English would otherwise
+    leave English to the next test in the same worker."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)
