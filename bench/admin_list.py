@@ -31,21 +31,32 @@ INSERT INTO aftersales_aftersalesticket
     (shop_id, order_id, platform_ticket_id, kind, path, state, first_reason_id, reason_id, liability,
      requested_amount, buyer_message, escalation_risk, opened_at, platform_opened_late, deadline, sla_due,
      attention_note, refund_attempt, return_courier_code, return_tracking_number, closed_at, updated_at)
-SELECT t.shop_id, t.order_id, '', t.kind, t.path, t.state, t.first_reason_id, t.reason_id, t.liability,
+SELECT t.shop_id, {order_id}, '', t.kind, t.path, t.state, t.first_reason_id, t.reason_id, t.liability,
        t.requested_amount, t.buyer_message, t.escalation_risk, t.opened_at - n.years,
        t.platform_opened_late, t.deadline - n.years, t.sla_due - n.years, '', t.refund_attempt, t.return_courier_code,
        '', t.closed_at - n.years, t.updated_at - n.years
 FROM aftersales_aftersalesticket t
-CROSS JOIN LATERAL (SELECT g * interval '365 days' AS years FROM generate_series(1, %(copies)s) g) n
+CROSS JOIN LATERAL (SELECT g, g * interval '365 days' AS years FROM generate_series(1, %(copies)s) g) n
+{join}
 WHERE t.shop_id = %(shop)s AND t.state = ANY(%(terminal)s)
 LIMIT %(missing)s
+"""
+
+# Copy n of a ticket on copy ((n - 1) mod k) + 1 of its order, where the orders were copied k times a year back each
+# (bench.ticket_search.orders_pad numbers copy m `lpad(m, 2, '0') || number`): tickets spread over orders as in real
+# history, rather than a hundred copies on one order, which a search for that order would have to sort.
+SPREAD_JOIN = """
+JOIN aftersales_order o ON o.id = t.order_id
+LEFT JOIN aftersales_order oc ON oc.shop_id = o.shop_id
+    AND oc.platform_order_id = lpad((((n.g - 1) %% %(order_copies)s) + 1)::text, 2, '0') || o.platform_order_id
 """
 
 FULL_COUNT = re.compile(r"SELECT COUNT\(\*\)", re.IGNORECASE)
 
 
-def tickets_pad(shop: Shop, target: int) -> int:
-    """Insert copies of the shop's closed tickets until the table holds `target`; returns how many were added."""
+def tickets_pad(shop: Shop, target: int, *, order_copies: int = 0) -> int:
+    """Insert copies of the shop's closed tickets until the table holds `target`; returns how many were added.
+    With `order_copies`, the copies go onto the copies of their orders (SPREAD_JOIN), else onto the order itself."""
     total = AfterSalesTicket.objects.count()
     missing = target - total
     if missing <= 0:
@@ -55,7 +66,12 @@ def tickets_pad(shop: Shop, target: int) -> int:
         return 0
     copies = -(-missing // closed)
     with connection.cursor() as cursor:
-        cursor.execute(PAD_SQL, {"copies": copies, "shop": shop.pk, "terminal": list(TERMINAL), "missing": missing})
+        if order_copies:
+            sql = PAD_SQL.format(order_id="COALESCE(oc.id, t.order_id)", join=SPREAD_JOIN)
+        else:
+            sql = PAD_SQL.format(order_id="t.order_id", join="")
+        parameters = {"copies": copies, "shop": shop.pk, "terminal": list(TERMINAL), "missing": missing}
+        cursor.execute(sql, {**parameters, "order_copies": order_copies})
         added = cursor.rowcount
         cursor.execute("ANALYZE aftersales_aftersalesticket")
     return added

@@ -44,12 +44,13 @@ LIMIT %(missing)s
 """
 
 
-def orders_pad(shop: Shop, target: int) -> int:
-    """Insert copies of the shop's orders until the table holds `target`; returns how many were added."""
+def orders_pad(shop: Shop, target: int) -> tuple[int, int]:
+    """Insert copies of the shop's orders until the table holds `target`; returns how many were added and how many
+    copies of each order were asked for."""
     missing = target - Order.objects.count()
     existing = Order.objects.filter(shop=shop).count()
     if missing <= 0 or not existing:
-        return 0
+        return 0, 0
     copies = -(-missing // existing)
     if copies > 99:
         raise ValueError("at most 99 copies of the shop's orders")
@@ -57,7 +58,7 @@ def orders_pad(shop: Shop, target: int) -> int:
         cursor.execute(ORDER_PAD_SQL, {"copies": copies, "shop": shop.pk, "missing": missing})
         added = cursor.rowcount
         cursor.execute("ANALYZE aftersales_order")
-    return added
+    return added, copies
 
 
 def search_terms(shop: Shop) -> dict[str, str]:
@@ -107,8 +108,8 @@ def ticket_search_benchmark(
     }
     with transaction.atomic():
         began = time.perf_counter()
-        added = tickets_pad(shop, tickets)
-        orders_added = orders_pad(shop, orders)
+        orders_added, order_copies = orders_pad(shop, orders)
+        added = tickets_pad(shop, tickets, order_copies=order_copies)
         padded_seconds = time.perf_counter() - began
         terms = search_terms(shop)
         for name, term in terms.items():
