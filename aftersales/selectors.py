@@ -72,6 +72,9 @@ SEARCH_PART_MIN = 3
 # More orders than this for one term is not a search that found the buyer; the queue shows the first of them. A
 # 4-digit tail meets about 100 phones and 100 order numbers in a million orders.
 SEARCH_ORDERS_MAX = 300
+# The matching tickets read at most: those 300 orders hold a few each (232 tickets for a 4-digit phone tail at a
+# million tickets); a buyer with more is found by a longer term.
+SEARCH_TICKETS_MAX = 1000
 
 
 def order_search_q(term: str) -> Q:
@@ -95,8 +98,12 @@ def order_search_q(term: str) -> Q:
 
 def ticket_search(tickets: QuerySet[AfterSalesTicket], term: str, *, shops) -> QuerySet[AfterSalesTicket]:
     """The queue's one search box: tickets whose order `order_search_q` finds among `shops`' orders, or whose
-    platform refund id or return waybill is the term. Costs one query (the order ids, read off their indexes)
-    besides the list's own, whatever the term."""
+    platform refund id or return waybill is the term. Costs two queries besides the list's own, whatever the term:
+    the order ids, read off their indexes, then the ids of the matching tickets.
+
+    The list is then asked for those ticket ids alone. Given the order ids instead, PostgreSQL guessed thousands of
+    matches at a million tickets and walked the queue's ordering index until it had a page: 146,000 rows and
+    850 ms for a phone's last four digits that matched 232 tickets."""
     term = term.strip()
     if not term:
         return tickets
@@ -105,11 +112,16 @@ def ticket_search(tickets: QuerySet[AfterSalesTicket], term: str, *, shops) -> Q
         .order_by()
         .values_list("pk", flat=True)[:SEARCH_ORDERS_MAX]
     )
-    return tickets.filter(
-        Q(order_id__in=order_ids)
-        | Q(platform_ticket_id=term)
-        | Q(return_tracking_number=normalise_tracking_number(term))
+    ticket_ids = list(
+        tickets.filter(
+            Q(order_id__in=order_ids)
+            | Q(platform_ticket_id=term)
+            | Q(return_tracking_number=normalise_tracking_number(term))
+        )
+        .order_by()
+        .values_list("pk", flat=True)[:SEARCH_TICKETS_MAX]
     )
+    return tickets.filter(pk__in=ticket_ids)
 
 
 def unread_declines_for(user, *, limit: int = 20) -> list[ApprovalRequest]:

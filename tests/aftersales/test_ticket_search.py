@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from aftersales import selectors
 from aftersales.models import AfterSalesTicket, Order
 from aftersales.selectors import order_search_q
 from tests.aftersales.test_ticket_admin import TICKETS, bulk_tickets
@@ -85,7 +86,7 @@ def test_the_search_does_not_reach_another_shops_orders(agent_client, wanted):
     assert listed(agent_client, "小鹿爱跑步") == [wanted.pk]
 
 
-def test_a_search_costs_the_same_queries_for_no_match_one_match_and_a_full_page(agent_client, shop, wanted):
+def test_a_search_costs_the_same_queries_for_one_match_and_a_full_page_and_no_more_for_none(agent_client, shop, wanted):
     def queries(term):
         with CaptureQueriesContext(connection) as captured:
             agent_client.get(TICKETS, {"open": "all", "q": term})
@@ -95,8 +96,31 @@ def test_a_search_costs_the_same_queries_for_no_match_one_match_and_a_full_page(
     tickets = bulk_tickets(shop, 60)
     Order.objects.filter(pk__in=[ticket.order_id for ticket in tickets]).update(buyer_nick="同一个买家")
 
-    assert none == one == queries("同一个买家")
+    # Nothing found asks the list nothing more (Django knows an empty `id IN ()` matches nothing).
+    assert none <= one == queries("同一个买家")
     assert len(listed(agent_client, "同一个买家")) == 50  # a page of them
+
+
+def test_the_list_is_asked_for_the_matching_tickets_themselves_and_at_most_so_many(agent_client, shop, monkeypatch):
+    """At a million tickets, a list filtered by the matched orders' ids let PostgreSQL walk the queue's ordering
+    index (146,000 rows, 850 ms for a phone tail matching 232 tickets, bench_ticket_search); by the tickets' own ids
+    it fetches those and sorts them."""
+    monkeypatch.setattr(selectors, "SEARCH_TICKETS_MAX", 3)
+    tickets = bulk_tickets(shop, 5)
+    Order.objects.filter(pk__in=[ticket.order_id for ticket in tickets]).update(buyer_nick="同一个买家")
+
+    with CaptureQueriesContext(connection) as captured:
+        found = listed(agent_client, "同一个买家")
+
+    assert len(found) == 3
+    assert set(found) <= {ticket.pk for ticket in tickets}
+    page = [
+        query["sql"]
+        for query in captured
+        if query["sql"].startswith('SELECT "aftersales_aftersalesticket"."id", ') and "ORDER BY" in query["sql"]
+    ]
+    assert page
+    assert all('"aftersales_aftersalesticket"."id" IN (' in sql for sql in page), page
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram indexes are PostgreSQL's")
