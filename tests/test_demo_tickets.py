@@ -27,9 +27,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _no_rollups(monkeypatch):
-    """These tests read the demo's tickets. Rolling up its 61 days for the dashboard costs about 30 s of CPU a load
-    (33 metrics a shop and day), and six loads made this file the suite's slowest; the loaded demo's dashboard,
-    rollups included, is opened by every role in tests/test_every_page.py."""
+    """These tests read the demo's tickets. Rolling up its 61 days for the dashboard costs about 15 s of CPU a first
+    load (33 metrics a shop and day), and six loads made this file one of the suite's slowest; the loaded demo's
+    dashboard, rollups included, is opened by every role in tests/test_every_page.py."""
     monkeypatch.setattr(demo, "_load_metrics", lambda shops, *, today: 0)
 
 

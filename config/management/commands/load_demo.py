@@ -31,7 +31,7 @@ class Command(BaseCommand):
                 "Logistics: {intercepts} intercepts requested, {lost} parcels declared lost, {claims} courier claims "
                 "registered".format(**loaded.logistics)
             )
-        self.stdout.write(f"Metrics: {loaded.rollup_rows} daily rollup rows for the dashboard at /metrics/")
+        self.stdout.write(f"Metrics: {loaded.rollup_days} shop-days rolled up for the dashboard at /metrics/")
         waiting = AfterSalesTicket.objects.filter(
             platform_ticket_id__gt="", state=TicketState.RETURN_IN_TRANSIT, shop__in=list(loaded.tickets)
         ).values_list("return_tracking_number", flat=True)
