@@ -1,4 +1,5 @@
-"""The manager dashboard for the generated year (DESIGN §7: ≤ 300 ms server time, a fixed number of queries).
+"""The manager dashboard for the generated year (DESIGN §7, issue 24: median ≤ 300 ms and p95 ≤ 600 ms server time,
+a fixed number of queries).
 
 The dashboard reads the daily rollups, so the shop's year is rolled up first (as the nightly job would have done,
 day by day; timed and reported, skipped when the rollups are there already). The measuring is
@@ -40,7 +41,11 @@ def dashboard_benchmark(*, shop, manager, runs: int = 20, rollup_days: int = 365
             "runs": runs,
         }
     pages = [report["days_30"], report["days_90"]]
+    # Issue 24's targets, as bench_all's summary judges them (bench/summary.py): median and p95 of each period.
     report["target_ms"] = 300
+    report["target_p95_ms"] = 600
     report["fixed_queries"] = all(len(page["queries"]) == 1 for page in pages)
-    report["meets_target"] = report["fixed_queries"] and all(page["p95_ms"] <= 300 for page in pages)
+    report["meets_target"] = report["fixed_queries"] and all(
+        page["median_ms"] <= report["target_ms"] and page["p95_ms"] <= report["target_p95_ms"] for page in pages
+    )
     return report
