@@ -9,6 +9,7 @@ manager, middleware, view and template, no network.
 
 import time
 from datetime import timedelta
+from typing import Any
 
 from django.utils import timezone
 
@@ -22,14 +23,14 @@ def dashboard_benchmark(*, shop, manager, runs: int = 20, rollup_days: int = 365
     today = timezone.localtime(timezone.now(), CHINA).date()
     since, until = today - timedelta(days=rollup_days), today - timedelta(days=1)
     present = DailyMetric.objects.filter(shop=shop, day__gte=since, day__lte=until).values("day").distinct().count()
-    rollup = {"days": rollup_days, "days_already_present": present}
+    rollup: dict[str, Any] = {"days": rollup_days, "days_already_present": present}
     if force_rollup or present < rollup_days:
         began = time.perf_counter()
         rows = rollups_refresh(shop_ids=[shop.pk], since=since, until=until)
         seconds = time.perf_counter() - began
         rollup["analysed"] = rollup_tables_analyse()  # as metrics_rollup does after a range
         rollup.update(rows_written=rows, seconds=round(seconds, 1), ms_per_day=round(seconds / rollup_days * 1000))
-    report = {"benchmark": "dashboard", "rollup": rollup}
+    report: dict[str, Any] = {"benchmark": "dashboard", "rollup": rollup}
     for days in (30, 90):
         figures = dashboard_timings(shop, manager, runs=runs, days=days)
         report[f"days_{days}"] = {

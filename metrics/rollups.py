@@ -8,9 +8,10 @@ the periodic task (`rollups_dirty`), the nightly task (the marked days and the l
 order whose 24 hours to pickup are not over) is judged at the time of the rollup and corrected by the next nights'
 runs.
 
-The same runs record each ticket's first merchant decision made that day (TicketDecision) and mark the day as done
-with a `DECISIONS_CODE` row, so the per-path timeliness and the per-agent table read the rolled-up days from there and
-only the days not rolled up yet (today) live (metrics/selectors.py).
+The same runs record each ticket's first merchant decision made that day (TicketDecision), the day's merchant times
+per path as sorted lists (DecisionTimes), and mark the day as done with a `DECISIONS_CODE` row, so the per-path
+timeliness and the per-agent table read the rolled-up days from there and only the days not rolled up yet (today)
+live (metrics/selectors.py).
 
 A day's rate counts each order once in that day; an order counted on two days of a period is counted twice in the
 period (rare: two rulings on one order on different days), which is the price of adding days up.
