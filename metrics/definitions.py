@@ -489,22 +489,30 @@ def _handled(scope: Scope) -> QuerySet:
 GOODS_KEPT_PATHS = [TicketPath.NOT_RECEIVED, TicketPath.RECEIVED_NO_RETURN]
 
 
-def compensation_refunds(shop_ids, start: datetime, end: datetime) -> QuerySet:
-    """The compensation paid to buyers (赔偿金额) in [start, end), by when the marketplace confirmed it: refunds of
-    the compensation kind, and partial refunds given as compensation (see GOODS_KEPT_PATHS). One rule for the
-    figure and the per-agent table (metrics/selectors.py)."""
-    return Refund.objects.filter(
-        Q(kind=Refund.Kind.COMPENSATION)
-        | Q(
+def compensation_refund_parts(shop_ids, start: datetime, end: datetime) -> tuple[QuerySet, QuerySet]:
+    """compensation_refunds as its two kinds apart: the compensation refunds, which the partial index
+    (refund_paid_kind_idx) answers alone, and the few partial refunds given as compensation, joined to their
+    tickets. Together in one query, the OR of the ticket's path and kind made PostgreSQL hash every ticket of the
+    table (or every ticket of those paths, as EXISTS) for a month of refunds: 50 ms of the dashboard at a year."""
+    paid = Refund.objects.filter(
+        shop_id__in=shop_ids, status=Refund.Status.SUCCEEDED, confirmed_at__gte=start, confirmed_at__lt=end
+    )
+    return (
+        paid.filter(kind=Refund.Kind.COMPENSATION),
+        paid.filter(
             kind=Refund.Kind.PARTIAL,
             ticket__path__in=GOODS_KEPT_PATHS,
             ticket__kind__in=[TicketKind.REFUND_ONLY, TicketKind.COMPENSATION],
         ),
-        shop_id__in=shop_ids,
-        status=Refund.Status.SUCCEEDED,
-        confirmed_at__gte=start,
-        confirmed_at__lt=end,
     )
+
+
+def compensation_refunds(shop_ids, start: datetime, end: datetime) -> QuerySet:
+    """The compensation paid to buyers (赔偿金额) in [start, end), by when the marketplace confirmed it: refunds of
+    the compensation kind, and partial refunds given as compensation (see GOODS_KEPT_PATHS). One rule for the
+    figure and the per-agent table (metrics/selectors.py, which reads the two parts apart)."""
+    compensation, partial = compensation_refund_parts(shop_ids, start, end)
+    return compensation | partial
 
 
 def compensation_per_case(scope: Scope) -> Figure:

@@ -8,9 +8,10 @@ the periodic task (`rollups_dirty`), the nightly task (the marked days and the l
 order whose 24 hours to pickup are not over) is judged at the time of the rollup and corrected by the next nights'
 runs.
 
-The same runs record each ticket's first merchant decision made that day (TicketDecision) and mark the day as done
-with a `DECISIONS_CODE` row, so the per-path timeliness and the per-agent table read the rolled-up days from there and
-only the days not rolled up yet (today) live (metrics/selectors.py).
+The same runs record each ticket's first merchant decision made that day (TicketDecision), the day's merchant times
+per path as sorted lists (DecisionTimes), and mark the day as done with a `DECISIONS_CODE` row, so the per-path
+timeliness and the per-agent table read the rolled-up days from there and only the days not rolled up yet (today)
+live (metrics/selectors.py).
 
 A day's rate counts each order once in that day; an order counted on two days of a period is counted twice in the
 period (rare: two rulings on one order on different days), which is the price of adding days up.
@@ -36,7 +37,7 @@ from metrics.definitions import (
     Scope,
     first_events,
 )
-from metrics.models import DailyMetric, DirtyDay, TicketDecision
+from metrics.models import DailyMetric, DecisionTimes, DirtyDay, TicketDecision
 
 # What time alone changes (an order's 24 hours to pickup running out after its day was rolled up) moves the last
 # days' figures: the nightly run recomputes them. Changes to the data mark the days they move (metrics/dirty.py).
@@ -89,7 +90,7 @@ def rollup_tables_analyse() -> list[str]:
     the wrong plans (twice as slow on a generated year). Returns the tables analysed (none on SQLite)."""
     if connection.vendor != "postgresql":
         return []
-    tables = [DailyMetric._meta.db_table, TicketDecision._meta.db_table]
+    tables = [DailyMetric._meta.db_table, TicketDecision._meta.db_table, DecisionTimes._meta.db_table]
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f"ANALYZE {table}")
@@ -204,17 +205,49 @@ def _decisions_replace(shop_id: int, day: date, decisions: list[TicketDecision])
     """Replace the shop's day of decisions and its mark; call inside a transaction. A ticket whose first decision has
     moved to another day (an earlier event recorded late) moves with it."""
     start, end = day_bounds(day)
+    ticket_ids = [decision.ticket_id for decision in decisions]
+    # The days the moving tickets leave lose their times too (rare: usually no row, one indexed read).
+    left = {
+        (moved_shop, timezone.localtime(at, CHINA).date())
+        for moved_shop, at in TicketDecision.objects.filter(ticket_id__in=ticket_ids)
+        .exclude(shop_id=shop_id, decided_at__gte=start, decided_at__lt=end)
+        .values_list("shop_id", "decided_at")
+    }
     TicketDecision.objects.filter(shop_id=shop_id, decided_at__gte=start, decided_at__lt=end).delete()
-    TicketDecision.objects.filter(ticket_id__in=[decision.ticket_id for decision in decisions]).delete()
+    TicketDecision.objects.filter(ticket_id__in=ticket_ids).delete()
     for decision in decisions:
         # Nothing counted yet: the readers add every later order until later_orders_refresh counts them.
         decision.later_counted_until = decision.decided_at
     TicketDecision.objects.bulk_create(decisions, batch_size=2000)
+    _times_replace(shop_id, day, decisions)
+    for other_shop, other_day in left:
+        other_start, other_end = day_bounds(other_day)
+        remaining = TicketDecision.objects.filter(
+            shop_id=other_shop, decided_at__gte=other_start, decided_at__lt=other_end
+        ).only("path", "opened_at", "decided_at")
+        _times_replace(other_shop, other_day, list(remaining))
     DailyMetric.objects.update_or_create(
         shop_id=shop_id,
         day=day,
         code=DECISIONS_CODE,
         defaults={"numerator": len(decisions), "denominator": len(decisions)},
+    )
+
+
+def merchant_microseconds(opened_at: datetime, decided_at: datetime) -> int:
+    """Merchant time as whole microseconds: exact to add up and to compare, as the intervals the database subtracts."""
+    return (decided_at - opened_at) // timedelta(microseconds=1)
+
+
+def _times_replace(shop_id: int, day: date, decisions) -> None:
+    """Replace the shop's day of merchant times per path (DecisionTimes) with those of `decisions`."""
+    by_path: dict[int, list[int]] = {}
+    for decision in decisions:
+        by_path.setdefault(decision.path, []).append(merchant_microseconds(decision.opened_at, decision.decided_at))
+    DecisionTimes.objects.filter(shop_id=shop_id, day=day).delete()
+    DecisionTimes.objects.bulk_create(
+        DecisionTimes(shop_id=shop_id, day=day, path=path, microseconds=sorted(times))
+        for path, times in sorted(by_path.items())
     )
 
 

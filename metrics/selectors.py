@@ -3,7 +3,7 @@ per-agent table. Each is a fixed number of queries, whatever the number of ticke
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
@@ -19,17 +19,16 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
-    Window,
 )
-from django.db.models.functions import Coalesce, RowNumber, TruncWeek
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from aftersales.models import Order, TicketEvent
 from aftersales.money import YuanSum, to_yuan
 from aftersales.selectors import system_user
-from metrics.definitions import CHINA, HOUR, MERCHANT_DECISIONS, Scope, compensation_refunds, first_events
-from metrics.models import DailyMetric, TicketDecision
-from metrics.rollups import DECISIONS_CODE, day_bounds
+from metrics.definitions import CHINA, HOUR, MERCHANT_DECISIONS, Scope, compensation_refund_parts, first_events
+from metrics.models import DailyMetric, DecisionTimes, TicketDecision
+from metrics.rollups import DECISIONS_CODE, day_bounds, merchant_microseconds
 
 HOURS = Decimal("0.01")
 
@@ -83,10 +82,6 @@ def _week(at: datetime) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def _nearest_rank_p90(times: list[timedelta]) -> timedelta:
-    return sorted(times)[(len(times) * 9 + 9) // 10 - 1]
-
-
 @dataclass(frozen=True)
 class PathWeek:
     path: int
@@ -96,53 +91,54 @@ class PathWeek:
     p90_hours: Decimal | None
 
 
+def _whole_days(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The China-time midnights around the whole days inside [start, end): [first, last), first == last if none."""
+    first = day_bounds(timezone.localtime(start, CHINA).date())[0]
+    if first < start:
+        first += timedelta(days=1)
+    last = day_bounds(timezone.localtime(end, CHINA).date())[0]
+    return first, max(first, last)
+
+
 def path_timeliness(scope: Scope, *, rolled_until: datetime | None = None) -> list[PathWeek]:
     """Merchant time (application → the merchant's decision) of the tickets decided in the scope, per path and per
     week (weeks start on Monday, China time): how many, the average and the 90th percentile (nearest rank).
 
-    The weeks before the one where the rollups end are summed by the database over TicketDecision in one query with
-    window functions (the p90 the ⌈0.9 n⌉-th of each group's sorted times); that last week's rolled-up and live
-    decisions (a few days) are read as rows and summed here. Three queries, and one more to find `rolled_until` when
-    not given.
+    The whole rolled-up days are read as their sorted lists of times (DecisionTimes, a few hundred short rows for
+    twelve weeks), the partial days at the window's edges from TicketDecision and the days not rolled up yet live;
+    each week's times are put together and ranked here. Sorting twelve weeks of decisions in the database on every
+    load was most of the page's time at a year of data. Three queries, and one more to find `rolled_until` when not
+    given.
     """
     rolled, live, rolled_until = _split(scope, rolled_until)
-    recent = datetime.combine(_week(rolled_until), time(), tzinfo=CHINA)
-    merchant_time = ExpressionWrapper(F("decided_at") - F("opened_at"), output_field=DurationField())
-    groups = {}
-    # The p90 by window functions, which PostgreSQL and SQLite both have: each group's times are numbered in order
-    # and the row numbered ⌈0.9 n⌉ (an integer division, no floating point) is kept, carrying its group's size and
-    # total. PostgreSQL's ARRAY_AGG(… ORDER BY …) would do it in one aggregate, but SQLite (`make run`) has none.
-    partition = [F("path"), F("week")]
-    rows = (
-        rolled.filter(decided_at__lt=recent)
-        .annotate(week=TruncWeek("decided_at", tzinfo=CHINA), merchant_time=merchant_time)
-        .annotate(
-            size=Window(Count("pk"), partition_by=partition),
-            total=Window(Sum("merchant_time"), partition_by=partition),
-            rank=Window(RowNumber(), partition_by=partition, order_by=[F("merchant_time").asc(), F("pk").asc()]),
-        )
-        .filter(rank=(F("size") * 9 + 9) / 10)
-        .values("path", "week", "size", "total", p90=F("merchant_time"))
+    whole_from, whole_to = _whole_days(scope.start, rolled_until)
+    times: dict[tuple[int, date], list[int]] = defaultdict(list)
+    # Asked even when no whole day is rolled up (an empty range): the page's queries stay the same in number.
+    lists = DecisionTimes.objects.filter(
+        shop_id__in=scope.shop_ids,
+        day__gte=timezone.localtime(whole_from, CHINA).date(),
+        day__lt=timezone.localtime(whole_to, CHINA).date(),
+    ).values_list("path", "day", "microseconds")
+    for path, day, microseconds in lists:
+        times[(path, day - timedelta(days=day.weekday()))].extend(microseconds)
+    edges = rolled.exclude(decided_at__gte=whole_from, decided_at__lt=whole_to).values_list(
+        "path", "decided_at", "opened_at"
     )
-    for row in rows:
-        week = row["week"].astimezone(CHINA).date() if hasattr(row["week"], "astimezone") else row["week"]
-        groups[(row["path"], week)] = (row["size"], row["total"], row["p90"])
-    times = defaultdict(list)
-    recent_rows = rolled.filter(decided_at__gte=recent).values_list("path", "decided_at", "opened_at")
     live_rows = live.values_list("ticket__path", "at", "ticket__opened_at")
-    for path, decided_at, opened_at in [*recent_rows, *live_rows]:
-        times[(path, _week(decided_at))].append(decided_at - opened_at)
-    for key, spans in times.items():
-        groups[key] = (len(spans), sum(spans, timedelta()), _nearest_rank_p90(spans))
+    for path, decided_at, opened_at in [*edges, *live_rows]:
+        times[(path, _week(decided_at))].append(merchant_microseconds(opened_at, decided_at))
     result = []
-    for (path, week), (tickets, total, p90) in sorted(groups.items(), key=lambda item: (item[0][1], item[0][0])):
+    for (path, week), spans in sorted(times.items(), key=lambda item: (item[0][1], item[0][0])):
+        spans.sort()
+        tickets = len(spans)
+        p90 = spans[(tickets * 9 + 9) // 10 - 1]
         result.append(
             PathWeek(
                 path=path,
                 week=week,
                 tickets=tickets,
-                average_hours=_hours(total / tickets) if tickets else None,
-                p90_hours=_hours(p90),
+                average_hours=_hours(timedelta(microseconds=sum(spans)) / tickets),
+                p90_hours=_hours(timedelta(microseconds=p90)),
             )
         )
     return result
@@ -242,8 +238,8 @@ def agent_table(scope: Scope, *, rolled_until: datetime | None = None) -> list[A
     application to that decision, rejections, compensation paid on their request and 赔偿单价, and the repurchases and
     sales (orders the same buyer paid the shop afterwards). The decisions come from TicketDecision for the rolled-up
     days (their later orders counted the night before, plus those paid since) and from the events after them;
-    six queries, and one more to find `rolled_until` when not given, whatever
-    the number of agents."""
+    seven queries (the compensation in two parts), and one more to find `rolled_until` when
+    not given, whatever the number of agents."""
     system = system_user()
     rolled, live, rolled_until = _split(scope, rolled_until)
     rolled_rows = list(
@@ -293,12 +289,13 @@ def agent_table(scope: Scope, *, rolled_until: datetime | None = None) -> list[A
         .annotate(n=Count("pk"))
         .values_list("actor_id", "n")
     )
-    compensation = dict(
-        compensation_refunds(scope.shop_ids, scope.start, scope.end)
-        .values("requested_by_id")
-        .annotate(total=YuanSum("amount"))
-        .values_list("requested_by_id", "total")
-    )
+    compensation: dict[int, Decimal] = {}
+    for part in compensation_refund_parts(scope.shop_ids, scope.start, scope.end):
+        totals = (
+            part.values("requested_by_id").annotate(total=YuanSum("amount")).values_list("requested_by_id", "total")
+        )
+        for user_id, total in totals:
+            compensation[user_id] = compensation.get(user_id, Decimal("0.00")) + total
     table = []
     for row in rows.values():
         handled = row["handled"]

@@ -67,4 +67,6 @@ def test_a_range_rollup_analyses_the_tables_it_filled(shop):
         call_command("metrics_rollup", "--since", day.isoformat(), "--shop", shop.code, stdout=io.StringIO())
 
     analysed = [query["sql"] for query in queries if query["sql"].startswith("ANALYZE")]
-    assert analysed == ["ANALYZE metrics_dailymetric", "ANALYZE metrics_ticketdecision"]
+    # SQLite (`make run`) has no planner statistics to refresh here.
+    expected = ["ANALYZE metrics_dailymetric", "ANALYZE metrics_ticketdecision", "ANALYZE metrics_decisiontimes"]
+    assert analysed == (expected if connection.vendor == "postgresql" else [])

@@ -50,8 +50,8 @@ def test_average_and_p90_per_path_and_week(shop):
 
 
 def test_path_timeliness_costs_four_queries_whatever_the_number_of_weeks(shop):
-    """How far the rollups go, the rolled-up weeks summed by the database, then the last week's rolled-up and live
-    decisions as rows."""
+    """How far the rollups go, the rolled-up days' lists of times, the rolled-up decisions of the window's partial
+    days and the live decisions as rows."""
     agent = make_staff("agent", role="Agent", shops=[shop])
     for day in range(2, 29, 3):
         decided(shop, agent, path=3, opened=at(day, 8), hours=day)
@@ -213,3 +213,70 @@ def test_the_rollup_command_can_record_only_the_decisions(shop):
         TicketDecision.objects.filter(shop=shop).count() == first_decisions(Scope((shop.pk,), START, at(3, 0))).count()
     )
     assert set(DailyMetric.objects.values_list("code", flat=True)) == {"first_decisions"}
+
+
+def test_the_rolled_up_weeks_are_read_as_lists_of_times_not_sorted_by_the_database(shop):
+    """At a year of data, numbering twelve weeks of decisions in the database (window functions over TicketDecision)
+    on every load was most of the dashboard's time; the whole rolled-up days are read as their lists of times
+    (DecisionTimes) and the figures stay the live ones."""
+    from metrics.rollups import decisions_refresh
+
+    busy_month(shop)
+    live_weeks = as_table(path_timeliness(scope(shop)))
+    decisions_refresh(shop_ids=[shop.pk], since=START.date(), until=date(2026, 11, 30))
+
+    with CaptureQueriesContext(connection) as queries:
+        assert as_table(path_timeliness(scope(shop))) == live_weeks
+
+    sql = [query["sql"] for query in queries]
+    assert any('"metrics_decisiontimes"' in text for text in sql)
+    assert not any(" OVER (" in text for text in sql)
+
+
+def test_a_decision_that_moves_to_an_earlier_day_leaves_the_later_days_times(shop):
+    """A ticket first decided on the 10th gets an earlier decision on the 9th, recorded late: rolling up the 9th
+    moves its decision there, and the 10th's list of times no longer holds it (its week would count it twice)."""
+    from aftersales.models import TicketEvent
+    from metrics.models import DecisionTimes
+    from metrics.rollups import decisions_refresh
+
+    agent = make_staff("agent", role="Agent", shops=[shop])
+    moving = decided(shop, agent, path=3, opened=at(8, 8), hours=49)  # decided on the 10th at 09:00
+    decided(shop, agent, path=3, opened=at(10, 8), hours=3)
+    decisions_refresh(shop_ids=[shop.pk], since=START.date(), until=date(2026, 11, 30))
+    assert DecisionTimes.objects.get(day=date(2026, 11, 10)).microseconds == [3 * 3600 * 10**6, 49 * 3600 * 10**6]
+
+    TicketEvent.objects.create(ticket=moving, actor=agent, action="refund_approved", at=at(9, 9))
+    decisions_refresh(shop_ids=[shop.pk], since=date(2026, 11, 9), until=date(2026, 11, 9))
+
+    assert DecisionTimes.objects.get(day=date(2026, 11, 10)).microseconds == [3 * 3600 * 10**6]
+    assert DecisionTimes.objects.get(day=date(2026, 11, 9)).microseconds == [25 * 3600 * 10**6]
+    rows = path_timeliness(scope(shop))
+    assert [(row.week, row.tickets, row.average_hours) for row in rows] == [(date(2026, 11, 9), 2, Decimal("14.00"))]
+
+
+def test_the_compensation_refunds_are_read_without_the_ticket_table(shop):
+    """The per-agent compensation: the compensation refunds come from their own index (refund_paid_kind_idx) alone;
+    only the partial refunds, which count when their ticket kept its goods, are joined to their tickets. Read with
+    the tickets together, PostgreSQL hashed every ticket of the table for a month of refunds."""
+    lei = make_staff("lilei", role="Agent", shops=[shop])
+    kept = decided(shop, lei, path=3, opened=at(4, 8), hours=4)
+    returned = decided(shop, lei, path=4, opened=at(5, 8), hours=2, kind="return_refund")
+    for refund in [
+        paid_refund(kept, executed=at(4, 13), amount="30.00", kind="compensation"),
+        paid_refund(kept, executed=at(4, 14), amount="12.50", kind="partial"),
+        paid_refund(returned, executed=at(5, 14), amount="99.00", kind="partial"),  # goods returned: not compensation
+    ]:
+        refund.requested_by = lei
+        refund.save()
+    agent_table(scope(shop))  # the system user is fetched once and cached
+
+    with CaptureQueriesContext(connection) as queries:
+        rows = agent_table(scope(shop))
+
+    assert [(row.username, row.compensation, row.compensation_per_case) for row in rows] == [
+        ("lilei", Decimal("42.50"), Decimal("21.25"))
+    ]
+    refund_reads = [query["sql"] for query in queries if 'FROM "aftersales_refund"' in query["sql"]]
+    assert len(refund_reads) == 2
+    assert [('"aftersales_aftersalesticket"' in sql) for sql in refund_reads] == [False, True]

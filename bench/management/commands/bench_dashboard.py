@@ -1,4 +1,4 @@
-"""The manager dashboard on the generated year: server time and queries (DESIGN §7: ≤ 300 ms, fixed queries).
+"""The manager dashboard on the generated year: server time and queries (median ≤ 300 ms, p95 ≤ 600 ms, fixed queries).
 
 python manage.py bench_dashboard [--shop bench-year] [--runs 20] [--rollup-days 365] [--force-rollup] [--json]
 """
