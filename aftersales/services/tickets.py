@@ -327,8 +327,10 @@ def ticket_open_or_find(
             return AfterSalesTicket.objects.get(shop=order.shop, platform_ticket_id=request.platform_ticket_id), False
         raise
     ticket = opening.ticket
-    if _after_opening(ticket):
-        ticket.refresh_from_db()
+    if ticket.kind == TicketKind.UNKNOWN:
+        return ticket, True
+    _after_opening(ticket)
+    ticket.refresh_from_db()
     return ticket, True
 
 
@@ -340,6 +342,8 @@ def tickets_open_bulk(*, requests: Sequence[OpenRequest], by) -> list[OpenOutcom
     exists (or comes twice in the batch) answers with that ticket, not opened; a refused one writes nothing and
     carries its refusal. The path-1 rule then acts on each ticket it can apply to, one by one through the refund
     gate, as it does after a single opening. One outcome per request, in their order."""
+    if not requests:
+        return []
     requests = [request.normalised() for request in requests]
     outcomes: list[OpenOutcome | None] = [None] * len(requests)
     refused_shops: dict[int, ActionRefused] = {}
