@@ -84,6 +84,8 @@ NO_MONEY_KINDS = {*REPLACEMENT_KINDS, TicketKind.REPAIR}
 # Kinds whose amount is what the buyer names, never "what is left of the order": it must be given and above 0.
 NAMED_AMOUNT_KINDS = {TicketKind.COMPENSATION, TicketKind.PRICE_PROTECTION}
 PLATFORM_KIND_LENGTH = AfterSalesTicket._meta.get_field("platform_kind").max_length
+# Read once: TicketKind.values builds the choices (with their lazy labels) on every read, and a batch asks per ticket.
+TICKET_KINDS = frozenset(TicketKind.values)
 # The event a ticket resolved by each kind of replacement writes.
 RESOLVED_BY: dict[str, TicketEventAction] = {
     TicketKind.RESHIP: TicketEvent.Action.RESOLVED_RESHIP,
@@ -404,7 +406,7 @@ def _plan_opening(request: OpenRequest, *, words: list[str]) -> _Opening:
     """Check a normalised request and build its ticket, unsaved: derive its path and clocks. ActionRefused for a
     request that may not open; nothing is written either way."""
     order, kind, platform_kind = request.order, request.kind, request.platform_kind
-    if kind not in TicketKind.values:
+    if kind not in TICKET_KINDS:
         raise ActionRefused("invalid_kind", _("Unknown kind of request."))
     unknown = kind == TicketKind.UNKNOWN
     if unknown and not platform_kind:
