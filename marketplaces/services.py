@@ -2,8 +2,9 @@
 means for its ticket. Every ticket change goes through aftersales.services as the system user: the platform acts,
 the desk records; a refund any of it implies still goes through the one authority gate.
 
-Network calls happen outside transactions: a pull fetches a page, then each record is stored and applied in its own
-short transaction; a push is verified, each record re-read from the platform, then applied.
+Network calls happen outside transactions: a pull fetches a page, then the page's new requests are stored and opened
+in one transaction (records_apply) and each other record is stored and applied in its own short transaction; a push
+is verified, each record re-read from the platform, then applied.
 """
 
 import logging
