@@ -15,6 +15,7 @@ the round trip (its clock is the one the latency is read from).
 import multiprocessing
 import os
 import random
+import resource
 import subprocess
 import sys
 import threading
@@ -71,6 +72,28 @@ def _sync_worker(connection_ids: list[int], queue) -> None:
     for connection_id in connection_ids:
         summary = connection_sync(connection_id=connection_id, now=timezone.now() + timedelta(seconds=10))
         queue.put((connection_id, summary.records, summary.error))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    queue.put(("cpu", usage.ru_utime + usage.ru_stime, _database_cpu_seconds()))
+
+
+def _database_cpu_seconds() -> float | None:
+    """The CPU this process's PostgreSQL backend used, read from /proc when the database runs on this machine: on a
+    shared machine the rate alone says more about the neighbours' load than about the sync's cost."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    return _process_cpu_seconds(pid)
+
+
+def _process_cpu_seconds(pid: int) -> float | None:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None  # another machine's
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def double_eleven(*, changes: int, shops: int, processes: int, port: int) -> dict:
@@ -118,19 +141,23 @@ def double_eleven(*, changes: int, shops: int, processes: int, port: int) -> dic
         queue = context.Queue()
         groups = [connection_ids[n::processes] for n in range(processes)]
         started = time.perf_counter()
+        simulator_cpu = _process_cpu_seconds(simulator.pid)
         workers = [context.Process(target=_sync_worker, args=(group, queue)) for group in groups if group]
         for worker in workers:
             worker.start()
-        results = [queue.get() for _ in connection_ids]
+        messages = [queue.get() for _ in range(len(connection_ids) + len(workers))]
+        results = [message for message in messages if message[0] != "cpu"]
+        cpu = [message[1:] for message in messages if message[0] == "cpu"]
         for worker in workers:
             worker.join()
         elapsed = time.perf_counter() - started
+        simulator_after = _process_cpu_seconds(simulator.pid)
     finally:
         simulator.terminate()
         simulator.wait(timeout=10)
     records = sum(count for _pk, count, _error in results)
     tickets = AfterSalesTicket.objects.filter(shop__code__startswith=f"bench-mkt-{run}-").count()
-    return {
+    report = {
         "changes": changes,
         "shops": shops,
         "processes": processes,
@@ -141,7 +168,18 @@ def double_eleven(*, changes: int, shops: int, processes: int, port: int) -> dic
         "seconds": round(elapsed, 2),
         "rate_per_second": round(records / elapsed, 1) if elapsed else None,
         "target_rate_per_second": 500,
+        # What the sync cost in CPU, whatever the neighbours took meanwhile (the platform's, the simulator's, apart).
+        "worker_cpu_seconds": round(sum(own for own, _database in cpu), 2),
+        "database_cpu_seconds": round(sum(database or 0 for _own, database in cpu), 2)
+        if all(database is not None for _own, database in cpu)
+        else None,
+        "simulator_cpu_seconds": round(simulator_after - simulator_cpu, 2)
+        if simulator_cpu is not None and simulator_after is not None
+        else None,
     }
+    cpu_seconds = report["worker_cpu_seconds"] + (report["database_cpu_seconds"] or 0)
+    report["cpu_ms_per_record"] = round(cpu_seconds * 1000 / records, 2) if records else None
+    return report
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -2,22 +2,26 @@
 means for its ticket. Every ticket change goes through aftersales.services as the system user: the platform acts,
 the desk records; a refund any of it implies still goes through the one authority gate.
 
-Network calls happen outside transactions: a pull fetches a page, then each record is stored and applied in its own
-short transaction; a push is verified, each record re-read from the platform, then applied.
+Network calls happen outside transactions: a pull fetches a page, then the page's new requests are stored and opened
+in one transaction (records_apply) and each other record is stored and applied in its own short transaction; a push
+is verified, each record re-read from the platform, then applied.
 """
 
 import logging
 import random
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftersales.models import AfterSalesTicket, Order, Refund, TicketKind, TicketState
+from aftersales.models import AfterSalesTicket, Order, Refund, ReturnReason, TicketKind, TicketState
 from aftersales.selectors import system_user
 from aftersales.services import (
+    OpenRequest,
     refund_settle,
     ticket_agree_return,
     ticket_change_reason,
@@ -30,6 +34,7 @@ from aftersales.services import (
     ticket_set_platform_deadline,
     ticket_withdraw,
     tickets_flag_for_agent,
+    tickets_open_bulk,
 )
 from desk.errors import ActionRefused
 from marketplaces import crypto, lock_objects
@@ -246,8 +251,8 @@ def connection_sync(*, connection_id: int, now=None) -> SyncSummary:
             page = 1
             while True:
                 result = adapter.pull(credentials, start=start, end=end, page=page)  # outside any transaction
-                for record in result.records:
-                    summary.count(record_apply(connection=connection, record=record))
+                for outcome in records_apply(connection=connection, records=result.records):
+                    summary.count(outcome)
                 if not result.has_more:
                     break
                 page = result.next_page or page + 1
@@ -335,6 +340,127 @@ def record_apply(*, connection: ShopConnection, record: AfterSaleRecord, force: 
     return outcome
 
 
+# A new record in one of these statuses does nothing but open its ticket (or, final, nothing at all): _move has no
+# step for it on a requested ticket. Any other status moves the ticket after opening it, one record at a time.
+OPENS_ONLY = {RecordStatus.WAITING_SELLER}
+
+
+def records_apply(*, connection: ShopConnection, records: Sequence[AfterSaleRecord]) -> list[str]:
+    """A pulled page: the outcome of record_apply for each record, in their order. The page's new requests (a
+    platform id never stored, no ticket yet, waiting for the seller or already final) are stored and opened together
+    in one transaction (_records_open), in a fixed number of queries (a 双11 morning is almost only these); every
+    other record (a newer version of a stored one, a record that moves a ticket) goes through record_apply, one by
+    one, after the batch commits. So that the order of the page cannot matter, a record shares neither its platform
+    id nor its order with any other record of the page to be batched. If a push stored one of the batch's records
+    meanwhile, the batch is rolled back whole and the page is applied one by one."""
+    outcomes: list[str | None] = [None] * len(records)
+    platform_ids = Counter(record.platform_id for record in records)
+    order_ids = Counter(record.order_id for record in records)
+    batch = [
+        index
+        for index, record in enumerate(records)
+        if (record.status in OPENS_ONLY or record.status in FINAL)
+        and platform_ids[record.platform_id] == 1
+        and order_ids[record.order_id] == 1
+    ]
+    if batch:
+        try:
+            with transaction.atomic():
+                opened = _records_open(connection, [records[index] for index in batch])
+        except IntegrityError:
+            logger.info("a record of the page was stored meanwhile: the page is applied one by one")
+            opened = [None] * len(batch)
+        for index, outcome in zip(batch, opened, strict=True):
+            outcomes[index] = outcome
+    return [
+        outcome if outcome is not None else record_apply(connection=connection, record=record)
+        for record, outcome in zip(records, outcomes, strict=True)
+    ]
+
+
+def _records_open(connection: ShopConnection, records: list[AfterSaleRecord]) -> list[str | None]:
+    """Store new records and open their tickets (tickets_open_bulk: the same rows, events and rules as one by one);
+    call inside a transaction. The outcome of each, or None for one this batch leaves to record_apply (stored
+    already, or its ticket exists)."""
+    shop = connection.shop
+    ids = [record.platform_id for record in records]
+    taken = set(
+        PlatformRecord.objects.filter(connection=connection, platform_id__in=ids).values_list("platform_id", flat=True)
+    )
+    taken |= set(
+        AfterSalesTicket.objects.filter(shop=shop, platform_ticket_id__in=ids).values_list(
+            "platform_ticket_id", flat=True
+        )
+    )
+    records = [record for record in records if record.platform_id not in taken]
+    to_open = [record for record in records if record.status not in FINAL]
+    orders = {
+        order.platform_order_id: order
+        for order in Order.objects.filter(shop=shop, platform_order_id__in=[record.order_id for record in to_open])
+    }
+    reasons: dict[str, ReturnReason] = {}
+    requests: list[OpenRequest] = []
+    placed: list[AfterSaleRecord] = []
+    for record in to_open:
+        order = orders.get(record.order_id)
+        if order is None:
+            continue
+        order.shop = shop  # loaded with the connection, with its platform
+        if record.reason not in reasons:
+            reasons[record.reason] = reason_for(record.reason)
+        requests.append(_open_request(record, order, reasons[record.reason]))
+        placed.append(record)
+    opened = dict(
+        zip(
+            (record.platform_id for record in placed),
+            tickets_open_bulk(requests=requests, by=system_user()),
+            strict=True,
+        )
+    )
+    rows: list[PlatformRecord] = []
+    outcome_of: dict[str, str] = {}
+    for record in records:
+        row = PlatformRecord(connection=connection, platform_id=record.platform_id)
+        _copy(row, record)
+        result = opened.get(record.platform_id)
+        if record.status in FINAL:
+            # As record_apply: finished before the desk saw it, kept as a record with no ticket.
+            outcome_of[record.platform_id] = "unchanged"
+        elif result is None:
+            row.problem = _order_missing(record)
+            outcome_of[record.platform_id] = "problem"
+        elif result.refusal is not None:
+            row.problem = str(result.refusal.message)[:1000]
+            outcome_of[record.platform_id] = "problem"
+        elif result.opened:
+            # Opened with the record's deadline and reason; a waiting request moves nothing further (_move).
+            row.ticket = result.ticket
+            outcome_of[record.platform_id] = "opened"
+        else:
+            continue  # a push opened it meanwhile: record_apply moves that ticket
+        rows.append(row)
+    PlatformRecord.objects.bulk_create(rows)
+    return [outcome_of.get(platform_id) for platform_id in ids]
+
+
+def _open_request(record: AfterSaleRecord, order: Order, reason: ReturnReason) -> OpenRequest:
+    return OpenRequest(
+        order=order,
+        kind=ticket_kind_for(record.kind),
+        reason=reason,
+        requested_amount=min(record.amount, order.refundable_amount) if record.amount > 0 else None,
+        buyer_message=record.buyer_message or record.reason,
+        platform_ticket_id=record.platform_id,
+        opened_at=record.applied_at,
+        platform_deadline=record.deadline,
+        platform_kind=record.platform_kind or str(record.kind),
+    )
+
+
+def _order_missing(record: AfterSaleRecord) -> str:
+    return _("The order %(id)s is not in the desk yet.") % {"id": record.order_id}
+
+
 def _copy(row: PlatformRecord, record: AfterSaleRecord) -> None:
     row.order_id = record.order_id[:64]
     row.sub_order_id = record.sub_order_id[:64]
@@ -410,23 +536,11 @@ def _apply_to_ticket(
             # Finished before the desk ever saw it (history, or a request made and settled between two pulls):
             # kept as a record; no ticket is opened for something nobody can act on.
             return "unchanged"
-        kind = ticket_kind_for(record.kind)
         order = Order.objects.filter(shop=shop, platform_order_id=record.order_id).first()
         if order is None:
-            row.problem = _("The order %(id)s is not in the desk yet.") % {"id": record.order_id}
+            row.problem = _order_missing(record)
             return "problem"
-        ticket, opened = ticket_open_or_find(
-            order=order,
-            kind=kind,
-            reason=reason_for(record.reason),
-            by=system,
-            requested_amount=min(record.amount, order.refundable_amount) if record.amount > 0 else None,
-            buyer_message=record.buyer_message or record.reason,
-            platform_ticket_id=record.platform_id,
-            opened_at=record.applied_at,
-            platform_deadline=record.deadline,
-            platform_kind=record.platform_kind or str(record.kind),
-        )
+        ticket, opened = ticket_open_or_find(by=system, **vars(_open_request(record, order, reason_for(record.reason))))
         outcome = "opened" if opened else "moved"
     row.ticket = ticket
     row.save(update_fields=["ticket", "updated_at"])

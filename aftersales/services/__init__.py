@@ -28,6 +28,8 @@ from aftersales.services.shops import shop_update_settings
 from aftersales.services.sweeps import approval_sla_run, refund_sweep_run
 from aftersales.services.tickets import (
     AutoRuleOutcome,
+    OpenOutcome,
+    OpenRequest,
     RefundDecision,
     approval_decide,
     cutoff_confirm_hold,
@@ -71,6 +73,7 @@ from aftersales.services.tickets import (
     ticket_start_intercept,
     ticket_withdraw,
     tickets_flag_for_agent,
+    tickets_open_bulk,
     was_refunded_on_receipt,
 )
 
@@ -85,6 +88,8 @@ __all__ = [
     "DOOR_MOVES",
     "CorrectionOutcome",
     "ImportSummary",
+    "OpenOutcome",
+    "OpenRequest",
     "RefundDecision",
     "RefundDoor",
     "approval_decide",
@@ -147,5 +152,6 @@ __all__ = [
     "ticket_start_intercept",
     "ticket_withdraw",
     "tickets_flag_for_agent",
+    "tickets_open_bulk",
     "was_refunded_on_receipt",
 ]

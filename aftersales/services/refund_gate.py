@@ -214,6 +214,12 @@ class AutomaticRule:
     idempotency_key: str = ""
 
 
+def automatic_rule_may_apply(ticket: AfterSalesTicket) -> bool:
+    """Whether the path-1 rule can act on the ticket at all, from its own fields (no query): a caller that opens many
+    tickets asks the rule (and locks the ticket) only for these."""
+    return ticket.kind == AUTOMATIC_KIND and ticket.path == AUTOMATIC_PATH
+
+
 def automatic_rule(ticket: AfterSalesTicket, *, refundable: Decimal, used: Callable[[], Decimal]) -> AutomaticRule:
     """The path-1 rule for one ticket with its order and shop; the one rule both doors apply, the ticket service when
     a ticket arrives (tickets.ticket_apply_auto_rules, then refund_or_escalate) and the sweep's batches
@@ -224,7 +230,7 @@ def automatic_rule(ticket: AfterSalesTicket, *, refundable: Decimal, used: Calla
     would make it refunding), so the gate's count of this ticket's own refunds adds nothing to it.
     """
     order = ticket.order
-    if ticket.kind != AUTOMATIC_KIND or ticket.path != AUTOMATIC_PATH:
+    if not automatic_rule_may_apply(ticket):
         return AutomaticRule(AutoRuleOutcome.NOTHING)
     if not can_proceed(door_move(ticket, RefundDoor.AUTOMATIC)):
         return AutomaticRule(AutoRuleOutcome.NOTHING)

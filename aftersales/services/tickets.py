@@ -8,6 +8,8 @@ commit. A refusal raises ActionRefused before anything is written or inside the 
 
 import logging
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -54,13 +56,14 @@ from aftersales.services.refund_gate import (
     RefundDecision,
     RefundDoor,
     automatic_rule,
+    automatic_rule_may_apply,
     door_move,
     open_approval,
     over_paid,
     refund_or_escalate,
     wrong_state,
 )
-from aftersales.services.ticket_events import ticket_event_record, ticket_move
+from aftersales.services.ticket_events import ticket_event_record, ticket_events_record, ticket_move
 from aftersales.signals import orders_changed_send
 from desk.access import CONFIRM_CUTOFF, DECIDE, HANDLE_RETURNS, OPEN, WORK, require_in_shop
 from desk.errors import ActionRefused
@@ -81,6 +84,8 @@ NO_MONEY_KINDS = {*REPLACEMENT_KINDS, TicketKind.REPAIR}
 # Kinds whose amount is what the buyer names, never "what is left of the order": it must be given and above 0.
 NAMED_AMOUNT_KINDS = {TicketKind.COMPENSATION, TicketKind.PRICE_PROTECTION}
 PLATFORM_KIND_LENGTH = AfterSalesTicket._meta.get_field("platform_kind").max_length
+# Read once: TicketKind.values builds the choices (with their lazy labels) on every read, and a batch asks per ticket.
+TICKET_KINDS = frozenset(TicketKind.values)
 # The event a ticket resolved by each kind of replacement writes.
 RESOLVED_BY: dict[str, TicketEventAction] = {
     TicketKind.RESHIP: TicketEvent.Action.RESOLVED_RESHIP,
@@ -131,9 +136,10 @@ def has_escalation_word(*texts: str) -> bool:
     return escalation_word_in(*texts) is not None
 
 
-def escalation_word_in(*texts: str) -> str | None:
-    """The first escalation word (投诉, 12315, 曝光, 差评 and the shop's own) found in the texts, if any."""
-    words = escalation_words()
+def escalation_word_in(*texts: str, words: list[str] | None = None) -> str | None:
+    """The first escalation word (投诉, 12315, 曝光, 差评 and the shop's own) found in the texts, if any; `words`
+    read once by a caller that checks many texts."""
+    words = escalation_words() if words is None else words
     return next((word for text in texts if text for word in words if word in text), None)
 
 
@@ -142,16 +148,20 @@ def _alert_team_lead(ticket: AfterSalesTicket, by, word: str) -> EscalationAlert
     the alert row, its event, and the robot's hand-over after commit (team_alerts)."""
     if EscalationAlert.objects.filter(ticket=ticket).exists():
         return None
-    message = _("Complaint risk on ticket #%(ticket)s (%(shop)s, order %(order)s): the buyer wrote “%(word)s”.") % {
+    message = _team_lead_message(ticket, word)
+    alert = EscalationAlert.objects.create(ticket=ticket, shop_id=ticket.shop_id, word=word, text=message)
+    ticket_event_record(ticket, by, TicketEvent.Action.TEAM_LEAD_ALERTED, ticket.state, note=message)
+    team_alerts.notify_on_commit(alert.pk)
+    return alert
+
+
+def _team_lead_message(ticket: AfterSalesTicket, word: str) -> str:
+    return _("Complaint risk on ticket #%(ticket)s (%(shop)s, order %(order)s): the buyer wrote “%(word)s”.") % {
         "ticket": ticket.pk,
         "shop": ticket.shop.name,
         "order": ticket.order.platform_order_id,
         "word": word,
     }
-    alert = EscalationAlert.objects.create(ticket=ticket, shop_id=ticket.shop_id, word=word, text=message)
-    ticket_event_record(ticket, by, TicketEvent.Action.TEAM_LEAD_ALERTED, ticket.state, note=message)
-    team_alerts.notify_on_commit(alert.pk)
-    return alert
 
 
 def escalation_alert_take(*, alert_id: int, at) -> EscalationAlert | None:
@@ -206,6 +216,47 @@ def _require_note(note: str) -> str:
 # --- opening --------------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class OpenRequest:
+    """A buyer's request to open a ticket: ticket_open_or_find's arguments but `by` (see it for each one)."""
+
+    order: Order
+    kind: str
+    reason: ReturnReason
+    requested_amount: Decimal | str | None = None
+    buyer_message: str = ""
+    platform_ticket_id: str = ""
+    opened_at: datetime | None = None
+    platform_kind: str = ""
+    kind_unknown: bool = False
+    platform_deadline: datetime | None = None
+
+    def normalised(self) -> "OpenRequest":
+        return replace(
+            self,
+            platform_ticket_id=(self.platform_ticket_id or "").strip(),
+            # Kept as the platform sent it; a code longer than the column is cut rather than the request dropped.
+            platform_kind=(self.platform_kind or "").strip()[:PLATFORM_KIND_LENGTH],
+            kind=TicketKind.UNKNOWN if self.kind_unknown else self.kind,
+        )
+
+
+@dataclass
+class OpenOutcome:
+    """What tickets_open_bulk did with one request: the ticket (new, or the one the platform id already had) and
+    whether this call opened it, or the refusal that left nothing written for it."""
+
+    ticket: AfterSalesTicket | None
+    opened: bool = False
+    refusal: ActionRefused | None = None
+
+
+@dataclass
+class _Opening:
+    ticket: AfterSalesTicket  # built, not saved yet
+    word: str | None  # the escalation word the buyer wrote, if any
+
+
 def ticket_open(**request) -> AfterSalesTicket:
     """Open a ticket for a buyer's request (see ticket_open_or_find); the ticket, new or already there."""
     ticket, _opened = ticket_open_or_find(**request)
@@ -245,27 +296,127 @@ def ticket_open_or_find(
     assumed about money the desk cannot read).
     `platform_deadline` is the marketplace's own deadline (a connected shop); without it the platform's default
     for answering the request applies.
+
+    tickets_open_bulk opens many at once by the same rules (_plan_opening, _write_openings, _after_opening).
     """
+    request = OpenRequest(
+        order=order,
+        kind=kind,
+        reason=reason,
+        requested_amount=requested_amount,
+        buyer_message=buyer_message,
+        platform_ticket_id=platform_ticket_id,
+        opened_at=opened_at,
+        platform_kind=platform_kind,
+        kind_unknown=kind_unknown,
+        platform_deadline=platform_deadline,
+    ).normalised()
     require_in_shop(by, order.shop, OPEN)
-    platform_ticket_id = (platform_ticket_id or "").strip()
-    # Kept as the platform sent it; a code longer than the column is cut rather than the request dropped.
-    platform_kind = (platform_kind or "").strip()[:PLATFORM_KIND_LENGTH]
-    if kind_unknown:
-        kind = TicketKind.UNKNOWN
-    if platform_ticket_id:
+    if request.platform_ticket_id:
         # A replayed push answers with what the first one created, even if a rule has changed since.
-        existing = AfterSalesTicket.objects.filter(shop=order.shop, platform_ticket_id=platform_ticket_id).first()
+        existing = AfterSalesTicket.objects.filter(
+            shop=order.shop, platform_ticket_id=request.platform_ticket_id
+        ).first()
         if existing:
             return existing, False
-    if kind not in TicketKind.values:
+    opening = _plan_opening(request, words=escalation_words())
+    try:
+        with transaction.atomic():
+            _write_openings([opening], by)
+    except IntegrityError:
+        # The same platform push arrived twice at once; the other one created it.
+        if request.platform_ticket_id:
+            return AfterSalesTicket.objects.get(shop=order.shop, platform_ticket_id=request.platform_ticket_id), False
+        raise
+    ticket = opening.ticket
+    if ticket.kind == TicketKind.UNKNOWN:
+        return ticket, True
+    _after_opening(ticket)
+    ticket.refresh_from_db()
+    return ticket, True
+
+
+@transaction.atomic
+def tickets_open_bulk(*, requests: Sequence[OpenRequest], by) -> list[OpenOutcome]:
+    """Open many buyers' requests at once (a marketplace's pulled page on 双11), each by ticket_open_or_find's rules
+    and with the same rows and events, written set-wise: one read of the platform ids already there, one insert of
+    the tickets, one of their events, one dirty-day marking (metrics) for all their orders. A request whose ticket
+    exists (or comes twice in the batch) answers with that ticket, not opened; a refused one writes nothing and
+    carries its refusal. The path-1 rule then acts on each ticket it can apply to, one by one through the refund
+    gate, as it does after a single opening. One outcome per request, in their order."""
+    if not requests:
+        return []
+    requests = [request.normalised() for request in requests]
+    outcomes: list[OpenOutcome | None] = [None] * len(requests)
+    refused_shops: dict[int, ActionRefused] = {}
+    for shop in {request.order.shop_id: request.order.shop for request in requests}.values():
+        try:
+            require_in_shop(by, shop, OPEN)
+        except ActionRefused as refusal:
+            refused_shops[shop.pk] = refusal
+    keys = [(request.order.shop_id, request.platform_ticket_id) for request in requests]
+    existing = {
+        (ticket.shop_id, ticket.platform_ticket_id): ticket
+        for ticket in AfterSalesTicket.objects.filter(
+            shop_id__in={shop_id for shop_id, platform_id in keys if platform_id},
+            platform_ticket_id__in={platform_id for _shop_id, platform_id in keys if platform_id},
+        )
+    }
+    words = escalation_words()
+    openings: dict[int, _Opening] = {}
+    first_of: dict[tuple[int, str], int] = {}
+    repeats: dict[int, int] = {}
+    for index, (request, key) in enumerate(zip(requests, keys, strict=True)):
+        if key[0] in refused_shops:
+            outcomes[index] = OpenOutcome(None, refusal=refused_shops[key[0]])
+        elif key[1] and key in existing:
+            outcomes[index] = OpenOutcome(existing[key])
+        elif key[1] and key in first_of:
+            repeats[index] = first_of[key]
+        else:
+            try:
+                openings[index] = _plan_opening(request, words=words)
+            except ActionRefused as refusal:
+                outcomes[index] = OpenOutcome(None, refusal=refusal)
+                continue
+            if key[1]:
+                first_of[key] = index
+    try:
+        with transaction.atomic():
+            _write_openings(list(openings.values()), by)
+    except IntegrityError:
+        # A push opened one of them meanwhile: each is opened (or found) on its own, by the single door.
+        for index in openings:
+            request = requests[index]
+            ticket, opened = ticket_open_or_find(by=by, **vars(request))
+            outcomes[index] = OpenOutcome(ticket, opened=opened)
+    else:
+        for index, opening in openings.items():
+            outcomes[index] = OpenOutcome(opening.ticket, opened=True)
+        for opening in openings.values():
+            if _after_opening(opening.ticket):
+                opening.ticket.refresh_from_db()
+    for index, first in repeats.items():
+        earlier = outcomes[first]
+        outcomes[index] = OpenOutcome(earlier.ticket) if earlier and earlier.ticket else earlier
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _plan_opening(request: OpenRequest, *, words: list[str]) -> _Opening:
+    """Check a normalised request and build its ticket, unsaved: derive its path and clocks. ActionRefused for a
+    request that may not open; nothing is written either way."""
+    order, kind, platform_kind = request.order, request.kind, request.platform_kind
+    if kind not in TICKET_KINDS:
         raise ActionRefused("invalid_kind", _("Unknown kind of request."))
     unknown = kind == TicketKind.UNKNOWN
     if unknown and not platform_kind:
         raise ActionRefused(
             "platform_kind_required", _("A request of an unknown kind needs the platform's own type code.")
         )
+    reason = request.reason
     if not reason.is_active:
         raise ActionRefused("reason_inactive", _("This reason is no longer in use; choose another."))
+    requested_amount = request.requested_amount
     if requested_amount in (None, ""):
         no_amount = kind in NO_MONEY_KINDS or kind in NAMED_AMOUNT_KINDS or unknown
         amount = ZERO if no_amount else order.refundable_amount
@@ -277,70 +428,102 @@ def ticket_open_or_find(
         raise ActionRefused("invalid_amount", _("Enter the price difference the buyer asks for."))
     if amount > order.refundable_amount:
         raise over_paid(order)
-    now = opened_at or timezone.now()
-    word = escalation_word_in(buyer_message)
+    now = request.opened_at or timezone.now()
+    word = escalation_word_in(request.buyer_message, words=words)
     answer_by = response_deadline(order.shop.platform, kind, now)
-    if platform_deadline is not None:
-        answer_by = _aware(platform_deadline)
+    if request.platform_deadline is not None:
+        answer_by = _aware(request.platform_deadline)
     path = derive_path(order, kind)
     sla = timedelta(minutes=order.shop.path1_sla_minutes) if path == 1 else timedelta(hours=order.shop.sla_hours)
     proposal_due = _return_proposal_due(order.shop, kind, path, now=now, answer_by=answer_by)
-    try:
-        with transaction.atomic():
-            ticket = AfterSalesTicket.objects.create(
-                shop=order.shop,
-                order=order,
-                platform_ticket_id=platform_ticket_id,
-                kind=kind,
-                platform_kind=platform_kind,
-                path=path,
-                first_reason=reason,
-                reason=reason,
-                liability=reason.default_liability,
-                requested_amount=amount,
-                buyer_message=buyer_message,
-                escalation_risk=word is not None,
-                opened_at=now,
-                deadline=answer_by,
-                deadline_source=DeadlineSource.DEFAULT if platform_deadline is None else DeadlineSource.PLATFORM,
-                sla_due=min(now + sla, answer_by),
-                return_proposal=ReturnProposal.PROPOSED if proposal_due else ReturnProposal.NONE,
-                return_proposal_due=proposal_due,
+    ticket = AfterSalesTicket(
+        shop=order.shop,
+        order=order,
+        platform_ticket_id=request.platform_ticket_id,
+        kind=kind,
+        platform_kind=platform_kind,
+        path=path,
+        first_reason=reason,
+        reason=reason,
+        liability=reason.default_liability,
+        requested_amount=amount,
+        buyer_message=request.buyer_message,
+        escalation_risk=word is not None,
+        opened_at=now,
+        deadline=answer_by,
+        deadline_source=DeadlineSource.DEFAULT if request.platform_deadline is None else DeadlineSource.PLATFORM,
+        sla_due=min(now + sla, answer_by),
+        return_proposal=ReturnProposal.PROPOSED if proposal_due else ReturnProposal.NONE,
+        return_proposal_due=proposal_due,
+        attention_note=unknown_kind_note(platform_kind) if unknown else "",
+    )
+    return _Opening(ticket, word)
+
+
+def _write_openings(openings: list[_Opening], by) -> None:
+    """Insert the planned tickets with their events (opened; flagged for an unknown kind; the team lead's alert for
+    an escalation word; the return proposal for a refund only on delivered goods), in the caller's transaction."""
+    if not openings:
+        return
+    AfterSalesTicket.objects.bulk_create([opening.ticket for opening in openings])
+    alerts = EscalationAlert.objects.bulk_create(
+        [
+            EscalationAlert(
+                ticket=opening.ticket,
+                shop_id=opening.ticket.shop_id,
+                word=opening.word,
+                text=_team_lead_message(opening.ticket, opening.word),
             )
-            ticket_event_record(ticket, by, TicketEvent.Action.OPENED, "", note=buyer_message, amount=amount)
-            if unknown:
-                ticket.attention_note = unknown_kind_note(platform_kind)
-                ticket.save(update_fields=["attention_note", "updated_at"])
-                ticket_event_record(ticket, by, TicketEvent.Action.FLAGGED, ticket.state, note=ticket.attention_note)
-            if word:
-                _alert_team_lead(ticket, by, word)
-            if proposal_due:
-                ticket_event_record(
-                    ticket,
-                    by,
-                    TicketEvent.Action.RETURN_PROPOSED,
-                    ticket.state,
-                    note=_(
-                        "Goods received, refund only: ask the buyer to change the request to a return and refund "
-                        "by %(due)s."
-                    )
-                    % {"due": timezone.localtime(proposal_due).strftime("%Y-%m-%d %H:%M")},
-                )
-    except IntegrityError:
-        # The same platform push arrived twice at once; the other one created it.
-        if platform_ticket_id:
-            return AfterSalesTicket.objects.get(shop=order.shop, platform_ticket_id=platform_ticket_id), False
-        raise
-    if unknown:
-        # Nothing automatic for a request nobody has read yet: it waits for the agent.
-        return ticket, True
+            for opening in openings
+            if opening.word
+        ]
+    )
+    alert_of = {alert.ticket_id: alert for alert in alerts}
+    events = []
+    for opening in openings:
+        ticket = opening.ticket
+        events.append(
+            TicketEvent(
+                ticket=ticket,
+                actor=by,
+                action=TicketEvent.Action.OPENED,
+                from_state="",
+                to_state=ticket.state,
+                note=ticket.buyer_message,
+                amount=ticket.requested_amount,
+            )
+        )
+        if ticket.kind == TicketKind.UNKNOWN:
+            events.append(_event(ticket, by, TicketEvent.Action.FLAGGED, note=ticket.attention_note))
+        if ticket.pk in alert_of:
+            events.append(_event(ticket, by, TicketEvent.Action.TEAM_LEAD_ALERTED, note=alert_of[ticket.pk].text))
+        if ticket.return_proposal_due:
+            note = _(
+                "Goods received, refund only: ask the buyer to change the request to a return and refund by %(due)s."
+            ) % {"due": timezone.localtime(ticket.return_proposal_due).strftime("%Y-%m-%d %H:%M")}
+            events.append(_event(ticket, by, TicketEvent.Action.RETURN_PROPOSED, note=note))
+    ticket_events_record(events)
+    for alert in alerts:
+        team_alerts.notify_on_commit(alert.pk)
+
+
+def _event(ticket: AfterSalesTicket, by, action: TicketEventAction, *, note: str) -> TicketEvent:
+    return TicketEvent(
+        ticket=ticket, actor=by, action=action, from_state=ticket.state, to_state=ticket.state, note=note
+    )
+
+
+def _after_opening(ticket: AfterSalesTicket) -> bool:
+    """The path-1 rule on a ticket just opened, where it can apply (never on an unknown kind: nothing automatic for a
+    request nobody has read yet); whether it ran."""
+    if ticket.kind == TicketKind.UNKNOWN or not automatic_rule_may_apply(ticket):
+        return False
     try:
         ticket_apply_auto_rules(ticket=ticket)
     except ActionRefused as refusal:
         # The ticket stands as requested; an agent (or the next sweep) sees why the rule did not act.
         logger.info("path-1 rule did not act on ticket %s: %s", ticket.pk, refusal.code)
-    ticket.refresh_from_db()
-    return ticket, True
+    return True
 
 
 def unknown_kind_note(platform_kind: str) -> str:
