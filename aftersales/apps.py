@@ -9,9 +9,9 @@ class AftersalesConfig(AppConfig):
 
     def ready(self):
         from aftersales.db_triggers import drop_before_migrate, recreate_after_migrate
-        from desk.fsm_history import fsm_fields_skip_historical_models
+        from desk.fsm import fsm_corrections_apply
 
-        fsm_fields_skip_historical_models()
+        fsm_corrections_apply()
 
         # SQLite migrations rebuild tables, which drops their triggers (or fails on them): migrate without them, and
         # create them again afterwards.
