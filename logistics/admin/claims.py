@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from aftersales.money import YuanSum
-from desk.admin.paging import CappedCountAdminMixin
+from desk.admin.paging import IdsFirstAdminMixin
 from desk.admin.scoping import ReadOnlyAdminMixin, ShopScopedAdminMixin
 from desk.admin.search import ExactSearchMixin
 from desk.errors import ActionRefused
@@ -130,7 +130,7 @@ class ClaimEventInline(EventInline):
 
 @admin.register(CourierClaim)
 class CourierClaimAdmin(
-    ExactSearchMixin, CappedCountAdminMixin, ShopScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+    ExactSearchMixin, IdsFirstAdminMixin, ShopScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
 ):
     """Read-only rows: claims change only through the claims services (submit, review, settlement)."""
 
