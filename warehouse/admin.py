@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from aftersales.selectors import tickets_for_user
 from desk.access import WORK
 from desk.admin.paging import IdsFirstAdminMixin
+from desk.admin.rows import PlainActionCheckboxMixin
 from desk.admin.scoping import ReadOnlyAdminMixin, ShopScopedAdminMixin
 from desk.admin.search import ExactSearchMixin
 from desk.errors import ActionRefused
@@ -57,7 +58,12 @@ class TicketNumberForm(forms.Form):
 
 @admin.register(ReturnParcel)
 class ReturnParcelAdmin(
-    ExactSearchMixin, IdsFirstAdminMixin, ShopScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+    ExactSearchMixin,
+    IdsFirstAdminMixin,
+    PlainActionCheckboxMixin,
+    ShopScopedAdminMixin,
+    ReadOnlyAdminMixin,
+    admin.ModelAdmin,
 ):
     list_display = [
         "tracking_number",

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from aftersales.money import YuanSum
 from desk.admin.paging import IdsFirstAdminMixin
+from desk.admin.rows import PlainActionCheckboxMixin
 from desk.admin.scoping import ReadOnlyAdminMixin, ShopScopedAdminMixin
 from desk.admin.search import ExactSearchMixin
 from desk.errors import ActionRefused
@@ -130,7 +131,12 @@ class ClaimEventInline(EventInline):
 
 @admin.register(CourierClaim)
 class CourierClaimAdmin(
-    ExactSearchMixin, IdsFirstAdminMixin, ShopScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+    ExactSearchMixin,
+    IdsFirstAdminMixin,
+    PlainActionCheckboxMixin,
+    ShopScopedAdminMixin,
+    ReadOnlyAdminMixin,
+    admin.ModelAdmin,
 ):
     """Read-only rows: claims change only through the claims services (submit, review, settlement)."""
 
