@@ -11,7 +11,9 @@ joins (ticket, order, waybill, shop) and per-row columns, every skipped row is j
 only) inside the page query, so only the page's rows are joined: the same one query, whatever the page.
 """
 
-from django.core.paginator import Paginator
+from typing import ClassVar, cast
+
+from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
@@ -23,7 +25,9 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        counted = self.object_list.order_by().values("pk")[: self.cap + 1].count()
+        # The admin pages a queryset (the stubs type object_list as any sliceable sequence).
+        rows = cast(QuerySet, self.object_list)
+        counted = rows.order_by().values("pk")[: self.cap + 1].count()
         self.is_capped = counted > self.cap
         return min(counted, self.cap)
 
@@ -43,19 +47,19 @@ class IdsFirstPaginator(CappedCountPaginator):
         rows = self.object_list
         # A DISTINCT list selects its ordering columns too, so its ids could not be a one-column subquery.
         if not isinstance(rows, QuerySet) or rows.query.distinct or not rows.ordered:
-            return self._get_page(rows[bottom:top], number, self)
-        return self._get_page(rows.filter(pk__in=rows.values("pk")[bottom:top]), number, self)
+            return Page(rows[bottom:top], number, self)
+        return Page(rows.filter(pk__in=rows.values("pk")[bottom:top]), number, self)
 
 
 class CappedCountAdminMixin:
     """For a ModelAdmin over a table that grows with the years: bounded count, no full count either."""
 
-    paginator = CappedCountPaginator
-    show_full_result_count = False
+    paginator: type[Paginator] = CappedCountPaginator
+    show_full_result_count: ClassVar[bool] = False
 
 
 class IdsFirstAdminMixin(CappedCountAdminMixin):
     """For a ModelAdmin whose list joins several tables per row: bounded count, and deep pages that read only their
     own rows' joins (IdsFirstPaginator)."""
 
-    paginator = IdsFirstPaginator
+    paginator: type[Paginator] = IdsFirstPaginator
