@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -137,9 +137,17 @@ def test_each_joined_list_reads_its_page_in_order_from_an_index_for_all_shops_an
             (f"{changelist}?p=2", all_shops),
             (f"{changelist}?shop={year.shop.pk}", one_shop),
         ]:
-            response = client.get(url)
-            assert response.status_code == 200, url
-            plan = page_plan(response)
+            with transaction.atomic():
+                if indexes != all_shops:
+                    # One shop's page may read either index (here the shop holds every row); without the
+                    # all-shops one, the shop's own must serve it.
+                    with connection.cursor() as cursor:
+                        for index in all_shops:
+                            cursor.execute(f'DROP INDEX "{index}"')
+                response = client.get(url)
+                assert response.status_code == 200, url
+                plan = page_plan(response)
+                transaction.set_rollback(True)
             assert any(index in plan for index in indexes), f"{name} / {url}:\n{plan}"
 
 
