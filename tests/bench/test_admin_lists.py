@@ -202,7 +202,12 @@ def test_the_row_checkbox_is_djangos_markup_without_rendering_its_widget_per_row
     model_admin = admin.site._registry[CourierClaim]
     djangos = ModelAdmin.action_checkbox(model_admin, claim)
     rendered = []
-    monkeypatch.setattr(CheckboxInput, "render", lambda *args, **kwargs: rendered.append(args) or "")
+
+    def render(*args, **kwargs):
+        rendered.append(args)
+        return ""
+
+    monkeypatch.setattr(CheckboxInput, "render", render)
 
     _sql, response = queries_for(user, reverse("admin:logistics_courierclaim_changelist"), 50, monkeypatch)
 
