@@ -390,7 +390,13 @@ class InterceptRequest(ConcurrentTransitionMixin, models.Model):
                 fields=["shipment"], condition=Q(status="requested"), name="intercept_one_open_per_shipment"
             ),
         ]
-        indexes = [models.Index(fields=["status", "due_at"], name="intercept_status_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "due_at"], name="intercept_status_due_idx"),
+            # The intercept list's order (Meta.ordering), all shops' and a shop's: its first and deep pages read the
+            # index instead of joining and sorting every intercept.
+            models.Index(fields=["due_at", "id"], name="intercept_due_id_idx"),
+            models.Index(fields=["shop", "due_at", "id"], name="intercept_shop_due_id_idx"),
+        ]
 
     def __str__(self):
         return f"{self.shipment.tracking_number} ({self.get_status_display()})"
@@ -495,7 +501,13 @@ class CourierClaim(ConcurrentTransitionMixin, models.Model):
                 name="claim_settled_within_claimed",
             ),
         ]
-        indexes = [models.Index(fields=["courier", "month", "status"], name="claim_courier_month_idx")]
+        indexes = [
+            models.Index(fields=["courier", "month", "status"], name="claim_courier_month_idx"),
+            # The claims ledger's order (Meta.ordering), all shops' and a shop's: its pages read the index instead of
+            # joining and sorting every claim.
+            models.Index(fields=["-month", "courier", "id"], name="claim_month_courier_id_idx"),
+            models.Index(fields=["shop", "-month", "courier", "id"], name="claim_shop_month_id_idx"),
+        ]
 
     def __str__(self):
         return f"CL{self.pk:06d}" if self.pk else "new claim"

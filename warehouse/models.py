@@ -72,6 +72,10 @@ class ReturnParcel(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["tracking_number"], name="return_parcel_tracking_idx"),
             models.Index(fields=["shop", "status", "received_at"], name="return_parcel_clearance_idx"),
+            # The parcel list's order (Meta.ordering), all shops' and a shop's: its first and deep pages read the
+            # index instead of joining every parcel to its ticket and order and sorting them.
+            models.Index(fields=["-created_at", "-id"], name="return_parcel_created_id_idx"),
+            models.Index(fields=["shop", "-created_at", "-id"], name="return_parcel_shop_created_idx"),
         ]
 
     def __str__(self):
@@ -111,6 +115,11 @@ class Inspection(models.Model):
         verbose_name = _("inspection")
         verbose_name_plural = _("inspections")
         ordering = ["-inspected_at", "-id"]
+        indexes = [
+            # The inspection list's order (Meta.ordering). The shop is the parcel's, so a manager's list reads this
+            # index too and keeps the rows whose parcel is in their shops.
+            models.Index(fields=["-inspected_at", "-id"], name="inspection_inspected_id_idx"),
+        ]
 
     def __str__(self):
         return f"{self.parcel} {self.get_result_display()}"

@@ -22,7 +22,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from aftersales.money import YuanSum
-from desk.admin.paging import CappedCountAdminMixin
+from desk.admin.paging import IdsFirstAdminMixin
+from desk.admin.rows import PlainActionCheckboxMixin
 from desk.admin.scoping import ReadOnlyAdminMixin, ShopScopedAdminMixin
 from desk.admin.search import ExactSearchMixin
 from desk.errors import ActionRefused
@@ -130,7 +131,12 @@ class ClaimEventInline(EventInline):
 
 @admin.register(CourierClaim)
 class CourierClaimAdmin(
-    ExactSearchMixin, CappedCountAdminMixin, ShopScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+    ExactSearchMixin,
+    IdsFirstAdminMixin,
+    PlainActionCheckboxMixin,
+    ShopScopedAdminMixin,
+    ReadOnlyAdminMixin,
+    admin.ModelAdmin,
 ):
     """Read-only rows: claims change only through the claims services (submit, review, settlement)."""
 
@@ -154,7 +160,10 @@ class CourierClaimAdmin(
     # Exact matches only (indexed); a claim reference such as CL000123 is found too.
     search_fields = ["=order__platform_order_id", "=shipment__tracking_number"]
     show_full_result_count = False
-    list_per_page = 100
+    # 50 rows like every daily list: Django renders each of the 14 cells of a row on its own, and at 100 rows that
+    # rendering alone put a page over its 300 ms. The totals above the list still cover every filtered claim, and a
+    # courier's month goes whole into the sheet.
+    list_per_page = 50
     actions = ["file_not_back", "mark_submitted", "mark_reviewed"]
     inlines = [ClaimEventInline]
     fields = [

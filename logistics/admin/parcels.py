@@ -19,7 +19,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from aftersales.selectors import shops_for_user
-from desk.admin.paging import CappedCountAdminMixin
+from desk.admin.paging import CappedCountAdminMixin, IdsFirstAdminMixin
+from desk.admin.rows import PlainActionCheckboxMixin
 from desk.admin.scoping import AccessibleShopFilter, ReadOnlyAdminMixin, ShopScopedAdminMixin
 from desk.admin.search import ExactSearchMixin
 from desk.errors import ActionRefused
@@ -161,7 +162,12 @@ class InterceptEventInline(EventInline):
 
 @admin.register(InterceptRequest)
 class InterceptRequestAdmin(
-    ExactSearchMixin, CappedCountAdminMixin, ShopScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+    ExactSearchMixin,
+    IdsFirstAdminMixin,
+    PlainActionCheckboxMixin,
+    ShopScopedAdminMixin,
+    ReadOnlyAdminMixin,
+    admin.ModelAdmin,
 ):
     list_display = [
         "tracking_number",
