@@ -26,7 +26,7 @@ def test_the_real_models_still_know_their_transitions():
     assert {"refund_automatically", "refund_on_approval"} <= names
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("reference_data")
 def test_threads_refreshing_tickets_at_once_never_find_the_state_protected_halfway():
     """django-fsm lifted the protection on the field, for every thread, while one instance refreshed."""
     ticket = open_ticket(OrderFactory())
