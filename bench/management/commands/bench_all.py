@@ -3,7 +3,7 @@
     python manage.py bench_all [--shop bench-year] [--generate] [--orders 1000000] [--tickets 100000] [--seed 1]
                                [--sweep-tickets 100000] [--sweep-small 10000] [--list-tickets 1000000]
                                [--ingest-events 20000] [--latency-tickets 1000] [--latency-rate 100]
-                               [--latency-clients 4] [--runs 10] [--output bench/results/bench-all.json] [--json]
+                               [--latency-clients 16] [--runs 10] [--output bench/results/bench-all.json] [--json]
 
 --generate writes the year first (bench_generate_year); otherwise the shop must have been generated. Every step
 records the machine's load average before and after it; the JSON holds every figure with its target and whether
@@ -24,7 +24,7 @@ from bench.commands import BenchCommand, bench_shop, flatten
 from bench.dashboard import dashboard_benchmark
 from bench.generate import generate_year
 from bench.ingest import ingest_benchmark
-from bench.latency import latency_benchmark
+from bench.latency import CLIENTS, latency_benchmark
 from bench.report import dumps, machine, print_table
 from bench.summary import RESULTS, figures
 from bench.sweep import sweep_benchmark
@@ -46,7 +46,7 @@ class Command(BenchCommand):
         parser.add_argument("--sweep-small", type=int, default=10_000, help="the sweep again at this size (0: not)")
         parser.add_argument("--latency-tickets", type=int, default=1000)
         parser.add_argument("--latency-rate", type=float, default=100.0)
-        parser.add_argument("--latency-clients", type=int, default=4)
+        parser.add_argument("--latency-clients", type=int, default=CLIENTS)
         parser.add_argument("--runs", type=int, default=10)
         parser.add_argument("--rollup-days", type=int, default=365, help="days of rollups the dashboard needs")
         parser.add_argument("--output", default=str(RESULTS), help="where the JSON goes ('-': nowhere)")
