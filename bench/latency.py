@@ -46,7 +46,8 @@ CLIENTS = 16
 class Worker:
     def __init__(self, concurrency: int):
         self.concurrency = concurrency
-        self.process = None
+        self.process: subprocess.Popen | None = None
+        self.pid = 0
 
     def __enter__(self):
         app.control.purge()
@@ -71,6 +72,7 @@ class Worker:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
+        self.pid = self.process.pid
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if app.control.ping(timeout=0.5):
@@ -160,7 +162,9 @@ def _open_share(order_ids: list[int], offsets: list[float], start_at: float, age
         backend_after = _backend_cpu_seconds(connection)
     finally:
         connections.close_all()
-    backend = None if None in (backend_before, backend_after) else backend_after - backend_before
+    backend = None
+    if backend_before is not None and backend_after is not None:
+        backend = backend_after - backend_before
     return rows, backend
 
 
@@ -174,7 +178,7 @@ def tickets_open_concurrently(orders, *, rate: float, clients: int, agent, reaso
 
     connections.close_all()  # the children must not share this process's connection
     start_at = time.time() + 2.0  # every client forked and connected before the first ticket
-    shares = [([], []) for _client in range(clients)]
+    shares: list[tuple[list[int], list[float]]] = [([], []) for _client in range(clients)]
     for index, order in enumerate(orders):
         ids, offsets = shares[index % clients]
         ids.append(order.pk)
@@ -209,7 +213,7 @@ def latency_benchmark(
     lag_ms = []
     try:
         with Worker(concurrency) as worker:
-            worker_before = _tree_cpu_seconds(worker.process.pid)
+            worker_before = _tree_cpu_seconds(worker.pid)
             began = time.perf_counter()
             cpu_before = _children_cpu_seconds()
             rows, start_at, database_cpu = tickets_open_concurrently(
@@ -236,8 +240,10 @@ def latency_benchmark(
                 time.sleep(0.5)
             drained_seconds = time.perf_counter() - began
             worker_processes = worker.concurrency
-            worker_after = _tree_cpu_seconds(worker.process.pid)
-        worker_cpu = None if None in (worker_before, worker_after) else worker_after - worker_before
+            worker_after = _tree_cpu_seconds(worker.pid)
+        worker_cpu = None
+        if worker_before is not None and worker_after is not None:
+            worker_cpu = worker_after - worker_before
         refunded = AfterSalesTicket.objects.filter(pk__in=scheduled_at, state="refunded").count()
     finally:
         prefixed_tickets_remove(shop, PREFIX)
