@@ -3,7 +3,7 @@
     python manage.py bench_all [--shop bench-year] [--generate] [--orders 1000000] [--tickets 100000] [--seed 1]
                                [--sweep-tickets 100000] [--sweep-small 10000] [--list-tickets 1000000]
                                [--ingest-events 20000] [--latency-tickets 1000] [--latency-rate 100]
-                               [--latency-clients 16] [--runs 10] [--output bench/results/bench-all.json] [--json]
+                               [--latency-clients 4] [--runs 10] [--output bench/results/bench-all.json] [--json]
 
 --generate writes the year first (bench_generate_year); otherwise the shop must have been generated. Every step
 records the machine's load average before and after it; the JSON holds every figure with its target and whether

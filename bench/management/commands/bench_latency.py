@@ -1,7 +1,7 @@
 """Path-1 tickets opened in a burst by concurrent clients, a real Celery worker paying: p50/p95/p99 (target p99 ≤ 2 s
 at 100/s).
 
-python manage.py bench_latency [--shop bench-year] [--tickets 1000] [--rate 100] [--clients 16] [--concurrency 2]
+python manage.py bench_latency [--shop bench-year] [--tickets 1000] [--rate 100] [--clients 4] [--concurrency 2]
                                [--json]
 """
 
