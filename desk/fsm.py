@@ -10,7 +10,8 @@
    in every thread, and puts it back afterwards: a thread refreshing a ticket while another did the same found the
    protection back halfway and failed with "Direct state modification is not allowed" (seen as HTTP 500s on the
    marketplace pushes, whose server answers each in a thread). The descriptor refuses a write only when the instance
-   already holds a value, so taking the instance's own values out first lifts it for that instance alone.
+   already holds a value, so taking the instance's own values out first lifts it for that instance alone (and the
+   fields to refresh are named, or Django would take the ones taken out for deferred and read them one by one later).
 """
 
 from django.db.models.signals import class_prepared
@@ -29,9 +30,14 @@ def _contribute_to_class(contribute):
 
 
 def _refresh_from_db(self, using=None, fields=None, from_queryset=None):
-    refreshed = self._get_protected_fsm_fields()
-    if fields is not None:
-        refreshed &= set(fields)
+    everything = fields is None
+    if everything:
+        # Taken out below, the protected fields would look deferred to Django, which would leave them out of the
+        # refresh and load each on its first read: one more query per refresh (one per ticket_open). Name every
+        # field loaded now instead, and forget the cached relations as a refresh of everything does.
+        deferred = self.get_deferred_fields()
+        fields = [field.attname for field in self._meta.concrete_fields if field.attname not in deferred]
+    refreshed = self._get_protected_fsm_fields() & set(fields)
     held = {name: self.__dict__.pop(name) for name in refreshed if name in self.__dict__}
     try:
         super(FSMModelMixin, self).refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
@@ -39,6 +45,11 @@ def _refresh_from_db(self, using=None, fields=None, from_queryset=None):
         for name, value in held.items():
             self.__dict__.setdefault(name, value)
         raise
+    if everything:
+        self._prefetched_objects_cache = {}
+        for relation in [*self._meta.related_objects, *self._meta.private_fields]:
+            if relation.is_relation and relation.is_cached(self):
+                relation.delete_cached_value(self)
 
 
 def fsm_corrections_apply() -> None:

@@ -56,3 +56,24 @@ def test_the_state_is_still_protected_from_direct_writes():
 
     with pytest.raises(AttributeError, match="Direct state modification is not allowed"):
         ticket.state = "refunded"
+
+
+@pytest.mark.usefixtures("reference_data")
+def test_a_refresh_reads_the_state_with_the_other_fields_in_one_query(django_assert_num_queries):
+    ticket = open_ticket(OrderFactory())
+    AfterSalesTicket.objects.filter(pk=ticket.pk).update(state="closed", buyer_message="changed")
+
+    with django_assert_num_queries(1):
+        ticket.refresh_from_db()
+        assert (ticket.state, ticket.buyer_message) == ("closed", "changed")
+
+
+@pytest.mark.usefixtures("reference_data")
+def test_a_refresh_still_forgets_what_was_prefetched():
+    open_ticket(OrderFactory())
+    loaded = AfterSalesTicket.objects.prefetch_related("events").get()
+    assert loaded._prefetched_objects_cache
+
+    loaded.refresh_from_db()
+
+    assert loaded._prefetched_objects_cache == {}

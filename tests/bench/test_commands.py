@@ -117,6 +117,25 @@ def test_bench_ingest_through_the_test_client_absorbs_duplicates_and_cleans_up(y
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("reference_data")
+def test_bench_latency_offers_the_schedule_from_many_clients_and_says_where_the_cpu_went():
+    shop = generate_year(shop_code=SHOP, orders=2_000, tickets=200, seed=3, end=END).shop
+
+    report = run("bench_latency", "--tickets", "24", "--rate", "200", "--clients", "6")
+
+    assert report["clients"] == 6
+    assert report["paid"] == report["tickets"] == 24
+    # Timed from each ticket's scheduled moment, so how late a client began one is part of that ticket's latency.
+    assert 0 <= report["start_lag_p99_ms"] / 1000 <= report["max_seconds"]
+    assert report["p50_seconds"] <= report["p99_seconds"] <= report["max_seconds"]
+    cpu = report["cpu_ms_per_ticket"]
+    assert cpu["clients"] > 0
+    assert cpu["worker"] is None or cpu["worker"] > 0
+    assert cpu["clients_postgresql"] is None or cpu["clients_postgresql"] > 0
+    assert not Order.objects.filter(shop=shop, platform_order_id__startswith="LATENCY").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("reference_data")
 def test_bench_all_runs_everything_with_gunicorn_and_a_real_worker(tmp_path):
     generate_year(shop_code=SHOP, orders=1_500, tickets=150, seed=5, end=END)
     output = tmp_path / "bench.json"

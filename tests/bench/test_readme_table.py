@@ -40,3 +40,15 @@ def test_the_table_says_when_a_target_is_not_met():
     results["figures"] = [{**results["figures"][0], "met": False}]
 
     assert "| no |" in readme_table(results)
+
+
+def test_the_rate_row_says_what_a_ticket_cost_in_cpu_when_the_run_measured_it():
+    results = load_results()
+    results["path1_refund_latency"] = {
+        **results["path1_refund_latency"],
+        "cpu_ms_per_ticket": {"clients": 37.6, "clients_postgresql": 11.1, "worker": None},
+    }
+
+    (rate,) = [figure for figure in figures(results) if figure["name"] == "burst of path-1 tickets: rate reached"]
+
+    assert rate["note"].endswith("CPU a ticket clients 37.6 ms + clients_postgresql 11.1 ms")

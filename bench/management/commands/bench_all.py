@@ -24,7 +24,7 @@ from bench.commands import BenchCommand, bench_shop, flatten
 from bench.dashboard import dashboard_benchmark
 from bench.generate import generate_year
 from bench.ingest import ingest_benchmark
-from bench.latency import latency_benchmark
+from bench.latency import CLIENTS, latency_benchmark
 from bench.report import dumps, machine, print_table
 from bench.summary import RESULTS, figures
 from bench.sweep import sweep_benchmark
@@ -46,7 +46,7 @@ class Command(BenchCommand):
         parser.add_argument("--sweep-small", type=int, default=10_000, help="the sweep again at this size (0: not)")
         parser.add_argument("--latency-tickets", type=int, default=1000)
         parser.add_argument("--latency-rate", type=float, default=100.0)
-        parser.add_argument("--latency-clients", type=int, default=4)
+        parser.add_argument("--latency-clients", type=int, default=CLIENTS)
         parser.add_argument("--runs", type=int, default=10)
         parser.add_argument("--rollup-days", type=int, default=365, help="days of rollups the dashboard needs")
         parser.add_argument("--output", default=str(RESULTS), help="where the JSON goes ('-': nowhere)")

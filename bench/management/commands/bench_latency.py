@@ -6,7 +6,7 @@ python manage.py bench_latency [--shop bench-year] [--tickets 1000] [--rate 100]
 """
 
 from bench.commands import BenchCommand
-from bench.latency import latency_benchmark
+from bench.latency import CLIENTS, latency_benchmark
 
 
 class Command(BenchCommand):
@@ -17,7 +17,7 @@ class Command(BenchCommand):
         super().add_arguments(parser)
         parser.add_argument("--tickets", type=int, default=1000)
         parser.add_argument("--rate", type=float, default=100.0, help="tickets opened per second, all clients")
-        parser.add_argument("--clients", type=int, default=4, help="concurrent client processes opening tickets")
+        parser.add_argument("--clients", type=int, default=CLIENTS, help="concurrent client processes opening tickets")
         parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
 
     def measure(self, shop, manager, *, tickets, rate, clients, concurrency, **options):
