@@ -14,7 +14,6 @@ done. CPU per ticket is reported for the clients (ticket_open's Python), their P
 here. The orders, tickets and refunds are removed afterwards.
 """
 
-import os
 import resource
 import signal
 import subprocess
@@ -29,7 +28,7 @@ from django.utils import timezone
 from aftersales.models import AfterSalesTicket, Order, ReturnReason, Shop, TicketEvent
 from aftersales.services import ticket_open
 from bench.generate import prefixed_tickets_remove
-from bench.processes import PYTHON, ROOT, child_env
+from bench.processes import PYTHON, ROOT, backend_cpu_seconds, child_env, process_cpu_seconds
 from bench.report import percentile
 from config.celery import app
 
@@ -109,32 +108,17 @@ def orders_create(shop: Shop, count: int) -> list[Order]:
     return Order.objects.bulk_create(orders)
 
 
-def _process_cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _tree_cpu_seconds(pid: int) -> float | None:
     """CPU seconds so far of a running process and its children (the worker and its pool), from /proc; None where
     unreadable. Read around the burst, it leaves out the worker's start-up."""
     try:
         with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as children:
             pids = [pid, *map(int, children.read().split())]
-        return sum(_process_cpu_seconds(each) for each in pids)
     except (OSError, ValueError):
         return None
-
-
-def _backend_cpu_seconds(connection) -> float | None:
-    """CPU seconds of this connection's PostgreSQL backend so far, from /proc (same machine); None where unreadable."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            (pid,) = cursor.fetchone()
-        return _process_cpu_seconds(pid)
-    except (OSError, IndexError, ValueError):
-        return None
+    seconds = [process_cpu_seconds(each) for each in pids]
+    readable = [second for second in seconds if second is not None]
+    return sum(readable) if len(readable) == len(seconds) else None
 
 
 def _open_share(order_ids: list[int], offsets: list[float], start_at: float, agent_id: int, reason_id: int):
@@ -142,13 +126,13 @@ def _open_share(order_ids: list[int], offsets: list[float], start_at: float, age
     its offset (time.time() clock, shared by the processes), one after another. Returns its rows (ticket, scheduled
     moment, moment it began, ms in ticket_open, moment done) and its PostgreSQL backend's CPU seconds."""
     from django.conf import settings
-    from django.db import connection, connections
+    from django.db import connections
 
     # Production runs without DEBUG; with it every query would be kept and logged, which costs a client CPU.
     settings.DEBUG = False
     agent = get_user_model().objects.get(pk=agent_id)
     reason = ReturnReason.objects.get(pk=reason_id)
-    backend_before = _backend_cpu_seconds(connection)
+    backend_before = backend_cpu_seconds()
     rows = []
     try:
         for order_id, offset in zip(order_ids, offsets, strict=True):
@@ -161,7 +145,7 @@ def _open_share(order_ids: list[int], offsets: list[float], start_at: float, age
             started = time.perf_counter()
             ticket = ticket_open(order=order, kind="refund_only", reason=reason, by=agent)
             rows.append((ticket.pk, scheduled, began, (time.perf_counter() - started) * 1000, time.time()))
-        backend_after = _backend_cpu_seconds(connection)
+        backend_after = backend_cpu_seconds()
     finally:
         connections.close_all()
     backend = None

@@ -31,6 +31,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from aftersales.models import AfterSalesTicket, Order, Platform, Shop
+from bench.processes import backend_cpu_seconds, process_cpu_seconds
 from bench.report import percentile
 from marketplaces.models import ShopConnection
 from marketplaces.services import connection_connect, connection_sync
@@ -73,27 +74,7 @@ def _sync_worker(connection_ids: list[int], queue) -> None:
         summary = connection_sync(connection_id=connection_id, now=timezone.now() + timedelta(seconds=10))
         queue.put((connection_id, summary.records, summary.error))
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    queue.put(("cpu", usage.ru_utime + usage.ru_stime, _database_cpu_seconds()))
-
-
-def _database_cpu_seconds() -> float | None:
-    """The CPU this process's PostgreSQL backend used, read from /proc when the database runs on this machine: on a
-    shared machine the rate alone says more about the neighbours' load than about the sync's cost."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        (pid,) = cursor.fetchone()
-    return _process_cpu_seconds(pid)
-
-
-def _process_cpu_seconds(pid: int) -> float | None:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None  # another machine's
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    queue.put(("cpu", usage.ru_utime + usage.ru_stime, backend_cpu_seconds()))
 
 
 def double_eleven(*, changes: int, shops: int, processes: int, port: int) -> dict:
@@ -141,7 +122,7 @@ def double_eleven(*, changes: int, shops: int, processes: int, port: int) -> dic
         queue = context.Queue()
         groups = [connection_ids[n::processes] for n in range(processes)]
         started = time.perf_counter()
-        simulator_cpu = _process_cpu_seconds(simulator.pid)
+        simulator_cpu = process_cpu_seconds(simulator.pid)
         workers = [context.Process(target=_sync_worker, args=(group, queue)) for group in groups if group]
         for worker in workers:
             worker.start()
@@ -151,7 +132,7 @@ def double_eleven(*, changes: int, shops: int, processes: int, port: int) -> dic
         for worker in workers:
             worker.join()
         elapsed = time.perf_counter() - started
-        simulator_after = _process_cpu_seconds(simulator.pid)
+        simulator_after = process_cpu_seconds(simulator.pid)
     finally:
         simulator.terminate()
         simulator.wait(timeout=10)

@@ -1,4 +1,4 @@
-"""Child processes (gunicorn, a Celery worker) on this process's own database and Redis."""
+"""Child processes (gunicorn, a Celery worker) on this process's own database and Redis, and the CPU processes used."""
 
 import os
 import sys
@@ -29,3 +29,23 @@ def child_env(**extra) -> dict:
 
 
 PYTHON = sys.executable
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds a process of this machine has used so far, from /proc; None where unreadable (a
+    database on another machine, a process gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def backend_cpu_seconds() -> float | None:
+    """CPU seconds so far of this process's PostgreSQL backend, when the database runs on this machine: on a shared
+    machine a rate alone says more about the neighbours' load than about what was measured."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    return process_cpu_seconds(pid)
