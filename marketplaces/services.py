@@ -327,7 +327,7 @@ def record_apply(*, connection: ShopConnection, record: AfterSaleRecord, force: 
             # move before it stay.
             outcome = _apply_to_ticket(connection, row, record, previous_status, settle)
         except ActionRefused as refusal:
-            row.problem = str(refusal.message)[:1000]
+            row.problem = _refusal_problem(refusal)
             outcome = "problem"
         if row.problem:
             row.save(update_fields=["problem", "updated_at"])
@@ -430,7 +430,7 @@ def _records_open(connection: ShopConnection, records: list[AfterSaleRecord]) ->
             row.problem = _order_missing(record)
             outcome_of[record.platform_id] = "problem"
         elif result.refusal is not None:
-            row.problem = str(result.refusal.message)[:1000]
+            row.problem = _refusal_problem(result.refusal)
             outcome_of[record.platform_id] = "problem"
         elif result.opened:
             # Opened with the record's deadline and reason; a waiting request moves nothing further (_move).
@@ -455,6 +455,11 @@ def _open_request(record: AfterSaleRecord, order: Order, reason: ReturnReason) -
         platform_deadline=record.deadline,
         platform_kind=record.platform_kind or str(record.kind),
     )
+
+
+def _refusal_problem(refusal: ActionRefused) -> str:
+    """Why a record was not applied, as the desk refused it, kept short on its row."""
+    return str(refusal.message)[:1000]
 
 
 def _order_missing(record: AfterSaleRecord) -> str:
