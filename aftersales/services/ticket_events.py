@@ -101,5 +101,4 @@ def tickets_move_in_bulk(moves, by, action: str, transition: str, *, at, **kwarg
         )
         if moved != len(ticket_ids):
             raise ConcurrentTransition(_("A ticket of the batch changed state while it was being moved."))
-    TicketEvent.objects.bulk_create(events)
-    orders_changed_send([ticket.order_id for ticket, _amount, _note in moves])
+    ticket_events_record(events)

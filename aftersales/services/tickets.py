@@ -1139,18 +1139,7 @@ def tickets_flag_for_agent(*, ticket_ids, by, note: str) -> int:
     AfterSalesTicket.objects.filter(pk__in=[ticket.pk for ticket in tickets]).update(
         attention_note=note, updated_at=now
     )
-    TicketEvent.objects.bulk_create(
-        TicketEvent(
-            ticket=ticket,
-            actor=by,
-            action=TicketEvent.Action.FLAGGED,
-            from_state=ticket.state,
-            to_state=ticket.state,
-            note=note,
-        )
-        for ticket in tickets
-    )
-    orders_changed_send([ticket.order_id for ticket in tickets])
+    ticket_events_record([_event(ticket, by, TicketEvent.Action.FLAGGED, note=note) for ticket in tickets])
     return len(tickets)
 
 
