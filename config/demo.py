@@ -49,9 +49,27 @@ from metrics.models import DailyMetric, Scorecard, ShopScorecard
 from metrics.rollups import rollups_dirty
 from warehouse.services import early_exchange_rule_set
 
+CONNECTED_ONLY = {"orders": 60, "demo_tickets": False}
 SHOPS = [
     {"code": "shanye-tmall", "name": "山野户外天猫旗舰店", "platform_code": "tmall", "order_prefix": "4"},
     {"code": "shanye-douyin", "name": "山野户外抖音官方店", "platform_code": "douyin", "order_prefix": "69"},
+    # Shops whose after-sales arrive only from their platform's simulator while `make run` plays buyers
+    # (marketplace_demo): orders to ask about, no tickets made up by the demo.
+    {
+        "code": "shanye-pdd",
+        "name": "山野户外拼多多店",
+        "platform_code": "pinduoduo",
+        "order_prefix": "2612",
+        **CONNECTED_ONLY,
+    },
+    {"code": "shanye-jd", "name": "山野户外京东旗舰店", "platform_code": "jd", "order_prefix": "31", **CONNECTED_ONLY},
+    {
+        "code": "shanye-wechat",
+        "name": "山野户外微信小店",
+        "platform_code": "wechat",
+        "order_prefix": "37",
+        **CONNECTED_ONLY,
+    },
 ]
 COURIERS = [
     ("SF", "顺丰速运", "SF"),
@@ -117,7 +135,7 @@ def order_rows(shop_spec: dict, *, today: datetime, seed: int = 2026) -> list[di
     """Export-shaped rows (one per line) for one shop; deterministic for a seed and a day."""
     rng = random.Random(f"{seed}-{shop_spec['code']}")  # noqa: S311 - demo data, not security
     rows = []
-    for number in range(ORDERS_PER_SHOP):
+    for number in range(shop_spec.get("orders", ORDERS_PER_SHOP)):
         order_id = shop_spec["order_prefix"] + "".join(rng.choice("0123456789") for _ in range(18))
         order_id = order_id[:19]
         province, city, districts, _remote = rng.choice(REGIONS)
@@ -421,6 +439,8 @@ def load(*, seed: int = DEMO_SEED, today: datetime | None = None) -> DemoLoad:
     early_exchange_rule_set(shop=shops["shanye-tmall"], is_enabled=True, max_price=Decimal("300.00"))
     demo_tickets = {}
     for spec in SHOPS:
+        if not spec.get("demo_tickets", True):
+            continue
         shop = shops[spec["code"]]
         plan = ticket_plan(spec, today=today, seed=seed)
         demo_tickets[shop] = _load_tickets(shop, plan, by=users[DEMO_DESK_USER[spec["code"]]])

@@ -21,6 +21,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from urllib.parse import parse_qsl
 
 import httpx
@@ -185,6 +186,16 @@ class DouyinSim(PlatformSim):
         record.status, record.refund_status, record.real_refund_amount = 12, 3, record.refund_amount
 
     def control(self, operation: str, data: dict) -> dict:
+        if operation == "demo_apply":
+            # make run's buyer: 未发货仅退款 (type 2), the amount in 分.
+            record = self.apply(
+                shop_id=data["shop_id"],
+                order_id=data["order_id"],
+                aftersale_type=2,
+                refund_amount=int(Decimal(data["amount"]) * 100),
+                reason=data["reason"],
+            )
+            return {"platform_id": record.aftersale_id}
         if operation == "apply":
             return {"record": asdict(self.apply(**data))}
         if operation == "ship_return":

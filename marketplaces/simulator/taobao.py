@@ -196,6 +196,12 @@ class TaobaoSim(PlatformSim):
     # --- the REST gateway --------------------------------------------------------------------------------------------
 
     def control(self, operation: str, data: dict) -> dict:
+        if operation == "demo_apply":
+            # make run's buyer: 未发货仅退款 on one order.
+            refund = self.create_refund(
+                shop_token=data["shop_token"], tid=data["order_id"], amount=data["amount"], reason=data["reason"]
+            )
+            return {"platform_id": refund["refund_id"]}
         if operation == "create_refund":
             return {"refund": _public(self.create_refund(**data))}
         if operation == "create_refunds":

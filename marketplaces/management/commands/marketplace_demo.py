@@ -25,7 +25,7 @@ APP_KEY = "demo-app"
 APP_SECRET = "demo-secret-not-for-production"  # noqa: S105 - the local simulator's throwaway app
 # Per platform code: the simulator's module (its URL prefix and control API) and the gateway's path under it. A
 # platform joins `make run` with a line here; its simulator module answers the same control calls (app, shop,
-# push_target, create_refund {shop_token, tid, amount, reason}).
+# push_target, demo_apply {shop_id, shop_token, order_id, amount, reason} → {platform_id}).
 SIMULATED = {"tmall": ("taobao", "/router/rest"), "taobao": ("taobao", "/router/rest"), "douyin": ("douyin", "")}
 
 
@@ -95,32 +95,19 @@ class Command(BaseCommand):
                     return
                 continue
             amount = min(order.refundable_amount, order.paid_amount)
-            if control.endswith("/douyin"):
-                # 抖店: 未发货仅退款 (type 2), the amount in 分.
-                answer = client.post(
-                    f"{control}/apply",
-                    json={
-                        "shop_id": shop_id,
-                        "order_id": order.platform_order_id,
-                        "aftersale_type": 2,
-                        "refund_amount": int(amount * 100),
-                        "reason": "多拍/拍错/不想要",
-                    },
-                )
-                answer.raise_for_status()
-                platform_id = answer.json()["record"]["aftersale_id"]
-            else:
-                answer = client.post(
-                    f"{control}/create_refund",
-                    json={
-                        "shop_token": token,
-                        "tid": order.platform_order_id,
-                        "amount": str(amount),
-                        "reason": "不想要了",
-                    },
-                )
-                answer.raise_for_status()
-                platform_id = answer.json()["refund"]["refund_id"]
+            # Every simulated platform answers `demo_apply` with its own shape of a buyer's 未发货仅退款.
+            answer = client.post(
+                f"{control}/demo_apply",
+                json={
+                    "shop_id": shop_id,
+                    "shop_token": token,
+                    "order_id": order.platform_order_id,
+                    "amount": str(amount),
+                    "reason": "不想要了",
+                },
+            )
+            answer.raise_for_status()
+            platform_id = answer.json()["platform_id"]
             made += 1
             self.stdout.write(
                 f"{shop.name}: a buyer asks back ¥{amount} on order {order.platform_order_id} (refund {platform_id})"
