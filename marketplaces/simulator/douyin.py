@@ -196,6 +196,19 @@ class DouyinSim(PlatformSim):
                 reason=data["reason"],
             )
             return {"platform_id": record.aftersale_id}
+        if operation == "bulk_apply":
+            # The bench's 双11 morning: many requests, their times spread over the last `spread_seconds`, not pushed.
+            order_ids, spread, now = data["order_ids"], int(data.get("spread_seconds", 0)), self.now()
+            for n, order_id in enumerate(order_ids):
+                self.apply(
+                    shop_id=data["shop_id"],
+                    order_id=order_id,
+                    aftersale_type=2,
+                    refund_amount=int(Decimal(data.get("amount", "10.00")) * 100),
+                    applied_at=now - spread + spread * n // max(1, len(order_ids)),
+                    push=False,
+                )
+            return {"count": len(order_ids)}
         if operation == "apply":
             return {"record": asdict(self.apply(**data))}
         if operation == "ship_return":

@@ -1,7 +1,8 @@
 """The marketplace connectors against the local simulator (issue 19): a 双11 morning synced into tickets, and the
 path-1 round trip from the buyer's request at the platform to our agreement there, with push and with pull alone.
 
-python manage.py bench_marketplace_sync [--changes 20000] [--shops 4] [--processes 2] [--requests 40]
+python manage.py bench_marketplace_sync [--changes 20000] [--shops 10] [--platform taobao ...] [--processes 2]
+                                        [--requests 40]
                                         [--pull-interval 10] [--skip-sync] [--skip-round-trip] [--json]
 """
 
@@ -20,7 +21,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--changes", type=int, default=20_000)
-        parser.add_argument("--shops", type=int, default=4, help="connected shops the changes are spread over")
+        parser.add_argument(
+            "--shops",
+            type=int,
+            default=10,
+            help="connected shops the changes are spread over, dealt round the platforms",
+        )
+        parser.add_argument(
+            "--platform",
+            action="append",
+            dest="platforms",
+            help="a simulated platform to sync from (repeatable; default: every one the simulator and the desk know)",
+        )
         parser.add_argument("--processes", type=int, default=os.cpu_count() or 2)
         parser.add_argument("--port", type=int, default=18765, help="the simulator's port for the sync")
         parser.add_argument("--requests", type=int, default=40, help="path-1 requests per round-trip mode")
@@ -36,7 +48,11 @@ class Command(BaseCommand):
         report: dict = {"benchmark": "marketplace_sync", "load_average": list(os.getloadavg())}
         if not options["skip_sync"]:
             report["double_eleven"] = double_eleven(
-                changes=options["changes"], shops=options["shops"], processes=options["processes"], port=options["port"]
+                changes=options["changes"],
+                shops=options["shops"],
+                processes=options["processes"],
+                port=options["port"],
+                platforms=options["platforms"],
             )
         if not options["skip_round_trip"]:
             report["round_trip"] = round_trip(
