@@ -32,7 +32,7 @@ EVENT_KINDS: dict[str, str] = {
     TicketEvent.Action.CUTOFF_HELD: OutboundAction.Kind.CUTOFF_RESULT,
     TicketEvent.Action.CUTOFF_FAILED: OutboundAction.Kind.CUTOFF_RESULT,
     # A clean inspection, for platforms that want a received return registered (JD's 拆包登记): the parcel and the
-    # goods as the warehouse found them. Only those platforms' connections make this action (registers_returns_received).
+    # goods as the warehouse found them. Only their connections make it (adapter.registers_returns_received).
     TicketEvent.Action.INSPECTION_PASSED: OutboundAction.Kind.RETURN_RECEIVED,
 }
 # Events older than this are not looked at again (the sweep runs every minute).

@@ -353,9 +353,9 @@ class JdAdapter:
             raise OutcomeUnknown("JD's answer is not JSON") from None
         if not isinstance(answer, dict):
             raise OutcomeUnknown("JD's answer is not a JSON object")
-        error = answer.get("error_response")
-        if isinstance(error, dict):
-            _raise_for(error)
+        failure = answer.get("error_response")
+        if isinstance(failure, dict):
+            _raise_for(failure)
         body = answer.get(response_key(method))
         if not isinstance(body, dict):
             # Neither the answer nor an error: a write may have happened; the caller reads before anything else.
