@@ -395,3 +395,41 @@ def test_demo_apply_over_http_is_a_refund_application_the_pull_opens(jd_server, 
     sync(connection)
     ticket = AfterSalesTicket.objects.get(platform_ticket_id=platform_id)
     assert (ticket.kind, ticket.requested_amount) == ("refund_only", Decimal("88.50"))
+
+
+@pytest.mark.parametrize("fault", ["timeout", "server_error"])
+def test_a_timeout_or_5xx_before_jd_acted_is_read_back_then_agreed_once(connection, jd, fault, time_machine):
+    _order, platform_id, _record = refund_application(jd, connection)
+    sync(connection)
+    refund = Refund.objects.get(ticket__platform_ticket_id=platform_id)
+    jd.inject(fault, method=M_REFUND_REPLY)
+
+    with pytest.raises(RefundGatewayUnavailable):
+        refund_execute(refund_id=refund.pk)
+    assert jd.record(platform_id)["status"] == "0"  # nothing happened at JD
+    time_machine.move_to(timezone.now() + timedelta(hours=1))
+    refund_settle(refund_id=refund.pk)  # reads the record: still waiting for the seller
+    refund_execute(refund_id=refund.pk)
+
+    refund.refresh_from_db()
+    assert refund.status in (Refund.Status.SENT, Refund.Status.SUCCEEDED)
+    assert jd.record(platform_id)["status"] == "3"
+    assert len(jd.calls_of(M_REFUND_REPLY)) == 1  # the failed call never reached the handler
+
+
+def test_the_buyers_moves_over_the_control_api(jd_server, connection, jd):
+    control = f"{jd_server.url}/_control/jd"
+    order = delivered_order(shop=connection.shop)
+    token = {"shop_id": "10086", "shop_token": "jd-token-1"}
+
+    applied = httpx.post(f"{control}/apply_service", json={**token, "order_id": order.platform_order_id}).json()
+    number = applied["platform_id"].removeprefix("asc:")
+    shipped = httpx.post(
+        f"{control}/ship_return", json={"service_id": number, "express_code": "jd", "express_no": "JDV7"}
+    ).json()
+    withdrawn = httpx.post(f"{control}/withdraw", json={"platform_id": applied["platform_id"]}).json()
+
+    assert applied["platform_id"].startswith("asc:")
+    assert shipped["record"]["expressNo"] == "JDV7"
+    assert withdrawn["record"]["serviceStatus"] == "60"
+    assert withdrawn["record"]["sysVersion"] > shipped["record"]["sysVersion"]
