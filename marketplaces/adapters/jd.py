@@ -94,8 +94,22 @@ REFUND_STATUS: dict[str, RecordStatus] = {
     "11": RecordStatus.CLOSED_BY_BUYER,  # 用户撤销
 }
 # A refund application's status never goes back: its stage orders two readings in the same second (JD gives no
-# version for these records; applyTime/checkTime are their only times).
+# version for these records; applyTime/checkTime are their only times). The version is stage × 100 + status, so that
+# a write knows from the version alone what JD last said (refund_version_of / status_of_version).
 REFUND_STAGE = {"0": 0, "11": 1, "1": 2, "2": 2, "5": 2, "6": 2, "9": 2, "10": 2, "7": 3, "8": 3, "3": 4, "4": 4}
+
+# The seller already agreed at JD (审核通过, 人工审核通过, 拦截并退款, 青龙拦截成功, 强制关单并退款): agreeing again
+# would be refused, and the money is JD's to move; the desk's refund is sent and waits for 3 (退款成功).
+ALREADY_AGREED = {1, 5, 6, 7, 9}
+
+
+def refund_version_of(status: str) -> str:
+    return str(REFUND_STAGE.get(status, 0) * 100 + (int(status) if status.isdigit() and int(status) < 100 else 0))
+
+
+def status_of_version(version: str) -> int | None:
+    return int(version) % 100 if version.isdigit() else None
+
 
 # Service order enums: NOT VERIFIED for jingdong.asc. These are the codes JD's 京东售后 (VOP afs) service steps and
 # customerExpect use; the simulator speaks them. Any other code is UNKNOWN, its code kept and shown to the agent.
@@ -255,7 +269,7 @@ def refund_application(raw: dict) -> AfterSaleRecord:
         order_id=_text(raw.get("orderId")),
         kind=RecordKind.REFUND_ONLY,
         status=mapped,
-        version=str(REFUND_STAGE.get(status, 0)),
+        version=refund_version_of(status),
         modified_at=max(applied, checked) if checked else applied,
         applied_at=applied,
         amount=amount,
@@ -474,6 +488,10 @@ class JdAdapter:
                     _("JD refunds a service order itself after the return; agree it in JD's console."),
                     code="not_supported",
                 )
+            if status_of_version(agreement.version) in ALREADY_AGREED:
+                # Agreed already (an intercept's 通过并京东拦截, the seller in JD's console): nothing is sent again.
+                results.append(AgreementResult(agreement.platform_id, True, "already agreed at JD"))
+                continue
             self._reply(credentials, number, REPLY_AGREE, "同意退款")
             results.append(AgreementResult(agreement.platform_id, True))
         return results

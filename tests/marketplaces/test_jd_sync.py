@@ -16,7 +16,14 @@ from aftersales import roles
 from aftersales.gateways import RefundGatewayUnavailable
 from aftersales.models import AfterSalesTicket, GoodsState, Platform, Refund, Shop, TicketState
 from aftersales.services import refund_execute, refund_settle, ticket_agree_return, ticket_reject
-from marketplaces.adapters.base import BusinessRefusal, PlatformError, RecordStatus, ReturnAddress, ReturnReceipt
+from marketplaces.adapters.base import (
+    BusinessRefusal,
+    PlatformError,
+    RecordStatus,
+    RefundAgreement,
+    ReturnAddress,
+    ReturnReceipt,
+)
 from marketplaces.adapters.jd import (
     M_ASC_AGREE_RETURN,
     M_ASC_RECEIVE,
@@ -262,6 +269,12 @@ def test_an_intercept_agrees_with_jds_intercept_and_a_cutoff_report_is_not_suppo
 
     assert jd.calls_of(M_REFUND_REPLY)[0]["status"] == 6
     assert jd.record(platform_id)["status"] == "6"
+    # 通过并京东拦截 agreed the refund too: the desk's later agreement is sent, and nothing reaches JD again.
+    [result] = adapter.agree_refunds(
+        credentials, [RefundAgreement(platform_id, Decimal("30.00"), adapter.read(credentials, platform_id).version)]
+    )
+    assert result.succeeded
+    assert len(jd.calls_of(M_REFUND_REPLY)) == 1
     with pytest.raises(BusinessRefusal):
         adapter.report_cutoff(credentials, record, succeeded=True, at=timezone.now())
 
