@@ -248,6 +248,13 @@ def _result(body: dict) -> dict:
 # --- records ----------------------------------------------------------------------------------------------------------
 
 
+def _count(value: Any) -> int:
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        raise PlatformError(f"unreadable totalCount {value!r}") from None
+
+
 def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
@@ -415,7 +422,7 @@ class JdAdapter:
         )
         result = _result(body)
         raws = [raw for raw in result.get("result") or [] if isinstance(raw, dict)]
-        total = int(result.get("totalCount") or 0)
+        total = _count(result.get("totalCount"))
         return [refund_application(raw) for raw in raws], number * PAGE_SIZE < total
 
     def _pull_service_orders(
@@ -440,7 +447,7 @@ class JdAdapter:
             service_order(raw) if raw.get("serviceStatus") not in (None, "") else self._view(credentials, raw)
             for raw in raws
         ]
-        total = int(result.get("totalCount") or 0)
+        total = _count(result.get("totalCount"))
         return records, number * PAGE_SIZE < total
 
     def _view(self, credentials: Credentials, raw: dict) -> AfterSaleRecord:

@@ -245,3 +245,35 @@ def test_an_id_of_neither_kind_is_refused_before_anything_is_sent(wire):
         JdAdapter().read(CREDENTIALS, "12345")
 
     assert recorder.forms == []
+
+
+def test_an_unreadable_list_answer_is_a_platform_error_not_a_crash(wire):
+    start = datetime(2026, 11, 11, tzinfo=UTC)
+    list_body = {"code": "0", "queryResult": {"success": True, "result": [], "totalCount": "many"}}
+    wire(answer={"jingdong_pop_afs_soa_refundapply_queryPageList_responce": list_body})
+
+    with pytest.raises(jd_module.PlatformError):
+        JdAdapter().pull(CREDENTIALS, start=start, end=start, page=1)
+
+
+def test_one_pull_walks_applied_then_checked_refund_applications_then_service_orders(wire):
+    start = datetime(2026, 11, 11, tzinfo=UTC)
+    recorder = wire(
+        answer={
+            "jingdong_pop_afs_soa_refundapply_queryPageList_responce": {
+                "code": "0",
+                "queryResult": {"success": True, "result": [], "totalCount": 0},
+            }
+        }
+    )
+    adapter = JdAdapter()
+
+    first = adapter.pull(CREDENTIALS, start=start, end=start, page=1)
+    second = adapter.pull(CREDENTIALS, start=start, end=start, page=first.next_page)
+
+    params = [json.loads(form["360buy_param_json"]) for form in recorder.forms]
+    assert "applyTimeStart" in params[0]
+    assert "checkTimeStart" in params[1]
+    assert (first.has_more, second.has_more) == (True, True)
+    assert second.next_page is not None
+    assert {form["method"] for form in recorder.forms} == {"jingdong.pop.afs.soa.refundapply.queryPageList"}
