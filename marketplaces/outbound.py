@@ -8,7 +8,7 @@ Events written by the system user are the platform's own facts coming in (the sy
 """
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,8 +18,8 @@ from aftersales.models import TicketEvent
 from aftersales.selectors import system_user
 from aftersales.services import tickets_flag_for_agent
 from marketplaces import lock_objects
-from marketplaces.adapters import get_adapter
-from marketplaces.adapters.base import BusinessRefusal, OutcomeUnknown, PlatformError, ReturnAddress
+from marketplaces.adapters import get_adapter, has_adapter
+from marketplaces.adapters.base import BusinessRefusal, OutcomeUnknown, PlatformError, ReturnAddress, ReturnReceipt
 from marketplaces.models import OutboundAction, ShopConnection
 from marketplaces.services import connection_may_call, credentials_for, handle_platform_error
 
@@ -31,6 +31,9 @@ EVENT_KINDS: dict[str, str] = {
     TicketEvent.Action.INTERCEPT_REQUESTED: OutboundAction.Kind.INTERCEPT,
     TicketEvent.Action.CUTOFF_HELD: OutboundAction.Kind.CUTOFF_RESULT,
     TicketEvent.Action.CUTOFF_FAILED: OutboundAction.Kind.CUTOFF_RESULT,
+    # A clean inspection, for platforms that want a received return registered (JD's 拆包登记): the parcel and the
+    # goods as the warehouse found them. Only their connections make it (adapter.registers_returns_received).
+    TicketEvent.Action.INSPECTION_PASSED: OutboundAction.Kind.RETURN_RECEIVED,
 }
 # Events older than this are not looked at again (the sweep runs every minute).
 LOOKBACK = timedelta(days=2)
@@ -44,10 +47,17 @@ def outbound_collect(*, now=None) -> int:
     system = system_user()
     connections = {
         connection.shop_id: connection
-        for connection in ShopConnection.objects.filter(is_enabled=True).only("pk", "shop_id", "created_at")
+        for connection in ShopConnection.objects.filter(is_enabled=True)
+        .select_related("shop__platform")
+        .only("pk", "shop_id", "created_at", "shop__platform__code")
     }
     if not connections:
         return 0
+    registering = {
+        shop_id
+        for shop_id, connection in connections.items()
+        if has_adapter(connection.platform_code) and get_adapter(connection.platform_code).registers_returns_received
+    }
     events = (
         TicketEvent.objects.filter(
             ticket__shop_id__in=list(connections),
@@ -64,7 +74,12 @@ def outbound_collect(*, now=None) -> int:
         connection = connections[shop_id]
         if at < connection.created_at:
             continue
+        if EVENT_KINDS[action] == OutboundAction.Kind.RETURN_RECEIVED and shop_id not in registering:
+            continue
         payload: dict[str, object] = {"note": note}
+        if action == TicketEvent.Action.INSPECTION_PASSED:
+            # The desk's inspection has one verdict for the parcel and its goods: clean means both as expected.
+            payload |= {"at": at.isoformat(), "packing_intact": True, "quality_ok": True}
         if action in (TicketEvent.Action.CUTOFF_HELD, TicketEvent.Action.CUTOFF_FAILED):
             payload["succeeded"] = action == TicketEvent.Action.CUTOFF_HELD
             payload["at"] = at.isoformat()
@@ -149,6 +164,15 @@ def outbound_send(*, action_id: int, now=None) -> str:
             )
         elif action.kind == OutboundAction.Kind.MESSAGE:
             adapter.send_message(credentials, record, text=note, images=[])
+        elif action.kind == OutboundAction.Kind.RETURN_RECEIVED:
+            receipt = ReturnReceipt(
+                received_at=datetime.fromisoformat(str(action.payload.get("at") or action.created_at.isoformat())),
+                packing_intact=bool(action.payload.get("packing_intact")),
+                quality_ok=bool(action.payload.get("quality_ok")),
+                note=note,
+                tracking_number=action.ticket.return_tracking_number,
+            )
+            adapter.register_return_received(credentials, record, receipt)
     except BusinessRefusal as refusal:
         _finish(action.pk, status=OutboundAction.Status.REFUSED, error=refusal.message)
         tickets_flag_for_agent(

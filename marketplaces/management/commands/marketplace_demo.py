@@ -27,6 +27,7 @@ APP_SECRET = "demo-secret-not-for-production"  # noqa: S105 - the local simulato
 # platform joins `make run` with a line here; its simulator module answers the same control calls (app, shop,
 # push_target, demo_apply {shop_id, shop_token, order_id, amount, reason} → {platform_id}).
 SIMULATED = {"tmall": ("taobao", "/router/rest"), "taobao": ("taobao", "/router/rest"), "douyin": ("douyin", "")}
+SIMULATED["jd"] = ("jd", "/routerjson")
 
 
 class Command(BaseCommand):
