@@ -17,6 +17,7 @@ logger = logging.getLogger(__name__)
 PLATFORMS = {
     "taobao": "marketplaces.simulator.taobao.TaobaoSim",
     "douyin": "marketplaces.simulator.douyin.DouyinSim",
+    "wechat": "marketplaces.simulator.wechat.WechatSim",
 }
 
 
