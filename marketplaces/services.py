@@ -41,6 +41,7 @@ from marketplaces import crypto, lock_objects
 from marketplaces.adapters import get_adapter
 from marketplaces.adapters.base import (
     AfterSaleRecord,
+    BusinessRefusal,
     Credentials,
     PlatformError,
     RateLimited,
@@ -302,8 +303,14 @@ def records_refresh_open(*, connection: ShopConnection, credentials: Credentials
     )
     outcomes = []
     for pk, platform_id in stale:
-        record = adapter.read(credentials, platform_id)  # outside any transaction
-        outcomes.append(record_apply(connection=connection, record=record))
+        try:
+            record = adapter.read(credentials, platform_id)  # outside any transaction
+        except BusinessRefusal as refusal:
+            # This record alone (gone, say): looked at, kept as it was, the others still read; a rate limit or a
+            # broken session stops the run.
+            logger.warning("re-reading %s refused: %s", platform_id, refusal.message)
+        else:
+            outcomes.append(record_apply(connection=connection, record=record))
         PlatformRecord.objects.filter(pk=pk).update(updated_at=timezone.now())
     return outcomes
 

@@ -140,6 +140,44 @@ def test_a_change_to_a_record_created_before_the_window_is_caught_by_re_reading_
     assert sync(connection).records == 0  # closed now, and just looked at: not read again
 
 
+def test_an_open_record_the_platform_no_longer_answers_does_not_hold_up_the_others(wechat_server, wechat):
+    connection = connect(wechat_server, cursor_hours_ago=50)
+    created_at = int((timezone.now() - timedelta(hours=48)).timestamp())
+    gone, kept = (
+        wechat.apply(
+            order_id=delivered_order(shop=connection.shop).platform_order_id,
+            shop_id="wx-shop-1",
+            created_at=created_at + n,
+            push=False,
+        )
+        for n in range(2)
+    )
+    sync(connection)
+    del wechat.records[gone.after_sale_order_id]  # getaftersaleorder now answers 售后单不存在
+    wechat.buyer_withdraws(kept.after_sale_order_id, push=False)
+    PlatformRecord.objects.update(updated_at=timezone.now() - REFRESH_OPEN_AFTER - timedelta(minutes=1))
+    ShopConnection.objects.filter(pk=connection.pk).update(cursor=timezone.now())
+
+    summary = sync(connection)
+
+    connection.refresh_from_db()
+    assert (summary.error, summary.outcomes) == ("", {"moved": 1})
+    assert AfterSalesTicket.objects.get(platform_ticket_id=kept.after_sale_order_id).state == TicketState.CANCELLED
+    assert connection.last_synced_at is not None
+
+
+def test_a_page_whose_next_key_this_process_never_saw_is_reached_by_walking_the_chain(connection, wechat):
+    for n in range(103):
+        wechat.apply(order_id=f"walk-{n}", shop_id="wx-shop-1", push=False)
+    start, end = timezone.now() - timedelta(hours=1), timezone.now() + timedelta(minutes=1)
+
+    page = WechatAdapter().pull(credentials_for(connection), start=start, end=end, page=2)  # a fresh adapter
+
+    assert len(page.records) == 3
+    assert not page.has_more
+    assert [call.get("next_key", "") for call in wechat.calls_of("getaftersalelist")] == ["", "100"]
+
+
 def test_a_replay_or_an_older_version_changes_nothing(connection, wechat):
     order = delivered_order(shop=connection.shop)
     created = wechat.apply(order_id=order.platform_order_id, shop_id="wx-shop-1", amount=1000)
@@ -413,3 +451,14 @@ def test_the_demo_and_bench_control_operations(wechat_server, wechat):
     created = sorted(r.create_time for r in wechat.records.values() if r.order_id.startswith("B"))
     assert created[-1] - created[0] >= 1000
     assert all(r.amount == 5900 and r.shop_id == "wx-demo" for r in wechat.records.values() if r.order_id != "O1")
+
+
+def test_a_get_at_the_push_door_of_a_platform_without_a_url_check_is_not_allowed(client):
+    shop = ShopFactory(platform=Platform.objects.get(code="douyin"), platform_shop_id="88009")
+    connection = connection_connect(
+        shop=shop, gateway_url="http://127.0.0.1:9/douyin", app_key="k", app_secret="s", access_token="t"
+    )
+
+    answer = client.get(reverse("marketplaces:push", args=[connection.pk]), {"echostr": "x"})
+
+    assert answer.status_code == 405
