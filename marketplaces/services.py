@@ -252,7 +252,9 @@ def connection_sync(*, connection_id: int, now=None) -> SyncSummary:
     adapter = get_adapter(connection.platform_code)
     credentials = credentials_for(connection)
     horizon = now - PULL_LAG
-    cursor = connection.cursor or (now - FIRST_SYNC_LOOKBACK)
+    # A platform that lists by creation sees an older open record only if a first sync reaches back to its creation.
+    lookback = getattr(adapter, "first_sync_lookback", FIRST_SYNC_LOOKBACK)
+    cursor = connection.cursor or (now - lookback)
     window = timedelta(seconds=adapter.pull_window_max_seconds)
     overlap = timedelta(seconds=adapter.pull_overlap_seconds)
     finished = False

@@ -402,6 +402,10 @@ class WechatAdapter:
     pull_overlap_seconds = 120
     # The list filters by creation: the sync also re-reads the records it holds open (services.records_refresh_open).
     pull_by_creation_time = True
+    # A first sync lists the records created in the last 15 days (a return's 7 days to ship plus the seller's days to
+    # receive, with room; the platform's longest open life is NOT VERIFIED): older open records would otherwise never
+    # be seen. 15 windows of 24 h, within one sync run.
+    first_sync_lookback = timedelta(days=15)
     registers_returns_received = False
 
     def __init__(self, *, transport: httpx.BaseTransport | None = None, clock: Callable[[], float] = time.time):

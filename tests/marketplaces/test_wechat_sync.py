@@ -110,6 +110,20 @@ def test_the_pull_asks_windows_of_at_most_24_hours_by_creation_time(wechat_serve
     assert summary.outcomes == {"opened": 1}
 
 
+def test_a_first_sync_reaches_back_to_open_records_created_days_ago(wechat_server, wechat):
+    connection = connect(wechat_server)
+    ShopConnection.objects.filter(pk=connection.pk).update(cursor=None)
+    order = delivered_order(shop=connection.shop)
+    created_at = int((timezone.now() - timedelta(days=10)).timestamp())
+    record = wechat.apply(order_id=order.platform_order_id, shop_id="wx-shop-1", created_at=created_at, push=False)
+
+    summary = sync(connection)
+
+    assert summary.outcomes == {"opened": 1}
+    assert summary.windows == 16  # 15 days in 24 h windows, each reaching 2 min back: a 16th for the rest
+    assert AfterSalesTicket.objects.filter(platform_ticket_id=record.after_sale_order_id).exists()
+
+
 def test_the_pull_follows_next_key_across_pages(connection, wechat):
     orders = [delivered_order(shop=connection.shop) for _ in range(105)]
     for order in orders:
