@@ -34,6 +34,7 @@ from urllib.parse import urlencode
 import httpx
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from marketplaces.adapters.base import PUSH_QUERY_HEADER
 from marketplaces.simulator.base import Fault, PlatformSim
 
 BUSINESS = 9710001
@@ -437,8 +438,6 @@ class WechatSim(PlatformSim):
     def build_push(self, messages: list[dict]) -> tuple[dict, bytes]:
         """One event per push (WeChat does not batch): the first message, its query in the header the desk's door
         fills from the URL (base.PUSH_QUERY_HEADER), for tests that call verify_push directly."""
-        from marketplaces.adapters.base import PUSH_QUERY_HEADER
-
         query, body = self.signed_push(messages[0], messages[0].get("_appid", ""))
         return {"Content-Type": "application/json", PUSH_QUERY_HEADER: urlencode(query)}, body
 
