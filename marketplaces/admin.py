@@ -7,6 +7,8 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from marketplaces.adapters.base import SignatureInvalid
+from marketplaces.adapters.wechat import aes_key, push_keys
 from marketplaces.models import OutboundAction, PlatformRecord, ShopConnection
 from marketplaces.services import connection_connect, connection_rotate_secrets
 
@@ -25,6 +27,13 @@ class ShopConnectionForm(forms.ModelForm):
     app_secret = WriteOnly(label=_("app secret"), help_text=_("Leave empty to keep the stored one."))
     access_token = WriteOnly(label=_("access token (session)"), help_text=_("Leave empty to keep the stored one."))
     refresh_token = WriteOnly(label=_("refresh token"), help_text=_("Leave empty to keep the stored one."))
+    push_secret = WriteOnly(
+        label=_("push secret"),
+        help_text=_(
+            'WeChat shop: the message push Token and EncodingAESKey, as {"token": "…", "encoding_aes_key": "…"}. '
+            "Leave empty to keep the stored one."
+        ),
+    )
 
     class Meta:
         model = ShopConnection
@@ -36,6 +45,17 @@ class ShopConnectionForm(forms.ModelForm):
             for name in ("app_secret", "access_token"):
                 if not cleaned.get(name):
                     self.add_error(name, _("A new connection needs this."))
+        shop = cleaned.get("shop")
+        if cleaned.get("push_secret") and shop is not None and shop.platform.code == "wechat":
+            try:
+                _token, encoding_aes_key = push_keys(cleaned["push_secret"])
+                if encoding_aes_key:
+                    aes_key(encoding_aes_key)
+            except SignatureInvalid:
+                self.add_error(
+                    "push_secret",
+                    _('Give {"token": "…", "encoding_aes_key": "…"} with the 43-character EncodingAESKey.'),
+                )
         return cleaned
 
 
@@ -57,7 +77,10 @@ class ShopConnectionAdmin(admin.ModelAdmin):
     actions = ["rotate_secrets"]
     fieldsets = [
         (None, {"fields": ["shop", "gateway_url", "app_key", "return_address_id", "is_enabled"]}),
-        (_("Secrets"), {"fields": ["secrets", "app_secret", "access_token", "refresh_token", "token_expires_at"]}),
+        (
+            _("Secrets"),
+            {"fields": ["secrets", "app_secret", "access_token", "refresh_token", "push_secret", "token_expires_at"]},
+        ),
         (_("State"), {"fields": ["state", "broken_message", "broken_at", "last_synced_at", "cursor", "backoff_until"]}),
     ]
 
@@ -78,6 +101,7 @@ class ShopConnectionAdmin(admin.ModelAdmin):
             (_("app secret"), connection.app_secret_encrypted),
             (_("access token"), connection.access_token_encrypted),
             (_("refresh token"), connection.refresh_token_encrypted),
+            (_("push secret"), connection.push_secret_encrypted),
         ]
         return ", ".join(f"{name}: {_('set') if value else _('not set')}" for name, value in parts)
 
@@ -91,6 +115,7 @@ class ShopConnectionAdmin(admin.ModelAdmin):
             access_token=data.get("access_token", ""),
             token_expires_at=data.get("token_expires_at"),
             refresh_token=data.get("refresh_token", ""),
+            push_secret=data.get("push_secret", ""),
         )
         ShopConnection.objects.filter(pk=saved.pk).update(
             return_address_id=data.get("return_address_id", ""),

@@ -41,6 +41,7 @@ from marketplaces import crypto, lock_objects
 from marketplaces.adapters import get_adapter
 from marketplaces.adapters.base import (
     AfterSaleRecord,
+    BusinessRefusal,
     Credentials,
     PlatformError,
     RateLimited,
@@ -94,6 +95,7 @@ def connection_connect(
     access_token: str,
     token_expires_at: datetime | None = None,
     refresh_token: str = "",
+    push_secret: str = "",
 ) -> ShopConnection:
     """Connect a shop (or reconnect it with new secrets): a broken connection is connected again, its writes resume."""
     get_adapter(shop.platform.code)  # refuses a platform with no adapter
@@ -107,6 +109,8 @@ def connection_connect(
         connection.token_expires_at = token_expires_at
     if refresh_token:
         connection.set_refresh_token(refresh_token)
+    if push_secret:
+        connection.set_push_secret(push_secret)
     connection.state = ShopConnection.State.CONNECTED
     connection.broken_message = ""
     connection.broken_at = None
@@ -163,7 +167,15 @@ def connection_rotate_secrets() -> int:
             connection.app_secret_encrypted = crypto.rotate(connection.app_secret_encrypted)
             connection.access_token_encrypted = crypto.rotate(connection.access_token_encrypted)
             connection.refresh_token_encrypted = crypto.rotate(connection.refresh_token_encrypted)
-            connection.save(update_fields=["app_secret_encrypted", "access_token_encrypted", "refresh_token_encrypted"])
+            connection.push_secret_encrypted = crypto.rotate(connection.push_secret_encrypted)
+            connection.save(
+                update_fields=[
+                    "app_secret_encrypted",
+                    "access_token_encrypted",
+                    "refresh_token_encrypted",
+                    "push_secret_encrypted",
+                ]
+            )
             count += 1
     return count
 
@@ -240,7 +252,9 @@ def connection_sync(*, connection_id: int, now=None) -> SyncSummary:
     adapter = get_adapter(connection.platform_code)
     credentials = credentials_for(connection)
     horizon = now - PULL_LAG
-    cursor = connection.cursor or (now - FIRST_SYNC_LOOKBACK)
+    # A platform that lists by creation sees an older open record only if a first sync reaches back to its creation.
+    lookback = getattr(adapter, "first_sync_lookback", FIRST_SYNC_LOOKBACK)
+    cursor = connection.cursor or (now - lookback)
     window = timedelta(seconds=adapter.pull_window_max_seconds)
     overlap = timedelta(seconds=adapter.pull_overlap_seconds)
     finished = False
@@ -259,6 +273,9 @@ def connection_sync(*, connection_id: int, now=None) -> SyncSummary:
             summary.windows += 1
             cursor = end
             _advance_cursor(connection.pk, cursor)
+        if getattr(adapter, "pull_by_creation_time", False):
+            for outcome in records_refresh_open(connection=connection, credentials=credentials, now=now):
+                summary.count(outcome)
         finished = True
     except PlatformError as error:
         summary.error = f"{type(error).__name__}: {error.message}"
@@ -267,6 +284,37 @@ def connection_sync(*, connection_id: int, now=None) -> SyncSummary:
         _release_lease(connection.pk, synced_at=timezone.now() if finished else None)
     retry_problems(connection=connection)
     return summary
+
+
+# A platform whose list filters by creation (WeChat shop) does not list a change to an older record: the sync re-reads
+# the records still open that it has not looked at for this long, at most this many per run, oldest look first.
+REFRESH_OPEN_AFTER = timedelta(minutes=30)
+REFRESH_OPEN_PER_RUN = 200
+
+
+def records_refresh_open(*, connection: ShopConnection, credentials: Credentials, now) -> list[str]:
+    """Re-read the connection's open records the desk has not looked at for REFRESH_OPEN_AFTER and apply them: the
+    safety net under the push for a platform whose pull cannot see changes to older records. A record's
+    `updated_at` says when the desk last looked at it, so the next run reads others. PlatformError propagates."""
+    adapter = get_adapter(connection.platform_code)
+    stale = list(
+        PlatformRecord.objects.filter(connection=connection, updated_at__lt=now - REFRESH_OPEN_AFTER)
+        .exclude(status__in=[status.value for status in FINAL])
+        .order_by("updated_at", "pk")
+        .values_list("pk", "platform_id")[:REFRESH_OPEN_PER_RUN]
+    )
+    outcomes = []
+    for pk, platform_id in stale:
+        try:
+            record = adapter.read(credentials, platform_id)  # outside any transaction
+        except BusinessRefusal as refusal:
+            # This record alone (gone, say): looked at, kept as it was, the others still read; a rate limit or a
+            # broken session stops the run.
+            logger.warning("re-reading %s refused: %s", platform_id, refusal.message)
+        else:
+            outcomes.append(record_apply(connection=connection, record=record))
+        PlatformRecord.objects.filter(pk=pk).update(updated_at=timezone.now())
+    return outcomes
 
 
 def push_receive(*, connection: ShopConnection, headers: dict, body: bytes) -> SyncSummary:

@@ -16,6 +16,7 @@ ADAPTERS: dict[str, str] = {
     "tmall": "marketplaces.adapters.taobao.TaobaoAdapter",
     "douyin": "marketplaces.adapters.douyin.DouyinAdapter",
     "jd": "marketplaces.adapters.jd.JdAdapter",
+    "wechat": "marketplaces.adapters.wechat.WechatAdapter",
 }
 
 

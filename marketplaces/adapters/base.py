@@ -19,6 +19,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+# The push's URL query, as the push door hands it to verify_push among the headers (WeChat signs in the query);
+# the door sets it from the request's own query, so a client cannot supply it as a header.
+PUSH_QUERY_HEADER = "X-Desk-Push-Query"
+
 
 class PlatformError(Exception):
     def __init__(self, message: str, *, code: str = "", sub_code: str = ""):

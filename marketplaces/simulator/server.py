@@ -18,6 +18,7 @@ PLATFORMS = {
     "taobao": "marketplaces.simulator.taobao.TaobaoSim",
     "douyin": "marketplaces.simulator.douyin.DouyinSim",
     "jd": "marketplaces.simulator.jd.JdSim",
+    "wechat": "marketplaces.simulator.wechat.WechatSim",
 }
 
 
@@ -56,6 +57,9 @@ class SimulatorServer:
 def _handler_for(server: SimulatorServer):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # The headers and the body go out in two writes: without TCP_NODELAY each answer waits ~40 ms for the
+        # client's delayed ACK (Nagle), which a platform read once per record (WeChat shop) pays on every record.
+        disable_nagle_algorithm = True
 
         def log_message(self, format, *args):  # noqa: A002 - the base class's name
             logger.debug(format, *args)

@@ -26,8 +26,13 @@ APP_SECRET = "demo-secret-not-for-production"  # noqa: S105 - the local simulato
 # Per platform code: the simulator's module (its URL prefix and control API) and the gateway's path under it. A
 # platform joins `make run` with a line here; its simulator module answers the same control calls (app, shop,
 # push_target, demo_apply {shop_id, shop_token, order_id, amount, reason} → {platform_id}).
-SIMULATED = {"tmall": ("taobao", "/router/rest"), "taobao": ("taobao", "/router/rest"), "douyin": ("douyin", "")}
-SIMULATED["jd"] = ("jd", "/routerjson")
+SIMULATED = {
+    "tmall": ("taobao", "/router/rest"),
+    "taobao": ("taobao", "/router/rest"),
+    "douyin": ("douyin", ""),
+    "jd": ("jd", "/routerjson"),
+    "wechat": ("wechat", ""),
+}
 
 
 class Command(BaseCommand):
