@@ -476,3 +476,24 @@ def test_a_get_at_the_push_door_of_a_platform_without_a_url_check_is_not_allowed
     answer = client.get(reverse("marketplaces:push", args=[connection.pk]), {"echostr": "x"})
 
     assert answer.status_code == 405
+
+
+def test_make_runs_demo_connects_a_wechat_shop_with_its_push_secret_and_its_buyers_request_reaches_the_desk(
+    wechat_server, wechat
+):
+    from django.core.management import call_command
+
+    shop = ShopFactory(platform=Platform.objects.get(code="wechat"), platform_shop_id="wx-demo")
+    order = OrderFactory(shop=shop, paid_amount=Decimal("88.50"))  # not shipped
+
+    call_command("marketplace_demo", simulator=wechat_server.url, desk="http://127.0.0.1:9", every=0, count=1)
+
+    connection = ShopConnection.objects.get(shop=shop)
+    # The simulator's pushes are encrypted with the shop's own Token and EncodingAESKey: without them every push
+    # would be refused at the door.
+    assert credentials_for(connection).push_secret == wechat.push_secret_of("demo-app") != ""
+    ShopConnection.objects.filter(pk=connection.pk).update(cursor=timezone.now() - timedelta(hours=1))
+    connection.refresh_from_db()
+    sync(connection)
+    ticket = AfterSalesTicket.objects.get(order=order)
+    assert ticket.requested_amount == Decimal("88.50")

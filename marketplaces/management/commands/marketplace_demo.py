@@ -61,7 +61,7 @@ class Command(BaseCommand):
             shop_id = shop.platform_shop_id or shop.code
             control = f"/_control/{module}"
             client.post(f"{control}/app", json={"app_key": APP_KEY, "secret": APP_SECRET}).raise_for_status()
-            client.post(
+            registered = client.post(
                 f"{control}/shop",
                 json={
                     "shop_id": shop_id,
@@ -69,7 +69,8 @@ class Command(BaseCommand):
                     "app_key": APP_KEY,
                     "is_tmall": shop.platform.code == "tmall",
                 },
-            ).raise_for_status()
+            )
+            registered.raise_for_status()
             connection = connection_connect(
                 shop=shop,
                 gateway_url=f"{simulator}/{module}{gateway_path}",
@@ -77,6 +78,9 @@ class Command(BaseCommand):
                 app_secret=APP_SECRET,
                 access_token=token,
                 token_expires_at=timezone.now() + timedelta(days=30),
+                # A platform that signs its pushes with secrets of their own (WeChat shop's Token and EncodingAESKey)
+                # hands them out with the shop.
+                push_secret=registered.json().get("push_secret", ""),
             )
             push_url = desk + reverse("marketplaces:push", args=[connection.pk])
             client.post(f"{control}/push_target", json={"url": push_url}).raise_for_status()
