@@ -15,6 +15,7 @@ ADAPTERS: dict[str, str] = {
     "taobao": "marketplaces.adapters.taobao.TaobaoAdapter",
     "tmall": "marketplaces.adapters.taobao.TaobaoAdapter",
     "douyin": "marketplaces.adapters.douyin.DouyinAdapter",
+    "pinduoduo": "marketplaces.adapters.pinduoduo.PinduoduoAdapter",
 }
 
 

@@ -26,7 +26,12 @@ APP_SECRET = "demo-secret-not-for-production"  # noqa: S105 - the local simulato
 # Per platform code: the simulator's module (its URL prefix and control API) and the gateway's path under it. A
 # platform joins `make run` with a line here; its simulator module answers the same control calls (app, shop,
 # push_target, create_refund {shop_token, tid, amount, reason}).
-SIMULATED = {"tmall": ("taobao", "/router/rest"), "taobao": ("taobao", "/router/rest"), "douyin": ("douyin", "")}
+SIMULATED = {
+    "tmall": ("taobao", "/router/rest"),
+    "taobao": ("taobao", "/router/rest"),
+    "douyin": ("douyin", ""),
+    "pinduoduo": ("pinduoduo", "/api/router"),
+}
 
 
 class Command(BaseCommand):
