@@ -387,15 +387,17 @@ class PinduoduoSim(PlatformSim):
     def websocket(self, subpath: str, sock, headers: dict) -> None:
         """A desk's PMC connection (the server's handler hands over its socket): the sign is checked, pending
         messages are sent, acks and heartbeats are read until the socket closes."""
-        from websockets.datastructures import Headers
         from websockets.exceptions import ConnectionClosed
-        from websockets.http11 import Request
         from websockets.server import ServerProtocol
         from websockets.sync.connection import Connection
 
         parts = [part for part in subpath.split("/") if part]
         protocol = ServerProtocol(max_size=2**20)
-        request = Request(path="/pinduoduo" + subpath, headers=Headers(list(headers.items())))
+        # The handler has read the request already: it is handed to the protocol as bytes, so its parser moves on
+        # to WebSocket frames as it does after a handshake it read itself.
+        head = f"GET /pinduoduo{subpath} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        protocol.receive_data((head + "\r\n").encode("latin-1"))
+        [request] = protocol.events_received()
         client_id = parts[1] if len(parts) == 4 and parts[0] == "message" else ""
         secret = self.state.apps.get(client_id)
         valid = (

@@ -202,7 +202,8 @@ def test_a_rate_limit_pauses_that_connection_only(pdd_server, pdd):
     slowed.refresh_from_db()
     other.refresh_from_db()
     assert first.error.startswith("RateLimited")
-    assert slowed.backoff_until is not None and slowed.state == ShopConnection.State.CONNECTED
+    assert slowed.backoff_until is not None
+    assert slowed.state == ShopConnection.State.CONNECTED
     assert (second.error, second.outcomes) == ("", {"opened": 1})
     assert other.backoff_until is None
 
