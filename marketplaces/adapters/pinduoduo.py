@@ -360,7 +360,9 @@ def _short_id(value: Any) -> str:
 
 def pmc_ack(frame: dict) -> dict:
     """The acknowledgement of one Common frame: {commandType Ack, id, sendTime, type, mallID, time}."""
-    message = frame.get("message") if isinstance(frame.get("message"), dict) else {}
+    message = frame.get("message")
+    if not isinstance(message, dict):
+        message = {}
     return {
         "commandType": "Ack",
         "id": frame.get("id"),
