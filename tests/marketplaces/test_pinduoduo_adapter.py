@@ -21,6 +21,7 @@ from marketplaces.adapters.base import (
     SessionInvalid,
 )
 from marketplaces.adapters.pinduoduo import (
+    NotSupportedByPlatform,
     PinduoduoAdapter,
     pmc_ack,
     pmc_push_message,
@@ -250,8 +251,10 @@ def _record(**changes) -> AfterSaleRecord:
 )
 def test_writes_with_no_verified_method_are_refused_for_the_agent_and_send_nothing(write):
     sent, adapter = _capturing({"x_response": {}})
-    with pytest.raises(BusinessRefusal, match="merchant backend"):
+    with pytest.raises(BusinessRefusal) as raised:
         write(adapter)
+    assert isinstance(raised.value, NotSupportedByPlatform)
+    assert raised.value.code == "not_supported"
     assert sent == []
 
 

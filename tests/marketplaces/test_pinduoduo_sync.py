@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from aftersales.gateways import RefundGatewayUnavailable
 from aftersales.models import AfterSalesTicket, Platform, Refund, TicketEvent, TicketState
@@ -287,7 +287,8 @@ def test_a_refusal_pdd_has_no_call_for_reaches_the_agent(connection, pdd):
     ticket = AfterSalesTicket.objects.get(platform_ticket_id=created.platform_id)
 
     ticket_reject(ticket=ticket, by=make_staff("agent", role="Agent", shops=[connection.shop]), note="照片显示已使用")
-    outbound_sweep()
+    with translation.override("en"):
+        outbound_sweep()
 
     action = OutboundAction.objects.get(ticket=ticket, kind=OutboundAction.Kind.REFUSE)
     assert action.status == OutboundAction.Status.REFUSED
