@@ -296,3 +296,54 @@ def test_a_refusal_pdd_has_no_call_for_reaches_the_agent(connection, pdd):
     flagged = TicketEvent.objects.filter(ticket=ticket).order_by("-pk").first()
     assert "merchant backend" in flagged.note
     assert created.status == 3  # nothing was sent: PDD still waits for the seller
+
+
+def test_the_demo_and_bench_control_operations_make_records_the_desk_pulls(connection, pdd, pdd_server):
+    import httpx
+
+    from aftersales.models import Order
+
+    unshipped = OrderFactory(shop=connection.shop, paid_amount=Decimal("88.50"))
+    control = f"{pdd_server.url}/_control/pinduoduo"
+    demo = httpx.post(
+        f"{control}/demo_apply",
+        json={
+            "shop_id": "1001",
+            "shop_token": "pdd-token-1",
+            "order_id": unshipped.platform_order_id,
+            "amount": "88.50",
+            "reason": "不想要了",
+        },
+    ).json()
+    orders = [delivered_order(shop=connection.shop) for _ in range(5)]
+    bulk = httpx.post(
+        f"{control}/bulk_apply",
+        json={
+            "shop_id": "1001",
+            "shop_token": "pdd-token-1",
+            "order_ids": [order.platform_order_id for order in orders],
+            "amount": "59.00",
+            "spread_seconds": 1800,
+        },
+    ).json()
+
+    record = PinduoduoAdapter().read(credentials_for(connection), demo["platform_id"])
+    assert (record.kind, record.status, record.amount) == ("refund_only", RecordStatus.WAITING_SELLER, Decimal("88.50"))
+    assert bulk == {"count": 5}
+    now = int(timezone.now().timestamp())
+    spread = sorted(r.updated_time for r in pdd.records.values() if r.after_sales_id not in demo["platform_id"])
+    assert now - 1800 - 2 <= spread[0] < spread[-1] <= now
+    summary = sync(connection)
+    assert summary.outcomes["opened"] == 6  # (a record in two windows' overlap is seen again, unchanged)
+    assert AfterSalesTicket.objects.filter(order__in=Order.objects.filter(shop=connection.shop)).count() == 6
+
+
+def test_the_in_process_gateway_answers_the_adapter_as_over_http(connection, pdd):
+    order = delivered_order(shop=connection.shop)
+    created = pdd.apply(mall_id="1001", order_sn=order.platform_order_id, refund_amount=990)
+    credentials = credentials_for(connection)
+    adapter = PinduoduoAdapter(transport=pdd.transport())
+
+    record = adapter.read(credentials, created.platform_id)
+
+    assert (record.amount, int(record.deadline.timestamp())) == (Decimal("9.90"), created.expire_time)
