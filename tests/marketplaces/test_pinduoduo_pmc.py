@@ -150,3 +150,37 @@ def test_a_bad_sign_is_refused_at_the_handshake(pdd_server, pdd):
 
     assert refused.value.response.status_code == 401
     assert pdd.pmc_refused == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_command_opens_a_channel_for_each_pdd_app_and_applies_what_comes(connection, pdd):
+    from django.core.management import call_command
+
+    def run():
+        try:
+            call_command("marketplace_pmc", rescan=0.2, seconds=6, stdout=open("/dev/null", "w"))  # noqa: SIM115
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    wait_for(lambda: len(pdd.sessions) == 1)
+    order = delivered_order(shop=connection.shop)
+
+    created = pdd.apply(mall_id=MALL, order_sn=order.platform_order_id)
+
+    wait_for(lambda: pdd.pmc_acks == ["1"])
+    assert AfterSalesTicket.objects.filter(platform_ticket_id=created.platform_id).exists()
+    thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_the_http_push_door_refuses_anything_for_a_pdd_connection(connection):
+    from django.test import Client
+    from django.urls import reverse
+
+    answer = Client().post(
+        reverse("marketplaces:push", args=[connection.pk]), data=b"{}", content_type="application/json"
+    )
+
+    assert answer.status_code == 401
