@@ -104,14 +104,16 @@ def test_duplicated_and_reordered_messages_end_in_the_newest_state(connection, p
     order = delivered_order(shop=connection.shop)
     pdd.inject("duplicate_push", method="push")
     created = pdd.apply(mall_id=MALL, order_sn=order.platform_order_id)  # sent twice
-    wait_for(lambda: AfterSalesTicket.objects.filter(platform_ticket_id=created.platform_id).exists())
+    # Waiting on the simulator, not the database: the ack comes after the record is applied (and SQLite's shared
+    # in-memory test database would lock a reader out while the channel's thread writes).
+    wait_for(lambda: pdd.pmc_acks == ["1"])
     pdd.inject("out_of_order_push", method="push")
     pdd.buyer_withdraws(created.after_sales_id)  # held back …
     pdd.platform_steps_in(created.after_sales_id, outcome="merchant")  # … and sent after this one
 
     wait_for(lambda: pdd.pmc_unacked() == 0 and len(pdd.pmc_acks) == 3)
     ticket = AfterSalesTicket.objects.get(platform_ticket_id=created.platform_id)
-    wait_for(lambda: PlatformRecord.objects.get(platform_id=created.platform_id).version == str(created.updated_time))
+    assert PlatformRecord.objects.get(platform_id=created.platform_id).version == str(created.updated_time)
     assert TicketEvent.objects.filter(ticket=ticket, action="opened").count() == 1
     assert AfterSalesTicket.objects.get(pk=ticket.pk).state == TicketState.CANCELLED
 
