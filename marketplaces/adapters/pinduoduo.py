@@ -292,7 +292,7 @@ def record_from_fields(
         return_tracking_number=tracking,
         ruling=RULINGS.get(status, Ruling.NONE),
         refunded_amount=known if mapped == RecordStatus.SUCCEEDED and status == STATUS_SUCCEEDED else None,
-        sub_order_id=_text(fields.get("goods_id") or ""),
+        sub_order_id="",  # PDD after-sales name the order only (goods_id is a product, not a sub-order)
         raw=raw,
     )
 
