@@ -26,3 +26,30 @@ def broken_connections() -> list[dict]:
         .order_by("pk")
         .values_list("shop__code", "shop__platform__code", "broken_message", "broken_at")
     ]
+
+
+def connection_for_platform_shop(*, platform_code: str, app_key: str, platform_shop_id: str) -> ShopConnection | None:
+    """The enabled connection of a platform's shop under one app (a PMC message names its mall by id)."""
+    return (
+        ShopConnection.objects.filter(
+            is_enabled=True,
+            shop__platform__code=platform_code,
+            app_key=app_key,
+            shop__platform_shop_id=platform_shop_id,
+        )
+        .select_related("shop__platform")
+        .order_by("pk")
+        .first()
+    )
+
+
+def connection_groups(platform_code: str) -> dict[tuple[str, str], int]:
+    """One enabled connection per (app key, gateway URL) of a platform: what a channel per app (PDD's PMC) opens."""
+    groups: dict[tuple[str, str], int] = {}
+    for pk, app_key, gateway_url in (
+        ShopConnection.objects.filter(is_enabled=True, shop__platform__code=platform_code)
+        .order_by("pk")
+        .values_list("pk", "app_key", "gateway_url")
+    ):
+        groups.setdefault((app_key, gateway_url), pk)
+    return groups

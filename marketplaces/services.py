@@ -44,6 +44,7 @@ from marketplaces.adapters.base import (
     BusinessRefusal,
     Credentials,
     PlatformError,
+    PushMessage,
     RateLimited,
     RecordKind,
     RecordStatus,
@@ -339,6 +340,24 @@ def push_receive(*, connection: ShopConnection, headers: dict, body: bytes) -> S
                 continue
         summary.count(record_apply(connection=connection, record=record))
     return summary
+
+
+def push_message_apply(*, connection: ShopConnection, message: PushMessage) -> bool:
+    """One push message that names a record (PDD's PMC: its payload is not verified, so nothing in it is acted on):
+    the record is read from the platform and applied. True once applied, so the caller acknowledges it; False when
+    it could not be read now (paused, broken, the platform's error): not acknowledged, the platform sends it again
+    and the pull brings it anyway."""
+    if not connection_may_call(connection):
+        return False
+    adapter = get_adapter(connection.platform_code)
+    try:
+        record = message.record or adapter.read(credentials_for(connection), message.platform_id)
+    except PlatformError as error:
+        handle_platform_error(connection, error)
+        logger.info("push %s for %s not applied: %s", message.message_id, message.platform_id, error.message)
+        return False
+    record_apply(connection=connection, record=record)
+    return True
 
 
 # --- one record -----------------------------------------------------------------------------------------------------

@@ -34,6 +34,10 @@ SIM_PORT=${SIM_PORT:-$((PORT + 765))}
 helpers+=($!)
 "$PY" manage.py marketplace_demo --simulator "http://127.0.0.1:$SIM_PORT" --desk "http://$HOST:$PORT" &
 helpers+=($!)
+# Pinduoduo pushes over PMC, a WebSocket the desk opens: one per app of the enabled Pinduoduo connections, looked for
+# every 30 s (idle while there is none).
+"$PY" manage.py marketplace_pmc &
+helpers+=($!)
 
 echo "After-sales Desk: http://$HOST:$PORT/admin/   health: http://$HOST:$PORT/healthz   (Ctrl-C stops everything)"
 echo "Marketplace simulator: http://127.0.0.1:$SIM_PORT (connections: /admin/marketplaces/shopconnection/)"

@@ -17,6 +17,7 @@ ADAPTERS: dict[str, str] = {
     "douyin": "marketplaces.adapters.douyin.DouyinAdapter",
     "jd": "marketplaces.adapters.jd.JdAdapter",
     "wechat": "marketplaces.adapters.wechat.WechatAdapter",
+    "pinduoduo": "marketplaces.adapters.pinduoduo.PinduoduoAdapter",
 }
 
 

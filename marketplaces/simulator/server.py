@@ -19,6 +19,7 @@ PLATFORMS = {
     "douyin": "marketplaces.simulator.douyin.DouyinSim",
     "jd": "marketplaces.simulator.jd.JdSim",
     "wechat": "marketplaces.simulator.wechat.WechatSim",
+    "pinduoduo": "marketplaces.simulator.pinduoduo.PinduoduoSim",
 }
 
 
@@ -50,6 +51,9 @@ class SimulatorServer:
         return self
 
     def stop(self) -> None:
+        for platform in self.platforms.values():
+            if hasattr(platform, "stop"):
+                platform.stop()  # its open WebSockets (PDD's PMC)
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -65,6 +69,13 @@ def _handler_for(server: SimulatorServer):
             logger.debug(format, *args)
 
         def do_GET(self):
+            segments = [segment for segment in urlsplit(self.path).path.split("/") if segment]
+            platform = server.platforms.get(segments[0]) if segments else None
+            if self.headers.get("Upgrade", "").lower() == "websocket" and hasattr(platform, "websocket"):
+                # A platform whose pushes travel on a WebSocket the desk opens (PDD's PMC) takes the socket over.
+                self.close_connection = True
+                platform.websocket("/" + "/".join(segments[1:]), self.connection, dict(self.headers.items()))
+                return
             self._serve()
 
         def do_POST(self):

@@ -32,6 +32,7 @@ SIMULATED = {
     "douyin": ("douyin", ""),
     "jd": ("jd", "/routerjson"),
     "wechat": ("wechat", ""),
+    "pinduoduo": ("pinduoduo", "/api/router"),
 }
 
 
