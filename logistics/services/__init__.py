@@ -22,6 +22,11 @@ from logistics.services.intercepts import (
     intercepts_flag_overdue,
     intercepts_open_for_waiting_tickets,
 )
+from logistics.services.kuaidi100 import (
+    kuaidi100_intercept_callback_record,
+    kuaidi100_intercept_send,
+    kuaidi100_intercepts_send_pending,
+)
 from logistics.services.lost import (
     LostCheckResult,
     lost_parcel_remedy,
@@ -70,6 +75,9 @@ __all__ = [
     "intercept_request",
     "intercepts_flag_overdue",
     "intercepts_open_for_waiting_tickets",
+    "kuaidi100_intercept_callback_record",
+    "kuaidi100_intercept_send",
+    "kuaidi100_intercepts_send_pending",
     "lost_parcel_remedy",
     "lost_parcels_remedy_pending",
     "month_of",
