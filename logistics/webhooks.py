@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from desk.input_checks import InputRejected, read_body
-from logistics.kuaidi100_intercept import read_callback
+from logistics.kuaidi100_intercept import CallbackRejected, read_callback
 from logistics.models import Courier, TrackingAccount, TrackingProvider
 from logistics.selectors import kuaidi100_intercept_by_order_id
 from logistics.services import IngestResult, Scan, kuaidi100_intercept_callback_record, tracking_ingest
@@ -132,7 +132,7 @@ def kuaidi100_intercept_callback(request, order_id):
             _form(request), salt=call.salt, order_id=call.order_id, kuaidinum=call.intercept.shipment.tracking_number
         )
         outcome = kuaidi100_intercept_callback_record(call=call, callback=callback)
-    except PushRejected as refusal:
+    except (PushRejected, CallbackRejected) as refusal:
         logger.info("kuaidi100 intercept callback %s refused (%s): %s", order_id[:40], refusal.status, refusal.reason)
         body = {"result": False, "returnCode": str(refusal.status), "message": refusal.reason}
         return _respond(body, refusal.status)
