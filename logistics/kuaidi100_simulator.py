@@ -87,7 +87,8 @@ class Kuaidi100Simulator:
             self.accounts[key] = secret
 
     def plan(self, fault: str) -> None:
-        assert fault in FAULTS, fault
+        if fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r}; one of {FAULTS}")
         with self.lock:
             self.faults.append(fault)
 

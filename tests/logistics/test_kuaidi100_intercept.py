@@ -122,6 +122,10 @@ def intercept(shipment, agreement, agent):
     return intercept_request(ticket=ticket, by=agent, note="买家不要了")
 
 
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest().upper()
+
+
 def _call(intercept) -> Kuaidi100Intercept:
     return Kuaidi100Intercept.objects.get(intercept=intercept)
 
@@ -149,7 +153,8 @@ def test_the_secrets_are_stored_encrypted(agreement):
     stored = CourierAgreement.objects.values_list("kuaidi100_secret_encrypted", "kuaidi100_partner_key_encrypted").get(
         pk=agreement.pk
     )
-    assert SECRET not in stored[0] and "partner-pass" not in stored[1]
+    assert SECRET not in stored[0]
+    assert "partner-pass" not in stored[1]
     assert (crypto.decrypt(stored[0]), crypto.decrypt(stored[1])) == (SECRET, "partner-pass")
 
 
@@ -174,9 +179,10 @@ def test_the_request_reaches_kuaidi100_with_its_parameters_and_no_robot_message(
 
     [form] = sim.requests
     param = json.loads(form["param"])
-    assert form["method"] == "interceptOrder" and form["key"] == KEY
+    assert form["method"] == "interceptOrder"
+    assert form["key"] == KEY
     # The simulator checked the sign itself; here again, from the documented rule.
-    expected = hashlib.md5((form["param"] + form["t"] + KEY + SECRET).encode()).hexdigest().upper()
+    expected = _md5(form["param"] + form["t"] + KEY + SECRET)
     assert form["sign"] == expected
     assert param == {
         "orderId": call.order_id,
@@ -221,7 +227,8 @@ def test_a_confirmed_callback_confirms_the_intercept_through_its_service(interce
     assert (intercept.status, intercept.courier_answer) == ("confirmed", "SUCCESS")
     assert shipment.status == "intercepted"
     event = LogisticsEvent.objects.get(intercept=intercept, action="confirmed")
-    assert event.actor.username == "system" and "SUCCESS" in event.note
+    assert event.actor.username == "system"
+    assert "SUCCESS" in event.note
     assert intercept.ticket.events.filter(action="intercept_confirmed").exists()
     assert Kuaidi100InterceptCallback.objects.get().outcome == "confirmed"
 
@@ -325,7 +332,7 @@ def test_a_bad_callback_is_a_4xx_and_changes_nothing(intercept, sim, form):
 def test_signed_garbage_and_a_callback_for_another_waybill_are_4xx(intercept, sim):
     call = _sent(intercept, sim)
     for param in ["[1, 2]", '{"status": null}', json.dumps({"kuaidinum": "SF999", "status": "SUCCESS"}), "\x00"]:
-        form = {"param": param, "sign": hashlib.md5((param + call.salt).encode()).hexdigest().upper()}
+        form = {"param": param, "sign": _md5(param + call.salt)}
         assert 400 <= _post(form, call.order_id).status_code < 500, param
     assert not Kuaidi100InterceptCallback.objects.exists()
 
@@ -407,7 +414,8 @@ def test_a_worker_lost_mid_call_is_not_sent_again(intercept, sim):
 
 def test_a_lost_task_is_sent_by_the_follow_up(intercept, sim):
     assert kuaidi100_intercepts_send_pending() == 1
-    assert len(sim.requests) == 1 and _call(intercept).status == "accepted"
+    assert len(sim.requests) == 1
+    assert _call(intercept).status == "accepted"
 
 
 # --- the 2-hour answer clock ----------------------------------------------------------------------------------------
@@ -436,4 +444,5 @@ def test_an_unanswered_kuaidi100_intercept_is_followed_up_after_two_hours_like_a
         assert "overdue" in _actions(each)
         assert each.ticket.attention_note
     chase = RobotMessage.objects.get(purpose="intercept_overdue")
-    assert intercept.shipment.tracking_number in chase.text and other.tracking_number in chase.text
+    assert intercept.shipment.tracking_number in chase.text
+    assert other.tracking_number in chase.text
