@@ -5,7 +5,15 @@ holds these."""
 
 from django.db.models import Q, QuerySet
 
-from logistics.models import ClaimCause, CourierClaim, InterceptRequest, Kuaidi100Intercept, RobotMessage, Shipment
+from logistics.models import (
+    ClaimCause,
+    CourierAgreement,
+    CourierClaim,
+    InterceptRequest,
+    Kuaidi100Intercept,
+    RobotMessage,
+    Shipment,
+)
 
 # --- parcels --------------------------------------------------------------------------------------------------------
 
@@ -139,3 +147,7 @@ def pending_robot_message_for_update(message_id: int, *, taken_before) -> RobotM
 def kuaidi100_intercept_for_update(call_id: int) -> Kuaidi100Intercept:
     """After its intercept (and the intercept's parcel and ticket) are locked."""
     return Kuaidi100Intercept.objects.select_for_update(of=("self",)).get(pk=call_id)
+
+
+def courier_agreement_for_update(agreement_id: int) -> CourierAgreement:
+    return CourierAgreement.objects.select_for_update(of=("self",)).get(pk=agreement_id)

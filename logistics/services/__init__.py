@@ -35,6 +35,7 @@ from logistics.services.lost import (
 )
 from logistics.services.shipments import (
     courier_agreement_upsert,
+    courier_agreements_rotate_secrets,
     courier_upsert,
     outbound_shipment_for,
     return_shipments_sync_from_tickets,
@@ -67,6 +68,7 @@ __all__ = [
     "claims_submit",
     "claims_withdraw_parcel_back",
     "courier_agreement_upsert",
+    "courier_agreements_rotate_secrets",
     "courier_upsert",
     "intercept_confirm",
     "intercept_fail",

@@ -6,6 +6,7 @@ treats a Kuaidi100 intercept as it treats a robot one.
 Answers are read in English (the language cookie)."""
 
 import hashlib
+import io
 import json
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -156,6 +157,27 @@ def test_the_secrets_are_stored_encrypted(agreement):
     assert SECRET not in stored[0]
     assert "partner-pass" not in stored[1]
     assert (crypto.decrypt(stored[0]), crypto.decrypt(stored[1])) == (SECRET, "partner-pass")
+
+
+def test_rotating_the_keys_re_encrypts_the_kuaidi100_secrets(agreement, settings):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.MARKETPLACE_SECRET_KEYS = [old_key]
+    agreement.set_kuaidi100_secret(SECRET)
+    agreement.set_kuaidi100_partner_key("partner-pass")
+    agreement.save()
+    settings.MARKETPLACE_SECRET_KEYS = [new_key, old_key]
+
+    output = io.StringIO()
+    call_command("courier_rotate_secrets", stdout=output)
+
+    settings.MARKETPLACE_SECRET_KEYS = [new_key]
+    agreement.refresh_from_db()
+    assert crypto.decrypt(agreement.kuaidi100_secret_encrypted) == SECRET
+    assert crypto.decrypt(agreement.kuaidi100_partner_key_encrypted) == "partner-pass"
+    assert output.getvalue().startswith("1 courier agreements")
 
 
 def test_a_robot_agreement_still_asks_by_robot(shipment, agent):
