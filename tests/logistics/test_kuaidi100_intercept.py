@@ -16,7 +16,7 @@ import time_machine
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from aftersales.models import TicketState
 from desk import crypto
@@ -225,6 +225,25 @@ def test_the_request_reaches_kuaidi100_with_its_parameters_and_no_robot_message(
     assert _actions(intercept) == ["requested", "sent_kuaidi100"]
 
 
+def test_kuaidi100_is_called_with_no_transaction_of_the_service_open(intercept, sim, monkeypatch):
+    from django.db import connection
+
+    from logistics.services import kuaidi100 as service
+
+    the_tests_own = len(connection.atomic_blocks)
+    open_blocks = []
+    real_send = service.send_intercept
+
+    def send(*args, **kwargs):
+        open_blocks.append(len(connection.atomic_blocks))
+        return real_send(*args, **kwargs)
+
+    monkeypatch.setattr(service, "send_intercept", send)
+
+    assert kuaidi100_intercept_send(call_id=_call(intercept).pk) == "accepted"
+    assert open_blocks == [the_tests_own]
+
+
 def test_a_sent_order_is_never_sent_again(intercept, sim):
     _sent(intercept, sim)
 
@@ -396,7 +415,8 @@ def test_a_bad_account_is_a_refusal_too(intercept, sim):
 def test_an_unclear_answer_is_never_sent_again_and_goes_to_the_agent(intercept, sim, fault):
     sim.plan(fault)
 
-    assert kuaidi100_intercept_send(call_id=_call(intercept).pk) == "unknown"
+    with translation.override("en"):
+        assert kuaidi100_intercept_send(call_id=_call(intercept).pk) == "unknown"
     assert kuaidi100_intercept_send(call_id=_call(intercept).pk) == "unknown"
     assert kuaidi100_intercepts_send_pending() == 0
 
