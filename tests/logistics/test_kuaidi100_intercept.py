@@ -488,3 +488,33 @@ def test_an_unanswered_kuaidi100_intercept_is_followed_up_after_two_hours_like_a
     chase = RobotMessage.objects.get(purpose="intercept_overdue")
     assert intercept.shipment.tracking_number in chase.text
     assert other.tracking_number in chase.text
+
+
+# --- the simulator over HTTP, end to end ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_simulator_calls_the_desk_back_over_http(reference_data, live_server, settings):
+    """As in `make run`: the simulator accepts the order, then posts its signed answer to the callbackUrl we sent."""
+    simulator = Kuaidi100Simulator().start()
+    try:
+        simulator.add_account(KEY, SECRET)
+        settings.KUAIDI100_INTERCEPT_URL = simulator.url
+        settings.KUAIDI100_CALLBACK_BASE_URL = live_server.url
+        shipment = parcel(quiet_for=timedelta(hours=5))
+        sf = courier("SF", kuaidi100_code="shunfeng")
+        agreement = courier_agreement_upsert(
+            shop=shipment.shop, courier=sf, intercept_channel="kuaidi100", kuaidi100_key=KEY
+        )
+        agreement.set_kuaidi100_secret(SECRET)
+        agreement.save()
+        agent = make_staff("agent", role="Agent", shops=[shipment.shop])
+        intercept = intercept_request(ticket=open_ticket(shipment.order, requested_amount="9.00"), by=agent)
+        assert kuaidi100_intercept_send(call_id=_call(intercept).pk) == "accepted"
+
+        simulator.answer(_call(intercept).order_id, "拦截成功", "已拦截")
+
+        intercept.refresh_from_db()
+        assert (intercept.status, intercept.courier_answer) == ("confirmed", "拦截成功")
+    finally:
+        simulator.stop()
