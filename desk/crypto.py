@@ -3,7 +3,8 @@ stored encrypted with MultiFernet.
 
 MARKETPLACE_SECRET_KEYS lists Fernet keys newest first: the first encrypts, any of them decrypts. Rotation without
 stopping: put a new key first (every process keeps reading the old ciphertexts), run `manage.py
-marketplace_rotate_secrets` (re-encrypts every stored secret with the new key), then drop the old key.
+marketplace_rotate_secrets` and `manage.py courier_rotate_secrets` (re-encrypt every stored secret with the new key),
+then drop the old key.
 """
 
 import base64

@@ -17,6 +17,9 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from aftersales.models import TicketState
 from desk import crypto
@@ -384,6 +387,38 @@ def test_a_callback_for_an_unknown_order_or_with_another_salt_is_refused(interce
     assert _post(sim.callback_form(call.order_id, "SUCCESS"), "IR0-nothing").status_code == 404
     assert _post(sim.callback_form(call.order_id, "SUCCESS", salt="other"), call.order_id).status_code == 403
     assert Client().get(reverse("logistics:kuaidi100_intercept_callback", args=[call.order_id])).status_code == 405
+
+
+SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30)
+JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner))
+CALLBACK = st.fixed_dictionaries(
+    {},
+    optional={
+        "status": SCALARS | st.sampled_from(["SUCCESS", "FAIL", "RETURN_SIGNED", "PROCESSING", "拦截成功"]),
+        "state": SCALARS,
+        "orderId": SCALARS,
+        "kuaidinum": SCALARS,
+        "message": JSON,
+    },
+)
+FUZZ = hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@FUZZ
+@given(payload=CALLBACK | JSON, sign=st.text(max_size=40), raw=st.binary(max_size=200))
+def test_random_callbacks_signed_or_not_never_get_a_500(intercept, sim, payload, sign, raw):
+    call = Kuaidi100Intercept.objects.get(intercept=intercept)
+    param = json.dumps(payload, ensure_ascii=False)
+    url = reverse("logistics:kuaidi100_intercept_callback", args=[call.order_id])
+
+    signed = _post({"param": param, "sign": _md5(param + call.salt)}, call.order_id)
+    unsigned = _post({"param": param, "sign": sign}, call.order_id)
+    garbage = Client().post(url, raw, content_type=FORM)
+
+    assert signed.status_code < 500
+    assert signed.json()["result"] is (signed.status_code == 200)
+    assert 400 <= unsigned.status_code < 500 or unsigned.status_code == 200 and sign.upper() == _md5(param + call.salt)
+    assert 400 <= garbage.status_code < 500
 
 
 # --- refusals and unclear answers -----------------------------------------------------------------------------------
