@@ -585,6 +585,11 @@ COURIER_AGREEMENTS = {
         "robot_kind": "dingtalk",
         "robot_webhook_url": "https://oapi.dingtalk.com/robot/send?access_token=demo-zto-<shop>",
         "claim_max_amount": Decimal("1000.00"),
+        # Intercepts through Kuaidi100 (make run's local simulator); the robot stays the fallback.
+        "intercept_channel": "kuaidi100",
+        "kuaidi100_key": "demo-kuaidi100",
+        "kuaidi100_secret": "demo-kuaidi100-secret",
+        "kuaidi100_partner_id": "demo-zto-account",
     },
     "YTO": {
         "intercept_contact": "圆通 周专员",
@@ -613,7 +618,11 @@ def _load_agreements(shops, couriers) -> None:
             terms = {**terms}
             if "robot_webhook_url" in terms:
                 terms["robot_webhook_url"] = terms["robot_webhook_url"].replace("<shop>", shop.code)
-            courier_agreement_upsert(shop=shop, courier=couriers[code], **terms)
+            secret = terms.pop("kuaidi100_secret", "")
+            agreement = courier_agreement_upsert(shop=shop, courier=couriers[code], **terms)
+            if secret and not agreement.kuaidi100_secret_encrypted:
+                agreement.set_kuaidi100_secret(secret)
+                agreement.save(update_fields=["kuaidi100_secret_encrypted"])
 
 
 # Douyin's remote list adds 云南 and 海南 to the seeds' six (DESIGN §5).

@@ -298,6 +298,11 @@ EVIDENCE_MAX_VIDEO_BYTES = env_int("EVIDENCE_MAX_VIDEO_BYTES", 300 * 1024 * 1024
 # there, any other shop gets the batch file (BatchFileGateway) as before.
 REFUND_GATEWAY = env_str("REFUND_GATEWAY", "marketplaces.gateway.MarketplaceRefundGateway")
 GROUP_ROBOT_TRANSPORT = env_str("GROUP_ROBOT_TRANSPORT", "logistics.robots.HttpRobotTransport")
+# Kuaidi100's intercept order (logistics/kuaidi100_intercept.py): its label/order API, and the desk's address as
+# Kuaidi100 reaches it for the callbacks. `make run` points the first at the local simulator.
+KUAIDI100_INTERCEPT_URL = env_str("KUAIDI100_INTERCEPT_URL", "https://api.kuaidi100.com/label/order")
+KUAIDI100_CALLBACK_BASE_URL = env_str("KUAIDI100_CALLBACK_BASE_URL", "http://127.0.0.1:8000")
+KUAIDI100_INTERCEPT_TIMEOUT = float(env_str("KUAIDI100_INTERCEPT_TIMEOUT", "10"))
 
 ORDER_IMPORT_MAX_BYTES = env_int("ORDER_IMPORT_MAX_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000

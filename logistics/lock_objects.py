@@ -1,10 +1,19 @@
 """Row locks of logistics, in one place. Logistics' one order is parcel → ticket (aftersales' lock) → intercept →
-claims, so the services, the tracking push and the checks never wait on each other in a circle; several rows of one
-kind are always locked in pk order. Nothing here calls the network, and no caller may while it holds these."""
+its Kuaidi100 order → claims, so the services, the tracking push and the checks never wait on each other in a circle;
+several rows of one kind are always locked in pk order. Nothing here calls the network, and no caller may while it
+holds these."""
 
 from django.db.models import Q, QuerySet
 
-from logistics.models import ClaimCause, CourierClaim, InterceptRequest, RobotMessage, Shipment
+from logistics.models import (
+    ClaimCause,
+    CourierAgreement,
+    CourierClaim,
+    InterceptRequest,
+    Kuaidi100Intercept,
+    RobotMessage,
+    Shipment,
+)
 
 # --- parcels --------------------------------------------------------------------------------------------------------
 
@@ -130,3 +139,15 @@ def pending_robot_message_for_update(message_id: int, *, taken_before) -> RobotM
         .filter(pk=message_id, status=RobotMessage.Status.PENDING)
         .first()
     )
+
+
+# --- Kuaidi100 intercept orders -------------------------------------------------------------------------------------
+
+
+def kuaidi100_intercept_for_update(call_id: int) -> Kuaidi100Intercept:
+    """After its intercept (and the intercept's parcel and ticket) are locked."""
+    return Kuaidi100Intercept.objects.select_for_update(of=("self",)).get(pk=call_id)
+
+
+def courier_agreement_for_update(agreement_id: int) -> CourierAgreement:
+    return CourierAgreement.objects.select_for_update(of=("self",)).get(pk=agreement_id)

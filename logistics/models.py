@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from aftersales.models import ZERO, AfterSalesTicket, MoneyField, Order, Refund, Shop
+from desk import crypto
 
 # The seeds' list (偏远地区) as the platforms' notices name them; a shop extends it in the admin.
 DEFAULT_REMOTE_PROVINCES = ["新疆", "西藏", "青海", "内蒙古", "甘肃", "宁夏"]
@@ -29,6 +30,32 @@ class RobotKind(models.TextChoices):
     WECOM = "wecom", _("WeCom group robot")
     DINGTALK = "dingtalk", _("DingTalk group robot")
     FEISHU = "feishu", _("Feishu group robot")
+
+
+class InterceptChannel(models.TextChoices):
+    """How the courier is asked to stop a parcel (拦截): by its group robot, or by Kuaidi100's intercept order."""
+
+    ROBOT = "robot", _("group robot")
+    KUAIDI100 = "kuaidi100", _("Kuaidi100 intercept API")
+    # Kuaidi100 refused the request (bad account, bad waybill…): the group robot asked instead.
+    ROBOT_FALLBACK = "robot_fallback", _("group robot (Kuaidi100 refused)")
+
+
+class Kuaidi100InterceptType(models.TextChoices):
+    """Kuaidi100's interceptType (MARKETPLACES.md §6)."""
+
+    RETURN_SEND_STATION = "RETURN_SEND_STATION", _("return to the sending depot (退回寄件网点)")
+    RETURN_SEND_ADDR = "RETURN_SEND_ADDR", _("return to the sender's address (退回寄件地址)")
+    MODIFY_ADDR = "MODIFY_ADDR", _("change the address (改地址)")
+
+
+class Kuaidi100PayType(models.TextChoices):
+    """Kuaidi100's interceptPayType: who pays the intercept's fee."""
+
+    SHIPPER = "SHIPPER", _("the sender")
+    CONSIGNEE = "CONSIGNEE", _("the recipient")
+    THIRDPARTY = "THIRDPARTY", _("a third party")
+    MONTHLY = "MONTHLY", _("monthly account (月结)")
 
 
 class ClaimTermsMixin(models.Model):
@@ -104,6 +131,29 @@ class CourierAgreement(ClaimTermsMixin, models.Model):
     robot_secret = models.CharField(
         _("group robot signing secret"), max_length=200, blank=True, help_text=_("DingTalk and Feishu “sign” secret.")
     )
+    # Kuaidi100's intercept order (interceptOrder) asks the courier instead of the group robot; the robot stays the
+    # fallback when Kuaidi100 refuses the request.
+    intercept_channel = models.CharField(
+        _("intercept channel"), max_length=20, choices=InterceptChannel.choices[:2], default=InterceptChannel.ROBOT
+    )
+    kuaidi100_key = models.CharField(_("Kuaidi100 key"), max_length=100, blank=True)
+    # Secrets at rest are encrypted (desk.crypto); the admin writes them and never shows them back.
+    kuaidi100_secret_encrypted = models.TextField(_("Kuaidi100 secret (encrypted)"), editable=False, blank=True)
+    # The shop's account with the courier (电子面单账号) that Kuaidi100 passes on: partnerId, partnerKey, net.
+    kuaidi100_partner_id = models.CharField(_("courier account id (partnerId)"), max_length=100, blank=True)
+    kuaidi100_partner_key_encrypted = models.TextField(
+        _("courier account key (partnerKey, encrypted)"), editable=False, blank=True
+    )
+    kuaidi100_net = models.CharField(_("courier outlet (net)"), max_length=100, blank=True)
+    kuaidi100_intercept_type = models.CharField(
+        _("Kuaidi100 intercept type"),
+        max_length=30,
+        choices=Kuaidi100InterceptType.choices,
+        default=Kuaidi100InterceptType.RETURN_SEND_ADDR,
+    )
+    kuaidi100_pay_type = models.CharField(
+        _("who pays the intercept"), max_length=20, choices=Kuaidi100PayType.choices, default=Kuaidi100PayType.MONTHLY
+    )
 
     class Meta:
         verbose_name = _("courier agreement")
@@ -121,6 +171,18 @@ class CourierAgreement(ClaimTermsMixin, models.Model):
             raise ValidationError({"robot_kind": _("Choose which kind of group robot the webhook URL is.")})
         if self.robot_kind and not self.robot_webhook_url:
             raise ValidationError({"robot_webhook_url": _("Give the group robot's webhook URL.")})
+        if self.intercept_channel == InterceptChannel.KUAIDI100 and not self.kuaidi100_key:
+            raise ValidationError({"kuaidi100_key": _("Give the Kuaidi100 key to send intercepts through Kuaidi100.")})
+        # 改地址 needs the new address (recManInfo); an after-sales intercept only ever sends the parcel back.
+        if self.kuaidi100_intercept_type == Kuaidi100InterceptType.MODIFY_ADDR:
+            raise ValidationError(
+                {
+                    "kuaidi100_intercept_type": _(
+                        "Changing the address needs a new address, which an after-sales intercept does not have: "
+                        "choose a return."
+                    )
+                }
+            )
 
     @classmethod
     def defaults_for(cls, *, shop_id: int, courier: Courier) -> "CourierAgreement":
@@ -138,6 +200,22 @@ class CourierAgreement(ClaimTermsMixin, models.Model):
     @property
     def has_robot(self) -> bool:
         return bool(self.pk and self.robot_kind and self.robot_webhook_url)
+
+    def set_kuaidi100_secret(self, plain: str) -> None:
+        self.kuaidi100_secret_encrypted = crypto.encrypt(plain)
+
+    def set_kuaidi100_partner_key(self, plain: str) -> None:
+        self.kuaidi100_partner_key_encrypted = crypto.encrypt(plain)
+
+    @property
+    def uses_kuaidi100(self) -> bool:
+        """Intercepts go through Kuaidi100: chosen, and with the key and secret to sign the request."""
+        return bool(
+            self.pk
+            and self.intercept_channel == InterceptChannel.KUAIDI100
+            and self.kuaidi100_key
+            and self.kuaidi100_secret_encrypted
+        )
 
 
 class LostParcelPolicy(models.Model):
@@ -378,6 +456,11 @@ class InterceptRequest(ConcurrentTransitionMixin, models.Model):
     # Set by the follow-up check when the courier let the answer time pass; chased once per intercept.
     overdue_flagged_at = models.DateTimeField(_("overdue flagged at"), null=True, blank=True)
     note = models.TextField(_("note"), blank=True)
+    channel = models.CharField(
+        _("asked by"), max_length=20, choices=InterceptChannel.choices, default=InterceptChannel.ROBOT
+    )
+    # The courier's own words for its latest answer (Kuaidi100's callback state), shown beside our status.
+    courier_answer = models.CharField(_("courier's answer"), max_length=100, blank=True)
 
     class Meta:
         verbose_name = _("intercept request")
@@ -412,6 +495,94 @@ class InterceptRequest(ConcurrentTransitionMixin, models.Model):
     @transition(field=status, source=[Status.REQUESTED, Status.CONFIRMED], target=Status.RETURNED_TO_WAREHOUSE)
     def mark_returned(self, *, at):
         self.answered_at = self.answered_at or at
+
+
+class Kuaidi100Intercept(ConcurrentTransitionMixin, models.Model):
+    """One intercept asked through Kuaidi100's interceptOrder: what was sent, what Kuaidi100 said, and the salt its
+    callbacks are signed with.
+
+    The request is a write at the courier: once it may have reached Kuaidi100 (a timeout, a 5xx, a worker that died
+    mid-call) it is never sent again by the machine; its outcome is `unknown` and the agent and the 2-hour follow-up
+    take it from there."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting to be sent")
+        ACCEPTED = "accepted", _("accepted by Kuaidi100")
+        UNKNOWN = "unknown", _("outcome unknown (no clear answer)")
+        REFUSED = "refused", _("refused by Kuaidi100 (asked by group robot)")
+        # Answered through another channel before it was sent: nothing to send.
+        CANCELLED = "cancelled", _("not sent: already answered")
+
+    intercept = models.OneToOneField(
+        InterceptRequest, on_delete=models.CASCADE, related_name="kuaidi100", verbose_name=_("intercept request")
+    )
+    # Our orderId in the request; also in the callback's URL.
+    order_id = models.CharField(_("order id sent"), max_length=40, unique=True)
+    salt = models.CharField(_("callback salt"), max_length=64)
+    status = FSMField(_("status"), default=Status.PENDING, choices=Status.choices, protected=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    # A worker took the request to send it (Kuaidi100 is called with no row locked).
+    sending_since = models.DateTimeField(_("being sent since"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("answered by Kuaidi100 at"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Kuaidi100 intercept order")
+        verbose_name_plural = _("Kuaidi100 intercept orders")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["status", "id"], name="kuaidi100_intercept_status_idx")]
+
+    def __str__(self):
+        return self.order_id
+
+    @transition(field=status, source=[Status.PENDING, Status.UNKNOWN], target=Status.ACCEPTED)
+    def accept(self, *, at):
+        self.sent_at = self.sent_at or at
+
+    @transition(field=status, source=Status.PENDING, target=Status.UNKNOWN)
+    def outcome_unknown(self, *, error):
+        self.last_error = error[:300]
+
+    @transition(field=status, source=Status.PENDING, target=Status.REFUSED)
+    def refuse(self, *, at, error):
+        self.sent_at = at
+        self.last_error = error[:300]
+
+    @transition(field=status, source=Status.PENDING, target=Status.CANCELLED)
+    def cancel(self, *, reason):
+        self.last_error = reason[:300]
+
+
+class Kuaidi100InterceptCallback(models.Model):
+    """One signed callback about a Kuaidi100 intercept, kept as received; the same callback again (same signature)
+    is a replay and changes nothing."""
+
+    class Outcome(models.TextChoices):
+        CONFIRMED = "confirmed", _("confirmed")
+        FAILED = "failed", _("failed")
+        RETURNED = "returned", _("returned to sender")
+        PROGRESS = "progress", _("in progress")
+        # A state we do not know, or an answer that contradicts the one recorded: an agent reads it.
+        UNKNOWN = "unknown", _("not understood: left to an agent")
+
+    call = models.ForeignKey(
+        Kuaidi100Intercept, on_delete=models.CASCADE, related_name="callbacks", verbose_name=_("intercept order")
+    )
+    sign = models.CharField(_("signature"), max_length=32)
+    state = models.CharField(_("courier's state"), max_length=100, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices)
+    param = models.TextField(_("payload"))
+    received_at = models.DateTimeField(_("received at"))
+
+    class Meta:
+        verbose_name = _("Kuaidi100 intercept callback")
+        verbose_name_plural = _("Kuaidi100 intercept callbacks")
+        ordering = ["received_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["call", "sign"], name="kuaidi100_callback_once")]
+
+    def __str__(self):
+        return f"{self.call} {self.state}"
 
 
 class ClaimCause(models.TextChoices):
@@ -553,6 +724,11 @@ class LogisticsEventAction(models.TextChoices):
     FAILED = "failed", _("the courier could not stop the parcel")
     RETURNED = "returned", _("the parcel is back at the warehouse")
     OVERDUE = "overdue", _("the courier's answer is overdue")
+    SENT_KUAIDI100 = "sent_kuaidi100", _("intercept order accepted by Kuaidi100")
+    OUTCOME_UNKNOWN = "outcome_unknown", _("Kuaidi100 gave no clear answer: not sent again, left to an agent")
+    FELL_BACK = "fell_back", _("Kuaidi100 refused the intercept order: asked by group robot instead")
+    COURIER_PROGRESS = "courier_progress", _("the courier reported progress")
+    ANSWER_UNKNOWN = "answer_unknown", _("the courier's answer is not understood: left to an agent")
     # A parcel.
     DISPATCHED = "dispatched", _("parcel dispatched")
     INTERCEPTED = "intercepted", _("parcel stopped on its way by an intercept")

@@ -16,6 +16,7 @@ from logistics.models import (
     CourierAgreement,
     CourierClaim,
     InterceptRequest,
+    Kuaidi100Intercept,
     LostParcelPolicy,
     Shipment,
     TrackingEvent,
@@ -122,3 +123,8 @@ def open_intercepts_of(shipments) -> QuerySet[InterceptRequest]:
         shipment__in=shipments,
         status__in=[InterceptRequest.Status.REQUESTED, InterceptRequest.Status.CONFIRMED],
     )
+
+
+def kuaidi100_intercept_by_order_id(order_id: str) -> Kuaidi100Intercept | None:
+    """The intercept order a callback's URL names, with what checking the callback needs (its waybill)."""
+    return Kuaidi100Intercept.objects.select_related("intercept__shipment").filter(order_id=order_id).first()

@@ -27,6 +27,7 @@ from logistics.services import (
     intercept_refund_early,
     intercepts_flag_overdue,
     intercepts_open_for_waiting_tickets,
+    kuaidi100_intercepts_send_pending,
     lost_parcels_remedy_pending,
     return_shipments_sync_from_tickets,
     shipments_declare_lost,
@@ -105,12 +106,17 @@ def no_scan_check_run(*, batch_size: int | None = None, now=None) -> SweepRun:
 
 
 def intercept_follow_up_run(*, batch_size: int | None = None, now=None) -> SweepRun:
-    """Every 15 minutes: intercepts past the courier's answer time are chased in its group and flagged to the agent,
+    """Every 15 minutes: intercepts past the courier's answer time are chased in its group and flagged to the agent
+    (whichever channel asked: group robot or Kuaidi100), Kuaidi100 intercept orders left unsent are sent,
     cut-offs past the warehouse's 2 h are flagged to the agent;
     refunds on the courier's liability the ledger misses get their claim."""
 
     def overdue(ctx):
         ctx.done("intercepts_overdue", intercepts_flag_overdue(now=ctx.now, batch_size=ctx.batch_size))
+
+    def kuaidi100(ctx):
+        # Intercept orders whose task was lost are sent; one a lost worker took becomes “unknown”, never re-sent.
+        ctx.done("kuaidi100_intercepts", kuaidi100_intercepts_send_pending(now=ctx.now, batch_size=ctx.batch_size))
 
     def cutoffs(ctx):
         # 截单 belongs to aftersales; the warehouse's late answers are chased on the intercepts' clock.
@@ -120,7 +126,13 @@ def intercept_follow_up_run(*, batch_size: int | None = None, now=None) -> Sweep
         ctx.done("liability_claims", claims_register_for_courier_liability(batch_size=ctx.batch_size, now=ctx.now))
         ctx.done("claims_waiting_return", claims_register_waiting_return(batch_size=ctx.batch_size, now=ctx.now))
 
-    steps = [("overdue", overdue), ("cutoffs_overdue", cutoffs), ("claims", claims), ("robots", _robots)]
+    steps = [
+        ("overdue", overdue),
+        ("kuaidi100", kuaidi100),
+        ("cutoffs_overdue", cutoffs),
+        ("claims", claims),
+        ("robots", _robots),
+    ]
     return sweep_run(SweepRun.Kind.INTERCEPT_FOLLOW_UP, steps, batch_size, now)
 
 

@@ -31,3 +31,12 @@ def intercept_follow_up_task() -> None:
     from logistics.sweeps import intercept_follow_up_run
 
     intercept_follow_up_run()
+
+
+# No automatic retry: the request is a write at the courier. A worker lost mid-call redelivers the task, and the
+# service refuses to send an intercept it may already have sent (its outcome becomes “unknown” for an agent).
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def kuaidi100_intercept_send_task(call_id: int) -> None:
+    from logistics.services import kuaidi100_intercept_send
+
+    kuaidi100_intercept_send(call_id=call_id)

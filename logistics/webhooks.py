@@ -1,4 +1,5 @@
-"""The tracking webhooks: Kuaidi100's and Kdniao's pushes and our bulk JSON (docs/tracking-webhooks.md).
+"""The tracking webhooks: Kuaidi100's and Kdniao's pushes and our bulk JSON (docs/tracking-webhooks.md), and the
+callback of Kuaidi100's intercept orders.
 
 Each view finds the shop's active account for its provider, lets logistics.tracking_formats read and check the push,
 and hands all of its scans to one `tracking_ingest` call. A refused push stores nothing and is answered with a 4xx
@@ -18,8 +19,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from desk.input_checks import InputRejected, read_body
+from logistics.kuaidi100_intercept import CallbackRejected, read_callback
 from logistics.models import Courier, TrackingAccount, TrackingProvider
-from logistics.services import IngestResult, Scan, tracking_ingest
+from logistics.selectors import kuaidi100_intercept_by_order_id
+from logistics.services import IngestResult, Scan, kuaidi100_intercept_callback_record, tracking_ingest
 from logistics.tracking_formats import (
     BULK_MAX_BYTES,
     PushRejected,
@@ -107,6 +110,33 @@ def kuaidi100_push(request, shop_code):
     except PushRejected as refusal:
         body = {"result": False, "returnCode": str(refusal.status), "message": refusal.reason}
         return _respond(body, refusal.status)
+    return _respond({"result": True, "returnCode": "200", "message": KUAIDI100_ACCEPTED}, 200)
+
+
+ORDER_ID = re.compile(r"[-a-zA-Z0-9_]{1,40}")
+
+
+@csrf_exempt
+def kuaidi100_intercept_callback(request, order_id):
+    """The courier's answer to an intercept asked through Kuaidi100. NOT VERIFIED by our sources (see
+    logistics/kuaidi100_intercept.py): signed like a tracking push, with the salt we sent for this intercept; answered
+    like a tracking push. A known state moves the intercept; an unknown one is stored for an agent (and answered 200,
+    so Kuaidi100 does not repeat it); a replay changes nothing."""
+    try:
+        if request.method != "POST":
+            raise PushRejected(405, _("Only POST is accepted."))
+        call = kuaidi100_intercept_by_order_id(order_id) if ORDER_ID.fullmatch(order_id) else None
+        if call is None:
+            raise PushRejected(404, _("Unknown intercept order."))
+        callback = read_callback(
+            _form(request), salt=call.salt, order_id=call.order_id, kuaidinum=call.intercept.shipment.tracking_number
+        )
+        outcome = kuaidi100_intercept_callback_record(call=call, callback=callback)
+    except (PushRejected, CallbackRejected) as refusal:
+        logger.info("kuaidi100 intercept callback %s refused (%s): %s", order_id[:40], refusal.status, refusal.reason)
+        body = {"result": False, "returnCode": str(refusal.status), "message": refusal.reason}
+        return _respond(body, refusal.status)
+    logger.info("kuaidi100 intercept callback %s: %s", order_id, outcome)
     return _respond({"result": True, "returnCode": "200", "message": KUAIDI100_ACCEPTED}, 200)
 
 

@@ -8,6 +8,10 @@ HOST=${HOST:-127.0.0.1}
 mkdir -p var
 # The demo's couriers have made-up group-robot addresses: record their messages instead of calling the network.
 export GROUP_ROBOT_TRANSPORT=${GROUP_ROBOT_TRANSPORT:-logistics.robots.RecordingRobotTransport}
+# Kuaidi100 intercept orders go to the local simulator started below, and its callbacks come back here.
+K100_PORT=${K100_PORT:-$((PORT + 766))}
+export KUAIDI100_INTERCEPT_URL=${KUAIDI100_INTERCEPT_URL:-http://127.0.0.1:$K100_PORT/label/order}
+export KUAIDI100_CALLBACK_BASE_URL=${KUAIDI100_CALLBACK_BASE_URL:-http://$HOST:$PORT}
 
 pids=()
 helpers=()  # stopped with the others, but their own end (the demo buyers ran out of orders) stops nothing
@@ -31,6 +35,10 @@ pids+=($!)
 # stop the desk if they end.
 SIM_PORT=${SIM_PORT:-$((PORT + 765))}
 "$PY" -m marketplaces.simulator --port "$SIM_PORT" &
+helpers+=($!)
+# Kuaidi100's intercept API, locally: an agreement set to the Kuaidi100 channel with the demo key below gets its
+# intercepts confirmed a minute later (docs/tracking-webhooks.md).
+"$PY" -m logistics.kuaidi100_simulator --port "$K100_PORT" --account demo-kuaidi100:demo-kuaidi100-secret &
 helpers+=($!)
 "$PY" manage.py marketplace_demo --simulator "http://127.0.0.1:$SIM_PORT" --desk "http://$HOST:$PORT" &
 helpers+=($!)

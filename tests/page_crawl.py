@@ -22,6 +22,8 @@ NOT_PAGES = {
     "logistics:kuaidi100_push",
     "logistics:kdniao_push",
     "logistics:tracking_push",
+    # Kuaidi100's intercept callback: POST with the salt's signature, no page.
+    "logistics:kuaidi100_intercept_callback",
     # Pushes from the marketplaces (TMC relay, 抖店 push): POST with the platform's signature, no page.
     "marketplaces:push",
     # Answers a form on the cut-offs page (POST only).

@@ -147,6 +147,8 @@ ONE_ROW = (
             "claim_for_update",
             "lost_claim_for_update",
             "pending_robot_message_for_update",
+            "kuaidi100_intercept_for_update",
+            "courier_agreement_for_update",
         )
     }
     | {"warehouse.lock_objects.return_parcel_for_update", "warehouse.lock_objects.return_parcel_with_ticket_for_update"}

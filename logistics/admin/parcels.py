@@ -29,7 +29,9 @@ from logistics.admin.inlines import EventInline
 from logistics.models import (
     Courier,
     CourierAgreement,
+    InterceptChannel,
     InterceptRequest,
+    Kuaidi100Intercept,
     LostParcelPolicy,
     RobotMessage,
     Shipment,
@@ -95,10 +97,54 @@ class CourierAdmin(admin.ModelAdmin):
         return False
 
 
+class WriteOnly(forms.CharField):
+    """A secret typed in and never shown back; empty keeps the stored one."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            required=False,
+            strip=True,
+            max_length=200,
+            widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+            help_text=gettext_lazy("Leave empty to keep the stored one."),
+            **kwargs,
+        )
+
+
+class CourierAgreementForm(forms.ModelForm):
+    kuaidi100_secret = WriteOnly(label=gettext_lazy("Kuaidi100 secret"))
+    kuaidi100_partner_key = WriteOnly(label=gettext_lazy("courier account key (partnerKey)"))
+
+    class Meta:
+        model = CourierAgreement
+        exclude: list[str] = []
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("intercept_channel") == InterceptChannel.KUAIDI100 and not (
+            cleaned.get("kuaidi100_secret") or self.instance.kuaidi100_secret_encrypted
+        ):
+            self.add_error("kuaidi100_secret", _("Give the Kuaidi100 secret to send intercepts through Kuaidi100."))
+        return cleaned
+
+    def save(self, commit=True):
+        agreement = super().save(commit=False)
+        if self.cleaned_data.get("kuaidi100_secret"):
+            agreement.set_kuaidi100_secret(self.cleaned_data["kuaidi100_secret"])
+        if self.cleaned_data.get("kuaidi100_partner_key"):
+            agreement.set_kuaidi100_partner_key(self.cleaned_data["kuaidi100_partner_key"])
+        if commit:
+            agreement.save()
+        return agreement
+
+
 @admin.register(CourierAgreement)
 class CourierAgreementAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
     """快递协议: each shop's contact, group robot, answer time and claim terms with a courier; a user sees and edits
-    only their shops' agreements."""
+    only their shops' agreements. Kuaidi100's secrets are write-only: the page says only whether one is stored."""
+
+    form = CourierAgreementForm
+    readonly_fields = ["kuaidi100_secrets"]
 
     list_display = [
         "shop",
@@ -106,10 +152,11 @@ class CourierAgreementAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
         "intercept_contact",
         "intercept_contact_phone",
         "robot_kind",
+        "intercept_channel",
         "intercept_answer_minutes",
     ]
     list_select_related = ["shop", "courier"]
-    list_filter = ["shop", "courier", "robot_kind"]
+    list_filter = ["shop", "courier", "robot_kind", "intercept_channel"]
     search_fields = ["courier__code", "courier__name", "intercept_contact"]
     autocomplete_fields = ["courier"]
     fieldsets = [
@@ -121,10 +168,30 @@ class CourierAgreementAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
                     "intercept_contact",
                     "intercept_contact_phone",
                     "intercept_answer_minutes",
+                    "intercept_channel",
                     "robot_kind",
                     "robot_webhook_url",
                     "robot_secret",
                 ]
+            },
+        ),
+        (
+            gettext_lazy("Kuaidi100 intercept API"),
+            {
+                "fields": [
+                    "kuaidi100_key",
+                    "kuaidi100_secrets",
+                    "kuaidi100_secret",
+                    "kuaidi100_partner_id",
+                    "kuaidi100_partner_key",
+                    "kuaidi100_net",
+                    "kuaidi100_intercept_type",
+                    "kuaidi100_pay_type",
+                ],
+                "description": gettext_lazy(
+                    "Used when the intercept channel is Kuaidi100. If Kuaidi100 refuses a request, the group robot "
+                    "asks instead; the courier answers within the same time either way."
+                ),
             },
         ),
         (
@@ -135,6 +202,14 @@ class CourierAgreementAdmin(ShopScopedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=gettext_lazy("stored secrets"))
+    def kuaidi100_secrets(self, agreement):
+        parts = [
+            (_("Kuaidi100 secret"), agreement.kuaidi100_secret_encrypted),
+            (_("courier account key (partnerKey)"), agreement.kuaidi100_partner_key_encrypted),
+        ]
+        return ", ".join(f"{name}: {_('set') if value else _('not set')}" for name, value in parts)
 
 
 # --- intercepts -----------------------------------------------------------------------------------------------------
@@ -160,6 +235,28 @@ class InterceptEventInline(EventInline):
     fk_name = "intercept"
 
 
+class Kuaidi100InterceptInline(admin.StackedInline):
+    """What was sent to Kuaidi100 for the intercept and what it said; never the salt."""
+
+    model = Kuaidi100Intercept
+    fields = ["order_id", "status", "attempts", "sent_at", "last_error", "callbacks_received"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = gettext_lazy("Kuaidi100 intercept order")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=gettext_lazy("callbacks"))
+    def callbacks_received(self, call):
+        rows = call.callbacks.order_by("received_at", "id")
+        return "; ".join(f"{_local(row.received_at)} {row.state} → {row.get_outcome_display()}" for row in rows) or "—"
+
+
 @admin.register(InterceptRequest)
 class InterceptRequestAdmin(
     ExactSearchMixin,
@@ -175,18 +272,20 @@ class InterceptRequestAdmin(
         "ticket_link",
         "shop",
         "status",
+        "channel",
+        "courier_answer",
         "requested_at_local",
         "due",
         "answered_at_local",
     ]
     list_select_related = ["shipment", "courier", "ticket__order", "shop"]
-    list_filter = [OverdueFilter, "status", "courier", "shop"]
+    list_filter = [OverdueFilter, "status", "channel", "courier", "shop"]
     search_fields = ["=shipment__tracking_number", "=ticket__order__platform_order_id"]
     ordering = ["due_at", "id"]
     show_full_result_count = False
     list_per_page = 50
     actions = ["courier_confirmed", "courier_failed", "back_at_warehouse"]
-    inlines = [InterceptEventInline]
+    inlines = [InterceptEventInline, Kuaidi100InterceptInline]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("shipment", "courier", "ticket__order", "shop")

@@ -22,6 +22,11 @@ from logistics.services.intercepts import (
     intercepts_flag_overdue,
     intercepts_open_for_waiting_tickets,
 )
+from logistics.services.kuaidi100 import (
+    kuaidi100_intercept_callback_record,
+    kuaidi100_intercept_send,
+    kuaidi100_intercepts_send_pending,
+)
 from logistics.services.lost import (
     LostCheckResult,
     lost_parcel_remedy,
@@ -30,6 +35,7 @@ from logistics.services.lost import (
 )
 from logistics.services.shipments import (
     courier_agreement_upsert,
+    courier_agreements_rotate_secrets,
     courier_upsert,
     outbound_shipment_for,
     return_shipments_sync_from_tickets,
@@ -62,6 +68,7 @@ __all__ = [
     "claims_submit",
     "claims_withdraw_parcel_back",
     "courier_agreement_upsert",
+    "courier_agreements_rotate_secrets",
     "courier_upsert",
     "intercept_confirm",
     "intercept_fail",
@@ -70,6 +77,9 @@ __all__ = [
     "intercept_request",
     "intercepts_flag_overdue",
     "intercepts_open_for_waiting_tickets",
+    "kuaidi100_intercept_callback_record",
+    "kuaidi100_intercept_send",
+    "kuaidi100_intercepts_send_pending",
     "lost_parcel_remedy",
     "lost_parcels_remedy_pending",
     "month_of",

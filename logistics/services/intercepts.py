@@ -1,6 +1,7 @@
 """Intercepts (拦截): asking the courier to stop a parcel, its answer, and chasing a late answer."""
 
 import logging
+import secrets
 from collections import defaultdict
 from datetime import timedelta
 
@@ -15,12 +16,15 @@ from aftersales.models import AfterSalesTicket, TicketKind, TicketState
 from aftersales.selectors import is_system_user, system_user
 from desk.access import require_in_shop
 from desk.errors import ActionRefused
+from desk.queue import enqueue_on_commit
 from logistics import lock_objects
 from logistics.models import (
     ClaimCause,
     ClaimRemedy,
     CourierClaim,
+    InterceptChannel,
     InterceptRequest,
+    Kuaidi100Intercept,
     LogisticsEvent,
     RobotMessage,
     Shipment,
@@ -38,10 +42,22 @@ from logistics.services.common import (
     shipment_move,
 )
 from logistics.services.shipments import outbound_shipment_for
+from logistics.tasks import kuaidi100_intercept_send_task
 
 logger = logging.getLogger(__name__)
 
 # --- intercepts (拦截) ----------------------------------------------------------------------------------------------
+
+
+def intercept_robot_message(intercept: InterceptRequest) -> RobotMessage:
+    """The request in the courier's group chat (unsaved): the robot channel, and the fallback when Kuaidi100 refuses."""
+    return RobotMessage(
+        shop_id=intercept.shop_id,
+        courier=intercept.courier,
+        intercept=intercept,
+        purpose="intercept_request",
+        text=_intercept_message(intercept),
+    )
 
 
 def _intercept_message(intercept: InterceptRequest) -> str:
@@ -61,7 +77,9 @@ def _intercept_message(intercept: InterceptRequest) -> str:
 @transaction.atomic
 def intercept_request(*, ticket: AfterSalesTicket, by, note: str = "") -> InterceptRequest:
     """Ask the courier to stop the parcel of a refund-only ticket (path 2, or path 1 whose parcel had left): the
-    ticket waits in `intercepting`, and the courier's contact gets the request in their group chat."""
+    ticket waits in `intercepting`, and the courier gets the request through the channel the shop's agreement chose:
+    its contact's group chat, or Kuaidi100's intercept order (sent by a task after the commit, never under a lock).
+    Both channels answer on the same clock (`due_at`) and are chased the same way (intercepts_flag_overdue)."""
     require_in_shop(by, ticket.shop, REQUEST_INTERCEPT)
     ticket = AfterSalesTicket.objects.select_related("order").get(pk=ticket.pk)
     if ticket.kind != TicketKind.REFUND_ONLY:
@@ -84,6 +102,7 @@ def intercept_request(*, ticket: AfterSalesTicket, by, note: str = "") -> Interc
     # The shop's own agreement with the courier sets the answer time (the courier's default when it has none).
     # In transit or lost, so it has its courier (the constraint shipment_dispatched_has_waybill).
     agreement = agreement_for(shop_id=ticket.shop_id, courier=courier)  # type: ignore[arg-type]
+    channel = InterceptChannel.KUAIDI100 if agreement.uses_kuaidi100 else InterceptChannel.ROBOT
     try:
         with transaction.atomic():
             intercept = InterceptRequest.objects.create(
@@ -95,6 +114,7 @@ def intercept_request(*, ticket: AfterSalesTicket, by, note: str = "") -> Interc
                 requested_at=now,
                 due_at=now + timedelta(minutes=agreement.intercept_answer_minutes),
                 note=note,
+                channel=channel,
             )
     except IntegrityError as error:
         raise ActionRefused(
@@ -103,21 +123,20 @@ def intercept_request(*, ticket: AfterSalesTicket, by, note: str = "") -> Interc
     record_event(
         by=by, action=LogisticsEvent.Action.REQUESTED, at=now, to_state=intercept.status, note=note, intercept=intercept
     )
-    queue_robot_messages(
-        [
-            RobotMessage(
-                shop_id=ticket.shop_id,
-                courier=courier,
-                intercept=intercept,
-                purpose="intercept_request",
-                text=_intercept_message(intercept),
-            )
-        ]
-    )
+    if channel == InterceptChannel.KUAIDI100:
+        call = Kuaidi100Intercept.objects.create(
+            intercept=intercept,
+            # Unique at Kuaidi100 across our installations, and unguessable in the callback's URL.
+            order_id=f"IR{intercept.pk}-{secrets.token_hex(6)}",
+            salt=secrets.token_hex(16),
+        )
+        enqueue_on_commit(kuaidi100_intercept_send_task, call.pk)
+    else:
+        queue_robot_messages([intercept_robot_message(intercept)])
     return intercept
 
 
-def _lock_intercept(intercept: InterceptRequest) -> InterceptRequest:
+def lock_intercept(intercept: InterceptRequest) -> InterceptRequest:
     """Lock in logistics' one order, parcel → ticket → intercept → claims (then aftersales' ticket → order), so two
     services, the tracking push and the checks never wait on each other in a circle."""
     shipment_id, ticket_id = InterceptRequest.objects.values_list("shipment_id", "ticket_id").get(pk=intercept.pk)
@@ -151,7 +170,7 @@ def _require_open(intercept: InterceptRequest, *allowed) -> None:
 def intercept_confirm(*, intercept: InterceptRequest, by, note: str = "") -> InterceptRequest:
     """The courier stopped the parcel, which comes back to us: if the ticket still waits on the intercept, its refund
     follows through the gate (at once within the shop's automatic cap, above it a supervisor approves)."""
-    intercept = _lock_intercept(intercept)
+    intercept = lock_intercept(intercept)
     _require_courier_answer(intercept, by)
     _require_open(intercept)
     now = timezone.now()
@@ -198,7 +217,7 @@ def record_failure(intercept: InterceptRequest, *, by, at, note: str) -> None:
 @transaction.atomic
 def intercept_fail(*, intercept: InterceptRequest, by, note: str = "") -> InterceptRequest:
     """The courier could not stop it: the ticket goes back to the agent, as path 3 once the buyer has the parcel."""
-    intercept = _lock_intercept(intercept)
+    intercept = lock_intercept(intercept)
     _require_courier_answer(intercept, by)
     _require_open(intercept)
     record_failure(intercept, by=by, at=timezone.now(), note=note)
@@ -211,7 +230,7 @@ def intercept_fail(*, intercept: InterceptRequest, by, note: str = "") -> Interc
 def intercept_mark_returned(*, intercept: InterceptRequest, by, note: str = "") -> InterceptRequest:
     """The intercepted parcel is back with the sender: nothing is lost, so a claim made while waiting is withdrawn,
     and a ticket still waiting on the intercept gets its refund as on a confirmation."""
-    intercept = _lock_intercept(intercept)
+    intercept = lock_intercept(intercept)
     _require_courier_answer(intercept, by)
     _require_open(intercept, InterceptRequest.Status.REQUESTED, InterceptRequest.Status.CONFIRMED)
     now = timezone.now()

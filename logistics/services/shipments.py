@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.models import AfterSalesTicket, Order
+from desk import crypto
 from desk.access import require_in_shop
 from desk.errors import ActionRefused
 from desk.input_checks import normalise_tracking_number
@@ -27,6 +28,20 @@ def courier_agreement_upsert(*, shop, courier: Courier, **terms) -> CourierAgree
     """A shop's agreement (快递协议) with a courier: its contact, group robot, answer time and claim terms."""
     agreement, _created = CourierAgreement.objects.update_or_create(shop=shop, courier=courier, defaults=terms)
     return agreement
+
+
+def courier_agreements_rotate_secrets() -> int:
+    """Re-encrypt the stored Kuaidi100 secrets with the newest key (desk.crypto); how many agreements hold one."""
+    count = 0
+    holding = CourierAgreement.objects.exclude(kuaidi100_secret_encrypted="", kuaidi100_partner_key_encrypted="")
+    for pk in holding.order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            agreement = lock_objects.courier_agreement_for_update(pk)
+            agreement.kuaidi100_secret_encrypted = crypto.rotate(agreement.kuaidi100_secret_encrypted)
+            agreement.kuaidi100_partner_key_encrypted = crypto.rotate(agreement.kuaidi100_partner_key_encrypted)
+            agreement.save(update_fields=["kuaidi100_secret_encrypted", "kuaidi100_partner_key_encrypted"])
+            count += 1
+    return count
 
 
 # --- shipments ------------------------------------------------------------------------------------------------------

@@ -18,7 +18,18 @@ pytestmark = pytest.mark.django_db
 Action = LogisticsEvent.Action
 # Which page's history each action is written to by the services.
 SUBJECTS = {
-    "intercept": [Action.REQUESTED, Action.CONFIRMED, Action.FAILED, Action.RETURNED, Action.OVERDUE],
+    "intercept": [
+        Action.REQUESTED,
+        Action.CONFIRMED,
+        Action.FAILED,
+        Action.RETURNED,
+        Action.OVERDUE,
+        Action.SENT_KUAIDI100,
+        Action.OUTCOME_UNKNOWN,
+        Action.FELL_BACK,
+        Action.COURIER_PROGRESS,
+        Action.ANSWER_UNKNOWN,
+    ],
     "shipment": [
         Action.DISPATCHED,
         Action.INTERCEPTED,
