@@ -347,3 +347,36 @@ def test_the_in_process_gateway_answers_the_adapter_as_over_http(connection, pdd
     record = adapter.read(credentials, created.platform_id)
 
     assert (record.amount, int(record.deadline.timestamp())) == (Decimal("9.90"), created.expire_time)
+
+
+def test_a_clean_inspection_is_registered_at_pdd_as_warehouse_success_through_the_outbox(connection, pdd):
+    from aftersales import roles
+    from aftersales.models import Shop
+    from aftersales.services import ticket_agree_return
+    from marketplaces.outbound import outbound_sweep
+    from tests.factories import make_staff
+    from warehouse.models import ReturnParcel
+    from warehouse.services import inspection_record, return_receive_scan
+
+    Shop.objects.filter(pk=connection.shop.pk).update(refund_on_receipt_enabled=False)
+    ShopConnection.objects.filter(pk=connection.pk).update(return_address_id="addr-7")
+    agent = make_staff("agent", role=roles.AGENT, shops=[connection.shop])
+    clerk = make_staff("clerk", role=roles.WAREHOUSE, shops=[connection.shop])
+    order = delivered_order(shop=connection.shop)
+    created = pdd.apply(mall_id="1001", order_sn=order.platform_order_id, after_sales_type=2)
+    sync(connection)
+    ticket = AfterSalesTicket.objects.get(platform_ticket_id=created.platform_id)
+    ticket_agree_return(ticket=ticket, by=agent)
+    assert outbound_sweep()["done"] == 1  # the agreement reached PDD, with the shop's return address
+    pdd.buyer_ships_return(created.after_sales_id, shipping_name="顺丰", tracking_number="SF200")
+    sync(connection)
+
+    return_receive_scan(tracking_number="SF200", by=clerk)
+    inspection_record(parcel=ReturnParcel.objects.get(ticket=ticket), by=clerk, result="ok", notes="完好")
+    counts = outbound_sweep()
+
+    assert counts["done"] == 1
+    assert OutboundAction.objects.get(kind=OutboundAction.Kind.RETURN_RECEIVED).ticket_id == ticket.pk
+    assert created.warehouse["warehouse_status"] == "1"  # 1 成功
+    assert created.warehouse["reverse_tracking_number"] == "SF200"
+    assert outbound_sweep() == {"collected": 0}  # once
