@@ -55,9 +55,28 @@ def connection_for_refund(refund: Refund) -> ShopConnection | None:
     connection = (
         ShopConnection.objects.filter(shop_id=refund.shop_id, is_enabled=True).select_related("shop__platform").first()
     )
-    if connection is None or not refund.ticket.platform_ticket_id:
+    if connection is None:
+        return None
+    if _pays_price_differences(connection, refund):
+        return connection  # the seller's own payment on the order: no buyer's record needed
+    if not refund.ticket.platform_ticket_id:
         return None  # a ticket the platform never sent (opened by hand) has no record to agree: the batch file
     return connection
+
+
+def _pays_price_differences(connection: ShopConnection, refund: Refund) -> bool:
+    """A price difference (退差价 / 价保) at a platform with a call of its own for it (WeChat shop's refundpricediff,
+    whose request_id is the refund's idempotency key)."""
+    return refund.kind == Refund.Kind.PRICE_DIFFERENCE and hasattr(
+        get_adapter(connection.platform_code), "refund_price_difference"
+    )
+
+
+def _price_difference_sku(refund: Refund) -> str | None:
+    """The item a price difference is paid on: the order's only line. With several the desk does not know which item
+    the buyer's price protection is about (a ticket names no line), so it is not sent through the API."""
+    skus = list(refund.order.lines.values_list("sku", flat=True)[:2])
+    return skus[0] if len(skus) == 1 else None
 
 
 def gateway_name(connection: ShopConnection) -> str:
@@ -77,6 +96,8 @@ class MarketplaceRefundGateway:
             raise RefundGatewayUnavailable(_("The shop's platform connection is broken or paused; the refund waits."))
         adapter = get_adapter(connection.platform_code)
         credentials = credentials_for(connection)
+        if _pays_price_differences(connection, refund):
+            return self._pay_price_difference(connection, refund)
         platform_id = refund.ticket.platform_ticket_id
         try:
             record = adapter.read(credentials, platform_id)  # the current version: writes carry it
@@ -114,6 +135,51 @@ class MarketplaceRefundGateway:
             return SendResult(SendOutcome.SENT, reference=platform_id)
         return SendResult(SendOutcome.FAILED, error=_("The platform refused: %(m)s") % {"m": result.message})
 
+    def _pay_price_difference(self, connection: ShopConnection, refund: Refund) -> SendResult:
+        """Pay the difference with the platform's own call. Its request_id is derived from the refund's idempotency
+        key, so an unclear answer is settled by asking again with the same id: the platform pays a request_id once
+        (its documented purpose) and answers a repeat as done. Success is the platform's answer, so it is confirmed
+        by `status`, which asks that way."""
+        sku = _price_difference_sku(refund)
+        if sku is None:
+            self._flag_batch_file(
+                refund,
+                _(
+                    "The order has several items and the desk does not know which one the price difference of "
+                    "¥%(amount)s is for: it goes into the shop's next batch-refund file instead of the platform's API."
+                )
+                % {"amount": refund.amount},
+            )
+            self.name = BatchFileGateway.name
+            return SendResult(SendOutcome.QUEUED)
+        try:
+            request_id = get_adapter(connection.platform_code).refund_price_difference(
+                credentials_for(connection),
+                refund_key=refund.idempotency_key,
+                order_id=refund.order.platform_order_id,
+                sku_id=sku,
+                amount=refund.amount,
+            )
+        except OutcomeUnknown as error:
+            raise RefundGatewayUnavailable(f"{type(error).__name__}: {error.message}") from error
+        except BusinessRefusal as refusal:
+            return SendResult(SendOutcome.FAILED, error=_("The platform refused: %(m)s") % {"m": refusal.message})
+        except PlatformError as error:
+            handle_platform_error(connection, error)
+            raise RefundGatewayUnavailable(f"{type(error).__name__}: {error.message}") from error
+        return SendResult(SendOutcome.SENT, reference=request_id)
+
+    def _price_difference_status(self, connection: ShopConnection, refund: Refund) -> StatusResult:
+        if not connection_may_call(connection):
+            return StatusResult(StatusOutcome.UNKNOWN, error=_("The platform connection is broken or paused."))
+        try:
+            answer = self._pay_price_difference(connection, refund)
+        except RefundGatewayUnavailable as unclear:
+            return StatusResult(StatusOutcome.UNKNOWN, error=str(unclear))
+        if answer.outcome == SendOutcome.SENT:
+            return StatusResult(StatusOutcome.CONFIRMED, reference=answer.reference)
+        return StatusResult(StatusOutcome.FAILED, error=answer.error)
+
     def send_many(self, refunds: list[Refund]) -> dict[int, tuple[str, SendResult | None]]:
         """Agree many refunds in as few calls as the platform's per-call limits allow (Taobao 20 refunds / ¥6,000,
         Tmall 30 / ¥10,000), each record read first for its version. None: no clear answer for that refund."""
@@ -123,6 +189,17 @@ class MarketplaceRefundGateway:
             connection = connection_for_refund(refund)
             if connection is None:
                 answers[refund.pk] = (BatchFileGateway.name, BatchFileGateway().send(refund))
+            elif _pays_price_differences(connection, refund):
+                if not connection_may_call(connection):
+                    answers[refund.pk] = (gateway_name(connection), None)
+                    continue
+                try:
+                    answer = self._pay_price_difference(connection, refund)
+                except RefundGatewayUnavailable:
+                    answers[refund.pk] = (gateway_name(connection), None)
+                else:
+                    name = BatchFileGateway.name if answer.outcome == SendOutcome.QUEUED else gateway_name(connection)
+                    answers[refund.pk] = (name, answer)
             else:
                 by_connection.setdefault(connection.pk, (connection, []))[1].append(refund)
         for connection, group in by_connection.values():
@@ -190,6 +267,8 @@ class MarketplaceRefundGateway:
             self.name = BatchFileGateway.name
             return BatchFileGateway().status(refund)
         self.name = gateway_name(connection)
+        if _pays_price_differences(connection, refund):
+            return self._price_difference_status(connection, refund)
         platform_id = refund.ticket.platform_ticket_id
         # What the sync already stored answers without a call when it is the platform's final word.
         stored = (
@@ -210,15 +289,18 @@ class MarketplaceRefundGateway:
 
     @staticmethod
     def _fall_back_to_batch_file(refund: Refund, message: str) -> None:
-        tickets_flag_for_agent(
-            ticket_ids=[refund.ticket_id],
-            by=system_user(),
-            note=_(
+        MarketplaceRefundGateway._flag_batch_file(
+            refund,
+            _(
                 "The platform asks for the seller's SMS code to agree ¥%(amount)s (%(message)s): this refund goes "
                 "into the shop's next batch-refund file instead."
             )
             % {"amount": refund.amount, "message": message},
         )
+
+    @staticmethod
+    def _flag_batch_file(refund: Refund, note: str) -> None:
+        tickets_flag_for_agent(ticket_ids=[refund.ticket_id], by=system_user(), note=note)
 
 
 def status_of_record(record: AfterSaleRecord) -> StatusResult:

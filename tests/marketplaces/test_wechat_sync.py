@@ -497,3 +497,59 @@ def test_make_runs_demo_connects_a_wechat_shop_with_its_push_secret_and_its_buye
     sync(connection)
     ticket = AfterSalesTicket.objects.get(order=order)
     assert ticket.requested_amount == Decimal("88.50")
+
+
+def _price_difference(connection, *, lines=1):
+    """A price-protection ticket (价保) opened on the desk for a WeChat order, refunded by a supervisor: a pending
+    price-difference refund of ¥30.00."""
+    from aftersales import roles
+    from aftersales.models import TicketKind
+    from aftersales.services import ticket_approve_refund
+    from tests.factories import OrderLineFactory, grant_authority, make_staff, open_ticket
+
+    order = delivered_order(shop=connection.shop, paid_amount=Decimal("199.00"))
+    for _n in range(lines):
+        OrderLineFactory(order=order, paid_amount=Decimal("199.00") / lines)
+    supervisor = make_staff("pp-supervisor", role=roles.SUPERVISOR, shops=[connection.shop])
+    grant_authority(supervisor, connection.shop, "500.00")
+    ticket = open_ticket(
+        order, kind=TicketKind.PRICE_PROTECTION, reason_code="promotion_changed", requested_amount="30.00"
+    )
+    refund = ticket_approve_refund(ticket=ticket, by=supervisor).refund
+    assert refund.kind == Refund.Kind.PRICE_DIFFERENCE
+    return order, refund
+
+
+def test_a_desk_price_difference_is_paid_by_refundpricediff_with_its_refund_key_once_though_the_answer_was_lost(
+    connection, wechat
+):
+    order, refund = _price_difference(connection)
+    wechat.inject("acted_then_timeout", method="refundpricediff")
+
+    with pytest.raises(RefundGatewayUnavailable):
+        refund_execute(refund_id=refund.pk)
+    assert wechat.price_diff_payments == 1  # paid, but the desk never heard
+    refund_settle(refund_id=refund.pk)  # asks again with the same request_id
+
+    refund.refresh_from_db()
+    assert refund.status == Refund.Status.SUCCEEDED
+    calls = wechat.calls_of("refundpricediff")
+    expected_id = price_diff_request_id(shop_id="wx-shop-1", refund_key=refund.idempotency_key)
+    assert [call["request_id"] for call in calls] == [expected_id, expected_id]
+    assert (calls[0]["order_id"], calls[0]["amount"]) == (order.platform_order_id, 3000)  # 分
+    assert calls[0]["sku_id"] == order.lines.get().sku
+    assert wechat.price_diff_payments == 1
+
+
+def test_a_price_difference_on_an_order_of_several_items_goes_to_the_batch_file_visibly(connection, wechat):
+    from django.utils import translation
+
+    _order, refund = _price_difference(connection, lines=2)
+
+    with translation.override("en"):
+        refund_execute(refund_id=refund.pk)
+
+    refund.refresh_from_db()
+    assert refund.gateway == "batch_file"
+    assert wechat.calls_of("refundpricediff") == []
+    assert "does not know which one the price difference of ¥30.00 is for" in refund.ticket.attention_note
