@@ -249,7 +249,7 @@ TABLES = {
     ],
     "logistics_interceptrequest": [
         "id", "shop_id", "ticket_id", "shipment_id", "courier_id", "status", "requested_by_id", "requested_at",
-        "due_at", "answered_at", "overdue_flagged_at", "note",
+        "due_at", "answered_at", "overdue_flagged_at", "note", "channel", "courier_answer",
     ],
     "logistics_robotmessage": [
         "id", "shop_id", "courier_id", "intercept_id", "purpose", "text", "status", "attempts", "last_error",
@@ -1068,7 +1068,7 @@ class TicketPlan:
                 (
                     intercept["id"], shop_id, self.id, order.shipment_id, order.courier.pk, intercept["status"],
                     intercept["by"], intercept["at"], intercept["due"], intercept["answered"], intercept["flagged"],
-                    "请快递拦截",
+                    "请快递拦截", "robot", "",
                 ),
             )  # fmt: skip
             sink.add(
