@@ -16,6 +16,18 @@ def connections_due(now=None) -> list[int]:
     )
 
 
+def connections_token_refresh_due(*, now, window, retry) -> list[int]:
+    """Connected shops whose token expires within `window`, not tried within `retry`."""
+    return list(
+        ShopConnection.objects.filter(
+            is_enabled=True, state=ShopConnection.State.CONNECTED, token_expires_at__lte=now + window
+        )
+        .filter(Q(token_refresh_tried_at__isnull=True) | Q(token_refresh_tried_at__lte=now - retry))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def broken_connections() -> list[dict]:
     """For /healthz: each enabled connection the platform refused, with its message."""
     return [

@@ -48,6 +48,8 @@ from marketplaces.adapters.base import (
     RecordStatus,
     Ruling,
     SessionInvalid,
+    TokenGrant,
+    TokenRefreshUnavailable,
 )
 from marketplaces.models import PlatformRecord, ShopConnection
 from marketplaces.reasons import reason_for
@@ -64,6 +66,9 @@ FIRST_SYNC_LOOKBACK = timedelta(days=1)
 SYNC_LEASE = timedelta(minutes=10)
 BACKOFF_BASE_SECONDS = 2
 BACKOFF_MAX_SECONDS = 300
+# A token expiring within this window is refreshed; a failed attempt is tried again after TOKEN_REFRESH_RETRY.
+TOKEN_REFRESH_WINDOW = timedelta(hours=24)
+TOKEN_REFRESH_RETRY = timedelta(hours=1)
 
 
 # --- connections ----------------------------------------------------------------------------------------------------
@@ -105,6 +110,8 @@ def connection_connect(
     if access_token:
         connection.set_access_token(access_token)
         connection.token_expires_at = token_expires_at
+        connection.token_refresh_message = ""
+        connection.token_refresh_tried_at = None
     if refresh_token:
         connection.set_refresh_token(refresh_token)
     connection.state = ShopConnection.State.CONNECTED
@@ -152,6 +159,109 @@ def handle_platform_error(connection: ShopConnection, error: PlatformError) -> N
         connection_back_off(connection_id=connection.pk)
     elif isinstance(error, SessionInvalid):
         connection_mark_broken(connection_id=connection.pk, message=error.message)
+
+
+def _token_refresh_due(connection: ShopConnection, now) -> bool:
+    return (
+        connection.is_enabled
+        and connection.state == ShopConnection.State.CONNECTED
+        and connection.token_expires_at is not None
+        and connection.token_expires_at <= now + TOKEN_REFRESH_WINDOW
+        and (
+            connection.token_refresh_tried_at is None or connection.token_refresh_tried_at <= now - TOKEN_REFRESH_RETRY
+        )
+    )
+
+
+def connections_refresh_tokens(*, now=None) -> dict[int, str]:
+    """Beat (with the sync, every minute): refresh each token that expires within TOKEN_REFRESH_WINDOW; the outcome
+    per connection tried."""
+    from marketplaces.selectors import connections_token_refresh_due
+
+    now = now or timezone.now()
+    return {
+        connection_id: connection_refresh_token(connection_id=connection_id, now=now)
+        for connection_id in connections_token_refresh_due(
+            now=now, window=TOKEN_REFRESH_WINDOW, retry=TOKEN_REFRESH_RETRY
+        )
+    }
+
+
+def connection_refresh_token(*, connection_id: int, now=None) -> str:
+    """Ask the platform for a new access token before the shop's expires: "refreshed", "unavailable" (no verified
+    refresh call or no refresh token: the manager authorises the shop again), "failed" (the platform's message is
+    kept), "superseded" (a manager connected the shop meanwhile: theirs stands) or "skipped" (not due).
+
+    Rotation safe: the syncs go on with the old token while the call runs (the platform keeps it valid until its
+    own expiry); the new one replaces it in one short transaction, and only if nobody replaced it meanwhile. A
+    failure stops nothing while the old token still works; once it has expired the connection is broken."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        connection = lock_objects.connection_for_update(connection_id)
+        if not _token_refresh_due(connection, now):
+            return "skipped"
+        connection.token_refresh_tried_at = now
+        connection.save(update_fields=["token_refresh_tried_at", "updated_at"])
+        held_token = connection.access_token_encrypted
+        refresh_token = crypto.decrypt(connection.refresh_token_encrypted) if connection.refresh_token_encrypted else ""
+    adapter = get_adapter(connection.platform_code)
+    refresh = getattr(adapter, "refresh_access_token", None)
+    if refresh is None or not refresh_token:
+        _token_not_refreshed(connection_id, _no_refresh_message(connection, refresh_token), now=now)
+        return "unavailable"
+    try:
+        grant: TokenGrant = refresh(credentials_for(connection), refresh_token)
+    except TokenRefreshUnavailable:
+        _token_not_refreshed(connection_id, _no_refresh_message(connection, refresh_token), now=now)
+        return "unavailable"
+    except PlatformError as error:
+        if isinstance(error, RateLimited):
+            connection_back_off(connection_id=connection_id)
+        message = _("The platform refused to refresh the token: %(message)s") % {"message": error.message}
+        _token_not_refreshed(connection_id, message, now=now)
+        return "failed"
+    with transaction.atomic():
+        connection = lock_objects.connection_for_update(connection_id)
+        if connection.access_token_encrypted != held_token:
+            return "superseded"
+        connection.set_access_token(grant.access_token)
+        connection.token_expires_at = grant.expires_at
+        if grant.refresh_token:
+            connection.set_refresh_token(grant.refresh_token)
+        connection.token_refresh_message = ""
+        connection.save(
+            update_fields=[
+                "access_token_encrypted",
+                "refresh_token_encrypted",
+                "token_expires_at",
+                "token_refresh_message",
+                "updated_at",
+            ]
+        )
+    return "refreshed"
+
+
+def _no_refresh_message(connection: ShopConnection, refresh_token: str) -> str:
+    if not refresh_token:
+        return _("No refresh token is stored: authorise the shop again before its token expires.")
+    return _(
+        "The desk has no verified way to refresh this platform's token: authorise the shop again before it expires."
+    )
+
+
+def _token_not_refreshed(connection_id: int, message: str, *, now) -> None:
+    """Keep why the token was not renewed in front of the managers (the connection shows "token expiring"); a token
+    already expired breaks the connection with that message."""
+    with transaction.atomic():
+        connection = lock_objects.connection_for_update(connection_id)
+        connection.token_refresh_message = message[:1000]
+        fields = ["token_refresh_message", "updated_at"]
+        if connection.token_expires_at is not None and connection.token_expires_at <= now:
+            connection.state = ShopConnection.State.BROKEN
+            connection.broken_message = message[:1000]
+            connection.broken_at = now
+            fields += ["state", "broken_message", "broken_at"]
+        connection.save(update_fields=fields)
 
 
 def connection_rotate_secrets() -> int:

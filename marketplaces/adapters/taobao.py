@@ -43,6 +43,8 @@ from marketplaces.adapters.base import (
     Ruling,
     SessionInvalid,
     SignatureInvalid,
+    TokenGrant,
+    TokenRefreshUnavailable,
     VerificationCodeRequired,
 )
 
@@ -384,6 +386,11 @@ class TaobaoAdapter:
         self, credentials: Credentials, record: AfterSaleRecord, receipt: ReturnReceipt
     ) -> None:
         raise NotImplementedError("this platform has no receive-register call; registers_returns_received is False")
+
+    def refresh_access_token(self, credentials: Credentials, refresh_token: str) -> TokenGrant:
+        # MARKETPLACES.md names no refresh call for this platform (integrators are said to use
+        # `taobao.top.auth.token.refresh`, unverified): no guessed request is sent; a manager authorises the shop again.
+        raise TokenRefreshUnavailable("Taobao: no verified token refresh call (MARKETPLACES.md)")
 
 
 def _status_of(raw: dict) -> tuple[RecordStatus, Ruling]:
