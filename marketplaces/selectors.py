@@ -38,3 +38,16 @@ def broken_connections() -> list[dict]:
         .order_by("pk")
         .values_list("shop__code", "shop__platform__code", "broken_message", "broken_at")
     ]
+
+
+def message_buyer_links(ticket, user) -> list[tuple[str, str]]:
+    """On a connected shop's platform ticket: the page that sends the buyer a message through the platform."""
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    if (
+        not ticket.platform_ticket_id
+        or not ShopConnection.objects.filter(shop_id=ticket.shop_id, is_enabled=True).exists()
+    ):
+        return []
+    return [(_("Message the buyer on the platform"), reverse("marketplaces:message_buyer", args=[ticket.pk]))]
