@@ -808,6 +808,27 @@ class AfterSalesTicket(ConcurrentTransitionMixin, models.Model):
     def close_on_ruling(self, at):
         self.closed_at = at
 
+    # The marketplace refunded the buyer itself (its timeout agreed, someone refunded in its back office, or the
+    # record was already final when the desk first saw it): the desk records the fact. Nothing is paid, so it is no
+    # refund door; not from refunding or awaiting approval, where the desk's own refund or request answers for it.
+    @transition(
+        field=state,
+        source=[
+            S.REQUESTED,
+            S.INTERCEPTING,
+            S.AWAITING_RETURN,
+            S.RETURN_IN_TRANSIT,
+            S.RECEIVED,
+            S.REPAIRING,
+            S.REJECTED,
+            S.PLATFORM_REVIEW,
+        ],
+        target=S.REFUNDED,
+    )
+    def record_platform_refund(self, at):
+        self.closed_at = at
+        self.attention_note = ""
+
 
 def ticket_move_sources(move: str) -> tuple[str, ...]:
     """The states the ticket's transition `move` may start from, read from the transition itself (in the order of

@@ -73,13 +73,34 @@ class ShopConnectionAdmin(admin.ModelAdmin):
     list_select_related = ["shop__platform"]
     list_filter = ["state", "shop__platform"]
     search_fields = ["shop__name", "shop__code", "app_key"]
-    readonly_fields = ["state", "broken_message", "broken_at", "last_synced_at", "cursor", "backoff_until", "secrets"]
+    readonly_fields = [
+        "state",
+        "broken_message",
+        "broken_at",
+        "token_refresh_message",
+        "token_refresh_tried_at",
+        "last_synced_at",
+        "cursor",
+        "backoff_until",
+        "secrets",
+    ]
     actions = ["rotate_secrets"]
     fieldsets = [
         (None, {"fields": ["shop", "gateway_url", "app_key", "return_address_id", "is_enabled"]}),
         (
             _("Secrets"),
-            {"fields": ["secrets", "app_secret", "access_token", "refresh_token", "push_secret", "token_expires_at"]},
+            {
+                "fields": [
+                    "secrets",
+                    "app_secret",
+                    "access_token",
+                    "refresh_token",
+                    "push_secret",
+                    "token_expires_at",
+                    "token_refresh_message",
+                    "token_refresh_tried_at",
+                ]
+            },
         ),
         (_("State"), {"fields": ["state", "broken_message", "broken_at", "last_synced_at", "cursor", "backoff_until"]}),
     ]

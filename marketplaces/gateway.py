@@ -16,6 +16,7 @@ For a connected shop:
 """
 
 import logging
+from typing import Any
 
 from django.utils.translation import gettext as _
 
@@ -152,8 +153,10 @@ class MarketplaceRefundGateway:
             )
             self.name = BatchFileGateway.name
             return SendResult(SendOutcome.QUEUED)
+        # Only adapters with the call get here (_pays_price_differences); it is not part of every platform's interface.
+        adapter: Any = get_adapter(connection.platform_code)
         try:
-            request_id = get_adapter(connection.platform_code).refund_price_difference(
+            request_id = adapter.refund_price_difference(
                 credentials_for(connection),
                 refund_key=refund.idempotency_key,
                 order_id=refund.order.platform_order_id,

@@ -36,6 +36,10 @@ class ShopConnection(models.Model):
     # Push secrets where a platform does not sign pushes with the app secret (WeChat's Token + EncodingAESKey, JSON).
     push_secret_encrypted = models.TextField(_("push secret (encrypted)"), editable=False, blank=True)
     token_expires_at = models.DateTimeField(_("token expires at"), null=True, blank=True)
+    # The last refresh attempt and, when it did not renew the token, why (the platform's words, or that the platform
+    # has no verified refresh call): the manager authorises the shop again before the token expires.
+    token_refresh_tried_at = models.DateTimeField(_("token refresh last tried"), null=True, blank=True)
+    token_refresh_message = models.TextField(_("token refresh problem"), blank=True)
     # The shop's return address at the platform (seller_address_id / receiver_address_id), sent with an agreed return.
     return_address_id = models.CharField(_("return address id at the platform"), max_length=40, blank=True)
     is_enabled = models.BooleanField(_("enabled"), default=True)

@@ -14,9 +14,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftersales.models import TicketEvent
+from aftersales.models import AfterSalesTicket, TicketEvent
 from aftersales.selectors import system_user
-from aftersales.services import tickets_flag_for_agent
+from aftersales.services import ticket_add_note, tickets_flag_for_agent
+from aftersales.ticket_evidence import ticket_evidence_images
+from desk.access import WORK, require_in_shop
+from desk.errors import ActionRefused
 from marketplaces import lock_objects
 from marketplaces.adapters import get_adapter, has_adapter
 from marketplaces.adapters.base import BusinessRefusal, OutcomeUnknown, PlatformError, ReturnAddress, ReturnReceipt
@@ -103,6 +106,36 @@ def outbound_collect(*, now=None) -> int:
     return len(new)
 
 
+@transaction.atomic
+def ticket_message_buyer(*, ticket: AfterSalesTicket, by, text: str, with_evidence: bool = False) -> OutboundAction:
+    """An agent's message to the buyer on a connected shop's platform ticket (留言/凭证): written on the ticket as a
+    note (its event is the audit) and queued for the platform, with the ticket's evidence photos when asked; the
+    sweep sends it (Taobao taobao.refund.message.add, Douyin /afterSale/submitEvidence). A platform refusal comes
+    back to the ticket as a flag with the platform's words."""
+    require_in_shop(by, ticket.shop, WORK)
+    text = (text or "").strip()
+    if not text:
+        raise ActionRefused("message_required", _("Write the message to the buyer."))
+    connection = ShopConnection.objects.filter(shop_id=ticket.shop_id, is_enabled=True).first()
+    if connection is None or not ticket.platform_ticket_id:
+        raise ActionRefused(
+            "not_connected", _("This ticket's shop is not connected to its platform: answer the buyer there.")
+        )
+    ticket_add_note(ticket=ticket, by=by, note=_("Message to the buyer: %(text)s") % {"text": text})
+    event_id = (
+        TicketEvent.objects.filter(ticket=ticket, action=TicketEvent.Action.NOTE)
+        .order_by("-pk")
+        .values_list("pk", flat=True)[0]
+    )
+    return OutboundAction.objects.create(
+        connection=connection,
+        ticket=ticket,
+        kind=OutboundAction.Kind.MESSAGE,
+        source_key=f"message-{event_id}",
+        payload={"note": text, "with_evidence": with_evidence},
+    )
+
+
 def _claim(action_id: int, now) -> OutboundAction | None:
     with transaction.atomic():
         action = lock_objects.outbound_for_update(action_id)
@@ -148,7 +181,13 @@ def outbound_send(*, action_id: int, now=None) -> str:
         if action.kind == OutboundAction.Kind.AGREE_RETURN:
             adapter.agree_return(credentials, record, ReturnAddress(address_id=connection.return_address_id))
         elif action.kind == OutboundAction.Kind.REFUSE:
-            adapter.refuse(credentials, record, reason=note or _("Refused by the seller."), evidence=[])
+            # The ticket's evidence photos (the warehouse's inspection) travel with the refusal.
+            adapter.refuse(
+                credentials,
+                record,
+                reason=note or _("Refused by the seller."),
+                evidence=ticket_evidence_images(action.ticket_id),
+            )
         elif action.kind == OutboundAction.Kind.INTERCEPT:
             order = action.ticket.order
             adapter.request_intercept(
@@ -163,7 +202,8 @@ def outbound_send(*, action_id: int, now=None) -> str:
                 message=note,
             )
         elif action.kind == OutboundAction.Kind.MESSAGE:
-            adapter.send_message(credentials, record, text=note, images=[])
+            images = ticket_evidence_images(action.ticket_id) if action.payload.get("with_evidence") else []
+            adapter.send_message(credentials, record, text=note, images=images)
         elif action.kind == OutboundAction.Kind.RETURN_RECEIVED:
             receipt = ReturnReceipt(
                 received_at=datetime.fromisoformat(str(action.payload.get("at") or action.created_at.isoformat())),

@@ -16,6 +16,18 @@ def connections_due(now=None) -> list[int]:
     )
 
 
+def connections_token_refresh_due(*, now, window, retry) -> list[int]:
+    """Connected shops whose token expires within `window`, not tried within `retry`."""
+    return list(
+        ShopConnection.objects.filter(
+            is_enabled=True, state=ShopConnection.State.CONNECTED, token_expires_at__lte=now + window
+        )
+        .filter(Q(token_refresh_tried_at__isnull=True) | Q(token_refresh_tried_at__lte=now - retry))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def broken_connections() -> list[dict]:
     """For /healthz: each enabled connection the platform refused, with its message."""
     return [
@@ -53,3 +65,16 @@ def connection_groups(platform_code: str) -> dict[tuple[str, str], int]:
     ):
         groups.setdefault((app_key, gateway_url), pk)
     return groups
+
+
+def message_buyer_links(ticket, user) -> list[tuple[str, str]]:
+    """On a connected shop's platform ticket: the page that sends the buyer a message through the platform."""
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    if (
+        not ticket.platform_ticket_id
+        or not ShopConnection.objects.filter(shop_id=ticket.shop_id, is_enabled=True).exists()
+    ):
+        return []
+    return [(_("Message the buyer on the platform"), reverse("marketplaces:message_buyer", args=[ticket.pk]))]

@@ -29,6 +29,7 @@ from aftersales.services import (
     ticket_escalate_to_platform,
     ticket_open_or_find,
     ticket_platform_ruling,
+    ticket_record_platform_refund,
     ticket_reject,
     ticket_return_shipped,
     ticket_set_platform_deadline,
@@ -50,6 +51,8 @@ from marketplaces.adapters.base import (
     RecordStatus,
     Ruling,
     SessionInvalid,
+    TokenGrant,
+    TokenRefreshUnavailable,
 )
 from marketplaces.models import PlatformRecord, ShopConnection
 from marketplaces.reasons import reason_for
@@ -66,6 +69,9 @@ FIRST_SYNC_LOOKBACK = timedelta(days=1)
 SYNC_LEASE = timedelta(minutes=10)
 BACKOFF_BASE_SECONDS = 2
 BACKOFF_MAX_SECONDS = 300
+# A token expiring within this window is refreshed; a failed attempt is tried again after TOKEN_REFRESH_RETRY.
+TOKEN_REFRESH_WINDOW = timedelta(hours=24)
+TOKEN_REFRESH_RETRY = timedelta(hours=1)
 
 
 # --- connections ----------------------------------------------------------------------------------------------------
@@ -108,6 +114,8 @@ def connection_connect(
     if access_token:
         connection.set_access_token(access_token)
         connection.token_expires_at = token_expires_at
+        connection.token_refresh_message = ""
+        connection.token_refresh_tried_at = None
     if refresh_token:
         connection.set_refresh_token(refresh_token)
     if push_secret:
@@ -157,6 +165,109 @@ def handle_platform_error(connection: ShopConnection, error: PlatformError) -> N
         connection_back_off(connection_id=connection.pk)
     elif isinstance(error, SessionInvalid):
         connection_mark_broken(connection_id=connection.pk, message=error.message)
+
+
+def _token_refresh_due(connection: ShopConnection, now) -> bool:
+    return (
+        connection.is_enabled
+        and connection.state == ShopConnection.State.CONNECTED
+        and connection.token_expires_at is not None
+        and connection.token_expires_at <= now + TOKEN_REFRESH_WINDOW
+        and (
+            connection.token_refresh_tried_at is None or connection.token_refresh_tried_at <= now - TOKEN_REFRESH_RETRY
+        )
+    )
+
+
+def connections_refresh_tokens(*, now=None) -> dict[int, str]:
+    """Beat (with the sync, every minute): refresh each token that expires within TOKEN_REFRESH_WINDOW; the outcome
+    per connection tried."""
+    from marketplaces.selectors import connections_token_refresh_due
+
+    now = now or timezone.now()
+    return {
+        connection_id: connection_refresh_token(connection_id=connection_id, now=now)
+        for connection_id in connections_token_refresh_due(
+            now=now, window=TOKEN_REFRESH_WINDOW, retry=TOKEN_REFRESH_RETRY
+        )
+    }
+
+
+def connection_refresh_token(*, connection_id: int, now=None) -> str:
+    """Ask the platform for a new access token before the shop's expires: "refreshed", "unavailable" (no verified
+    refresh call or no refresh token: the manager authorises the shop again), "failed" (the platform's message is
+    kept), "superseded" (a manager connected the shop meanwhile: theirs stands) or "skipped" (not due).
+
+    Rotation safe: the syncs go on with the old token while the call runs (the platform keeps it valid until its
+    own expiry); the new one replaces it in one short transaction, and only if nobody replaced it meanwhile. A
+    failure stops nothing while the old token still works; once it has expired the connection is broken."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        connection = lock_objects.connection_for_update(connection_id)
+        if not _token_refresh_due(connection, now):
+            return "skipped"
+        connection.token_refresh_tried_at = now
+        connection.save(update_fields=["token_refresh_tried_at", "updated_at"])
+        held_token = connection.access_token_encrypted
+        refresh_token = crypto.decrypt(connection.refresh_token_encrypted) if connection.refresh_token_encrypted else ""
+    adapter = get_adapter(connection.platform_code)
+    refresh = getattr(adapter, "refresh_access_token", None)
+    if refresh is None or not refresh_token:
+        _token_not_refreshed(connection_id, _no_refresh_message(connection, refresh_token), now=now)
+        return "unavailable"
+    try:
+        grant: TokenGrant = refresh(credentials_for(connection), refresh_token)
+    except TokenRefreshUnavailable:
+        _token_not_refreshed(connection_id, _no_refresh_message(connection, refresh_token), now=now)
+        return "unavailable"
+    except PlatformError as error:
+        if isinstance(error, RateLimited):
+            connection_back_off(connection_id=connection_id)
+        message = _("The platform refused to refresh the token: %(message)s") % {"message": error.message}
+        _token_not_refreshed(connection_id, message, now=now)
+        return "failed"
+    with transaction.atomic():
+        connection = lock_objects.connection_for_update(connection_id)
+        if connection.access_token_encrypted != held_token:
+            return "superseded"
+        connection.set_access_token(grant.access_token)
+        connection.token_expires_at = grant.expires_at
+        if grant.refresh_token:
+            connection.set_refresh_token(grant.refresh_token)
+        connection.token_refresh_message = ""
+        connection.save(
+            update_fields=[
+                "access_token_encrypted",
+                "refresh_token_encrypted",
+                "token_expires_at",
+                "token_refresh_message",
+                "updated_at",
+            ]
+        )
+    return "refreshed"
+
+
+def _no_refresh_message(connection: ShopConnection, refresh_token: str) -> str:
+    if not refresh_token:
+        return _("No refresh token is stored: authorise the shop again before its token expires.")
+    return _(
+        "The desk has no verified way to refresh this platform's token: authorise the shop again before it expires."
+    )
+
+
+def _token_not_refreshed(connection_id: int, message: str, *, now) -> None:
+    """Keep why the token was not renewed in front of the managers (the connection shows "token expiring"); a token
+    already expired breaks the connection with that message."""
+    with transaction.atomic():
+        connection = lock_objects.connection_for_update(connection_id)
+        connection.token_refresh_message = message[:1000]
+        fields = ["token_refresh_message", "updated_at"]
+        if connection.token_expires_at is not None and connection.token_expires_at <= now:
+            connection.state = ShopConnection.State.BROKEN
+            connection.broken_message = message[:1000]
+            connection.broken_at = now
+            fields += ["state", "broken_message", "broken_at"]
+        connection.save(update_fields=fields)
 
 
 def connection_rotate_secrets() -> int:
@@ -407,8 +518,9 @@ def record_apply(*, connection: ShopConnection, record: AfterSaleRecord, force: 
     return outcome
 
 
-# A new record in one of these statuses does nothing but open its ticket (or, final, nothing at all): _move has no
-# step for it on a requested ticket. Any other status moves the ticket after opening it, one record at a time.
+# A new record in one of these statuses does nothing but open its ticket: _move has no step for it on a requested
+# ticket. A final one is opened with them and then moved to its end (_records_open). Any other status moves the ticket
+# after opening it, one record at a time.
 OPENS_ONLY = {RecordStatus.WAITING_SELLER}
 
 
@@ -460,7 +572,7 @@ def _records_open(connection: ShopConnection, records: list[AfterSaleRecord]) ->
         )
     )
     records = [record for record in records if record.platform_id not in taken]
-    to_open = [record for record in records if record.status not in FINAL]
+    to_open = records
     orders = {
         order.platform_order_id: order
         for order in Order.objects.filter(shop=shop, platform_order_id__in=[record.order_id for record in to_open])
@@ -490,10 +602,7 @@ def _records_open(connection: ShopConnection, records: list[AfterSaleRecord]) ->
         row = PlatformRecord(connection=connection, platform_id=record.platform_id)
         _copy(row, record)
         result = opened.get(record.platform_id)
-        if record.status in FINAL:
-            # As record_apply: finished before the desk saw it, kept as a record with no ticket.
-            outcome_of[record.platform_id] = "unchanged"
-        elif result is None:
+        if result is None:
             row.problem = _order_missing(record)
             outcome_of[record.platform_id] = "problem"
         elif result.refusal is not None:
@@ -507,7 +616,25 @@ def _records_open(connection: ShopConnection, records: list[AfterSaleRecord]) ->
             continue  # a push opened it meanwhile: record_apply moves that ticket
         rows.append(row)
     PlatformRecord.objects.bulk_create(rows)
+    _finish_final(rows, {record.platform_id: record for record in records}, outcome_of)
     return [outcome_of.get(platform_id) for platform_id in ids]
+
+
+def _finish_final(rows: list[PlatformRecord], record_of: dict[str, AfterSaleRecord], outcome_of: dict) -> None:
+    """The batch's records that were already final when first seen: their just-opened tickets go to their end as
+    record_apply takes them (_move), each in its own savepoint; a refused move stays on its record as a problem."""
+    system = None
+    for row in rows:
+        record = record_of[row.platform_id]
+        if row.ticket is None or record.status not in FINAL:
+            continue
+        system = system or system_user()
+        try:
+            _move(row.ticket, record, system, [], just_opened=True)
+        except ActionRefused as refusal:
+            row.problem = _refusal_problem(refusal)
+            row.save(update_fields=["problem", "updated_at"])
+            outcome_of[row.platform_id] = "problem"
 
 
 def _open_request(record: AfterSaleRecord, order: Order, reason: ReturnReason) -> OpenRequest:
@@ -521,6 +648,7 @@ def _open_request(record: AfterSaleRecord, order: Order, reason: ReturnReason) -
         opened_at=record.applied_at,
         platform_deadline=record.deadline,
         platform_kind=record.platform_kind or str(record.kind),
+        apply_rules=record.status not in FINAL,
     )
 
 
@@ -592,6 +720,8 @@ def ticket_kind_for(kind: RecordKind) -> str:
 
 
 FINAL = {RecordStatus.SUCCEEDED, RecordStatus.CLOSED, RecordStatus.CLOSED_BY_BUYER}
+# A success of these is not a refund (the goods were exchanged, reshipped, repaired).
+NO_REFUND_KINDS = {TicketKind.EXCHANGE, TicketKind.RESHIP, TicketKind.REPAIR}
 
 
 def _apply_to_ticket(
@@ -604,10 +734,9 @@ def _apply_to_ticket(
     if ticket is None:
         ticket = AfterSalesTicket.objects.filter(shop=shop, platform_ticket_id=record.platform_id).first()
     if ticket is None:
-        if record.status in FINAL:
-            # Finished before the desk ever saw it (history, or a request made and settled between two pulls):
-            # kept as a record; no ticket is opened for something nobody can act on.
-            return "unchanged"
+        # A record already final when the desk first sees it (settled between two pulls, the platform's timeout, a
+        # first sync's history) opens its ticket too, with the platform's application time, and _move takes it to
+        # its end: the platform's speed metrics count it, so the desk's do. No automatic rule acts on it.
         order = Order.objects.filter(shop=shop, platform_order_id=record.order_id).first()
         if order is None:
             row.problem = _order_missing(record)
@@ -626,11 +755,13 @@ def _apply_to_ticket(
             ticket = ticket_change_reason(
                 ticket=ticket, by=system, reason=reason, note=_("Changed by the buyer on the platform.")
             )
-    _move(ticket, record, system, settle)
+    _move(ticket, record, system, settle, just_opened=outcome == "opened")
     return outcome
 
 
-def _move(ticket: AfterSalesTicket, record: AfterSaleRecord, system, settle: list[int]) -> None:
+def _move(
+    ticket: AfterSalesTicket, record: AfterSaleRecord, system, settle: list[int], *, just_opened: bool = False
+) -> None:
     state = ticket.state
     status = record.status
     S = TicketState
@@ -651,7 +782,7 @@ def _move(ticket: AfterSalesTicket, record: AfterSaleRecord, system, settle: lis
     elif status == RecordStatus.SELLER_REFUSED and state == S.REQUESTED:
         ticket_reject(ticket=ticket, by=system, note=_("Refused on the platform."))
     elif status == RecordStatus.SUCCEEDED:
-        _succeeded(ticket, record, system, settle)
+        _succeeded(ticket, record, system, settle, just_opened=just_opened)
     elif status in (RecordStatus.CLOSED, RecordStatus.CLOSED_BY_BUYER):
         if state == S.PLATFORM_REVIEW:
             _ruling(ticket, record, system, for_buyer=False)
@@ -684,10 +815,12 @@ def _ruling(ticket, record: AfterSaleRecord, system, *, for_buyer: bool) -> None
     )
 
 
-def _succeeded(ticket, record: AfterSaleRecord, system, settle: list[int]) -> None:
+def _succeeded(ticket, record: AfterSaleRecord, system, settle: list[int], *, just_opened: bool = False) -> None:
     """The platform says the money went back: the desk's refunds waiting for it are settled (their gateway reads the
-    platform's word); a ruling for the buyer is recorded, its refund through the gate. A refund the desk never made
-    is put in front of the agent instead of being invented here."""
+    platform's word); a ruling for the buyer is recorded, its refund through the gate. A refund the desk never sent
+    (the platform's timeout agreed, someone refunded in its back office, or the record was final before the desk saw
+    it) is recorded as the platform's fact with its amount, nothing paid, and the ticket is refunded; unless the
+    ticket was just opened for it, it is flagged so that nobody pays it again."""
     if ticket.state == TicketState.PLATFORM_REVIEW:
         _ruling(ticket, record, system, for_buyer=True)
     waiting = list(
@@ -699,11 +832,28 @@ def _succeeded(ticket, record: AfterSaleRecord, system, settle: list[int]) -> No
         settle.extend(waiting)
         return
     ticket.refresh_from_db()
-    if ticket.state not in (TicketState.REFUNDED, TicketState.REFUNDING, TicketState.AWAITING_APPROVAL):
-        if not ticket.refunds.filter(status=Refund.Status.SUCCEEDED).exists():
-            tickets_flag_for_agent(
-                ticket_ids=[ticket.pk],
-                by=system,
-                note=_("The platform says ¥%(amount)s was refunded, but the desk made no refund for it: check it.")
-                % {"amount": record.amount},
-            )
+    if ticket.state in (TicketState.REFUNDED, TicketState.REFUNDING):
+        return
+    if ticket.refunds.filter(status=Refund.Status.SUCCEEDED).exists():
+        return
+    amount = record.refunded_amount if record.refunded_amount is not None else record.amount
+    if ticket.kind in NO_REFUND_KINDS or ticket.state == TicketState.AWAITING_APPROVAL:
+        # An exchange, reship or repair the platform finished is the agent's to close by its own move; a request
+        # waiting for a supervisor is declined by them, seeing this.
+        note = _("The platform says this request succeeded (¥%(amount)s refunded there): check it, pay nothing.")
+    else:
+        ticket_record_platform_refund(
+            ticket=ticket,
+            by=system,
+            amount=amount,
+            reference=f"{record.platform_id}@{record.version}",
+            note=_("The platform refunded ¥%(amount)s itself (%(status)s); recorded, nothing paid by the desk.")
+            % {"amount": amount, "status": record.platform_status},
+        )
+        if just_opened:
+            return
+        note = _(
+            "The platform says ¥%(amount)s was refunded, but the desk sent no refund for it (the platform's timeout "
+            "or its back office): it is recorded as refunded. Do not pay it again."
+        )
+    tickets_flag_for_agent(ticket_ids=[ticket.pk], by=system, note=note % {"amount": amount})

@@ -12,6 +12,15 @@ def marketplaces_sync_all_task() -> None:
     for connection_id in connections_due():
         connection_sync_task.delay(connection_id)
     outbound_sweep_task.delay()
+    tokens_refresh_task.delay()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def tokens_refresh_task() -> None:
+    """Tokens expiring within a day are refreshed (at most once an hour per connection); safe to run twice."""
+    from marketplaces.services import connections_refresh_tokens
+
+    connections_refresh_tokens()
 
 
 # The sync takes a lease and moves its cursor only after storing a window: safe to redeliver.

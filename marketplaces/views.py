@@ -9,14 +9,22 @@ platform console's URL check (WeChat's echostr), answered by an adapter that has
 
 import logging
 
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from aftersales.models import AfterSalesTicket
+from desk.errors import ActionRefused
 from desk.input_checks import InputRejected, read_body
 from marketplaces.adapters import get_adapter
 from marketplaces.adapters.base import PUSH_QUERY_HEADER, SignatureInvalid
 from marketplaces.models import ShopConnection
+from marketplaces.outbound import ticket_message_buyer
 from marketplaces.services import credentials_for, push_receive
 
 logger = logging.getLogger(__name__)
@@ -56,3 +64,22 @@ def _url_check(request, connection: ShopConnection):
         logger.warning("marketplace URL check for connection %s refused: %s", connection.pk, error.message)
         return JsonResponse({"code": 401, "msg": "signature invalid"}, status=401)
     return HttpResponse(answer, content_type="text/plain; charset=utf-8")
+
+
+@staff_member_required
+def message_buyer(request, ticket_id: int):
+    """The agent's message to the buyer of a connected shop's ticket (ticket_message_buyer checks who may)."""
+    ticket = get_object_or_404(AfterSalesTicket.objects.select_related("shop"), pk=ticket_id)
+    back = reverse("admin:aftersales_aftersalesticket_change", args=[ticket.pk])
+    context = {"ticket": ticket, "back": back, "text": "", "with_evidence": False, "error": ""}
+    if request.method == "POST":
+        text = str(request.POST.get("text", ""))[:400]
+        with_evidence = request.POST.get("with_evidence") == "1"
+        try:
+            ticket_message_buyer(ticket=ticket, by=request.user, text=text, with_evidence=with_evidence)
+        except ActionRefused as refusal:
+            context |= {"text": text, "with_evidence": with_evidence, "error": refusal.message}
+            return render(request, "marketplaces/message_buyer.html", context, status=400)
+        messages.success(request, _("The message is queued for the platform."))
+        return redirect(back)
+    return render(request, "marketplaces/message_buyer.html", context)

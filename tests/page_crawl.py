@@ -55,6 +55,7 @@ def _argument_fillers():
     return {
         "warehouse:inspect": lambda: {"parcel_id": _first_pk("warehouse.ReturnParcel")},
         "warehouse:evidence": lambda: {"evidence_id": _first_pk("warehouse.Evidence")},
+        "marketplaces:message_buyer": lambda: {"ticket_id": _first_pk("aftersales.AfterSalesTicket")},
     }
 
 

@@ -378,6 +378,46 @@ def _start_refund(ticket, order, *, door, by, payer, amount, kind, idempotency_k
     return refund
 
 
+def platform_refund_record(
+    ticket: AfterSalesTicket, *, by, amount: Decimal, reference: str, note: str
+) -> Refund | None:
+    """The marketplace refunded the buyer itself (its timeout agreed, a refund in its back office, or a record final
+    before the desk saw it): record that fact on the locked ticket, never pay it. The refund is written succeeded at
+    once with the marketplace's amount (within what the order has left: the order's running total and the metrics
+    count it, and nobody can pay it again) and no gateway runs; the ticket moves to refunded. No authority is used:
+    nobody on the desk decided anything. None when nothing of the order was left to record."""
+    if not can_proceed(ticket.record_platform_refund):
+        raise wrong_state(ticket)
+    # Locked before what is left is read, as the gate does: another ticket's refund of the order cannot slip between.
+    order = lock_objects.order_for_update(ticket.order_id)
+    amount = min(amount, order.refundable_amount)
+    now = timezone.now()
+    refund = None
+    if amount > 0:
+        refund = Refund.objects.create(
+            ticket=ticket,
+            order_id=order.pk,
+            shop_id=ticket.shop_id,
+            kind=refund_kind_for(ticket, amount, order.refundable_amount),
+            amount=amount,
+            status=Refund.Status.SUCCEEDED,
+            idempotency_key=f"platform-{ticket.pk}-{reference}"[:120],
+            requested_by=by,
+            sent_at=now,
+            confirmed_at=now,
+            gateway=PLATFORM_GATEWAY,
+            gateway_reference=reference[:120],
+        )
+    ticket_move(
+        ticket, by, TicketEventAction.REFUND_SUCCEEDED, ticket.record_platform_refund, note=note, amount=amount, at=now
+    )
+    return refund
+
+
+# Refund.gateway of a refund the marketplace made itself and the desk only recorded.
+PLATFORM_GATEWAY = "platform"
+
+
 def _execute_after_commit(refund: Refund) -> None:
     from aftersales.tasks import refund_execute_task
     from desk.queue import enqueue_on_commit

@@ -60,6 +60,7 @@ from aftersales.services.refund_gate import (
     door_move,
     open_approval,
     over_paid,
+    platform_refund_record,
     refund_or_escalate,
     wrong_state,
 )
@@ -230,6 +231,9 @@ class OpenRequest:
     platform_kind: str = ""
     kind_unknown: bool = False
     platform_deadline: datetime | None = None
+    # False for a request the marketplace already finished (the desk records it): no automatic rule acts on it and
+    # no return is proposed to its buyer.
+    apply_rules: bool = True
 
     def normalised(self) -> "OpenRequest":
         return replace(
@@ -276,6 +280,7 @@ def ticket_open_or_find(
     platform_kind: str = "",
     kind_unknown: bool = False,
     platform_deadline: datetime | None = None,
+    apply_rules: bool = True,
 ) -> tuple[AfterSalesTicket, bool]:
     """Open a ticket for a buyer's request, derive its path and clocks, and apply the path-1 rule at once.
 
@@ -295,7 +300,8 @@ def ticket_open_or_find(
     what it is (ticket_decide_kind) or answers it with any move. `requested_amount` left out is 0 for it (nothing is
     assumed about money the desk cannot read).
     `platform_deadline` is the marketplace's own deadline (a connected shop); without it the platform's default
-    for answering the request applies.
+    for answering the request applies. `apply_rules=False` opens a request the marketplace already finished, which
+    the connector then moves to its end: the path-1 rule does not act on it.
 
     tickets_open_bulk opens many at once by the same rules (_plan_opening, _write_openings, _after_opening).
     """
@@ -310,6 +316,7 @@ def ticket_open_or_find(
         platform_kind=platform_kind,
         kind_unknown=kind_unknown,
         platform_deadline=platform_deadline,
+        apply_rules=apply_rules,
     ).normalised()
     require_in_shop(by, order.shop, OPEN)
     if request.platform_ticket_id:
@@ -329,7 +336,7 @@ def ticket_open_or_find(
             return AfterSalesTicket.objects.get(shop=order.shop, platform_ticket_id=request.platform_ticket_id), False
         raise
     ticket = opening.ticket
-    if ticket.kind == TicketKind.UNKNOWN:
+    if ticket.kind == TicketKind.UNKNOWN or not request.apply_rules:
         return ticket, True
     _after_opening(ticket)
     ticket.refresh_from_db()
@@ -393,8 +400,8 @@ def tickets_open_bulk(*, requests: Sequence[OpenRequest], by) -> list[OpenOutcom
     else:
         for index, opening in openings.items():
             outcomes[index] = OpenOutcome(opening.ticket, opened=True)
-        for opening in openings.values():
-            if _after_opening(opening.ticket):
+        for index, opening in openings.items():
+            if requests[index].apply_rules and _after_opening(opening.ticket):
                 opening.ticket.refresh_from_db()
     for index, first in repeats.items():
         earlier = outcomes[first]
@@ -435,7 +442,10 @@ def _plan_opening(request: OpenRequest, *, words: list[str]) -> _Opening:
         answer_by = _aware(request.platform_deadline)
     path = derive_path(order, kind)
     sla = timedelta(minutes=order.shop.path1_sla_minutes) if path == 1 else timedelta(hours=order.shop.sla_hours)
-    proposal_due = _return_proposal_due(order.shop, kind, path, now=now, answer_by=answer_by)
+    # A request the marketplace already finished proposes nothing to its buyer.
+    proposal_due = (
+        _return_proposal_due(order.shop, kind, path, now=now, answer_by=answer_by) if request.apply_rules else None
+    )
     ticket = AfterSalesTicket(
         shop=order.shop,
         order=order,
@@ -1141,6 +1151,18 @@ def tickets_flag_for_agent(*, ticket_ids, by, note: str) -> int:
     )
     ticket_events_record([_event(ticket, by, TicketEvent.Action.FLAGGED, note=note) for ticket in tickets])
     return len(tickets)
+
+
+@transaction.atomic
+def ticket_record_platform_refund(
+    *, ticket: AfterSalesTicket, by, amount: Decimal, reference: str, note: str = ""
+) -> AfterSalesTicket:
+    """The marketplace says it refunded ¥`amount` itself (record `reference`): recorded as a succeeded refund and the
+    ticket refunded, nothing paid (refund_gate.platform_refund_record)."""
+    ticket = lock_objects.ticket_for_update(ticket.pk)
+    require_in_shop(by, ticket.shop, WORK)
+    platform_refund_record(ticket, by=by, amount=amount, reference=reference, note=note)
+    return ticket
 
 
 @transaction.atomic

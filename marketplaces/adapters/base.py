@@ -53,6 +53,11 @@ class VerificationCodeRequired(BusinessRefusal):
     refund falls back to the shop's batch file, visibly."""
 
 
+class TokenRefreshUnavailable(PlatformError):
+    """The platform's token refresh call is not verified (MARKETPLACES.md names none for it): the desk does not guess
+    one. The connection shows "token expiring" until a manager authorises the shop again."""
+
+
 class SignatureInvalid(PlatformError):
     """A push whose signature does not verify: refused, nothing is read from it."""
 
@@ -179,6 +184,16 @@ class ReturnReceipt:
 
 
 @dataclass(frozen=True)
+class TokenGrant:
+    """A new access token from a refresh. The old one keeps working at the platform until its own expiry, so a sync
+    holding it finishes while the new one is stored."""
+
+    access_token: str
+    expires_at: datetime
+    refresh_token: str = ""  # empty: the platform keeps the same refresh token
+
+
+@dataclass(frozen=True)
 class Credentials:
     app_key: str
     app_secret: str
@@ -241,6 +256,10 @@ class MarketplaceAdapter(Protocol):
     def register_return_received(
         self, credentials: Credentials, record: AfterSaleRecord, receipt: ReturnReceipt
     ) -> None: ...
+
+    # Optional: `refresh_access_token(credentials, refresh_token) -> TokenGrant`. An adapter without it, or one that
+    # raises TokenRefreshUnavailable, leaves the shop to be authorised again by a manager (services.connection_refresh
+    # _token reads it with getattr, so an adapter written before it needs no change).
 
 
 def split_agreements(agreements: list[RefundAgreement], limits: tuple[int, Decimal]) -> list[list[RefundAgreement]]:

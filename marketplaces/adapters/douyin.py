@@ -40,6 +40,8 @@ from .base import (
     Ruling,
     SessionInvalid,
     SignatureInvalid,
+    TokenGrant,
+    TokenRefreshUnavailable,
 )
 
 logger = logging.getLogger(__name__)
@@ -776,6 +778,11 @@ class DouyinAdapter:
         self, credentials: Credentials, record: AfterSaleRecord, receipt: ReturnReceipt
     ) -> None:
         raise NotImplementedError("this platform has no receive-register call; registers_returns_received is False")
+
+    def refresh_access_token(self, credentials: Credentials, refresh_token: str) -> TokenGrant:
+        # MARKETPLACES.md names no refresh call for this platform (integrators are said to use
+        # `/token/refresh`, unverified): no guessed request is sent; a manager authorises the shop again.
+        raise TokenRefreshUnavailable("Douyin: no verified token refresh call (MARKETPLACES.md)")
 
 
 def _data_url(image: bytes) -> str:

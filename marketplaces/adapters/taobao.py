@@ -24,6 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 import httpx
+from django.utils.translation import gettext as _
 
 from marketplaces.adapters.base import (
     AfterSaleRecord,
@@ -43,12 +44,17 @@ from marketplaces.adapters.base import (
     Ruling,
     SessionInvalid,
     SignatureInvalid,
+    TokenGrant,
+    TokenRefreshUnavailable,
     VerificationCodeRequired,
 )
 
 CHINA = ZoneInfo("Asia/Shanghai")
 TOP_TIME = "%Y-%m-%d %H:%M:%S"
 PAGE_SIZE = 100  # the most taobao.refunds.receive.get returns per page
+# Image limits (MARKETPLACES.md §1, Actions): taobao.refund.refuse's refuse_proof, taobao.refund.message.add's image.
+REFUSE_PROOF_MAX_BYTES = 130_000
+MESSAGE_IMAGE_MAX_BYTES = 500 * 1024
 # Per call of taobao.rp.refunds.agree (MARKETPLACES.md §1, Constraints).
 TAOBAO_AGREE_LIMITS = (20, Decimal("6000.00"))
 TMALL_AGREE_LIMITS = (30, Decimal("10000.00"))
@@ -90,6 +96,14 @@ KIND_MAP: dict[str, RecordKind] = {
     "RESHIPPING": RecordKind.RESHIP,  # 补寄
     "OTHERS": RecordKind.UNKNOWN,  # kept with its code, shown to an agent
 }
+
+# taobao.special.refunds.receive.get: special_refund_type 价保 (priceProtect) and 退差返现 (cashBack) are both the
+# refund of a price difference, nothing comes back (MARKETPLACES.md §1). Its `fields` are a subset of the normal pull's.
+SPECIAL_REFUND_TYPES = {"priceProtect", "cashBack"}
+SPECIAL_RECORD_FIELDS = (
+    "refund_id,tid,oid,status,refund_fee,total_fee,payment,reason,desc,good_status,has_good_return,company_name,sid,"
+    "created,modified,refund_phase"
+)
 
 # cs_status (客服介入 1–11): only "1 = no intervention" is safe to read; TOP's meanings of the rest are not verified.
 # Any other value on a record not yet final is read as "the platform stepped in" (the agent then sees it in review
@@ -193,8 +207,17 @@ class TaobaoAdapter:
 
     # -- the wire --
 
-    def call(self, credentials: Credentials, method: str, params: dict, *, sign_method: str = "md5") -> dict:
-        """One TOP call; the response's `<method>_response` body. Raises the typed errors of base.py."""
+    def call(
+        self,
+        credentials: Credentials,
+        method: str,
+        params: dict,
+        *,
+        sign_method: str = "md5",
+        files: dict[str, bytes] | None = None,
+    ) -> dict:
+        """One TOP call; the response's `<method>_response` body. Raises the typed errors of base.py. `files` (an
+        image parameter's bytes) go multipart and are not signed (TOP signs the non-file parameters only)."""
         common = {
             "method": method,
             "app_key": credentials.app_key,
@@ -208,7 +231,12 @@ class TaobaoAdapter:
         form = {key: str(value) for key, value in {**common, **params}.items() if value not in (None, "")}
         form["sign"] = top_sign(form, credentials.app_secret, sign_method)
         try:
-            response = _client.post(credentials.gateway_url, data=form, timeout=credentials.timeout_seconds)
+            response = _client.post(
+                credentials.gateway_url,
+                data=form,
+                files={name: (f"{name}.jpg", image, "image/jpeg") for name, image in (files or {}).items()} or None,
+                timeout=credentials.timeout_seconds,
+            )
         except httpx.ConnectError as error:
             # Nothing reached the platform: a definite failure, safe to try again.
             raise PlatformError(f"cannot reach the platform: {error}") from error
@@ -244,7 +272,23 @@ class TaobaoAdapter:
         )
         raws = (body.get("refunds") or {}).get("refund") or []
         records = [parse_record(raw, is_tmall=credentials.is_tmall) for raw in raws]
-        has_next = bool(body.get("has_next"))
+        # The special refunds (价保, 退差返现) are not in the normal list: their own list, page by page beside it (a
+        # list already walked to its end answers an empty page).
+        special = self.call(
+            credentials,
+            "taobao.special.refunds.receive.get",
+            {
+                "fields": SPECIAL_RECORD_FIELDS,
+                "start_modified": top_time(start),
+                "end_modified": top_time(end),
+                "page_no": page,
+                "page_size": PAGE_SIZE,
+                "use_has_next": "true",
+            },
+        )
+        special_raws = (special.get("refunds") or {}).get("refund") or []
+        records += [parse_record(raw, is_tmall=credentials.is_tmall) for raw in special_raws]
+        has_next = bool(body.get("has_next")) or bool(special.get("has_next"))
         return PullPage(records=records, has_more=has_next, next_page=page + 1 if has_next else None)
 
     def read(self, credentials: Credentials, platform_id: str) -> AfterSaleRecord:
@@ -337,14 +381,16 @@ class TaobaoAdapter:
         self.call(credentials, "taobao.rp.returngoods.agree", params)
 
     def refuse(self, credentials: Credentials, record: AfterSaleRecord, *, reason: str, evidence: list[bytes]) -> None:
-        # refuse_message: 2–200 characters (TOP); evidence images are not sent by this form-only client.
+        # refuse_message: 2–200 characters (TOP); refuse_proof: one image of at most 130,000 bytes, the first of the
+        # ticket's evidence that fits (a larger photo is not sent: TOP would refuse the whole call).
         message = (reason or "").strip()[:200]
         if len(message) < 2:
             message = (message + "。").ljust(2, "。")
         params = {"refund_id": record.platform_id, "refuse_message": message}
         if credentials.is_tmall:
             params |= {"refund_phase": record.raw.get("refund_phase", "aftersale"), "refund_version": record.version}
-        self.call(credentials, "taobao.refund.refuse", params)
+        proof = next((image for image in evidence if len(image) <= REFUSE_PROOF_MAX_BYTES), None)
+        self.call(credentials, "taobao.refund.refuse", params, files={"refuse_proof": proof} if proof else None)
 
     def request_intercept(
         self, credentials: Credentials, record: AfterSaleRecord, *, courier: str, tracking_number: str
@@ -376,14 +422,33 @@ class TaobaoAdapter:
     def send_message(
         self, credentials: Credentials, record: AfterSaleRecord, *, text: str, images: list[bytes]
     ) -> None:
-        # content ≤ 400 bytes (TOP); the image TOP requires is not sent by this form-only client (not done).
+        # content ≤ 400 bytes; `image` is required (≤ 500 KB): a message without a photo that fits cannot be left,
+        # and the agent is told so (BusinessRefusal reaches the ticket).
         content = text.encode()[:400].decode(errors="ignore")
-        self.call(credentials, "taobao.refund.message.add", {"refund_id": record.platform_id, "content": content})
+        image = next((image for image in images if len(image) <= MESSAGE_IMAGE_MAX_BYTES), None)
+        if image is None:
+            raise BusinessRefusal(
+                _(
+                    "Taobao leaves a message (taobao.refund.message.add) only with an image of at most 500 KB: add an "
+                    "evidence photo to the ticket and send the message again."
+                )
+            )
+        self.call(
+            credentials,
+            "taobao.refund.message.add",
+            {"refund_id": record.platform_id, "content": content},
+            files={"image": image},
+        )
 
     def register_return_received(
         self, credentials: Credentials, record: AfterSaleRecord, receipt: ReturnReceipt
     ) -> None:
         raise NotImplementedError("this platform has no receive-register call; registers_returns_received is False")
+
+    def refresh_access_token(self, credentials: Credentials, refresh_token: str) -> TokenGrant:
+        # MARKETPLACES.md names no refresh call for this platform (integrators are said to use
+        # `taobao.top.auth.token.refresh`, unverified): no guessed request is sent; a manager authorises the shop again.
+        raise TokenRefreshUnavailable("Taobao: no verified token refresh call (MARKETPLACES.md)")
 
 
 def _status_of(raw: dict) -> tuple[RecordStatus, Ruling]:
@@ -399,6 +464,9 @@ def _status_of(raw: dict) -> tuple[RecordStatus, Ruling]:
 
 
 def _kind_of(raw: dict) -> RecordKind:
+    special = str(raw.get("special_refund_type", "") or "")
+    if special:
+        return RecordKind.PRICE_PROTECTION if special in SPECIAL_REFUND_TYPES else RecordKind.UNKNOWN
     dispute_type = str(raw.get("dispute_type", "") or "")
     if dispute_type:
         return KIND_MAP.get(dispute_type, RecordKind.UNKNOWN)
@@ -436,7 +504,7 @@ def parse_record(raw: dict, *, is_tmall: bool = False) -> AfterSaleRecord:
         amount=yuan_from_platform(raw.get("refund_fee")),
         reason=str(raw.get("reason", "") or ""),
         buyer_message=str(raw.get("desc", "") or ""),
-        platform_kind=str(raw.get("dispute_type", "") or ""),
+        platform_kind=str(raw.get("special_refund_type", "") or raw.get("dispute_type", "") or ""),
         platform_status=str(raw.get("status", "") or ""),
         deadline=deadline,
         return_courier=str(raw.get("company_name", "") or ""),

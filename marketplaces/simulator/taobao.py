@@ -7,6 +7,8 @@ Shapes chosen where MARKETPLACES.md says "not verified" (the adapter reads them 
 invalid session = code 27, the SMS-code demand = code 15 with sub_code `isv.refund-agree-need-code` (验证码).
 """
 
+import email
+import email.policy
 import hmac
 import itertools
 import json
@@ -76,7 +78,10 @@ class TaobaoSim(PlatformSim):
         good_status: str = "BUYER_NOT_RECEIVED",
         at: datetime | None = None,
         push: bool = True,
+        special_refund_type: str = "",
     ) -> dict:
+        """A buyer's request; `special_refund_type` (priceProtect 价保, cashBack 退差返现) makes it a special refund,
+        listed by taobao.special.refunds.receive.get instead of the normal list."""
         with self.lock:
             shop = self.state.shops[shop_token]
             refund_id = str(next(self._ids))
@@ -103,6 +108,9 @@ class TaobaoSim(PlatformSim):
                 "seller_nick": shop.shop_id,
                 "_shop": shop_token,
             }
+            if special_refund_type:
+                refund["special_refund_type"] = special_refund_type
+                refund.pop("dispute_type")
             self._deadline(refund, self.response_hours)
             self._stamp(refund, now)
             self.refunds[refund_id] = refund
@@ -238,7 +246,7 @@ class TaobaoSim(PlatformSim):
     def handle(self, subpath: str, query: dict, headers: dict, body: bytes) -> tuple[int, dict, bytes]:
         if subpath != "/router/rest":
             return self.json_response({"error": "not found"}, 404)
-        params = dict(parse_qsl(body.decode(), keep_blank_values=True))
+        params, files = _form(headers, body)
         params.update(query)
         method = params.get("method", "")
         checked = self._check(params)
@@ -261,8 +269,11 @@ class TaobaoSim(PlatformSim):
         if handler is None:
             return self.json_response(_error(22, "Invalid method", "isv.invalid-method"))
         with self.lock:
-            self.record_call(method, {k: v for k, v in params.items() if k != "sign"})
-            answer = handler(params, shop)
+            # A file parameter is recorded by its size (the tests check what travelled, not the bytes).
+            self.record_call(
+                method, {k: v for k, v in params.items() if k != "sign"} | {k: len(v) for k, v in files.items()}
+            )
+            answer = handler(params | {f"_file_{name}": data for name, data in files.items()}, shop)
         if self.take_fault(method, kinds=(Fault.ACTED_THEN_TIMEOUT,)):
             time.sleep(self.timeout_sleep)
         return self.json_response(answer)
@@ -295,6 +306,12 @@ class TaobaoSim(PlatformSim):
         return refund
 
     def m_taobao_refunds_receive_get(self, params: dict, shop) -> dict:
+        return {"refunds_receive_get_response": self._receive(params, shop, special=False)}
+
+    def m_taobao_special_refunds_receive_get(self, params: dict, shop) -> dict:
+        return {"special_refunds_receive_get_response": self._receive(params, shop, special=True)}
+
+    def _receive(self, params: dict, shop, *, special: bool) -> dict:
         start = parse_top_time(params.get("start_modified"))
         end = parse_top_time(params.get("end_modified"))
         page = max(1, int(params.get("page_no", 1)))
@@ -305,6 +322,7 @@ class TaobaoSim(PlatformSim):
                 refund
                 for refund in self.refunds.values()
                 if refund["_shop"] == shop.token
+                and bool(refund.get("special_refund_type")) == special
                 and (not status or refund["status"] == status)
                 and (start is None or refund["_modified_at"] >= start)
                 and (end is None or refund["_modified_at"] <= end)
@@ -317,7 +335,7 @@ class TaobaoSim(PlatformSim):
             body["has_next"] = page * size < len(found)
         else:
             body["total_results"] = len(found)
-        return {"refunds_receive_get_response": body}
+        return body
 
     def m_taobao_refund_get(self, params: dict, shop) -> dict:
         refund = self._shop_refund(params.get("refund_id", ""), shop)
@@ -391,6 +409,9 @@ class TaobaoSim(PlatformSim):
         )
 
     def m_taobao_refund_refuse(self, params: dict, shop) -> dict:
+        proof = params.get("_file_refuse_proof")
+        if proof is not None and len(proof) > 130_000:
+            return _error(15, "Remote service error", "isv.invalid-parameter", "refuse_proof ≤130000 字节")
         message = params.get("refuse_message", "")
         if not 2 <= len(message) <= 200:
             return _error(15, "Remote service error", "isv.invalid-parameter", "refuse_message 长度 2–200")
@@ -421,7 +442,30 @@ class TaobaoSim(PlatformSim):
         )
 
     def m_taobao_refund_message_add(self, params: dict, shop) -> dict:
+        image = params.get("_file_image")
+        if not image or len(image) > 500 * 1024:
+            return _error(40, "Missing required arguments", "isv.missing-parameter:image", "image 必填，≤500K")
         return self._write(params, shop, "refund_message_add_response", allowed=OPEN | {"SUCCESS", "CLOSED"}, topic="")
+
+
+def _form(headers: dict, body: bytes) -> tuple[dict[str, str], dict[str, bytes]]:
+    """TOP's form: urlencoded, or multipart when it carries files (their bytes apart from the text fields)."""
+    content_type = next((value for key, value in headers.items() if key.lower() == "content-type"), "")
+    if not content_type.startswith("multipart/form-data"):
+        return dict(parse_qsl(body.decode(), keep_blank_values=True)), {}
+    message = email.message_from_bytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body, policy=email.policy.HTTP
+    )
+    params: dict[str, str] = {}
+    files: dict[str, bytes] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True) or b""
+        if part.get_filename():
+            files[str(name)] = data
+        else:
+            params[str(name)] = data.decode()
+    return params, files
 
 
 def _public(refund: dict) -> dict:

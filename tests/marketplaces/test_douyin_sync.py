@@ -176,8 +176,11 @@ def test_duplicate_and_out_of_order_pushes_end_in_the_newest_state(connection, d
 
     assert (answer.status_code, again.status_code) == (200, 200)
     # Newest first, then the same three again, then two older ones: each read gives the newest state. A record
-    # closed before the desk opened a ticket for it is kept, with no ticket: nobody can act on it.
-    assert not AfterSalesTicket.objects.filter(platform_ticket_id=created.aftersale_id).exists()
+    # closed before the desk opened a ticket for it opens it once and ends it withdrawn (the platform counts it).
+    ticket = AfterSalesTicket.objects.get(platform_ticket_id=created.aftersale_id)
+    assert ticket.state == TicketState.CANCELLED
+    assert TicketEvent.objects.filter(ticket=ticket, action="opened").count() == 1
+    assert TicketEvent.objects.filter(ticket=ticket, action="withdrawn").count() == 1
     row = PlatformRecord.objects.get(platform_id=created.aftersale_id)
     assert (row.status, row.version) == (RecordStatus.CLOSED_BY_BUYER, str(created.update_time))
 
