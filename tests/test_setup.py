@@ -63,7 +63,7 @@ def test_setup_migrates_and_loads_demo_data_on_sqlite_and_a_second_run_duplicate
     assert tickets_loaded == [line for line in second.stdout.splitlines() if "demo tickets" in line]
     assert (tmp_path / "var" / "aftersales.sqlite3").exists()
     assert counts.stdout.strip().splitlines()[-1] == (
-        "5 480 6 ['admin', 'agent', 'manager', 'supervisor', 'system', 'warehouse'] True"
+        "5 390 6 ['admin', 'agent', 'manager', 'supervisor', 'system', 'warehouse'] True"
     )
     assert guards.returncode == 0, guards.stderr
     assert guards.stdout.strip().splitlines()[-2:] == [
