@@ -29,7 +29,7 @@ pids+=($!)
 pids+=($!)
 "$PY" manage.py runserver "$HOST:$PORT" --noreload &
 pids+=($!)
-# The marketplaces' local simulator (Taobao/Tmall, Douyin): the demo shops connect to it, buyers ask for refunds there
+# The marketplaces' local simulator (Taobao/Tmall, Douyin, Pinduoduo, JD, WeChat shop): the demo shops connect to it, buyers ask for refunds there
 # and its pushes come to this desk. Nothing reaches the internet.
 # Its port follows the desk's (8000 → 8765), so two runs side by side do not collide; neither it nor the demo buyers
 # stop the desk if they end.
