@@ -19,6 +19,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+import httpx
+
 # The push's URL query, as the push door hands it to verify_push among the headers (WeChat signs in the query);
 # the door sets it from the request's own query, so a client cannot supply it as a header.
 PUSH_QUERY_HEADER = "X-Desk-Push-Query"
@@ -278,3 +280,48 @@ def split_agreements(agreements: list[RefundAgreement], limits: tuple[int, Decim
     if current:
         batches.append(current)
     return batches
+
+
+# --- what several platforms share ---------------------------------------------------------------------------------
+
+CENT = Decimal("0.01")
+
+
+def fen_to_yuan(fen: int) -> Decimal:
+    """Whole 分 (抖店's amounts, WeChat shop's refund_info.amount) as 元; each adapter calls it from its one place."""
+    return (Decimal(int(fen)) / 100).quantize(CENT)
+
+
+def yuan_to_fen(yuan: Decimal) -> int:
+    """元 as whole 分 for a platform that takes 分; a fraction of a 分 is refused, never rounded away."""
+    fen = Decimal(yuan) * 100
+    if fen != fen.to_integral_value():
+        raise ValueError(f"{yuan} is not a whole number of fen")
+    return int(fen)
+
+
+def post_for_json_object(client: httpx.Client, url: str, *, what: str, write: bool = True, **request) -> dict:
+    """POST to a platform's gateway and return its answer as a JSON object, or base.py's typed error.
+
+    Not reached (nothing was sent): PlatformError. Sent without an answer, a 5xx, or an answer that is not a JSON
+    object: for a write OutcomeUnknown (the platform may have acted; the caller reads the record before anything is
+    sent again), for a read PlatformError. Another 4xx: PlatformError. The platform's own error codes inside the
+    object are the adapter's to read."""
+    unclear = OutcomeUnknown if write else PlatformError
+    try:
+        response = client.post(url, **request)
+    except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+        raise PlatformError(f"{what}: unreachable ({error.__class__.__name__})", code="unreachable") from None
+    except httpx.TransportError as error:
+        raise unclear(f"{what}: {error.__class__.__name__}", code="transport") from None
+    if response.status_code >= 500:
+        raise unclear(f"{what}: HTTP {response.status_code}", code=str(response.status_code))
+    if response.status_code >= 400:
+        raise PlatformError(f"{what}: HTTP {response.status_code}", code=str(response.status_code))
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise unclear(f"{what}: the answer is not a JSON object", code="not_json")
+    return answer

@@ -42,27 +42,16 @@ from .base import (
     SignatureInvalid,
     TokenGrant,
     TokenRefreshUnavailable,
+    fen_to_yuan,
+    post_for_json_object,
 )
 
 logger = logging.getLogger(__name__)
 
 PLATFORM_CODE = "douyin"
 
-# --- amounts: 分 ↔ 元, the only place they convert
-
-CENT = Decimal("0.01")
-
-
-def fen_to_yuan(fen: int) -> Decimal:
-    """抖店 sends every amount as whole 分 (refund_amount, refund_post_amount, real_refund_amount, intercept_cost)."""
-    return (Decimal(int(fen)) / 100).quantize(CENT)
-
-
-def yuan_to_fen(yuan: Decimal) -> int:
-    fen = Decimal(yuan) * 100
-    if fen != fen.to_integral_value():
-        raise ValueError(f"{yuan} is not a whole number of fen")
-    return int(fen)
+# --- amounts: 抖店 sends every amount as whole 分 (refund_amount, refund_post_amount, real_refund_amount,
+# intercept_cost): base.fen_to_yuan, called only where a record is read.
 
 
 def epoch_to_utc(seconds: int | None) -> datetime | None:
@@ -559,29 +548,15 @@ class DouyinAdapter:
                 sign_method=self.sign_method,
             ),
         }
-        try:
-            response = self._client.post(
-                credentials.gateway_url.rstrip("/") + path,
-                timeout=credentials.timeout_seconds,
-                params=query,
-                content=body.encode(),
-                headers={"Content-Type": "application/json;charset=UTF-8", "Accept": "application/json"},
-            )
-        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
-            raise PlatformError(f"{path}: unreachable ({error.__class__.__name__})", code="unreachable") from None
-        except httpx.TransportError as error:
-            # Sent, no answer (read timeout, reset): the platform may have acted.
-            raise OutcomeUnknown(f"{path}: {error.__class__.__name__}", code="transport") from None
-        if response.status_code >= 500:
-            raise OutcomeUnknown(f"{path}: HTTP {response.status_code}", code=str(response.status_code))
-        if response.status_code >= 400:
-            raise PlatformError(f"{path}: HTTP {response.status_code}", code=str(response.status_code))
-        try:
-            answer = response.json()
-        except ValueError:
-            raise OutcomeUnknown(f"{path}: the answer is not JSON", code="not_json") from None
-        if not isinstance(answer, dict):
-            raise OutcomeUnknown(f"{path}: the answer is not an object", code="not_json")
+        answer = post_for_json_object(
+            self._client,
+            credentials.gateway_url.rstrip("/") + path,
+            what=path,
+            timeout=credentials.timeout_seconds,
+            params=query,
+            content=body.encode(),
+            headers={"Content-Type": "application/json;charset=UTF-8", "Accept": "application/json"},
+        )
         raise_for_answer(answer)
         data = answer.get("data")
         return data if isinstance(data, dict) else {}

@@ -22,6 +22,7 @@ import httpx
 from django.utils.translation import gettext as _
 
 from .base import (
+    CENT,
     AfterSaleRecord,
     AgreementResult,
     BusinessRefusal,
@@ -39,6 +40,8 @@ from .base import (
     Ruling,
     SessionInvalid,
     SignatureInvalid,
+    post_for_json_object,
+    yuan_to_fen,
 )
 
 logger = logging.getLogger(__name__)
@@ -71,9 +74,7 @@ def split_platform_id(platform_id: str) -> tuple[str, str]:
     return order_sn, after_sales_id
 
 
-# --- amounts: 元 ↔ 分, the only place they convert
-
-CENT = Decimal("0.01")
+# --- amounts: the list's 元 strings read here; sendgoods.cancel's refund_fee made with base.yuan_to_fen
 
 
 def yuan(value: Any) -> Decimal | None:
@@ -87,14 +88,6 @@ def yuan(value: Any) -> Decimal | None:
     if not amount.is_finite() or amount < 0:
         return None
     return amount.quantize(CENT)
-
-
-def yuan_to_fen(amount: Decimal) -> int:
-    """sendgoods.cancel's refund_fee is 分."""
-    fen = Decimal(amount) * 100
-    if fen != fen.to_integral_value():
-        raise ValueError(f"{amount} is not a whole number of fen")
-    return int(fen)
 
 
 # --- times
@@ -422,23 +415,9 @@ class PinduoduoAdapter:
         signed = {**{key: value for key, value in params.items() if value is not None}, **common}
         form = {key: param_value(value) for key, value in signed.items()}
         form["sign"] = sign(signed, credentials.app_secret)
-        try:
-            response = self._client.post(credentials.gateway_url, data=form, timeout=credentials.timeout_seconds)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
-            raise PlatformError(f"{method}: unreachable ({error.__class__.__name__})", code="unreachable") from None
-        except httpx.TransportError as error:
-            # Sent, no answer (read timeout, reset): the platform may have acted.
-            raise OutcomeUnknown(f"{method}: {error.__class__.__name__}", code="transport") from None
-        if response.status_code >= 500:
-            raise OutcomeUnknown(f"{method}: HTTP {response.status_code}", code=str(response.status_code))
-        if response.status_code >= 400:
-            raise PlatformError(f"{method}: HTTP {response.status_code}", code=str(response.status_code))
-        try:
-            answer = response.json()
-        except ValueError:
-            raise OutcomeUnknown(f"{method}: the answer is not JSON", code="not_json") from None
-        if not isinstance(answer, dict):
-            raise OutcomeUnknown(f"{method}: the answer is not an object", code="not_json")
+        answer = post_for_json_object(
+            self._client, credentials.gateway_url, what=method, data=form, timeout=credentials.timeout_seconds
+        )
         raise_for_answer(answer)
         return answer_body(answer)
 

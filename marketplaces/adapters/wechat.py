@@ -40,7 +40,6 @@ from .base import (
     AgreementResult,
     BusinessRefusal,
     Credentials,
-    OutcomeUnknown,
     PlatformError,
     PullPage,
     PushInvalid,
@@ -53,6 +52,9 @@ from .base import (
     ReturnReceipt,
     SessionInvalid,
     SignatureInvalid,
+    fen_to_yuan,
+    post_for_json_object,
+    yuan_to_fen,
 )
 
 logger = logging.getLogger(__name__)
@@ -60,21 +62,8 @@ logger = logging.getLogger(__name__)
 PLATFORM_CODE = "wechat"
 API_PREFIX = "/channels/ec/aftersale/"
 
-# --- amounts: 分 ↔ 元, the only place they convert
-
-CENT = Decimal("0.01")
-
-
-def fen_to_yuan(fen: int) -> Decimal:
-    """WeChat sends `refund_info.amount` (and takes refundpricediff's `amount`) as whole 分."""
-    return (Decimal(int(fen)) / 100).quantize(CENT)
-
-
-def yuan_to_fen(yuan: Decimal) -> int:
-    fen = Decimal(yuan) * 100
-    if fen != fen.to_integral_value():
-        raise ValueError(f"{yuan} is not a whole number of fen")
-    return int(fen)
+# --- amounts: WeChat sends refund_info.amount and takes refundpricediff's amount as whole 分:
+# base.fen_to_yuan / yuan_to_fen, called only where a record is read or the price difference is built.
 
 
 def epoch_to_utc(seconds: int) -> datetime | None:
@@ -422,31 +411,16 @@ class WechatAdapter:
         """POST one API; the answer of an errcode-0 call, or base.py's typed error. A write that may have been carried
         out without our hearing it (timeout after sending, 5xx, an answer that is not JSON) is OutcomeUnknown."""
         path = API_PREFIX + api
-        try:
-            response = self._client.post(
-                credentials.gateway_url.rstrip("/") + path,
-                timeout=credentials.timeout_seconds,
-                params={"access_token": credentials.access_token},
-                content=json.dumps(params, ensure_ascii=False).encode(),
-                headers={"Content-Type": "application/json;charset=UTF-8", "Accept": "application/json"},
-            )
-        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
-            raise PlatformError(f"{api}: unreachable ({error.__class__.__name__})", code="unreachable") from None
-        except httpx.TransportError as error:
-            failure = OutcomeUnknown if write else PlatformError
-            raise failure(f"{api}: {error.__class__.__name__}", code="transport") from None
-        if response.status_code >= 500:
-            failure = OutcomeUnknown if write else PlatformError
-            raise failure(f"{api}: HTTP {response.status_code}", code=str(response.status_code))
-        if response.status_code >= 400:
-            raise PlatformError(f"{api}: HTTP {response.status_code}", code=str(response.status_code))
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
-        if not isinstance(answer, dict):
-            failure = OutcomeUnknown if write else PlatformError
-            raise failure(f"{api}: the answer is not a JSON object", code="not_json")
+        answer = post_for_json_object(
+            self._client,
+            credentials.gateway_url.rstrip("/") + path,
+            what=api,
+            write=write,
+            timeout=credentials.timeout_seconds,
+            params={"access_token": credentials.access_token},
+            content=json.dumps(params, ensure_ascii=False).encode(),
+            headers={"Content-Type": "application/json;charset=UTF-8", "Accept": "application/json"},
+        )
         raise_for_answer(answer)
         return answer
 

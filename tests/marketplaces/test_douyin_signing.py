@@ -19,7 +19,7 @@ from decimal import Decimal
 
 import pytest
 
-from marketplaces.adapters import douyin
+from marketplaces.adapters import base, douyin
 from marketplaces.adapters.base import Credentials, PushInvalid, SignatureInvalid
 
 KEY, SECRET, TIMESTAMP = "7100000000000000001", "s3cret", 1762833660
@@ -114,11 +114,13 @@ def test_verify_push_refuses_a_bad_sign_and_reads_a_good_one():
 
 
 def test_amounts_convert_between_fen_and_yuan_in_one_place():
-    assert douyin.fen_to_yuan(12900) == Decimal("129.00")
-    assert douyin.fen_to_yuan(1) == Decimal("0.01")
-    assert douyin.yuan_to_fen(Decimal("129.01")) == 12901
+    # One conversion for every platform that counts in 分 (抖店, WeChat shop); the adapter reads records through it.
+    assert douyin.fen_to_yuan is base.fen_to_yuan
+    assert base.fen_to_yuan(12900) == Decimal("129.00")
+    assert base.fen_to_yuan(1) == Decimal("0.01")
+    assert base.yuan_to_fen(Decimal("129.01")) == 12901
     with pytest.raises(ValueError, match="fen"):
-        douyin.yuan_to_fen(Decimal("0.005"))
+        base.yuan_to_fen(Decimal("0.005"))
 
 
 def test_deadlines_are_unix_seconds_read_as_aware_utc():
